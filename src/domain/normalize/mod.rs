@@ -1,0 +1,1 @@
+//! Normalisers: turn user-entered values into the keys records are matched on.

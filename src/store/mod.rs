@@ -1,0 +1,1 @@
+//! Storage: every SQL statement of the project lives below this module.
