@@ -1,3 +1,12 @@
 //! The pure core. Nothing in here may depend on the Workers runtime.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod log;
+pub mod matching;
 pub mod normalize;
+pub mod request;
+pub mod routes;
+pub mod time;

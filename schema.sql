@@ -1,0 +1,158 @@
+-- edge-crm database schema (D1 / SQLite).
+--
+-- Safe to apply any number of times: every statement is IF NOT EXISTS or OR IGNORE.
+-- Apply locally:  npx wrangler d1 execute DB --local --file schema.sql
+-- Apply remotely: npx wrangler d1 execute DB --remote --file schema.sql
+--
+-- Conventions: ids are the prefixed CRM ids (ct_, co_, tk_, ac_, us_); timestamps are RFC 3339
+-- UTC strings with milliseconds, so text order is time order; JSON columns hold objects as sent.
+-- Records are soft-deleted (deleted_at) so the change feed can report tombstones.
+
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+
+-- Contacts and companies share one shape: core fields in `fields`, everything else in
+-- `properties`. `updated_at` only grows (a write takes a time later than every stored one), so the
+-- change feed ordered by (updated_at, id) never skips a record written between two pages.
+CREATE TABLE IF NOT EXISTS contacts (
+  id               TEXT PRIMARY KEY,
+  external_id      TEXT,                    -- first linked externalId; every link is in external_ids
+  fields           TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(fields)),
+  properties       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
+  owner_id         TEXT,
+  display_name     TEXT NOT NULL DEFAULT '', -- "First Last", for lists
+  search_text      TEXT NOT NULL DEFAULT '', -- folded name, email and domain, for dashboard search
+  last_activity_at TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL,
+  deleted_at       TEXT
+);
+CREATE INDEX IF NOT EXISTS contacts_feed  ON contacts (updated_at, id);
+CREATE INDEX IF NOT EXISTS contacts_list  ON contacts (deleted_at, display_name, id);
+CREATE INDEX IF NOT EXISTS contacts_owner ON contacts (owner_id) WHERE owner_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS companies (
+  id               TEXT PRIMARY KEY,
+  external_id      TEXT,
+  fields           TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(fields)),
+  properties       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
+  owner_id         TEXT,
+  parent_id        TEXT,                    -- parentCrmId
+  display_name     TEXT NOT NULL DEFAULT '', -- company name, for lists
+  search_text      TEXT NOT NULL DEFAULT '',
+  last_activity_at TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL,
+  deleted_at       TEXT
+);
+CREATE INDEX IF NOT EXISTS companies_feed   ON companies (updated_at, id);
+CREATE INDEX IF NOT EXISTS companies_list   ON companies (deleted_at, display_name, id);
+CREATE INDEX IF NOT EXISTS companies_owner  ON companies (owner_id) WHERE owner_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS companies_parent ON companies (parent_id) WHERE parent_id IS NOT NULL;
+
+-- externalId -> record. The primary key makes an externalId name at most one record per kind:
+-- the database, not a prior read, decides idempotent creates.
+CREATE TABLE IF NOT EXISTS external_ids (
+  kind        TEXT NOT NULL CHECK (kind IN ('contact', 'company')),
+  external_id TEXT NOT NULL,
+  record_id   TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (kind, external_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS external_ids_record ON external_ids (record_id);
+
+-- Normalised match keys (API.md §5), computed at write time: one row per record, field and key.
+-- Deleted records keep none, so they never match.
+CREATE TABLE IF NOT EXISTS match_keys (
+  kind      TEXT NOT NULL CHECK (kind IN ('contact', 'company')),
+  field     TEXT NOT NULL,                  -- domain, domainAnyTld, name, linkedinUrl, email, ...
+  key       TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  PRIMARY KEY (kind, field, key, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS match_keys_record ON match_keys (record_id);
+
+-- Contact <-> company links; at most one primary company per contact.
+CREATE TABLE IF NOT EXISTS associations (
+  contact_id TEXT NOT NULL,
+  company_id TEXT NOT NULL,
+  is_primary INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (contact_id, company_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS associations_company ON associations (company_id, contact_id);
+CREATE UNIQUE INDEX IF NOT EXISTS associations_one_primary ON associations (contact_id) WHERE is_primary = 1;
+
+CREATE TABLE IF NOT EXISTS users (
+  id         TEXT PRIMARY KEY,
+  name       TEXT NOT NULL DEFAULT '',
+  email      TEXT NOT NULL,                 -- as sent
+  email_key  TEXT NOT NULL UNIQUE,          -- normalised: the upsert key
+  properties TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tasks (
+  id           TEXT PRIMARY KEY,
+  subject      TEXT NOT NULL,
+  description  TEXT,
+  type         TEXT,
+  priority     TEXT,
+  status       TEXT,
+  owner_id     TEXT,
+  due_date     TEXT,
+  contact_id   TEXT,
+  company_id   TEXT,
+  completed    INTEGER NOT NULL DEFAULT 0 CHECK (completed IN (0, 1)),
+  completed_at TEXT,
+  properties   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  deleted_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_contact ON tasks (contact_id, created_at) WHERE contact_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_company ON tasks (company_id, created_at) WHERE company_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_list    ON tasks (deleted_at, completed, due_date, id);
+CREATE INDEX IF NOT EXISTS tasks_owner   ON tasks (owner_id) WHERE owner_id IS NOT NULL;
+
+-- Activities are idempotent on (type, metadata.messageId): message_id is that value, copied out
+-- so a unique index can hold it.
+CREATE TABLE IF NOT EXISTS activities (
+  id          TEXT PRIMARY KEY,
+  type        TEXT NOT NULL,
+  subject     TEXT,
+  body        TEXT,
+  direction   TEXT CHECK (direction IS NULL OR direction IN ('INBOUND', 'OUTBOUND')),
+  owner_id    TEXT,
+  occurred_at TEXT NOT NULL,
+  contact_id  TEXT,
+  company_id  TEXT,
+  metadata    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+  message_id  TEXT,
+  properties  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
+  created_at  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS activities_message ON activities (type, message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activities_contact ON activities (contact_id, occurred_at, id) WHERE contact_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activities_company ON activities (company_id, occurred_at, id) WHERE company_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activities_recent  ON activities (occurred_at, id);
+CREATE INDEX IF NOT EXISTS activities_owner   ON activities (owner_id) WHERE owner_id IS NOT NULL;
+
+-- Every change of a stored value (API.md §10): old and new values as JSON text, written in the
+-- same batch as the change itself.
+CREATE TABLE IF NOT EXISTS history (
+  id          INTEGER PRIMARY KEY,
+  entity_type TEXT NOT NULL,                -- contact, company, task, activity, user, association
+  entity_id   TEXT NOT NULL,
+  field       TEXT NOT NULL,
+  old_value   TEXT,
+  new_value   TEXT,
+  changed_at  TEXT NOT NULL,
+  request_id  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_entity ON history (entity_id, id);

@@ -1,0 +1,131 @@
+//! Credentials: API keys (several at once, so a key can be rotated without downtime) and the
+//! constant-time comparison they are checked with.
+
+use std::fmt;
+
+/// Shortest key accepted in `API_KEYS`: a short key can be guessed over the network.
+pub const MIN_KEY_LEN: usize = 16;
+
+/// The valid API keys. `Debug` never prints them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeys(Vec<String>);
+
+impl fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKeys({} keys)", self.0.len())
+    }
+}
+
+impl ApiKeys {
+    /// Parses the comma-separated secret. Errors never quote a key.
+    pub fn parse(raw: &str) -> Result<ApiKeys, String> {
+        let keys: Vec<String> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        if keys.is_empty() {
+            return Err("is empty: set at least one key".to_string());
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if key.len() < MIN_KEY_LEN {
+                return Err(format!(
+                    "key {} of {} is shorter than {MIN_KEY_LEN} characters",
+                    i + 1,
+                    keys.len()
+                ));
+            }
+            if !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(format!(
+                    "key {} of {} has a character that cannot travel in an HTTP header",
+                    i + 1,
+                    keys.len()
+                ));
+            }
+        }
+        Ok(ApiKeys(keys))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `presented` is one of the keys. Every key is compared, each in constant time, so
+    /// the answer's timing says nothing about which key or how much of it matched.
+    pub fn verify(&self, presented: Option<&str>) -> bool {
+        let presented = presented.unwrap_or("").trim().as_bytes();
+        let mut ok = false;
+        for key in &self.0 {
+            ok |= constant_time_eq(presented, key.as_bytes());
+        }
+        ok && !presented.is_empty()
+    }
+}
+
+/// Compares `presented` against `secret` in time that depends only on the secret's length.
+pub fn constant_time_eq(presented: &[u8], secret: &[u8]) -> bool {
+    let mut diff = (presented.len() ^ secret.len()) as u64;
+    for (i, s) in secret.iter().enumerate() {
+        let p = presented.get(i).copied().unwrap_or(0);
+        diff |= u64::from(p ^ s);
+    }
+    // Keep the optimiser from turning the loop into an early exit.
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "k1_aaaaaaaaaaaaaaaaaaaa";
+    const K2: &str = "k2_bbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn accepts_each_of_several_keys() {
+        let keys = ApiKeys::parse(&format!(" {K1} , {K2},")).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.verify(Some(K1)));
+        assert!(keys.verify(Some(K2)));
+    }
+
+    #[test]
+    fn refuses_wrong_missing_and_partial_keys() {
+        let keys = ApiKeys::parse(K1).unwrap();
+        assert!(!keys.verify(None));
+        assert!(!keys.verify(Some("")));
+        assert!(!keys.verify(Some(&K1[..K1.len() - 1])));
+        assert!(!keys.verify(Some(&format!("{K1}x"))));
+        assert!(!keys.verify(Some(&K1.to_uppercase())));
+        assert!(!keys.verify(Some(K2)));
+    }
+
+    #[test]
+    fn refuses_unusable_secrets_without_quoting_them() {
+        assert!(ApiKeys::parse("").is_err());
+        assert!(ApiKeys::parse(" , ,").is_err());
+        let err = ApiKeys::parse(&format!("{K1},tiny1")).unwrap_err();
+        assert!(err.contains("key 2 of 2"), "{err}");
+        assert!(!err.contains("tiny1"), "{err}");
+        assert!(ApiKeys::parse("aaaaaaaaaaaaaaaa\u{e9}aaaa").is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_keys() {
+        let keys = ApiKeys::parse(K1).unwrap();
+        assert!(!format!("{keys:?}").contains(K1));
+    }
+
+    #[test]
+    fn constant_time_eq_is_plain_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abd", b"abc"));
+        assert!(!constant_time_eq(b"ab", b"abc"));
+        assert!(!constant_time_eq(b"abcd", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

@@ -1,0 +1,410 @@
+//! Configuration: every `[vars]` entry and secret of API.md §11, parsed once and validated.
+//!
+//! `Config::from_lookup` takes a function from variable name to value, so the Worker feeds it from
+//! its environment and the tests from a map. A bad value is reported by its variable's name and
+//! never silently replaced by a default; an empty value counts as unset. Secret values are never
+//! quoted in an error.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::auth::ApiKeys;
+use super::matching::{MatchKind, MatchRule};
+
+pub const DEFAULT_API_KEY_HEADER: &str = "X-API-Key";
+pub const DEFAULT_MAX_BATCH: usize = 1000;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// A Worker's request body cannot exceed 100 MB on any plan.
+const MAX_MAX_BODY_BYTES: usize = 100 * 1024 * 1024;
+const MAX_MAX_BATCH: usize = 10_000;
+
+/// What to do when several records match one input (API.md §4 sync).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmbiguousMatch {
+    Pick,
+    Error,
+}
+
+/// How an update treats a field (API.md §4 PUT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldPolicy {
+    Overwrite,
+    FillEmpty,
+    Union,
+    Ignore,
+}
+
+impl FieldPolicy {
+    pub fn parse(text: &str) -> Option<FieldPolicy> {
+        match text {
+            "overwrite" => Some(FieldPolicy::Overwrite),
+            "fill_empty" => Some(FieldPolicy::FillEmpty),
+            "union" => Some(FieldPolicy::Union),
+            "ignore" => Some(FieldPolicy::Ignore),
+            _ => None,
+        }
+    }
+}
+
+/// The part of the configuration needed to authenticate. Parsed on its own too, so a request with
+/// a wrong key still gets `401` (not a `503` that describes the configuration) when some other
+/// variable is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// Header that carries the API key, as configured (HTTP header names are case-insensitive).
+    pub api_key_header: String,
+    pub api_keys: ApiKeys,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub auth: AuthConfig,
+    /// Basic-auth password of the HTML pages; `None` turns the pages off.
+    pub dashboard_password: Option<String>,
+    pub company_match: MatchRule,
+    pub contact_match: MatchRule,
+    pub ambiguous_match: AmbiguousMatch,
+    pub create_dedupe: bool,
+    pub match_to_parent: bool,
+    pub field_policy: BTreeMap<String, FieldPolicy>,
+    /// `None`: every stored core and custom field.
+    pub sync_back_fields_companies: Option<Vec<String>>,
+    pub sync_back_fields_contacts: Option<Vec<String>>,
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+    pub match_cache: bool,
+    /// Base URL shown in the Enginy settings and record links, without a trailing slash.
+    pub public_url: Option<String>,
+}
+
+/// Every problem found, each naming its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<(&'static str, String)>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid configuration: ")?;
+        for (i, (name, message)) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{name} {message}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads variables and records the problems, so one pass reports all of them.
+struct Reader<F> {
+    lookup: F,
+    problems: Vec<(&'static str, String)>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn fail(&mut self, name: &'static str, message: String) {
+        self.problems.push((name, message));
+    }
+
+    fn bool(&mut self, name: &'static str, default: bool) -> bool {
+        let Some(raw) = self.get(name) else { return default };
+        match raw.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => true,
+            "false" | "off" | "no" | "0" => false,
+            _ => {
+                self.fail(name, format!("must be true or false (or on/off), got {raw:?}"));
+                default
+            }
+        }
+    }
+
+    fn number(&mut self, name: &'static str, default: usize, min: usize, max: usize) -> usize {
+        let Some(raw) = self.get(name) else { return default };
+        match raw.replace('_', "").parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => n,
+            _ => {
+                self.fail(name, format!("must be a whole number from {min} to {max}, got {raw:?}"));
+                default
+            }
+        }
+    }
+
+    fn match_rule(&mut self, name: &'static str, kind: MatchKind) -> MatchRule {
+        let Some(raw) = self.get(name) else { return MatchRule::default_for(kind) };
+        match MatchRule::parse(kind, &raw) {
+            Ok(rule) => rule,
+            Err(err) => {
+                self.fail(name, format!("is not a valid identifier: {err}"));
+                MatchRule::default_for(kind)
+            }
+        }
+    }
+
+    fn field_list(&mut self, name: &'static str) -> Option<Vec<String>> {
+        let raw = self.get(name)?;
+        let fields: Vec<String> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+        if fields.is_empty() {
+            self.fail(name, "must list field names separated by commas".to_string());
+            return None;
+        }
+        Some(fields)
+    }
+
+    fn auth(&mut self) -> Option<AuthConfig> {
+        let header = self.get("API_KEY_HEADER").unwrap_or_else(|| DEFAULT_API_KEY_HEADER.to_string());
+        let header_ok = header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !header_ok {
+            self.fail("API_KEY_HEADER", format!("is not a valid HTTP header name: {header:?}"));
+        }
+        let keys = match self.get("API_KEYS") {
+            None => {
+                self.fail("API_KEYS", "is not set: add it with `wrangler secret put API_KEYS` (or to .dev.vars locally)".to_string());
+                None
+            }
+            Some(raw) => match ApiKeys::parse(&raw) {
+                Ok(keys) => Some(keys),
+                Err(message) => {
+                    self.fail("API_KEYS", message);
+                    None
+                }
+            },
+        };
+        match (header_ok, keys) {
+            (true, Some(api_keys)) => Some(AuthConfig { api_key_header: header, api_keys }),
+            _ => None,
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<AuthConfig, ConfigError> {
+        let mut r = Reader { lookup, problems: Vec::new() };
+        match r.auth() {
+            Some(auth) => Ok(auth),
+            None => Err(ConfigError { problems: r.problems }),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut r = Reader { lookup, problems: Vec::new() };
+        let auth = r.auth();
+        let dashboard_password = r.get("DASHBOARD_PASSWORD");
+        if dashboard_password.as_ref().is_some_and(|p| p.chars().count() < 8) {
+            r.fail("DASHBOARD_PASSWORD", "is shorter than 8 characters".to_string());
+        }
+        let company_match = r.match_rule("COMPANY_MATCH", MatchKind::Companies);
+        let contact_match = r.match_rule("CONTACT_MATCH", MatchKind::Contacts);
+        let ambiguous_match = match r.get("AMBIGUOUS_MATCH").as_deref() {
+            None | Some("pick") => AmbiguousMatch::Pick,
+            Some("error") => AmbiguousMatch::Error,
+            Some(other) => {
+                r.fail("AMBIGUOUS_MATCH", format!("must be pick or error, got {other:?}"));
+                AmbiguousMatch::Pick
+            }
+        };
+        let create_dedupe = r.bool("CREATE_DEDUPE", true);
+        let match_to_parent = r.bool("MATCH_TO_PARENT", false);
+        let field_policy = match r.get("FIELD_POLICY") {
+            None => BTreeMap::new(),
+            Some(raw) => match parse_field_policy(&raw) {
+                Ok(map) => map,
+                Err(message) => {
+                    r.fail("FIELD_POLICY", message);
+                    BTreeMap::new()
+                }
+            },
+        };
+        let sync_back_fields_companies = r.field_list("SYNC_BACK_FIELDS_COMPANIES");
+        let sync_back_fields_contacts = r.field_list("SYNC_BACK_FIELDS_CONTACTS");
+        let max_batch = r.number("MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_MAX_BATCH);
+        let max_body_bytes = r.number("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, MAX_MAX_BODY_BYTES);
+        let match_cache = r.bool("MATCH_CACHE", true);
+        let public_url = r.get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            if rest.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
+                r.fail("PUBLIC_URL", format!("must be an http:// or https:// URL, got {url:?}"));
+            }
+        }
+        match auth {
+            Some(auth) if r.problems.is_empty() => Ok(Config {
+                auth,
+                dashboard_password,
+                company_match,
+                contact_match,
+                ambiguous_match,
+                create_dedupe,
+                match_to_parent,
+                field_policy,
+                sync_back_fields_companies,
+                sync_back_fields_contacts,
+                max_batch,
+                max_body_bytes,
+                match_cache,
+                public_url,
+            }),
+            _ => Err(ConfigError { problems: r.problems }),
+        }
+    }
+}
+
+fn parse_field_policy(raw: &str) -> Result<BTreeMap<String, FieldPolicy>, String> {
+    let value: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|e| format!("is not valid JSON ({e}); expected an object such as {{\"industry\": \"fill_empty\"}}"))?;
+    let object = value
+        .as_object()
+        .ok_or("must be a JSON object of field name to policy, such as {\"industry\": \"fill_empty\"}")?;
+    let mut map = BTreeMap::new();
+    for (field, policy) in object {
+        let policy = policy
+            .as_str()
+            .and_then(FieldPolicy::parse)
+            .ok_or_else(|| format!("gives field {field:?} the policy {policy}; expected overwrite, fill_empty, union or ignore"))?;
+        map.insert(field.clone(), policy);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY: &str = "test_key_0123456789abcdef";
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = HashMap::from([("API_KEYS".to_string(), KEY.to_string())]);
+        for (k, v) in vars {
+            map.insert(k.to_string(), v.to_string());
+        }
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn problem(vars: &[(&str, &str)]) -> String {
+        config(vars).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.auth.api_key_header, "X-API-Key");
+        assert_eq!(c.company_match, MatchRule::default_for(MatchKind::Companies));
+        assert_eq!(c.contact_match, MatchRule::default_for(MatchKind::Contacts));
+        assert_eq!(c.ambiguous_match, AmbiguousMatch::Pick);
+        assert!(c.create_dedupe);
+        assert!(!c.match_to_parent);
+        assert!(c.field_policy.is_empty());
+        assert_eq!(c.sync_back_fields_companies, None);
+        assert_eq!(c.max_batch, 1000);
+        assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
+        assert!(c.match_cache);
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.dashboard_password, None);
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = config(&[("MAX_BATCH", ""), ("PUBLIC_URL", "  "), ("DASHBOARD_PASSWORD", "")]).unwrap();
+        assert_eq!(c.max_batch, 1000);
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.dashboard_password, None);
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = config(&[
+            ("API_KEY_HEADER", "Authorization-Key"),
+            ("COMPANY_MATCH", "domain_or_name"),
+            ("CONTACT_MATCH", "email | linkedinUrl"),
+            ("AMBIGUOUS_MATCH", "error"),
+            ("CREATE_DEDUPE", "false"),
+            ("MATCH_TO_PARENT", "true"),
+            ("FIELD_POLICY", r#"{"industry": "fill_empty", "tags": "union", "name": "ignore"}"#),
+            ("SYNC_BACK_FIELDS_COMPANIES", "industry, accountTier"),
+            ("SYNC_BACK_FIELDS_CONTACTS", "title"),
+            ("MAX_BATCH", "500"),
+            ("MAX_BODY_BYTES", "1_048_576"),
+            ("MATCH_CACHE", "off"),
+            ("PUBLIC_URL", "https://crm.example.com/"),
+            ("DASHBOARD_PASSWORD", "correct horse"),
+        ])
+        .unwrap();
+        assert_eq!(c.auth.api_key_header, "Authorization-Key");
+        assert_eq!(c.company_match, MatchRule::parse(MatchKind::Companies, "domain | name").unwrap());
+        assert_eq!(c.ambiguous_match, AmbiguousMatch::Error);
+        assert!(!c.create_dedupe);
+        assert!(c.match_to_parent);
+        assert_eq!(c.field_policy["industry"], FieldPolicy::FillEmpty);
+        assert_eq!(c.field_policy["tags"], FieldPolicy::Union);
+        assert_eq!(c.field_policy["name"], FieldPolicy::Ignore);
+        assert_eq!(c.sync_back_fields_companies, Some(vec!["industry".into(), "accountTier".into()]));
+        assert_eq!(c.max_batch, 500);
+        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert!(!c.match_cache);
+        assert_eq!(c.public_url.as_deref(), Some("https://crm.example.com"));
+        assert_eq!(c.dashboard_password.as_deref(), Some("correct horse"));
+    }
+
+    #[test]
+    fn bad_values_are_reported_by_name() {
+        for (var, value) in [
+            ("API_KEY_HEADER", "X API Key"),
+            ("COMPANY_MATCH", "domian"),
+            ("CONTACT_MATCH", "email &"),
+            ("AMBIGUOUS_MATCH", "random"),
+            ("CREATE_DEDUPE", "maybe"),
+            ("MATCH_TO_PARENT", "2"),
+            ("FIELD_POLICY", "{not json"),
+            ("FIELD_POLICY", r#"["industry"]"#),
+            ("FIELD_POLICY", r#"{"industry": "sometimes"}"#),
+            ("SYNC_BACK_FIELDS_COMPANIES", " , "),
+            ("MAX_BATCH", "abc"),
+            ("MAX_BATCH", "0"),
+            ("MAX_BATCH", "1000000"),
+            ("MAX_BODY_BYTES", "-1"),
+            ("MAX_BODY_BYTES", "200000000"),
+            ("MATCH_CACHE", "sometimes"),
+            ("PUBLIC_URL", "crm.example.com"),
+            ("DASHBOARD_PASSWORD", "short"),
+        ] {
+            let message = problem(&[(var, value)]);
+            assert!(message.contains(var), "{var}={value:?} gave {message}");
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let message = problem(&[("MAX_BATCH", "x"), ("MATCH_CACHE", "y")]);
+        assert!(message.contains("MAX_BATCH") && message.contains("MATCH_CACHE"), "{message}");
+    }
+
+    #[test]
+    fn missing_or_weak_keys_are_reported_without_quoting_secrets() {
+        let err = Config::from_lookup(|_| None).unwrap_err().to_string();
+        assert!(err.contains("API_KEYS"), "{err}");
+        let err = problem(&[("API_KEYS", "tooshort"), ("DASHBOARD_PASSWORD", "pw")]);
+        assert!(err.contains("API_KEYS") && err.contains("DASHBOARD_PASSWORD"), "{err}");
+        assert!(!err.contains("tooshort") && !err.contains("\"pw\""), "{err}");
+    }
+
+    #[test]
+    fn auth_parses_alone_when_other_variables_are_broken() {
+        let map = HashMap::from([("API_KEYS", KEY), ("MAX_BATCH", "x")]);
+        let lookup = |name: &str| map.get(name).map(|v| v.to_string());
+        assert!(Config::from_lookup(lookup).is_err());
+        let auth = AuthConfig::from_lookup(lookup).unwrap();
+        assert!(auth.api_keys.verify(Some(KEY)));
+    }
+}

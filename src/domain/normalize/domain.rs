@@ -1,0 +1,432 @@
+//! Company domains: the `domain` and `domainAnyTld` match keys (API.md §5).
+//!
+//! A domain key is the *registrable domain* of whatever host the value names, so every page and
+//! subdomain of one site gives one key, while two tenants of a shared host (`foo.github.io`,
+//! `bar.github.io`) stay apart. The Public Suffix List (the `psl` crate, private section included)
+//! decides where the registrable part starts.
+//!
+//! The order of the steps matters, because `psl` answers *something* for any byte string:
+//! 1. find the host (scheme, credentials, port, path, query, fragment, e-mail local part dropped);
+//! 2. IDNA (UTS #46) to ASCII: lower-cases, maps full-width dots and letters, and puts
+//!    internationalised names in their one punycode form, so `münchen.de` equals
+//!    `xn--mnchen-3ya.de`; characters that cannot be in a host name (spaces, `_`, `,`) fail here;
+//! 3. trailing dot and a leading `www.` removed;
+//! 4. validation `psl` does not do: LDH labels, no empty labels, length limits, no IP address
+//!    (`psl` calls `0.1` the registrable domain of `192.168.0.1`);
+//! 5. `psl`, whose suffix must be *known*: for an unknown TLD it falls back to the last label, so
+//!    `acme.local` would otherwise get a key.
+
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+use psl::Type;
+
+use super::url;
+
+/// DNS limits (RFC 1035): 63 octets per label, 253 for the name without its trailing dot.
+const MAX_LABEL_LEN: usize = 63;
+const MAX_NAME_LEN: usize = 253;
+
+/// A raw host longer than this cannot fit in 253 ASCII octets even after IDNA mapping removes
+/// ignorable characters in any plausible amount; refusing it early keeps the work bounded.
+const MAX_RAW_HOST_LEN: usize = 1024;
+
+/// Registrable domain of a bare domain, URL or e-mail address, in lower-case ASCII (punycode for
+/// internationalised names). `None` when the value names no registrable domain: empty input,
+/// IP addresses, malformed hosts, unknown suffixes, bare public suffixes (`co.uk`, `github.io`).
+///
+/// ```
+/// use edge_crm::domain::normalize::normalize_domain;
+/// assert_eq!(normalize_domain("https://shop.acme.co.uk/about").as_deref(), Some("acme.co.uk"));
+/// assert_eq!(normalize_domain("john@mail.acme.com").as_deref(), Some("acme.com"));
+/// assert_eq!(normalize_domain("192.168.0.1"), None);
+/// ```
+pub fn normalize_domain(raw: &str) -> Option<String> {
+    registrable(raw).map(|r| r.domain)
+}
+
+/// The `domainAnyTld` key: the label left of an ICANN suffix (`acme.co.uk`, `acme.es` and
+/// `acme.com.mx` all give `acme`), or the whole registrable domain under a private suffix
+/// (`acme.github.io` stays `acme.github.io`, so a hosted site never equals a company's own
+/// `acme.com`). Accepts the same raw values as [`normalize_domain`].
+pub fn domain_any_tld(raw: &str) -> Option<String> {
+    let r = registrable(raw)?;
+    if r.private {
+        return Some(r.domain);
+    }
+    // The registrable domain is exactly one label plus the suffix.
+    let label_end = r.domain.find('.').unwrap_or(r.domain.len());
+    Some(r.domain[..label_end].to_owned())
+}
+
+struct Registrable {
+    domain: String,
+    /// Whether the public suffix comes from the PSL's private section (`github.io`,
+    /// `myshopify.com`) rather than the ICANN section (`com`, `co.uk`).
+    private: bool,
+}
+
+fn registrable(raw: &str) -> Option<Registrable> {
+    let parts = url::split(raw)?;
+    if parts.host.is_empty() || parts.host.len() > MAX_RAW_HOST_LEN {
+        return None;
+    }
+    // A browser decodes `%C3%BC` in a host before IDNA; people paste such hosts out of links.
+    let host = url::percent_decode(parts.host)?;
+
+    // STD3 rules refuse everything outside letters, digits, hyphen and dot (after mapping), which
+    // is what a host name may hold. Hyphen positions and lengths are checked below, once the name
+    // is ASCII, so that the rules are ours and visible in one place.
+    let ascii = Uts46::new()
+        .to_ascii(
+            host.as_bytes(),
+            AsciiDenyList::STD3,
+            Hyphens::Allow,
+            DnsLength::Ignore,
+        )
+        .ok()?;
+
+    // A fully-qualified name (`acme.com.`) is the same host.
+    let name = ascii.strip_suffix('.').unwrap_or(&ascii);
+    // `www.` is the web server of the domain, never a different organisation. It is removed before
+    // the suffix lookup (as API.md lists it), so `www.co.uk` is a bare suffix and gives no key.
+    let name = name.strip_prefix("www.").unwrap_or(name);
+
+    if !is_valid_host_name(name) || looks_like_ipv4(name) {
+        return None;
+    }
+
+    let suffix = psl::suffix(name.as_bytes())?;
+    if !suffix.is_known() {
+        return None;
+    }
+    let domain = psl::domain(name.as_bytes())?;
+    // The name is ASCII, so every slice of it is UTF-8; the fallback is never taken.
+    let domain = std::str::from_utf8(domain.as_bytes()).ok()?.to_owned();
+    Some(Registrable {
+        domain,
+        private: suffix.typ() == Some(Type::Private),
+    })
+}
+
+/// Host-name syntax (RFC 1123) on the ASCII form: 1–63 octet labels of letters, digits and
+/// hyphens, not starting or ending with a hyphen, 253 octets in all. Hyphens in positions 3–4
+/// are allowed: real names such as `ab--cd.com` exist, and IDNA already checked `xn--` labels.
+fn is_valid_host_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return false;
+    }
+    name.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= MAX_LABEL_LEN
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
+
+/// A name whose last label is a number is an IPv4 address in URL parsing (`192.168.0.1`,
+/// `127.1`, `3232235521`, `0x7f.0.0.1`): no TLD is numeric, so it can never be a domain.
+fn looks_like_ipv4(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let digits = last.strip_prefix("0x").unwrap_or(last);
+    (last.bytes().all(|b| b.is_ascii_digit()))
+        || (last.starts_with("0x") && digits.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(raw: &str) -> Option<String> {
+        normalize_domain(raw)
+    }
+
+    fn any(raw: &str) -> Option<String> {
+        domain_any_tld(raw)
+    }
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_owned())
+    }
+
+    // ---- forms of input ----
+
+    #[test]
+    fn bare_domain() {
+        assert_eq!(d("acme.com"), some("acme.com"));
+        assert_eq!(d("acme.co.uk"), some("acme.co.uk"));
+    }
+
+    #[test]
+    fn url_with_subdomain_and_path_reduces_to_registrable_domain() {
+        assert_eq!(d("https://shop.acme.co.uk/about"), some("acme.co.uk"));
+        assert_eq!(d("https://shop.acme.co.uk/about"), d("acme.co.uk"));
+    }
+
+    #[test]
+    fn url_with_everything() {
+        assert_eq!(d("https://user:pw@WWW.Acme.COM.:8080/x?y#z"), some("acme.com"));
+    }
+
+    #[test]
+    fn other_schemes_and_scheme_relative() {
+        assert_eq!(d("http://acme.com"), some("acme.com"));
+        assert_eq!(d("ftp://files.acme.com/pub"), some("acme.com"));
+        assert_eq!(d("//acme.com/x"), some("acme.com"));
+        assert_eq!(d("HTTPS://ACME.COM"), some("acme.com"));
+        assert_eq!(d("http:acme.com"), some("acme.com"));
+    }
+
+    #[test]
+    fn email_address_gives_its_domain() {
+        assert_eq!(d("john@mail.acme.com"), some("acme.com"));
+        assert_eq!(d("John.Doe@ACME.com"), some("acme.com"));
+        assert_eq!(d("mailto:john@acme.com"), some("acme.com"));
+        assert_eq!(d("MAILTO:john@acme.com?subject=Hi"), some("acme.com"));
+    }
+
+    #[test]
+    fn host_without_scheme_but_with_path_query_port() {
+        assert_eq!(d("www.acme.com/contact"), some("acme.com"));
+        assert_eq!(d("acme.com?ref=x"), some("acme.com"));
+        assert_eq!(d("acme.com#top"), some("acme.com"));
+        assert_eq!(d("acme.com:443"), some("acme.com"));
+        assert_eq!(d("acme.com/@someone"), some("acme.com"));
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_ignored() {
+        assert_eq!(d("  acme.com \n"), some("acme.com"));
+        assert_eq!(d("\tacme.com\t"), some("acme.com"));
+    }
+
+    // ---- case, dots, www ----
+
+    #[test]
+    fn upper_case_is_folded() {
+        assert_eq!(d("ACME.COM"), some("acme.com"));
+        assert_eq!(d("Acme.Co.UK"), some("acme.co.uk"));
+    }
+
+    #[test]
+    fn trailing_dot_is_removed() {
+        assert_eq!(d("acme.com."), some("acme.com"));
+        assert_eq!(d("http://acme.com./"), some("acme.com"));
+    }
+
+    #[test]
+    fn www_is_removed() {
+        assert_eq!(d("www.acme.com"), some("acme.com"));
+        assert_eq!(d("WWW.ACME.COM"), some("acme.com"));
+        assert_eq!(d("www.acme.github.io"), some("acme.github.io"));
+    }
+
+    #[test]
+    fn www_in_front_of_a_bare_suffix_gives_no_key() {
+        assert_eq!(d("www.co.uk"), None);
+        assert_eq!(d("www.github.io"), None);
+    }
+
+    #[test]
+    fn deep_subdomains_reduce() {
+        assert_eq!(d("a.b.c.d.acme.com"), some("acme.com"));
+        assert_eq!(d("eu.api.acme.com.mx"), some("acme.com.mx"));
+    }
+
+    // ---- Public Suffix List ----
+
+    #[test]
+    fn multi_label_icann_suffixes() {
+        assert_eq!(d("acme.com.mx"), some("acme.com.mx"));
+        assert_eq!(d("www.acme.com.au"), some("acme.com.au"));
+        assert_eq!(d("acme.co.jp"), some("acme.co.jp"));
+    }
+
+    #[test]
+    fn private_suffix_sites_stay_apart() {
+        assert_eq!(d("foo.github.io"), some("foo.github.io"));
+        assert_eq!(d("bar.github.io"), some("bar.github.io"));
+        assert_ne!(d("foo.github.io"), d("bar.github.io"));
+        assert_eq!(d("https://acme.myshopify.com/products/x"), some("acme.myshopify.com"));
+        assert_eq!(d("team.acme.herokuapp.com"), some("acme.herokuapp.com"));
+    }
+
+    #[test]
+    fn bare_public_suffix_gives_no_key() {
+        assert_eq!(d("co.uk"), None);
+        assert_eq!(d("com"), None);
+        assert_eq!(d("github.io"), None);
+        assert_eq!(d("https://github.io/"), None);
+    }
+
+    #[test]
+    fn wildcard_and_exception_rules() {
+        // `*.ck` makes every second-level .ck name a suffix, except `www.ck`.
+        assert_eq!(d("acme.foo.ck"), some("acme.foo.ck"));
+        assert_eq!(d("foo.ck"), None);
+    }
+
+    #[test]
+    fn unknown_suffix_gives_no_key() {
+        assert_eq!(d("localhost"), None);
+        assert_eq!(d("http://localhost:3000/"), None);
+        assert_eq!(d("acme.local"), None);
+        assert_eq!(d("acme.notarealtld"), None);
+        assert_eq!(d("acme"), None);
+    }
+
+    // ---- IDN ----
+
+    #[test]
+    fn internationalised_names_have_one_form() {
+        assert_eq!(d("münchen.de"), some("xn--mnchen-3ya.de"));
+        assert_eq!(d("xn--mnchen-3ya.de"), some("xn--mnchen-3ya.de"));
+        assert_eq!(d("MÜNCHEN.DE"), some("xn--mnchen-3ya.de"));
+        assert_eq!(d("https://www.münchen.de/rathaus"), some("xn--mnchen-3ya.de"));
+        assert_eq!(d("XN--MNCHEN-3YA.DE"), some("xn--mnchen-3ya.de"));
+    }
+
+    #[test]
+    fn decomposed_and_full_width_idn_forms_match() {
+        assert_eq!(d("mu\u{308}nchen.de"), some("xn--mnchen-3ya.de"));
+        assert_eq!(d("ａｃｍｅ。ｃｏｍ"), some("acme.com"));
+    }
+
+    #[test]
+    fn percent_encoded_idn_host() {
+        assert_eq!(d("https://m%C3%BCnchen.de/"), some("xn--mnchen-3ya.de"));
+        assert_eq!(d("https://m%FFnchen.de/"), None);
+    }
+
+    #[test]
+    fn idn_suffixes_are_known() {
+        assert_eq!(d("acme.公司.cn"), some("acme.xn--55qx5d.cn"));
+        assert_eq!(d("acme.xn--55qx5d.cn"), some("acme.xn--55qx5d.cn"));
+        assert_eq!(d("пример.рф"), d("xn--e1afmkfd.xn--p1ai"));
+        assert!(d("пример.рф").is_some());
+        assert_eq!(d("例え.jp"), some("xn--r8jz45g.jp"));
+    }
+
+    #[test]
+    fn invalid_punycode_gives_no_key() {
+        assert_eq!(d("xn--a.com"), None);
+        assert_eq!(d("xn--zz.com"), None);
+    }
+
+    // ---- IP addresses ----
+
+    #[test]
+    fn ipv4_gives_no_key() {
+        assert_eq!(d("192.168.0.1"), None);
+        assert_eq!(d("http://192.168.0.1:8080/admin"), None);
+        assert_eq!(d("127.1"), None);
+        assert_eq!(d("3232235521"), None);
+        assert_eq!(d("0x7f.0.0.1"), None);
+        assert_eq!(d("1.2.3.0x4"), None);
+        assert_eq!(d("john@10.0.0.1"), None);
+        assert_eq!(d("１９２.１６８.０.１"), None);
+    }
+
+    #[test]
+    fn ipv6_gives_no_key() {
+        assert_eq!(d("::1"), None);
+        assert_eq!(d("[::1]"), None);
+        assert_eq!(d("http://[2001:db8::1]:8080/"), None);
+        assert_eq!(d("2001:db8::1"), None);
+        assert_eq!(d("fe80::1%25eth0"), None);
+    }
+
+    // ---- malformed hosts ----
+
+    #[test]
+    fn empty_input_gives_no_key() {
+        assert_eq!(d(""), None);
+        assert_eq!(d("   "), None);
+        assert_eq!(d("\n\t"), None);
+        assert_eq!(d("http://"), None);
+        assert_eq!(d("https:///path"), None);
+        assert_eq!(d("mailto:"), None);
+        assert_eq!(d("john@"), None);
+        assert_eq!(d("@"), None);
+    }
+
+    #[test]
+    fn empty_labels_give_no_key() {
+        assert_eq!(d("acme..com"), None);
+        assert_eq!(d(".acme.com"), None);
+        assert_eq!(d("acme.com.."), None);
+        assert_eq!(d("."), None);
+        assert_eq!(d(".."), None);
+    }
+
+    #[test]
+    fn bad_characters_give_no_key() {
+        assert_eq!(d("acme inc.com"), None);
+        assert_eq!(d("acme_inc.com"), None);
+        assert_eq!(d("acme.com, acme.es"), None);
+        assert_eq!(d("acme!.com"), None);
+        assert_eq!(d("Acme Inc"), None);
+        assert_eq!(d("acme.com:http"), None);
+    }
+
+    #[test]
+    fn hyphen_rules() {
+        assert_eq!(d("-acme.com"), None);
+        assert_eq!(d("acme-.com"), None);
+        assert_eq!(d("my-acme.com"), some("my-acme.com"));
+        assert_eq!(d("ab--cd.com"), some("ab--cd.com"));
+    }
+
+    #[test]
+    fn length_limits() {
+        let label63 = "a".repeat(63);
+        let label64 = "a".repeat(64);
+        assert_eq!(d(&format!("{label63}.com")), Some(format!("{label63}.com")));
+        assert_eq!(d(&format!("{label64}.com")), None);
+        // 4 × 63 + dots exceeds 253 octets.
+        let long = format!("{label63}.{label63}.{label63}.{label63}.com");
+        assert_eq!(d(&long), None);
+        let huge = "a.".repeat(100_000) + "com";
+        assert_eq!(d(&huge), None);
+        let huge_path = format!("acme.com/{}", "x".repeat(100_000));
+        assert_eq!(d(&huge_path), some("acme.com"));
+    }
+
+    #[test]
+    fn credentials_do_not_fool_the_host() {
+        assert_eq!(d("https://acme.com@evil.com/"), some("evil.com"));
+        assert_eq!(d("https://acme.com:pw@evil.com/"), some("evil.com"));
+    }
+
+    // ---- domainAnyTld ----
+
+    #[test]
+    fn any_tld_is_the_label_left_of_an_icann_suffix() {
+        assert_eq!(any("acme.co.uk"), some("acme"));
+        assert_eq!(any("acme.es"), some("acme"));
+        assert_eq!(any("acme.com.mx"), some("acme"));
+        assert_eq!(any("https://www.acme.com/about"), some("acme"));
+        assert_eq!(any("sales@acme.de"), some("acme"));
+    }
+
+    #[test]
+    fn any_tld_under_private_suffix_is_the_whole_registrable_domain() {
+        assert_eq!(any("acme.github.io"), some("acme.github.io"));
+        assert_eq!(any("https://shop.acme.myshopify.com"), some("acme.myshopify.com"));
+        assert_ne!(any("acme.github.io"), any("acme.com"));
+    }
+
+    #[test]
+    fn any_tld_of_idn_is_punycode() {
+        assert_eq!(any("münchen.de"), some("xn--mnchen-3ya"));
+        assert_eq!(any("münchen.com"), any("xn--mnchen-3ya.at"));
+    }
+
+    #[test]
+    fn any_tld_gives_no_key_where_domain_gives_none() {
+        for raw in ["", " ", "co.uk", "github.io", "localhost", "192.168.0.1", "acme..com", "http://"] {
+            assert_eq!(any(raw), None, "{raw:?}");
+        }
+    }
+}

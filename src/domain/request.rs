@@ -1,0 +1,162 @@
+//! Reading a request body: content type, size and JSON shape, each with its own status and a
+//! sentence that says what was wrong.
+
+use serde_json::Value;
+
+use super::error::{ApiError, Detail};
+
+/// `415` unless the content type is JSON (`application/json`, with or without parameters such as
+/// `charset=utf-8`, or any `application/*+json`).
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    let media = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let is_json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
+    if is_json {
+        Ok(())
+    } else if media.is_empty() {
+        Err(ApiError::UnsupportedMediaType("missing Content-Type: send the body as application/json".into()))
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "unsupported Content-Type {media:?}: send the body as application/json"
+        )))
+    }
+}
+
+fn too_large(max_bytes: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!("request body is larger than {max_bytes} bytes (MAX_BODY_BYTES)"))
+}
+
+/// `413` early, from the declared length, before the body is read.
+pub fn check_declared_length(content_length: Option<&str>, max_bytes: usize) -> Result<(), ApiError> {
+    match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(n) if n > max_bytes as u64 => Err(too_large(max_bytes)),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a body already read: `413` past the limit (a chunked body declares no length), `400`
+/// for anything that is not one JSON value.
+pub fn parse_json_body(bytes: &[u8], max_bytes: usize) -> Result<Value, ApiError> {
+    if bytes.len() > max_bytes {
+        return Err(too_large(max_bytes));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("request body is empty: send a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "request body is not valid JSON: {} at line {}, column {}",
+            describe_json_error(&e),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+fn describe_json_error(e: &serde_json::Error) -> String {
+    // serde_json's message ends with " at line L column C"; the position is added back above in
+    // the same words as every other message.
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// The records array of a batch body such as `{"companies": [...]}`: `400` when the body is not
+/// an object or the key is missing or not an array, `413` over `max_batch` records.
+pub fn batch_items<'a>(body: &'a Value, key: &str, max_batch: usize) -> Result<&'a [Value], ApiError> {
+    let shape = || format!("request body must be an object with a {key:?} array");
+    let object = body.as_object().ok_or_else(|| {
+        ApiError::invalid(shape(), vec![Detail::new("", format!("expected an object, got {}", json_type(body)))])
+    })?;
+    let items = match object.get(key) {
+        None => return Err(ApiError::invalid(shape(), vec![Detail::new(key, "is required")])),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                shape(),
+                vec![Detail::new(key, format!("expected an array, got {}", json_type(other)))],
+            ))
+        }
+    };
+    if items.len() > max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{key} has {} records; at most {max_batch} are accepted in one request (MAX_BATCH)",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
+/// The JSON type of a value, in the words error messages use.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_content_types_pass() {
+        for ct in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"] {
+            assert!(check_content_type(Some(ct)).is_ok(), "{ct}");
+        }
+    }
+
+    #[test]
+    fn other_content_types_are_415() {
+        for ct in [None, Some(""), Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), Some("application/jsonx")] {
+            assert_eq!(check_content_type(ct).unwrap_err().status(), 415, "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn declared_length_over_the_limit_is_413() {
+        assert!(check_declared_length(Some("100"), 100).is_ok());
+        assert_eq!(check_declared_length(Some("101"), 100).unwrap_err().status(), 413);
+        assert!(check_declared_length(None, 100).is_ok());
+        assert!(check_declared_length(Some("nonsense"), 100).is_ok());
+    }
+
+    #[test]
+    fn body_is_parsed_or_refused() {
+        assert_eq!(parse_json_body(br#"{"a":1}"#, 100).unwrap(), json!({"a": 1}));
+        assert_eq!(parse_json_body(&[b' '; 101], 100).unwrap_err().status(), 413);
+        let err = parse_json_body(b"{\"a\":", 100).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message("r").contains("line 1"), "{}", err.message("r"));
+        assert_eq!(parse_json_body(b"  ", 100).unwrap_err().status(), 400);
+        assert_eq!(parse_json_body(&[0xff, 0xfe], 100).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_400_not_a_crash() {
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert_eq!(parse_json_body(deep.as_bytes(), 1 << 20).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn batch_shape_is_checked() {
+        let ok = json!({"companies": [{}, {}]});
+        assert_eq!(batch_items(&ok, "companies", 10).unwrap().len(), 2);
+        for bad in [json!([]), json!({}), json!({"companies": null}), json!({"companies": {}}), json!({"contacts": []})] {
+            let err = batch_items(&bad, "companies", 10).unwrap_err();
+            assert_eq!(err.status(), 400, "{bad}");
+            assert!(err.message("r").contains("companies"));
+        }
+        let err = batch_items(&json!({"companies": [1, 2, 3]}), "companies", 2).unwrap_err();
+        assert_eq!(err.status(), 413);
+    }
+}

@@ -1,0 +1,157 @@
+//! The route table: every route the API serves, the methods it takes, whether it takes a body and
+//! which credential it needs. Matching is pure, so `404` and `405` are decided (and tested) here.
+//! Patterns use OpenAPI's `{param}` syntax; a unit test keeps this table and `openapi.json` equal.
+
+/// What a route is, for dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+    OpenApi,
+}
+
+/// Which credential a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (only the API description).
+    Public,
+    /// The API key header.
+    ApiKey,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub pattern: &'static str,
+    pub method: &'static str,
+    pub id: RouteId,
+    /// Whether the route reads a JSON body (and so checks its content type and size).
+    pub takes_body: bool,
+    pub access: Access,
+}
+
+const fn route(pattern: &'static str, method: &'static str, id: RouteId, takes_body: bool, access: Access) -> Route {
+    Route { pattern, method, id, takes_body, access }
+}
+
+pub static ROUTES: &[Route] = &[
+    route("/health", "GET", RouteId::Health, false, Access::ApiKey),
+    route("/openapi.json", "GET", RouteId::OpenApi, false, Access::Public),
+];
+
+/// A route matched to a request, with its path parameters in pattern order.
+#[derive(Debug)]
+pub struct Matched<'p> {
+    pub route: &'static Route,
+    pub params: Vec<&'p str>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteError {
+    NotFound,
+    /// The path exists under these methods only.
+    MethodNotAllowed(Vec<&'static str>),
+}
+
+pub fn match_route<'p>(method: &str, path: &'p str) -> Result<Matched<'p>, RouteError> {
+    // One trailing slash is forgiven: `/health/` is `/health`.
+    let path = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for route in ROUTES {
+        if let Some(params) = match_pattern(route.pattern, path) {
+            if route.method.eq_ignore_ascii_case(method) {
+                return Ok(Matched { route, params });
+            }
+            if !allowed.contains(&route.method) {
+                allowed.push(route.method);
+            }
+        }
+    }
+    if allowed.is_empty() {
+        Err(RouteError::NotFound)
+    } else {
+        Err(RouteError::MethodNotAllowed(allowed))
+    }
+}
+
+fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut params = Vec::new();
+    let mut want = pattern.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => {
+                if h.is_empty() {
+                    return None;
+                }
+                params.push(h);
+            }
+            (Some(w), Some(h)) if w == h => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_known_routes() {
+        let m = match_route("GET", "/health").unwrap();
+        assert_eq!(m.route.id, RouteId::Health);
+        assert!(m.params.is_empty());
+        assert_eq!(match_route("get", "/health/").unwrap().route.id, RouteId::Health);
+        assert_eq!(match_route("GET", "/openapi.json").unwrap().route.access, Access::Public);
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        for path in ["/", "/healthz", "/health/x", "//health", "/HEALTH", ""] {
+            assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn other_methods_are_not_allowed_with_the_allowed_list() {
+        assert_eq!(match_route("POST", "/health").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
+        assert_eq!(match_route("DELETE", "/openapi.json").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
+    }
+
+    #[test]
+    fn parameters_are_captured_and_never_empty() {
+        assert_eq!(match_pattern("/contacts/{id}", "/contacts/ct_1"), Some(vec!["ct_1"]));
+        assert_eq!(match_pattern("/contacts/{id}", "/contacts/"), None);
+        assert_eq!(match_pattern("/contacts/{id}/history", "/contacts/a/history"), Some(vec!["a"]));
+        assert_eq!(match_pattern("/contacts/{id}", "/contacts/a/b"), None);
+    }
+
+    #[test]
+    fn every_pattern_and_method_is_listed_once() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(!(a.pattern == b.pattern && a.method == b.method), "{} {} twice", a.method, a.pattern);
+            }
+        }
+    }
+
+    /// The served API description and this table list the same routes, methods and credentials.
+    #[test]
+    fn openapi_document_describes_exactly_these_routes() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented = Vec::new();
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let public = op.get("security").is_some_and(|s| s.as_array().is_some_and(|a| a.is_empty()));
+                documented.push((path.clone(), method.to_uppercase(), public));
+            }
+        }
+        let mut table: Vec<_> = ROUTES
+            .iter()
+            .map(|r| (r.pattern.to_string(), r.method.to_string(), r.access == Access::Public))
+            .collect();
+        documented.sort();
+        table.sort();
+        assert_eq!(documented, table);
+    }
+}

@@ -1,0 +1,91 @@
+//! What a handler gets: the environment, the parsed configuration, the request id, the parsed
+//! body and the path parameters. Also where configuration is read (once per isolate) and the API
+//! key is checked.
+
+use std::rc::Rc;
+
+use serde_json::Value;
+use worker::{Env, Request};
+
+use crate::domain::config::{AuthConfig, Config, ConfigError};
+use crate::domain::error::ApiError;
+use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
+
+pub struct Ctx<'a> {
+    pub env: &'a Env,
+    pub config: Rc<Config>,
+    pub request_id: &'a str,
+    pub body: Option<Value>,
+    pub params: Vec<&'a str>,
+}
+
+thread_local! {
+    /// Variables cannot change while an isolate lives, so they are parsed once.
+    static CONFIG: std::cell::OnceCell<Result<Rc<Config>, ConfigError>> = const { std::cell::OnceCell::new() };
+}
+
+fn lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
+    |name| env.var(name).ok().map(|v| v.to_string())
+}
+
+/// The configuration, or `503` naming every bad variable.
+pub fn config(env: &Env) -> Result<Rc<Config>, ApiError> {
+    CONFIG.with(|cell| {
+        cell.get_or_init(|| Config::from_lookup(lookup(env)).map(Rc::new))
+            .clone()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))
+    })
+}
+
+/// The configuration's problems, if any, for `/health`.
+pub fn config_problem(env: &Env) -> Option<String> {
+    config(env).err().map(|e| match e {
+        ApiError::Unavailable(message) => message,
+        other => format!("{other:?}"),
+    })
+}
+
+/// Checks the API key header. When the configuration as a whole is broken but its key part is
+/// sound, a wrong key still gets `401`; when the keys themselves are unusable, `503`.
+pub fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
+    let auth = match config(env) {
+        Ok(config) => config.auth.clone(),
+        Err(_) => AuthConfig::from_lookup(lookup(env)).map_err(|e| ApiError::Unavailable(e.to_string()))?,
+    };
+    let presented = req.headers().get(&auth.api_key_header).ok().flatten();
+    if auth.api_keys.verify(presented.as_deref()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Random bytes from the platform's CSPRNG (`crypto.getRandomValues`).
+pub fn random_bytes() -> [u8; RANDOM_BYTES] {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    getrandom::getrandom(&mut bytes).expect("crypto.getRandomValues is available in Workers");
+    bytes
+}
+
+pub fn now_millis() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+pub fn new_id(kind: IdKind) -> CrmId {
+    CrmId::new(kind, now_millis(), random_bytes())
+}
+
+/// The caller's `X-Request-Id` when it is a sane token (so a client can follow its own id through
+/// our logs), otherwise a fresh one.
+pub fn request_id(req: &Request) -> String {
+    let given = req.headers().get("X-Request-Id").ok().flatten();
+    match given {
+        Some(id)
+            if (8..=64).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            id
+        }
+        _ => new_id(IdKind::Request).into_string(),
+    }
+}

@@ -1,0 +1,113 @@
+//! The Worker's request pipeline: request id, route, credential, body, handler, error mapping,
+//! one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
+
+mod context;
+mod health;
+mod respond;
+
+use serde_json::Value;
+use worker::{event, Context as WorkerContext, Env, Request, Response};
+
+use crate::domain::error::ApiError;
+use crate::domain::log::RequestLog;
+use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
+use crate::domain::routes::{match_route, Access, RouteError, RouteId};
+
+pub use context::Ctx;
+
+/// The API description, served as is.
+const OPENAPI: &str = include_str!("../openapi.json");
+
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, _ctx: WorkerContext) -> worker::Result<Response> {
+    let started = js_sys::Date::now();
+    let request_id = context::request_id(&req);
+    let method = req.method().to_string();
+    let path = req.path();
+
+    let mut route_label = path.clone();
+    let outcome = handle(req, &env, &request_id, &method, &path, &mut route_label).await;
+    let (response, cause) = match outcome {
+        Ok(response) => (response, None),
+        Err(err) => {
+            let cause = match &err {
+                ApiError::Internal(cause) | ApiError::Unavailable(cause) => Some(cause.clone()),
+                _ => None,
+            };
+            (respond::error(&err, &request_id), cause)
+        }
+    };
+    let mut response = response?;
+    let headers = response.headers_mut();
+    headers.set("X-Request-Id", &request_id)?;
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+
+    worker::console_log!(
+        "{}",
+        RequestLog {
+            method: &method,
+            route: &route_label,
+            status: response.status_code(),
+            duration_ms: js_sys::Date::now() - started,
+            request_id: &request_id,
+            error: cause.as_deref(),
+        }
+        .to_line()
+    );
+    Ok(response)
+}
+
+async fn handle(
+    mut req: Request,
+    env: &Env,
+    request_id: &str,
+    method: &str,
+    path: &str,
+    route_label: &mut String,
+) -> Result<worker::Result<Response>, ApiError> {
+    let matched = match_route(method, path);
+    let access = match &matched {
+        Ok(m) => m.route.access,
+        // Unknown paths and methods need the key too, so the API tells strangers nothing.
+        Err(_) => Access::ApiKey,
+    };
+    if access == Access::ApiKey {
+        context::authenticate(env, &req)?;
+    }
+    let matched = match matched {
+        Ok(m) => m,
+        Err(RouteError::NotFound) => return Err(ApiError::NotFound(format!("no route {method} {path}"))),
+        Err(RouteError::MethodNotAllowed(allow)) => return Err(ApiError::MethodNotAllowed { allow }),
+    };
+    *route_label = matched.route.pattern.to_string();
+
+    // Health reports a broken configuration itself, as `503 degraded`; the description needs none.
+    match matched.route.id {
+        RouteId::OpenApi => return Ok(respond::raw_json(OPENAPI, 200)),
+        RouteId::Health => return Ok(health::get(env).await),
+        _ => {}
+    }
+    let config = context::config(env)?;
+    let body: Option<Value> = if matched.route.takes_body {
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        check_content_type(header("Content-Type").as_deref())?;
+        check_declared_length(header("Content-Length").as_deref(), config.max_body_bytes)?;
+        let bytes = req
+            .bytes()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+        Some(parse_json_body(&bytes, config.max_body_bytes)?)
+    } else {
+        None
+    };
+    let ctx = Ctx { env, config, request_id, body, params: matched.params };
+    dispatch(matched.route.id, ctx).await
+}
+
+/// One line per route: where each route's code lives.
+async fn dispatch(route: RouteId, ctx: Ctx<'_>) -> Result<worker::Result<Response>, ApiError> {
+    match route {
+        RouteId::Health | RouteId::OpenApi => unreachable!("answered before the configuration is read"),
+    }
+}

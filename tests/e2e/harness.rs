@@ -1,0 +1,265 @@
+//! Starts the Worker under `wrangler dev` (workerd, local D1 and KV) and talks to it over HTTP.
+//!
+//! One build, then one server per configuration, each with its own `--persist-to` state on a free
+//! port, stopped (its whole process group) when the run ends. Tests share a server and keep to
+//! their own data by using unique ids (`App::unique`).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Random hex from the OS, for keys and unique ids.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut buf).unwrap();
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The environment of `scripts/env.sh`, so the harness needs no shell.
+fn tool_env(cmd: &mut Command) -> &mut Command {
+    let root = repo_root();
+    let home = std::env::var("HOME").unwrap_or_default();
+    let path = format!(
+        "{home}/.cargo/bin:{}:{}",
+        root.join("node_modules/.bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.current_dir(&root)
+        .env("PATH", path)
+        .env("WASM_BINDGEN_BIN", format!("{home}/.cargo/bin/wasm-bindgen"))
+        .env("ESBUILD_BIN", root.join("node_modules/.bin/esbuild"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+}
+
+/// Builds the Worker once for the whole run.
+pub fn build_worker() {
+    let started = Instant::now();
+    eprintln!("[e2e] building the Worker (scripts/build.sh)");
+    let status = tool_env(Command::new("bash").arg("scripts/build.sh")).status().expect("run scripts/build.sh");
+    assert!(status.success(), "the Worker did not build");
+    eprintln!("[e2e] built in {:.1}s", started.elapsed().as_secs_f64());
+}
+
+pub struct ServerOptions<'a> {
+    pub name: &'a str,
+    /// Plain variables, passed with `--var`.
+    pub vars: Vec<(&'a str, String)>,
+    /// Secrets, passed in an env file so wrangler never prints them.
+    pub secrets: Vec<(&'a str, String)>,
+    pub apply_schema: bool,
+}
+
+/// One `wrangler dev` process group with its own state directory.
+pub struct Server {
+    pub name: String,
+    pub base: String,
+    child: Child,
+    state: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Spawns the server; `wait_ready` then waits until it answers.
+    pub fn spawn(opts: ServerOptions) -> Server {
+        let state = std::env::temp_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
+        std::fs::create_dir_all(&state).unwrap();
+        if opts.apply_schema {
+            let out = tool_env(Command::new("wrangler").args(["d1", "execute", "DB", "--local", "--persist-to"]))
+                .arg(&state)
+                .args(["--file", "schema.sql"])
+                .output()
+                .expect("run wrangler d1 execute");
+            assert!(
+                out.status.success(),
+                "applying schema.sql failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let port = free_port();
+        let log = state.join("wrangler.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new("wrangler");
+        tool_env(&mut cmd)
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&state)
+            .args(["--show-interactive-dev-session=false", "--log-level", "log"])
+            .env("EDGE_CRM_PREBUILT", "1")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            // Its own process group, so stopping it also stops workerd, wrangler's child.
+            .process_group(0);
+        let secrets = state.join("secrets.env");
+        let text: String = opts.secrets.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&secrets, text).unwrap();
+        cmd.arg("--env-file").arg(&secrets);
+        for (k, v) in &opts.vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
+        let child = cmd.spawn().expect("spawn wrangler dev");
+        Server { name: opts.name.to_string(), base: format!("http://127.0.0.1:{port}"), child, state, log }
+    }
+
+    /// Waits until the server answers HTTP at all (any status), or fails with its log.
+    pub fn wait_ready(&mut self, timeout: Duration) {
+        let started = Instant::now();
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
+        loop {
+            match agent.get(&format!("{}/openapi.json", self.base)).call() {
+                Ok(_) | Err(ureq::Error::Status(..)) => break,
+                Err(_) => {}
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("wrangler dev ({}) exited with {status}:\n{}", self.name, self.log_text());
+            }
+            if started.elapsed() > timeout {
+                panic!("wrangler dev ({}) did not answer within {timeout:?}:\n{}", self.name, self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        eprintln!("[e2e] server {} ready at {} in {:.1}s", self.name, self.base, started.elapsed().as_secs_f64());
+    }
+
+    /// Everything the server printed so far (the Worker's own log lines among it).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pgid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &format!("-{pgid}")]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", &format!("-{pgid}")]).status();
+        let _ = self.child.wait();
+        if std::env::var_os("EDGE_CRM_KEEP_STATE").is_none() {
+            let _ = std::fs::remove_dir_all(&self.state);
+        }
+    }
+}
+
+/// A response, whatever its status.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("status {} body is not JSON ({e}): {}", self.status, String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A client for one server, with the keys that server accepts.
+pub struct Client {
+    pub base: String,
+    pub keys: Vec<String>,
+    agent: ureq::Agent,
+}
+
+/// How a request is authenticated.
+#[derive(Clone, Copy)]
+pub enum Key<'a> {
+    /// The first valid key.
+    Valid,
+    None,
+    Given(&'a str),
+}
+
+impl Client {
+    pub fn new(base: &str, keys: Vec<String>) -> Client {
+        Client { base: base.to_string(), keys, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() }
+    }
+
+    /// The general form: any method, key, extra headers and raw body.
+    pub fn send(&self, method: &str, path: &str, key: Key, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+        let mut req = self.agent.request(method, &format!("{}{}", self.base, path));
+        match key {
+            Key::Valid => req = req.set("X-API-Key", &self.keys[0]),
+            Key::Given(k) => req = req.set("X-API-Key", k),
+            Key::None => {}
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let result = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = response.header(&n).unwrap_or_default().to_string();
+                (n.to_ascii_lowercase(), v)
+            })
+            .collect();
+        let mut body = Vec::new();
+        response.into_reader().read_to_end(&mut body).unwrap();
+        Resp { status, headers, body }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, Key::Valid, &[], None)
+    }
+
+    /// A JSON request with the valid key.
+    pub fn json(&self, method: &str, path: &str, body: &serde_json::Value) -> Resp {
+        self.send(method, path, Key::Valid, &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A string no other test (and no other run) uses, for external ids, names and domains.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", random_hex(4), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Writes a line to stderr without interleaving (tests run in parallel).
+pub fn note(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

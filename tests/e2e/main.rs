@@ -1,0 +1,94 @@
+//! End-to-end tests: the real Worker under `wrangler dev` (workerd, local D1, local KV), over HTTP.
+//!
+//! `main` builds the Worker once, starts the servers this run needs, runs every test (in parallel,
+//! each with its own data), and stops the servers. `cargo test --test e2e -- <filter>` runs some.
+
+mod harness;
+mod health;
+mod openapi;
+mod pipeline;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::{random_hex, Client, Resp, Server, ServerOptions};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// What every test gets.
+pub struct App {
+    /// The server as a team would run it: defaults, schema applied, two valid keys.
+    pub api: Client,
+    pub server: Server,
+    /// A server with a broken variable and no schema, for the `503` paths.
+    pub broken: Client,
+    pub broken_server: Server,
+    pub spec: openapi::Spec,
+}
+
+impl App {
+    /// Fails unless `resp` matches what the OpenAPI document says `method pattern` answers.
+    pub fn conforms(&self, pattern: &str, method: &str, resp: &Resp) {
+        if let Err(e) = self.spec.check(pattern, method, resp.status, &resp.json()) {
+            panic!("response does not match openapi.json: {e}");
+        }
+    }
+}
+
+type TestFn = fn(&App);
+
+fn main() {
+    let args = Arguments::from_args();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS].concat();
+    if args.list {
+        let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
+        libtest_mimic::run(&args, trials).exit();
+    }
+
+    harness::build_worker();
+    let keys = vec![format!("e2e_primary_{}", random_hex(16)), format!("e2e_rotated_{}", random_hex(16))];
+    let mut server = Server::spawn(ServerOptions {
+        name: "api",
+        vars: vec![],
+        secrets: vec![("API_KEYS", keys.join(","))],
+        apply_schema: true,
+    });
+    let mut broken_server = Server::spawn(ServerOptions {
+        name: "broken",
+        vars: vec![("MAX_BATCH", "lots".to_string())],
+        secrets: vec![("API_KEYS", keys[0].clone())],
+        apply_schema: false,
+    });
+    server.wait_ready(Duration::from_secs(120));
+    broken_server.wait_ready(Duration::from_secs(120));
+
+    let api = Client::new(&server.base, keys.clone());
+    let doc = api.send("GET", "/openapi.json", harness::Key::None, &[], None).json();
+    let app = Arc::new(App {
+        broken: Client::new(&broken_server.base, vec![keys[0].clone()]),
+        api,
+        server,
+        broken_server,
+        spec: openapi::Spec::new(doc),
+    });
+
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let app = Arc::clone(&app);
+            Trial::test(name, move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&app))).map_err(|panic| {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "test panicked".to_string());
+                    Failed::from(message)
+                })
+            })
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Stop the servers before exiting: `exit` skips destructors.
+    drop(Arc::try_unwrap(app).ok());
+    conclusion.exit();
+}
