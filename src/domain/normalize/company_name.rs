@@ -65,6 +65,8 @@ const LEGAL_FORMS: &[&[&str]] = &[
     &["ohg"],
     &["ug"],
     &["ug", "haftungsbeschrankt"],
+    &["aktiengesellschaft"],
+    &["gesellschaft", "mit", "beschrankter", "haftung"],
     &["ev"],
     &["ek"],
     &["se"],
@@ -115,6 +117,7 @@ const LEGAL_FORMS: &[&[&str]] = &[
     &["bhd"],
     &["berhad"],
     &["sdn", "bhd"],
+    &["tbk"],
 ];
 
 /// Company-name key, or `None` when the value has no letters or digits at all.
@@ -124,6 +127,7 @@ const LEGAL_FORMS: &[&[&str]] = &[
 /// assert_eq!(normalize_company_name("The ACME Co., Ltd.").as_deref(), Some("acme"));
 /// assert_eq!(normalize_company_name("Smith & Co").as_deref(), Some("smith"));
 /// ```
+#[must_use]
 pub fn normalize_company_name(raw: &str) -> Option<String> {
     let folded = text::fold(raw);
     let words = join_initials(split_words(&folded));
@@ -323,21 +327,90 @@ mod tests {
     #[test]
     fn common_legal_forms_are_removed() {
         for raw in [
-            "Acme Inc", "Acme Inc.", "Acme, Inc.", "Acme Incorporated", "Acme LLC", "Acme L.L.C.",
-            "Acme LLP", "Acme LP", "Acme Ltd", "Acme Ltd.", "Acme Limited", "Acme Corp",
-            "Acme Corp.", "Acme Corporation", "Acme Co", "Acme Co.", "Acme Company", "Acme & Co",
-            "Acme and Co.", "Acme GmbH", "Acme AG", "Acme KG", "Acme SA", "Acme S.A.",
-            "Acme S. A.", "Acme SAS", "Acme S.A.S.", "Acme SARL", "Acme SL", "Acme S.L.",
-            "Acme SLU", "Acme S.L.U.", "Acme SRL", "Acme S.r.l.", "Acme SpA", "Acme S.p.A.",
-            "Acme BV", "Acme B.V.", "Acme NV", "Acme N.V.", "Acme PLC", "Acme plc", "Acme Oy",
-            "Acme Oyj", "Acme AB", "Acme AB (publ)", "Acme AS", "Acme ASA", "Acme A/S",
-            "Acme ApS", "Acme Pty", "Acme Pty Ltd", "Acme Pty. Ltd.", "Acme Pvt Ltd",
-            "Acme Private Limited", "Acme KK", "Acme K.K.", "Acme Kabushiki Kaisha", "Acme SE",
-            "Acme Sdn Bhd", "Acme Sdn. Bhd.", "Acme Bhd", "Acme SAU", "Acme Ltda", "Acme Ltda.",
-            "Acme SA de CV", "Acme S.A. de C.V.", "Acme S. de R.L. de C.V.", "Acme Co., Ltd.",
-            "Acme GmbH & Co. KG", "Acme Sp. z o.o.", "Acme s.r.o.", "Acme e.V.", "Acme PLLC",
-            "Acme Pte. Ltd.", "Acme UG (haftungsbeschränkt)", "Acme Limited Liability Company",
-            "Acme Public Limited Company", "Acme & Cie", "Acme KGaA", "Acme BVBA",
+            "Acme Inc",
+            "Acme Inc.",
+            "Acme, Inc.",
+            "Acme Incorporated",
+            "Acme LLC",
+            "Acme L.L.C.",
+            "Acme LLP",
+            "Acme LP",
+            "Acme Ltd",
+            "Acme Ltd.",
+            "Acme Limited",
+            "Acme Corp",
+            "Acme Corp.",
+            "Acme Corporation",
+            "Acme Co",
+            "Acme Co.",
+            "Acme Company",
+            "Acme & Co",
+            "Acme and Co.",
+            "Acme GmbH",
+            "Acme AG",
+            "Acme KG",
+            "Acme SA",
+            "Acme S.A.",
+            "Acme S. A.",
+            "Acme SAS",
+            "Acme S.A.S.",
+            "Acme SARL",
+            "Acme SL",
+            "Acme S.L.",
+            "Acme SLU",
+            "Acme S.L.U.",
+            "Acme SRL",
+            "Acme S.r.l.",
+            "Acme SpA",
+            "Acme S.p.A.",
+            "Acme BV",
+            "Acme B.V.",
+            "Acme NV",
+            "Acme N.V.",
+            "Acme PLC",
+            "Acme plc",
+            "Acme Oy",
+            "Acme Oyj",
+            "Acme AB",
+            "Acme AB (publ)",
+            "Acme AS",
+            "Acme ASA",
+            "Acme A/S",
+            "Acme ApS",
+            "Acme Pty",
+            "Acme Pty Ltd",
+            "Acme Pty. Ltd.",
+            "Acme Pvt Ltd",
+            "Acme Private Limited",
+            "Acme KK",
+            "Acme K.K.",
+            "Acme Kabushiki Kaisha",
+            "Acme SE",
+            "Acme Sdn Bhd",
+            "Acme Sdn. Bhd.",
+            "Acme Bhd",
+            "Acme SAU",
+            "Acme Ltda",
+            "Acme Ltda.",
+            "Acme SA de CV",
+            "Acme S.A. de C.V.",
+            "Acme S. de R.L. de C.V.",
+            "Acme Co., Ltd.",
+            "Acme GmbH & Co. KG",
+            "Acme Sp. z o.o.",
+            "Acme s.r.o.",
+            "Acme e.V.",
+            "Acme PLLC",
+            "Acme Pte. Ltd.",
+            "Acme UG (haftungsbeschränkt)",
+            "Acme Limited Liability Company",
+            "Acme Public Limited Company",
+            "Acme & Cie",
+            "Acme KGaA",
+            "Acme BVBA",
+            "Acme Aktiengesellschaft",
+            "Acme Gesellschaft mit beschränkter Haftung",
+            "Acme Tbk",
         ] {
             assert_eq!(n(raw), some("acme"), "{raw:?}");
         }
@@ -424,13 +497,19 @@ mod tests {
     #[test]
     fn real_world_variants_match() {
         same("Banco Santander, S.A.", "BANCO SANTANDER SA");
-        same("Industria de Diseño Textil, S.A.", "Industria de Diseno Textil");
+        same(
+            "Industria de Diseño Textil, S.A.",
+            "Industria de Diseno Textil",
+        );
         same("Toyota Motor Corporation", "TOYOTA MOTOR CORP.");
         same("Samsung Electronics Co., Ltd.", "Samsung Electronics");
         same("Volkswagen AG", "VOLKSWAGEN");
         same("Koninklijke Philips N.V.", "Koninklijke Philips");
         same("Novo Nordisk A/S", "Novo Nordisk");
-        same("Telefonaktiebolaget LM Ericsson (publ)", "Telefonaktiebolaget LM Ericsson");
+        same(
+            "Telefonaktiebolaget LM Ericsson (publ)",
+            "Telefonaktiebolaget LM Ericsson",
+        );
         same("The Procter & Gamble Company", "Procter and Gamble");
         same("BHP Group Limited", "BHP Group");
         same("Nokia Oyj", "Nokia");

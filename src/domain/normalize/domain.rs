@@ -39,6 +39,7 @@ const MAX_RAW_HOST_LEN: usize = 1024;
 /// assert_eq!(normalize_domain("john@mail.acme.com").as_deref(), Some("acme.com"));
 /// assert_eq!(normalize_domain("192.168.0.1"), None);
 /// ```
+#[must_use]
 pub fn normalize_domain(raw: &str) -> Option<String> {
     registrable(raw).map(|r| r.domain)
 }
@@ -47,6 +48,7 @@ pub fn normalize_domain(raw: &str) -> Option<String> {
 /// `acme.com.mx` all give `acme`), or the whole registrable domain under a private suffix
 /// (`acme.github.io` stays `acme.github.io`, so a hosted site never equals a company's own
 /// `acme.com`). Accepts the same raw values as [`normalize_domain`].
+#[must_use]
 pub fn domain_any_tld(raw: &str) -> Option<String> {
     let r = registrable(raw)?;
     if r.private {
@@ -99,7 +101,7 @@ fn registrable(raw: &str) -> Option<Registrable> {
         return None;
     }
     let domain = psl::domain(name.as_bytes())?;
-    // The name is ASCII, so every slice of it is UTF-8; the fallback is never taken.
+    // The name is ASCII, so every slice of it is UTF-8: this `?` never returns.
     let domain = std::str::from_utf8(domain.as_bytes()).ok()?.to_owned();
     Some(Registrable {
         domain,
@@ -129,9 +131,10 @@ fn is_valid_host_name(name: &str) -> bool {
 /// `127.1`, `3232235521`, `0x7f.0.0.1`): no TLD is numeric, so it can never be a domain.
 fn looks_like_ipv4(name: &str) -> bool {
     let last = name.rsplit('.').next().unwrap_or(name);
-    let digits = last.strip_prefix("0x").unwrap_or(last);
-    (last.bytes().all(|b| b.is_ascii_digit()))
-        || (last.starts_with("0x") && digits.bytes().all(|b| b.is_ascii_hexdigit()))
+    match last.strip_prefix("0x") {
+        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => last.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +169,10 @@ mod tests {
 
     #[test]
     fn url_with_everything() {
-        assert_eq!(d("https://user:pw@WWW.Acme.COM.:8080/x?y#z"), some("acme.com"));
+        assert_eq!(
+            d("https://user:pw@WWW.Acme.COM.:8080/x?y#z"),
+            some("acme.com")
+        );
     }
 
     #[test]
@@ -184,6 +190,7 @@ mod tests {
         assert_eq!(d("John.Doe@ACME.com"), some("acme.com"));
         assert_eq!(d("mailto:john@acme.com"), some("acme.com"));
         assert_eq!(d("MAILTO:john@acme.com?subject=Hi"), some("acme.com"));
+        assert_eq!(d("John Doe <john@mail.acme.com>"), some("acme.com"));
     }
 
     #[test]
@@ -226,6 +233,7 @@ mod tests {
     fn www_in_front_of_a_bare_suffix_gives_no_key() {
         assert_eq!(d("www.co.uk"), None);
         assert_eq!(d("www.github.io"), None);
+        assert_eq!(d("www.com"), None);
     }
 
     #[test]
@@ -248,7 +256,10 @@ mod tests {
         assert_eq!(d("foo.github.io"), some("foo.github.io"));
         assert_eq!(d("bar.github.io"), some("bar.github.io"));
         assert_ne!(d("foo.github.io"), d("bar.github.io"));
-        assert_eq!(d("https://acme.myshopify.com/products/x"), some("acme.myshopify.com"));
+        assert_eq!(
+            d("https://acme.myshopify.com/products/x"),
+            some("acme.myshopify.com")
+        );
         assert_eq!(d("team.acme.herokuapp.com"), some("acme.herokuapp.com"));
     }
 
@@ -283,7 +294,10 @@ mod tests {
         assert_eq!(d("münchen.de"), some("xn--mnchen-3ya.de"));
         assert_eq!(d("xn--mnchen-3ya.de"), some("xn--mnchen-3ya.de"));
         assert_eq!(d("MÜNCHEN.DE"), some("xn--mnchen-3ya.de"));
-        assert_eq!(d("https://www.münchen.de/rathaus"), some("xn--mnchen-3ya.de"));
+        assert_eq!(
+            d("https://www.münchen.de/rathaus"),
+            some("xn--mnchen-3ya.de")
+        );
         assert_eq!(d("XN--MNCHEN-3YA.DE"), some("xn--mnchen-3ya.de"));
     }
 
@@ -413,7 +427,10 @@ mod tests {
     #[test]
     fn any_tld_under_private_suffix_is_the_whole_registrable_domain() {
         assert_eq!(any("acme.github.io"), some("acme.github.io"));
-        assert_eq!(any("https://shop.acme.myshopify.com"), some("acme.myshopify.com"));
+        assert_eq!(
+            any("https://shop.acme.myshopify.com"),
+            some("acme.myshopify.com")
+        );
         assert_ne!(any("acme.github.io"), any("acme.com"));
     }
 
@@ -425,7 +442,16 @@ mod tests {
 
     #[test]
     fn any_tld_gives_no_key_where_domain_gives_none() {
-        for raw in ["", " ", "co.uk", "github.io", "localhost", "192.168.0.1", "acme..com", "http://"] {
+        for raw in [
+            "",
+            " ",
+            "co.uk",
+            "github.io",
+            "localhost",
+            "192.168.0.1",
+            "acme..com",
+            "http://",
+        ] {
             assert_eq!(any(raw), None, "{raw:?}");
         }
     }

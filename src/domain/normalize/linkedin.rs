@@ -44,6 +44,7 @@ const WRAPPER_PREFIXES: [&str; 4] = ["m", "mwlite", "comm", "organization-guest"
 /// );
 /// assert_eq!(normalize_linkedin_url("https://example.com/in/john-doe"), None);
 /// ```
+#[must_use]
 pub fn normalize_linkedin_url(raw: &str) -> Option<String> {
     let parts = url::split(raw)?;
     if !is_linkedin_host(parts.host) {
@@ -57,7 +58,10 @@ pub fn normalize_linkedin_url(raw: &str) -> Option<String> {
 
     let mut rest = segments.as_slice();
     while let [first, tail @ ..] = rest {
-        if WRAPPER_PREFIXES.iter().any(|p| first.eq_ignore_ascii_case(p)) {
+        if WRAPPER_PREFIXES
+            .iter()
+            .any(|p| first.eq_ignore_ascii_case(p))
+        {
             rest = tail;
         } else {
             break;
@@ -69,7 +73,11 @@ pub fn normalize_linkedin_url(raw: &str) -> Option<String> {
     match kind.as_str() {
         "in" | "company" | "school" | "showcase" | "company-beta" => {
             let slug = tail.first()?;
-            let kind = if kind == "company-beta" { "company" } else { kind.as_str() };
+            let kind = if kind == "company-beta" {
+                "company"
+            } else {
+                kind.as_str()
+            };
             Some(format!("{kind}/{}", fold_case(slug)))
         }
         "pub" => {
@@ -99,7 +107,9 @@ fn is_linkedin_host(host: &str) -> bool {
         && labels.all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -142,12 +152,18 @@ mod tests {
 
     #[test]
     fn canonical_profile_url() {
-        assert_eq!(li("https://www.linkedin.com/in/john-doe"), some("in/john-doe"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/john-doe"),
+            some("in/john-doe")
+        );
     }
 
     #[test]
     fn scheme_is_optional() {
-        assert_eq!(li("http://www.linkedin.com/in/john-doe"), some("in/john-doe"));
+        assert_eq!(
+            li("http://www.linkedin.com/in/john-doe"),
+            some("in/john-doe")
+        );
         assert_eq!(li("linkedin.com/in/john-doe"), some("in/john-doe"));
         assert_eq!(li("www.linkedin.com/in/john-doe"), some("in/john-doe"));
         assert_eq!(li("//www.linkedin.com/in/john-doe"), some("in/john-doe"));
@@ -166,10 +182,22 @@ mod tests {
 
     #[test]
     fn host_case_port_credentials_and_trailing_dot() {
-        assert_eq!(li("HTTPS://WWW.LINKEDIN.COM/in/john-doe"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com:443/in/john-doe"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com./in/john-doe"), some("in/john-doe"));
-        assert_eq!(li("https://u:p@www.linkedin.com/in/john-doe"), some("in/john-doe"));
+        assert_eq!(
+            li("HTTPS://WWW.LINKEDIN.COM/in/john-doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com:443/in/john-doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com./in/john-doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://u:p@www.linkedin.com/in/john-doe"),
+            some("in/john-doe")
+        );
     }
 
     #[test]
@@ -219,12 +247,18 @@ mod tests {
 
     #[test]
     fn query_fragment_and_trailing_slash_are_removed() {
-        assert_eq!(li("https://www.linkedin.com/in/john-doe/"), some("in/john-doe"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/john-doe/"),
+            some("in/john-doe")
+        );
         assert_eq!(
             li("https://www.linkedin.com/in/john-doe?originalSubdomain=es"),
             some("in/john-doe")
         );
-        assert_eq!(li("https://www.linkedin.com/in/john-doe/#experience"), some("in/john-doe"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/john-doe/#experience"),
+            some("in/john-doe")
+        );
         assert_eq!(
             li("https://www.linkedin.com/in/john-doe/?trk=public_profile&utm=x#a"),
             some("in/john-doe")
@@ -233,20 +267,38 @@ mod tests {
 
     #[test]
     fn sub_pages_reduce_to_profile_root() {
-        assert_eq!(li("https://www.linkedin.com/company/acme/about/"), some("company/acme"));
-        assert_eq!(li("https://www.linkedin.com/company/acme"), li("linkedin.com/company/acme/about/"));
-        assert_eq!(li("https://www.linkedin.com/company/acme/jobs"), some("company/acme"));
+        assert_eq!(
+            li("https://www.linkedin.com/company/acme/about/"),
+            some("company/acme")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/company/acme"),
+            li("linkedin.com/company/acme/about/")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/company/acme/jobs"),
+            some("company/acme")
+        );
         assert_eq!(
             li("https://www.linkedin.com/in/john-doe/details/experience/"),
             some("in/john-doe")
         );
-        assert_eq!(li("https://www.linkedin.com/in/john-doe/en"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com/school/mit/people/"), some("school/mit"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/john-doe/en"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/school/mit/people/"),
+            some("school/mit")
+        );
     }
 
     #[test]
     fn double_slashes_are_ignored() {
-        assert_eq!(li("https://www.linkedin.com//in//john-doe//"), some("in/john-doe"));
+        assert_eq!(
+            li("https://www.linkedin.com//in//john-doe//"),
+            some("in/john-doe")
+        );
     }
 
     // ---- key spaces ----
@@ -258,35 +310,68 @@ mod tests {
         assert_eq!(li("linkedin.com/school/acme"), some("school/acme"));
         assert_eq!(li("linkedin.com/showcase/acme"), some("showcase/acme"));
         assert_ne!(li("linkedin.com/in/acme"), li("linkedin.com/company/acme"));
-        assert_ne!(li("linkedin.com/company/acme"), li("linkedin.com/school/acme"));
+        assert_ne!(
+            li("linkedin.com/company/acme"),
+            li("linkedin.com/school/acme")
+        );
     }
 
     #[test]
     fn company_by_number() {
-        assert_eq!(li("https://www.linkedin.com/company/1035/"), some("company/1035"));
-        assert_eq!(li("https://www.linkedin.com/company-beta/1035/"), some("company/1035"));
+        assert_eq!(
+            li("https://www.linkedin.com/company/1035/"),
+            some("company/1035")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/company-beta/1035/"),
+            some("company/1035")
+        );
     }
 
     #[test]
     fn type_segment_is_case_insensitive() {
-        assert_eq!(li("https://www.linkedin.com/IN/John-Doe"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com/Company/ACME"), some("company/acme"));
+        assert_eq!(
+            li("https://www.linkedin.com/IN/John-Doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/Company/ACME"),
+            some("company/acme")
+        );
     }
 
     // ---- mobile and wrapper prefixes ----
 
     #[test]
     fn mobile_prefixes_read_as_plain_paths() {
-        assert_eq!(li("https://www.linkedin.com/m/in/john-doe"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com/mwlite/in/john-doe"), some("in/john-doe"));
-        assert_eq!(li("https://m.linkedin.com/in/john-doe"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com/mwlite/company/acme"), some("company/acme"));
-        assert_eq!(li("https://www.linkedin.com/m/company/acme/"), some("company/acme"));
+        assert_eq!(
+            li("https://www.linkedin.com/m/in/john-doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/mwlite/in/john-doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://m.linkedin.com/in/john-doe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/mwlite/company/acme"),
+            some("company/acme")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/m/company/acme/"),
+            some("company/acme")
+        );
     }
 
     #[test]
     fn email_and_guest_prefixes_read_as_plain_paths() {
-        assert_eq!(li("https://www.linkedin.com/comm/in/john-doe"), some("in/john-doe"));
+        assert_eq!(
+            li("https://www.linkedin.com/comm/in/john-doe"),
+            some("in/john-doe")
+        );
         assert_eq!(
             li("https://www.linkedin.com/organization-guest/company/acme"),
             some("company/acme")
@@ -297,9 +382,18 @@ mod tests {
 
     #[test]
     fn case_is_folded() {
-        assert_eq!(li("https://www.linkedin.com/in/JOHN-DOE"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com/in/José-García"), some("in/josé-garcía"));
-        assert_eq!(li("https://www.linkedin.com/in/JOSÉ-GARCÍA"), some("in/josé-garcía"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/JOHN-DOE"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/in/José-García"),
+            some("in/josé-garcía")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/in/JOSÉ-GARCÍA"),
+            some("in/josé-garcía")
+        );
     }
 
     #[test]
@@ -312,8 +406,14 @@ mod tests {
             li("https://www.linkedin.com/in/jos%C3%A9-garc%C3%ADa"),
             li("https://www.linkedin.com/in/josé-garcía")
         );
-        assert_eq!(li("https://www.linkedin.com/in/john%2Ddoe"), some("in/john-doe"));
-        assert_eq!(li("https://www.linkedin.com/%69n/john-doe"), some("in/john-doe"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/john%2Ddoe"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("https://www.linkedin.com/%69n/john-doe"),
+            some("in/john-doe")
+        );
     }
 
     #[test]
@@ -336,7 +436,10 @@ mod tests {
 
     #[test]
     fn literal_percent_without_hex_is_kept() {
-        assert_eq!(li("https://www.linkedin.com/in/100%-real"), some("in/100%-real"));
+        assert_eq!(
+            li("https://www.linkedin.com/in/100%-real"),
+            some("in/100%-real")
+        );
     }
 
     #[test]
@@ -414,14 +517,24 @@ mod tests {
     fn non_profile_pages_give_no_key() {
         assert_eq!(li("https://www.linkedin.com/feed/"), None);
         assert_eq!(li("https://www.linkedin.com/jobs/view/123456/"), None);
-        assert_eq!(li("https://www.linkedin.com/posts/john-doe_activity-1"), None);
+        assert_eq!(
+            li("https://www.linkedin.com/posts/john-doe_activity-1"),
+            None
+        );
         assert_eq!(li("https://www.linkedin.com/profile/view?id=12345"), None);
         assert_eq!(li("https://www.linkedin.com/groups/12345"), None);
     }
 
     #[test]
     fn surrounding_whitespace_is_ignored() {
-        assert_eq!(li("  https://www.linkedin.com/in/john-doe  \n"), some("in/john-doe"));
+        assert_eq!(
+            li("  https://www.linkedin.com/in/john-doe  \n"),
+            some("in/john-doe")
+        );
+        assert_eq!(
+            li("<https://www.linkedin.com/in/john-doe>"),
+            some("in/john-doe")
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub(crate) fn fold(s: &str) -> String {
     // Whether the last base (non-mark) character belongs to a script whose accents we remove.
     // A mark with no base at all (at the very start) is a stray accent: dropped too.
     let mut base_is_foldable = true;
-    let pre = s.chars().filter(|&c| !is_invisible(c)).map(pre_decomposition);
+    let pre = s
+        .chars()
+        .filter(|&c| !is_invisible(c))
+        .map(pre_decomposition);
     for c in pre.nfkd() {
         if is_combining_mark(c) {
             if !base_is_foldable {
@@ -184,7 +187,7 @@ mod tests {
     fn latin_accents_are_removed_in_both_composition_forms() {
         assert_eq!(fold("José"), "jose");
         assert_eq!(fold("Jose\u{301}"), "jose");
-        assert_eq!(fold("ÀÉÎÕÜÇÑ"), "aeiounc");
+        assert_eq!(fold("ÀÉÎÕÜÇÑ"), "aeioucn");
         assert_eq!(fold("Łódź"), "lodz");
         assert_eq!(fold("Nguyễn Thị"), "nguyen thi");
         assert_eq!(fold("İstanbul"), "istanbul");
@@ -257,7 +260,10 @@ mod tests {
 
     #[test]
     fn collapse_whitespace_joins_words_with_single_spaces() {
-        assert_eq!(collapse_whitespace("  a \t b\u{00A0}c\u{3000}d  ").as_deref(), Some("a b c d"));
+        assert_eq!(
+            collapse_whitespace("  a \t b\u{00A0}c\u{3000}d  ").as_deref(),
+            Some("a b c d")
+        );
         assert_eq!(collapse_whitespace(" \n\t "), None);
         assert_eq!(collapse_whitespace(""), None);
     }

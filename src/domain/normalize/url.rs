@@ -20,7 +20,7 @@ pub(crate) struct UrlParts<'a> {
 /// Splits `raw` into host and path. `None` for an IPv6 literal (bracketed, or bare with several
 /// colons) and for a port that is not a number: neither has a host name to match on.
 pub(crate) fn split(raw: &str) -> Option<UrlParts<'_>> {
-    let rest = strip_scheme(raw.trim());
+    let rest = strip_scheme(unwrap_angle_brackets(raw.trim()));
 
     // The authority ends where the path, query or fragment begins. Browsers treat `\` as `/` in
     // http(s) URLs, and people paste such URLs.
@@ -45,6 +45,15 @@ pub(crate) fn split(raw: &str) -> Option<UrlParts<'_>> {
     Some(UrlParts { host, path })
 }
 
+/// `John Doe <john@acme.com>` and `<https://acme.com>` (mail headers, Markdown autolinks, rich-text
+/// pastes) name the value between the last `<` and a final `>`.
+fn unwrap_angle_brackets(s: &str) -> &str {
+    match (s.strip_suffix('>'), s.rfind('<')) {
+        (Some(inner), Some(open)) => inner[open + 1..].trim(),
+        _ => s,
+    }
+}
+
 /// Removes a leading scheme: `anything://`, `//` (scheme-relative), and the schemes people write
 /// without slashes (`mailto:`, and the sloppy `http:acme.com` that browsers accept). A value such
 /// as `acme.com:8080` or `localhost:3000` is *not* a scheme: a scheme is only taken when `//`
@@ -63,7 +72,10 @@ fn strip_scheme(s: &str) -> &str {
         return &rest[2..];
     }
     let known_slashless = ["mailto", "http", "https"];
-    if known_slashless.iter().any(|k| scheme.eq_ignore_ascii_case(k)) {
+    if known_slashless
+        .iter()
+        .any(|k| scheme.eq_ignore_ascii_case(k))
+    {
         return rest.trim_start_matches(['/', '\\']);
     }
     s
@@ -143,8 +155,19 @@ mod tests {
     #[test]
     fn email_and_mailto() {
         assert_eq!(parts("john@mail.acme.com"), Some(("mail.acme.com", "")));
-        assert_eq!(parts("mailto:john@acme.com?subject=hi"), Some(("acme.com", "")));
+        assert_eq!(
+            parts("mailto:john@acme.com?subject=hi"),
+            Some(("acme.com", ""))
+        );
         assert_eq!(parts("a@b@acme.com"), Some(("acme.com", "")));
+    }
+
+    #[test]
+    fn angle_brackets() {
+        assert_eq!(parts("John Doe <John@Acme.com>"), Some(("Acme.com", "")));
+        assert_eq!(parts("<https://acme.com/x>"), Some(("acme.com", "/x")));
+        assert_eq!(parts("< acme.com >"), Some(("acme.com", "")));
+        assert_eq!(parts("acme.com>"), Some(("acme.com>", "")));
     }
 
     #[test]
@@ -170,7 +193,10 @@ mod tests {
 
     #[test]
     fn backslash_ends_the_authority() {
-        assert_eq!(parts("https://acme.com\\about"), Some(("acme.com", "\\about")));
+        assert_eq!(
+            parts("https://acme.com\\about"),
+            Some(("acme.com", "\\about"))
+        );
     }
 
     #[test]
