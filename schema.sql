@@ -14,6 +14,13 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 
+-- A batch that finds a concurrent write between its read and its write inserts a 0 here: the
+-- CHECK fails, the whole batch rolls back, and the request is retried on fresh data. No row is
+-- ever stored.
+CREATE TABLE IF NOT EXISTS write_guard (
+  ok INTEGER NOT NULL CONSTRAINT concurrent_write CHECK (ok = 1)
+);
+
 -- Contacts and companies share one shape: core fields in `fields`, everything else in
 -- `properties`. `updated_at` only grows (a write takes a time later than every stored one), so the
 -- change feed ordered by (updated_at, id) never skips a record written between two pages.

@@ -21,7 +21,7 @@ fn schema_applies_twice() {
 fn every_statement_prepares() {
     let db = Connection::open_in_memory().unwrap();
     db.execute_batch(SCHEMA).unwrap();
-    for (name, statement) in sql::ALL {
+    for (name, statement) in sql::all() {
         if let Err(e) = db.prepare(statement) {
             panic!("{name} does not prepare: {e}\n{statement}");
         }
@@ -41,4 +41,72 @@ fn every_table_the_contract_needs_exists() {
             .unwrap();
         assert_eq!(n, 1, "table {table} is missing");
     }
+}
+
+/// Runs the create statements the way the Worker's batch does, on SQLite: a second identical
+/// batch creates nothing, links resolve to the first record, and keys and history are written
+/// for new records only.
+#[test]
+fn create_statements_are_idempotent_on_external_id() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let s = &sql::COMPANIES;
+    let items = |a: &str, b: &str| {
+        format!(
+            r#"[{{"id":"{a}","externalId":"ext-1","fields":{{"name":"Acme"}},"properties":{{"tier":1}},"ownerId":null,"parentId":null,"displayName":"Acme","searchText":"acme","keys":[["name","acme"],["domain","acme.com"]]}},
+                {{"id":"{b}","externalId":null,"fields":{{"name":"Beta"}},"properties":{{}},"ownerId":null,"parentId":null,"displayName":"Beta","searchText":"beta","keys":[]}}]"#
+        )
+    };
+    let run = |json: &str, now: &str| {
+        for statement in [s.insert_new, s.link_new] {
+            db.execute(statement, rusqlite::params![json, now]).unwrap();
+        }
+        db.execute(s.keys_new, [json]).unwrap();
+        db.execute(s.history_new, rusqlite::params![json, now, "req_1"]).unwrap();
+        let mut stmt = db.prepare(s.resolve_external).unwrap();
+        let rows: Vec<(i64, String)> = stmt
+            .query_map([json], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    };
+    let first = run(&items("co_a", "co_b"), "2024-01-01T00:00:00.000Z");
+    assert_eq!(first, vec![(0, "co_a".to_string())]);
+    let second = run(&items("co_c", "co_d"), "2024-01-01T00:00:00.000Z");
+    assert_eq!(second, vec![(0, "co_a".to_string())], "the retried externalId resolves to the first record");
+    let count = |q: &str| -> i64 { db.query_row(q, [], |r| r.get(0)).unwrap() };
+    // co_a, co_b, and co_d (no externalId: a new record each time); never co_c.
+    assert_eq!(count("SELECT count(*) FROM companies"), 3);
+    assert_eq!(count("SELECT count(*) FROM companies WHERE id = 'co_c'"), 0);
+    assert_eq!(count("SELECT count(*) FROM match_keys WHERE record_id = 'co_a'"), 2);
+    assert_eq!(count("SELECT count(*) FROM history WHERE field = '(created)'"), 3);
+    let props: String = db.query_row("SELECT properties FROM companies WHERE id = 'co_a'", [], |r| r.get(0)).unwrap();
+    assert_eq!(props, r#"{"tier":1}"#, "stored as a JSON object, not a quoted string");
+    // The clock did not move, yet the second write is later than the first.
+    let stamps: Vec<String> = db
+        .prepare("SELECT updated_at FROM companies ORDER BY updated_at")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stamps, ["2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.001Z"]);
+}
+
+/// The guard fails the batch when a record changed after it was read, and lets it through when not.
+#[test]
+fn guard_refuses_stale_writes() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute(
+        "INSERT INTO contacts (id, created_at, updated_at) VALUES ('ct_a', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')",
+        [],
+    )
+    .unwrap();
+    let fresh = r#"[{"id":"ct_a","base":"2024-01-01T00:00:00.000Z"}]"#;
+    let stale = r#"[{"id":"ct_a","base":"2023-12-31T00:00:00.000Z"}]"#;
+    assert_eq!(db.execute(sql::CONTACTS.guard, [fresh]).unwrap(), 0);
+    let err = db.execute(sql::CONTACTS.guard, [stale]).unwrap_err().to_string();
+    assert!(err.contains("concurrent_write"), "{err}");
 }

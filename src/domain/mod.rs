@@ -3,10 +3,12 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod feed;
 pub mod ids;
 pub mod log;
 pub mod matching;
 pub mod normalize;
+pub mod record;
 pub mod request;
 pub mod routes;
 pub mod time;

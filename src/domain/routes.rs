@@ -2,11 +2,28 @@
 //! which credential it needs. Matching is pure, so `404` and `405` are decided (and tested) here.
 //! Patterns use OpenAPI's `{param}` syntax; a unit test keeps this table and `openapi.json` equal.
 
+use super::record::RecordKind::{self, Company, Contact};
+use Access::{ApiKey, Public};
+
 /// What a route is, for dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
     Health,
     OpenApi,
+    /// `POST /{kind}`
+    RecordCreate(RecordKind),
+    /// `PUT /{kind}`
+    RecordUpdate(RecordKind),
+    /// `GET /{kind}`: the change feed.
+    RecordFeed(RecordKind),
+    /// `POST /{kind}/batch`: read by ids.
+    RecordBatch(RecordKind),
+    /// `GET /{kind}/{id}`
+    RecordGet(RecordKind),
+    /// `DELETE /{kind}/{id}`
+    RecordDelete(RecordKind),
+    /// `GET /{kind}/{id}/history`
+    RecordHistory(RecordKind),
 }
 
 /// Which credential a route needs.
@@ -33,8 +50,22 @@ const fn route(pattern: &'static str, method: &'static str, id: RouteId, takes_b
 }
 
 pub static ROUTES: &[Route] = &[
-    route("/health", "GET", RouteId::Health, false, Access::ApiKey),
-    route("/openapi.json", "GET", RouteId::OpenApi, false, Access::Public),
+    route("/health", "GET", RouteId::Health, false, ApiKey),
+    route("/openapi.json", "GET", RouteId::OpenApi, false, Public),
+    route("/contacts", "POST", RouteId::RecordCreate(Contact), true, ApiKey),
+    route("/contacts", "PUT", RouteId::RecordUpdate(Contact), true, ApiKey),
+    route("/contacts", "GET", RouteId::RecordFeed(Contact), false, ApiKey),
+    route("/contacts/batch", "POST", RouteId::RecordBatch(Contact), true, ApiKey),
+    route("/contacts/{id}", "GET", RouteId::RecordGet(Contact), false, ApiKey),
+    route("/contacts/{id}", "DELETE", RouteId::RecordDelete(Contact), false, ApiKey),
+    route("/contacts/{id}/history", "GET", RouteId::RecordHistory(Contact), false, ApiKey),
+    route("/companies", "POST", RouteId::RecordCreate(Company), true, ApiKey),
+    route("/companies", "PUT", RouteId::RecordUpdate(Company), true, ApiKey),
+    route("/companies", "GET", RouteId::RecordFeed(Company), false, ApiKey),
+    route("/companies/batch", "POST", RouteId::RecordBatch(Company), true, ApiKey),
+    route("/companies/{id}", "GET", RouteId::RecordGet(Company), false, ApiKey),
+    route("/companies/{id}", "DELETE", RouteId::RecordDelete(Company), false, ApiKey),
+    route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.
@@ -106,7 +137,7 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_not_found() {
-        for path in ["/", "/healthz", "/health/x", "//health", "/HEALTH", ""] {
+        for path in ["/", "/healthz", "/health/x", "//health", "/HEALTH", "", "/contacts/a/b", "/people"] {
             assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
         }
     }
@@ -115,6 +146,22 @@ mod tests {
     fn other_methods_are_not_allowed_with_the_allowed_list() {
         assert_eq!(match_route("POST", "/health").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
         assert_eq!(match_route("DELETE", "/openapi.json").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
+    }
+
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        assert_eq!(match_route("POST", "/companies/batch").unwrap().route.id, RouteId::RecordBatch(Company));
+        let m = match_route("GET", "/contacts/ct_1").unwrap();
+        assert_eq!(m.route.id, RouteId::RecordGet(Contact));
+        assert_eq!(m.params, vec!["ct_1"]);
+        assert_eq!(
+            match_route("PATCH", "/contacts/ct_1").unwrap_err(),
+            RouteError::MethodNotAllowed(vec!["GET", "DELETE"])
+        );
+        assert_eq!(
+            match_route("DELETE", "/companies").unwrap_err(),
+            RouteError::MethodNotAllowed(vec!["POST", "PUT", "GET"])
+        );
     }
 
     #[test]
@@ -142,6 +189,9 @@ mod tests {
         let mut documented = Vec::new();
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
+                if !["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
                 let public = op.get("security").is_some_and(|s| s.as_array().is_some_and(|a| a.is_empty()));
                 documented.push((path.clone(), method.to_uppercase(), public));
             }

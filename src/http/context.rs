@@ -10,10 +10,13 @@ use worker::{Env, Request};
 use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
+use crate::store::d1::Store;
 
 pub struct Ctx<'a> {
+    #[allow(dead_code)]
     pub env: &'a Env,
     pub config: Rc<Config>,
+    pub store: Store,
     pub request_id: &'a str,
     pub body: Option<Value>,
     pub params: Vec<&'a str>,

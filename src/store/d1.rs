@@ -1,16 +1,24 @@
-//! Running the statements of [`super::sql`] against D1.
+//! Running the statements of [`super::sql`] against D1. Every function runs a fixed number of
+//! statements, whatever the size of the batch it is given, and counts them for the response's
+//! `X-D1-Statements` header (the benchmark reads it).
 
+use std::cell::Cell;
 use std::fmt;
 
-use worker::{D1Database, Env};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
 
-use super::sql;
+use super::sql::{self, RecordSql};
+use crate::domain::record::RecordKind;
 
-/// Binding names in `wrangler.toml`.
+/// Binding name in `wrangler.toml`.
 pub const DB_BINDING: &str = "DB";
 
 pub struct Store {
     db: D1Database,
+    statements: Cell<u32>,
 }
 
 /// A storage failure. Its full text goes to the log; clients see `public_message`.
@@ -20,6 +28,8 @@ pub enum StoreError {
     Binding(String),
     /// The tables do not exist: `schema.sql` was not applied.
     NoSchema(String),
+    /// A record changed between this request's read and its write; the request may retry.
+    Conflict,
     /// Anything else D1 reported.
     Database(String),
 }
@@ -29,6 +39,8 @@ impl StoreError {
         let text = err.to_string();
         if text.contains("no such table") {
             StoreError::NoSchema(text)
+        } else if text.contains("concurrent_write") {
+            StoreError::Conflict
         } else {
             StoreError::Database(text)
         }
@@ -38,7 +50,10 @@ impl StoreError {
     pub fn public_message(&self) -> String {
         match self {
             StoreError::Binding(_) => format!("the D1 binding {DB_BINDING} is missing from wrangler.toml"),
-            StoreError::NoSchema(_) => "the schema has not been applied: run `wrangler d1 execute DB --file schema.sql`".to_string(),
+            StoreError::NoSchema(_) => {
+                "the schema has not been applied: run `wrangler d1 execute DB --file schema.sql`".to_string()
+            }
+            StoreError::Conflict => "the records changed during the request; retry".to_string(),
             StoreError::Database(_) => "the database did not answer".to_string(),
         }
     }
@@ -48,26 +63,205 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Binding(t) | StoreError::NoSchema(t) | StoreError::Database(t) => f.write_str(t),
+            StoreError::Conflict => f.write_str("concurrent write"),
         }
     }
 }
 
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A contact or company row.
+#[derive(Debug, Deserialize)]
+pub struct RecordRow {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub fields: String,
+    pub properties: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub deleted_at: Option<String>,
+    #[serde(default)]
+    pub associations: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryRow {
+    pub id: f64,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub changed_at: String,
+    pub request_id: String,
+}
+
+/// Which referenced ids exist.
+#[derive(Debug, Deserialize)]
+pub struct References {
+    pub users: f64,
+    pub owners: String,
+    pub parents: String,
+}
+
+#[derive(Deserialize)]
+struct Resolved {
+    i: f64,
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Stamp {
+    id: String,
+    updated_at: String,
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn record_sql(kind: RecordKind) -> &'static RecordSql {
+    match kind {
+        RecordKind::Contact => &sql::CONTACTS,
+        RecordKind::Company => &sql::COMPANIES,
+    }
+}
+
 impl Store {
-    pub fn from_env(env: &Env) -> Result<Store, StoreError> {
-        env.d1(DB_BINDING).map(|db| Store { db }).map_err(|e| StoreError::Binding(e.to_string()))
+    pub fn from_env(env: &Env) -> Result<Store> {
+        env.d1(DB_BINDING)
+            .map(|db| Store { db, statements: Cell::new(0) })
+            .map_err(|e| StoreError::Binding(e.to_string()))
+    }
+
+    /// Statements run so far by this request.
+    pub fn statements(&self) -> u32 {
+        self.statements.get()
+    }
+
+    fn prepare(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+        self.statements.set(self.statements.get() + 1);
+        self.db.prepare(sql).bind(args).map_err(StoreError::from_d1)
+    }
+
+    async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        let result = self.prepare(sql, args)?.all().await.map_err(StoreError::from_d1)?;
+        result.results::<T>().map_err(StoreError::from_d1)
+    }
+
+    /// Runs statements as one transaction: all or nothing.
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
+        self.db.batch(statements).await.map_err(StoreError::from_d1)
     }
 
     /// Reaches the database and checks the schema is there.
-    pub async fn check(&self) -> Result<(), StoreError> {
-        let version: Option<String> = self
-            .db
-            .prepare(sql::HEALTH_CHECK)
-            .first(Some("value"))
-            .await
-            .map_err(StoreError::from_d1)?;
+    pub async fn check(&self) -> Result<()> {
+        let version: Option<String> =
+            self.prepare(sql::HEALTH_CHECK, &[])?.first(Some("value")).await.map_err(StoreError::from_d1)?;
         match version {
             Some(_) => Ok(()),
             None => Err(StoreError::NoSchema("meta has no schema_version".into())),
         }
+    }
+
+    /// Which of the owner ids and parent company ids exist (JSON arrays in the answer).
+    pub async fn references(&self, kind: RecordKind, owner_ids: &str, parent_ids: &str) -> Result<References> {
+        let mut rows: Vec<References> =
+            self.rows(record_sql(kind).references, &[text(owner_ids), text(parent_ids)]).await?;
+        rows.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))
+    }
+
+    /// Inserts the new records of `items` (JSON, see `RecordSql::insert_new`) in one transaction
+    /// and answers, for each item with an externalId, the id of the record it names now.
+    pub async fn create(&self, kind: RecordKind, items: &str, now: &str, request_id: &str) -> Result<Vec<(usize, String)>> {
+        let s = record_sql(kind);
+        let statements = vec![
+            self.prepare(s.insert_new, &[text(items), text(now)])?,
+            self.prepare(s.link_new, &[text(items), text(now)])?,
+            self.prepare(s.keys_new, &[text(items)])?,
+            self.prepare(s.history_new, &[text(items), text(now), text(request_id)])?,
+            self.prepare(s.resolve_external, &[text(items)])?,
+        ];
+        let results = self.batch(statements).await?;
+        let resolved: Vec<Resolved> = results
+            .last()
+            .ok_or_else(|| StoreError::Database("batch returned no results".into()))?
+            .results()
+            .map_err(StoreError::from_d1)?;
+        Ok(resolved.into_iter().map(|r| (r.i as usize, r.id)).collect())
+    }
+
+    /// Live records by id (`ids` a JSON array), in no particular order.
+    pub async fn load(&self, kind: RecordKind, ids: &str) -> Result<Vec<RecordRow>> {
+        self.rows(record_sql(kind).load, &[text(ids)]).await
+    }
+
+    /// Writes updates (JSON, see `RecordSql::update`) in one transaction, refusing with
+    /// `Conflict` when any record changed since it was read; answers each record's new
+    /// `updated_at`.
+    pub async fn update(&self, kind: RecordKind, items: &str, now: &str, request_id: &str) -> Result<Vec<(String, String)>> {
+        let s = record_sql(kind);
+        let statements = vec![
+            self.prepare(s.guard, &[text(items)])?,
+            self.prepare(s.update, &[text(items), text(now)])?,
+            self.prepare(s.keys_delete, &[text(items)])?,
+            self.prepare(s.keys_new, &[text(items)])?,
+            self.prepare(s.history_changes, &[text(items), text(now), text(request_id)])?,
+            self.prepare(s.stamps, &[text(items)])?,
+        ];
+        let results = self.batch(statements).await?;
+        let stamps: Vec<Stamp> = results
+            .last()
+            .ok_or_else(|| StoreError::Database("batch returned no results".into()))?
+            .results()
+            .map_err(StoreError::from_d1)?;
+        Ok(stamps.into_iter().map(|s| (s.id, s.updated_at)).collect())
+    }
+
+    /// Live records by id (`ids` a JSON array), in the order asked.
+    pub async fn by_ids(&self, kind: RecordKind, ids: &str) -> Result<Vec<RecordRow>> {
+        self.rows(record_sql(kind).by_ids, &[text(ids)]).await
+    }
+
+    /// One live record with its associations.
+    pub async fn one(&self, kind: RecordKind, id: &str) -> Result<Option<RecordRow>> {
+        Ok(self.rows(record_sql(kind).one, &[text(id)]).await?.pop())
+    }
+
+    /// Soft-deletes a record, its links and keys, with history; `false` when it was not live.
+    pub async fn delete(&self, kind: RecordKind, id: &str, now: &str, request_id: &str) -> Result<bool> {
+        let s = record_sql(kind);
+        let statements = vec![
+            self.prepare(s.history_delete, &[text(id), text(now), text(request_id)])?,
+            self.prepare(s.soft_delete, &[text(id), text(now)])?,
+            self.prepare(s.unlink, &[text(id)])?,
+            self.prepare(s.keys_delete_one, &[text(id)])?,
+        ];
+        let results = self.batch(statements).await?;
+        let changes = results
+            .get(1)
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(changes > 0)
+    }
+
+    /// The change feed after `(updated_at, id)`.
+    pub async fn feed(&self, kind: RecordKind, after_time: &str, after_id: &str, limit: usize) -> Result<Vec<RecordRow>> {
+        self.rows(record_sql(kind).feed, &[text(after_time), text(after_id), JsValue::from_f64(limit as f64)]).await
+    }
+
+    /// Whether the id was ever a record of this kind.
+    pub async fn exists_any(&self, kind: RecordKind, id: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct Row {
+            #[allow(dead_code)]
+            id: String,
+        }
+        Ok(!self.rows::<Row>(record_sql(kind).exists_any, &[text(id)]).await?.is_empty())
+    }
+
+    /// History of an entity, newest first, before history id `before`.
+    pub async fn history(&self, id: &str, before: f64, limit: usize) -> Result<Vec<HistoryRow>> {
+        self.rows(sql::HISTORY, &[text(id), JsValue::from_f64(before), JsValue::from_f64(limit as f64)]).await
     }
 }

@@ -5,7 +5,7 @@
 //! their own data by using unique ids (`App::unique`).
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -150,7 +150,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let pgid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &format!("-{pgid}")]).status();
+        // `--` matters: procps `kill -TERM -<n>` without it does not read `-<n>` as a group.
+        let group = format!("-{pgid}");
+        let _ = Command::new("kill").args(["-s", "TERM", "--", &group]).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -158,7 +160,7 @@ impl Drop for Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-KILL", &format!("-{pgid}")]).status();
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.child.wait();
         if std::env::var_os("EDGE_CRM_KEEP_STATE").is_none() {
             let _ = std::fs::remove_dir_all(&self.state);
@@ -259,7 +261,3 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", random_hex(4), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Writes a line to stderr without interleaving (tests run in parallel).
-pub fn note(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-}

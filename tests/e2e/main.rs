@@ -3,10 +3,12 @@
 //! `main` builds the Worker once, starts the servers this run needs, runs every test (in parallel,
 //! each with its own data), and stops the servers. `cargo test --test e2e -- <filter>` runs some.
 
+mod bodies;
 mod harness;
 mod health;
 mod openapi;
 mod pipeline;
+mod records;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,9 @@ pub struct App {
     /// A server with a broken variable and no schema, for the `503` paths.
     pub broken: Client,
     pub broken_server: Server,
+    /// A server with field write policies, for FIELD_POLICY.
+    pub policy: Client,
+    pub policy_server: Server,
     pub spec: openapi::Spec,
 }
 
@@ -38,7 +43,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -58,13 +63,25 @@ fn main() {
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: false,
     });
-    server.wait_ready(Duration::from_secs(120));
-    broken_server.wait_ready(Duration::from_secs(120));
+    let mut policy_server = Server::spawn(ServerOptions {
+        name: "policy",
+        vars: vec![(
+            "FIELD_POLICY",
+            r#"{"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}"#.to_string(),
+        )],
+        secrets: vec![("API_KEYS", keys[0].clone())],
+        apply_schema: true,
+    });
+    for s in [&mut server, &mut broken_server, &mut policy_server] {
+        s.wait_ready(Duration::from_secs(120));
+    }
 
     let api = Client::new(&server.base, keys.clone());
     let doc = api.send("GET", "/openapi.json", harness::Key::None, &[], None).json();
     let app = Arc::new(App {
         broken: Client::new(&broken_server.base, vec![keys[0].clone()]),
+        policy: Client::new(&policy_server.base, vec![keys[0].clone()]),
+        policy_server,
         api,
         server,
         broken_server,

@@ -1,0 +1,188 @@
+//! The benchmark: `npm run bench` (or `cargo test --release --test bench`).
+//!
+//! Starts the Worker under `wrangler dev` with a fresh local store, seeds it with 100,000
+//! companies, then measures batch create and batch update of 10, 100 and 1,000 records:
+//! statements per request (from the `X-D1-Statements` header), latency percentiles end to end, and
+//! records per second. In the same run it measures two baselines on the same machine:
+//! - "per-record requests": the same records sent one per request, the cost model of Enginy's
+//!   reference server (a round trip and a query per record);
+//! - "SQLite floor": the same insert statements run directly on a copy of the local D1 database
+//!   file with SQLite, with no Worker, no HTTP and no D1 in between.
+//! It prints figures; it asserts nothing about time.
+
+#[path = "../e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use harness::{random_hex, Client, Server, ServerOptions};
+use serde_json::{json, Value};
+
+const SEED: usize = 100_000;
+
+fn company(tag: &str, i: usize) -> Value {
+    json!({
+        "externalId": format!("{tag}-{i}"),
+        "name": format!("Company {tag} {i}"),
+        "domain": format!("{tag}-{i}.example.com"),
+        "industry": "Software",
+        "employeeCount": i % 5000,
+        "linkedinUrl": format!("https://www.linkedin.com/company/{tag}-{i}"),
+        "genesy_score": format!("{}", i % 100),
+    })
+}
+
+struct Sample {
+    millis: f64,
+    statements: u32,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn report(label: &str, records: usize, samples: &[Sample]) {
+    let mut ms: Vec<f64> = samples.iter().map(|s| s.millis).collect();
+    ms.sort_by(f64::total_cmp);
+    let statements: Vec<u32> = samples.iter().map(|s| s.statements).collect();
+    let (min_s, max_s) = (statements.iter().min().unwrap(), statements.iter().max().unwrap());
+    let total_ms: f64 = ms.iter().sum();
+    let rps = (records * samples.len()) as f64 / (total_ms / 1000.0);
+    let stmts = if min_s == max_s { format!("{min_s}") } else { format!("{min_s}-{max_s}") };
+    println!(
+        "{label:<34} {records:>6} {stmts:>10} {:>9.1} {:>9.1} {:>12.0}",
+        percentile(&ms, 50.0),
+        percentile(&ms, 95.0),
+        rps
+    );
+}
+
+fn header() {
+    println!("{:<34} {:>6} {:>10} {:>9} {:>9} {:>12}", "operation", "batch", "statements", "p50 ms", "p95 ms", "records/s");
+}
+
+fn timed(client: &Client, method: &str, path: &str, body: &Value) -> (Sample, Value) {
+    let started = Instant::now();
+    let resp = client.json(method, path, body);
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(resp.status, 200, "{method} {path}: {}", resp.text());
+    let statements = resp.header("x-d1-statements").and_then(|s| s.parse().ok()).unwrap_or(0);
+    (Sample { millis, statements }, resp.json())
+}
+
+fn main() {
+    harness::build_worker();
+    let key = format!("bench_{}", random_hex(16));
+    let mut server = Server::spawn(ServerOptions {
+        name: "bench",
+        vars: vec![],
+        secrets: vec![("API_KEYS", key.clone())],
+        apply_schema: true,
+    });
+    server.wait_ready(Duration::from_secs(120));
+    let api = Client::new(&server.base, vec![key]);
+
+    eprintln!("[bench] seeding {SEED} companies in batches of 1,000");
+    let started = Instant::now();
+    for chunk in 0..SEED / 1000 {
+        let records: Vec<Value> = (0..1000).map(|i| company("seed", chunk * 1000 + i)).collect();
+        timed(&api, "POST", "/companies", &json!({ "companies": records }));
+        if chunk % 20 == 19 {
+            eprintln!("[bench]   {} seeded ({:.0}s)", (chunk + 1) * 1000, started.elapsed().as_secs_f64());
+        }
+    }
+    eprintln!("[bench] seeded in {:.1}s", started.elapsed().as_secs_f64());
+
+    println!();
+    println!("edge-crm benchmark: {SEED} companies stored, wrangler dev (workerd + local D1) on 127.0.0.1");
+    header();
+    for (size, reps) in [(10, 30), (100, 20), (1000, 10)] {
+        let mut creates = Vec::new();
+        let mut updates = Vec::new();
+        for rep in 0..reps {
+            let tag = format!("c{size}r{rep}{}", random_hex(3));
+            let records: Vec<Value> = (0..size).map(|i| company(&tag, i)).collect();
+            let (sample, body) = timed(&api, "POST", "/companies", &json!({ "companies": records }));
+            creates.push(sample);
+            let changes: Vec<Value> = body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| json!({"crmId": r["crmId"], "industry": "Fintech", "genesy_engagement_status": "ENGAGED"}))
+                .collect();
+            let (sample, _) = timed(&api, "PUT", "/companies", &json!({ "companies": changes }));
+            updates.push(sample);
+        }
+        report("create (new records)", size, &creates);
+        report("update (2 fields each)", size, &updates);
+    }
+
+    // Baseline 1: the same 100 records, one per request.
+    let tag = format!("single{}", random_hex(3));
+    let singles: Vec<Sample> =
+        (0..100).map(|i| timed(&api, "POST", "/companies", &json!({ "companies": [company(&tag, i)] })).0).collect();
+    let total_ms: f64 = singles.iter().map(|s| s.millis).sum();
+    let statements: u32 = singles.iter().map(|s| s.statements).sum();
+    println!(
+        "{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}",
+        "baseline: per-record requests",
+        100,
+        statements,
+        total_ms,
+        "-",
+        100.0 / (total_ms / 1000.0)
+    );
+
+    // Baseline 2: the SQLite floor for the same statements on a copy of the database file.
+    match sqlite_floor(server.state_dir()) {
+        Some(ms) => println!("{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}", "baseline: SQLite floor (create)", 1000, 5, ms, "-", 1000.0 / (ms / 1000.0)),
+        None => println!("baseline: SQLite floor: the local D1 database file was not found"),
+    }
+    println!();
+    println!("statements: D1 statements per request; p50/p95: end-to-end latency over HTTP on loopback.");
+    println!("per-record baseline: total time for 100 requests of one record (p50 column = total ms).");
+}
+
+/// Runs the create statements for 1,000 new records on a copy of the local D1 file.
+fn sqlite_floor(state: &std::path::Path) -> Option<f64> {
+    let file = find_sqlite(state)?;
+    let copy = state.join("floor.sqlite");
+    std::fs::copy(&file, &copy).ok()?;
+    let db = rusqlite::Connection::open(&copy).ok()?;
+    let tag = format!("floor{}", random_hex(3));
+    let items: Vec<Value> = (0..1000)
+        .map(|i| {
+            let c = company(&tag, i);
+            json!({"id": format!("co_floor{tag}{i:06}"), "externalId": c["externalId"], "fields": c, "properties": {},
+                   "ownerId": null, "parentId": null, "displayName": c["name"], "searchText": "", "keys": [["domain", c["domain"]]]})
+        })
+        .collect();
+    let items = Value::Array(items).to_string();
+    let s = &edge_crm::store::sql::COMPANIES;
+    let now = "2030-01-01T00:00:00.000Z";
+    let started = Instant::now();
+    let tx = db.unchecked_transaction().ok()?;
+    tx.execute(s.insert_new, rusqlite::params![items, now]).ok()?;
+    tx.execute(s.link_new, rusqlite::params![items, now]).ok()?;
+    tx.execute(s.keys_new, [&items]).ok()?;
+    tx.execute(s.history_new, rusqlite::params![items, now, "bench"]).ok()?;
+    tx.prepare(s.resolve_external).ok()?.query_map([&items], |_| Ok(())).ok()?.for_each(drop);
+    tx.commit().ok()?;
+    Some(started.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn find_sqlite(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_sqlite(&path) {
+                return Some(found);
+            }
+        } else if path.extension().is_some_and(|e| e == "sqlite") && !path.ends_with("floor.sqlite") {
+            return Some(path);
+        }
+    }
+    None
+}

@@ -1,0 +1,402 @@
+//! Contacts and companies (API.md §4): batch create, update, read, delete, feed and history.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use crate::harness::unique;
+use crate::App;
+
+pub const TESTS: &[(&str, crate::TestFn)] = &[
+    ("records::create_answers_in_request_order", create_answers_in_request_order),
+    ("records::create_is_idempotent_on_external_id", create_is_idempotent_on_external_id),
+    ("records::same_external_id_twice_in_one_request_is_one_record", same_external_id_twice_in_one_request_is_one_record),
+    ("records::concurrent_identical_creates_leave_one_record", concurrent_identical_creates_leave_one_record),
+    ("records::one_bad_record_does_not_fail_its_neighbours", one_bad_record_does_not_fail_its_neighbours),
+    ("records::bad_values_are_per_record_errors_naming_the_field", bad_values_are_per_record_errors_naming_the_field),
+    ("records::custom_fields_keep_their_json_type", custom_fields_keep_their_json_type),
+    ("records::update_is_partial_and_null_clears", update_is_partial_and_null_clears),
+    ("records::update_reports_unknown_ids_with_exact_messages", update_reports_unknown_ids_with_exact_messages),
+    ("records::update_old_values_appear_in_history", update_old_values_appear_in_history),
+    ("records::field_policies_fill_empty_union_and_ignore", field_policies_fill_empty_union_and_ignore),
+    ("records::batch_read_returns_found_records_in_request_order", batch_read_returns_found_records_in_request_order),
+    ("records::get_and_soft_delete", get_and_soft_delete),
+    ("records::feed_returns_every_record_once_while_writes_happen", feed_returns_every_record_once_while_writes_happen),
+    ("records::statements_per_request_do_not_grow_with_the_batch", statements_per_request_do_not_grow_with_the_batch),
+];
+
+fn create(app: &App, kind: &str, records: Value) -> Value {
+    let resp = app.api.json("POST", &format!("/{kind}"), &json!({ kind: records }));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    app.conforms(&format!("/{kind}"), "POST", &resp);
+    resp.json()
+}
+
+fn update(app: &App, kind: &str, records: Value) -> Value {
+    let resp = app.api.json("PUT", &format!("/{kind}"), &json!({ kind: records }));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    app.conforms(&format!("/{kind}"), "PUT", &resp);
+    resp.json()
+}
+
+fn get(app: &App, kind: &str, id: &str) -> Value {
+    let resp = app.api.get(&format!("/{kind}/{id}"));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    app.conforms(&format!("/{kind}/{{id}}"), "GET", &resp);
+    resp.json()
+}
+
+fn create_answers_in_request_order(app: &App) {
+    let (a, b, c) = (unique("ct"), unique("ct"), unique("ct"));
+    let body = create(
+        app,
+        "contacts",
+        json!([
+            {"externalId": a, "firstName": "Ana", "lastName": "Ruiz", "email": "ana@example.com"},
+            {"externalId": b, "firstName": "Ben"},
+            {"externalId": c, "lastName": "Cole", "company": "Cole & Co"},
+        ]),
+    );
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(body["errors"].as_array().unwrap().is_empty());
+    for (r, ext) in results.iter().zip([&a, &b, &c]) {
+        assert_eq!(r["externalId"], ext.as_str());
+        assert_eq!(r["created"], true);
+        assert!(r["crmId"].as_str().unwrap().starts_with("ct_"), "{r}");
+    }
+    let stored = get(app, "contacts", results[0]["crmId"].as_str().unwrap());
+    assert_eq!(stored["firstName"], "Ana");
+    assert_eq!(stored["email"], "ana@example.com");
+    assert_eq!(stored["externalId"], a.as_str());
+}
+
+fn create_is_idempotent_on_external_id(app: &App) {
+    let ext = unique("co");
+    let record = json!([{"externalId": ext, "name": "Idem Corp", "domain": "idem.example"}]);
+    let first = create(app, "companies", record.clone());
+    let second = create(app, "companies", record);
+    assert_eq!(first["results"][0]["created"], true);
+    assert_eq!(second["results"][0]["created"], false);
+    assert_eq!(first["results"][0]["crmId"], second["results"][0]["crmId"]);
+}
+
+fn same_external_id_twice_in_one_request_is_one_record(app: &App) {
+    let ext = unique("co");
+    let body = create(
+        app,
+        "companies",
+        json!([{"externalId": ext, "name": "Twice A"}, {"name": "Other"}, {"externalId": ext, "name": "Twice B"}]),
+    );
+    let r = body["results"].as_array().unwrap();
+    assert_eq!(r[0]["crmId"], r[2]["crmId"]);
+    assert_ne!(r[0]["crmId"], r[1]["crmId"]);
+    assert_eq!(r[0]["created"], true);
+    assert_eq!(r[2]["created"], false);
+}
+
+fn concurrent_identical_creates_leave_one_record(app: &App) {
+    let ext = unique("co");
+    let body = json!({"companies": [{"externalId": ext, "name": "Race Inc"}]});
+    let answers: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| app.api.json("POST", "/companies", &body).json())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ids: HashSet<&str> = answers.iter().map(|a| a["results"][0]["crmId"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    let created = answers.iter().filter(|a| a["results"][0]["created"] == true).count();
+    assert_eq!(created, 1, "{answers:?}");
+}
+
+fn one_bad_record_does_not_fail_its_neighbours(app: &App) {
+    let (a, b, c) = (unique("co"), unique("co"), unique("co"));
+    let body = create(
+        app,
+        "companies",
+        json!([
+            {"externalId": a, "name": "Good One"},
+            {"externalId": b, "name": "Bad", "employeeCount": {"n": 5}},
+            {"externalId": c, "name": "Good Two"},
+        ]),
+    );
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{body}");
+    assert_eq!(results[0]["externalId"], a.as_str());
+    assert_eq!(results[1]["externalId"], c.as_str());
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["index"], 1);
+    assert_eq!(errors[0]["externalId"], b.as_str());
+    assert!(errors[0]["error"].as_str().unwrap().contains("employeeCount"), "{body}");
+    for r in results {
+        assert_eq!(get(app, "companies", r["crmId"].as_str().unwrap())["externalId"], r["externalId"]);
+    }
+}
+
+fn bad_values_are_per_record_errors_naming_the_field(app: &App) {
+    let huge = "x".repeat(100_000);
+    let mut deep = json!("bottom");
+    for _ in 0..40 {
+        deep = json!({ "d": deep });
+    }
+    let cases = [
+        (json!({"name": 42}), "name"),
+        (json!({"name": "A", "tags": "not-a-list"}), "tags"),
+        (json!({"name": "A", "tags": [1, 2]}), "tags"),
+        (json!({"name": "A", "foundedYear": 19.5}), "foundedYear"),
+        (json!({"name": "A", "customFields": []}), "customFields"),
+        (json!({"name": huge}), "name"),
+        (json!({"name": "A", "notes": huge.repeat(1)}), "notes"),
+        (json!({"name": "A", "nested": deep}), "nested"),
+        (json!("just a string"), ""),
+    ];
+    let records: Vec<Value> = cases.iter().map(|(r, _)| r.clone()).collect();
+    let resp = app.api.json("POST", "/companies", &json!({ "companies": records }));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert!(body["results"].as_array().unwrap().is_empty(), "{body}");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), cases.len(), "{body}");
+    for (err, (_, field)) in errors.iter().zip(cases.iter()) {
+        assert!(err["error"].as_str().unwrap().contains(field), "{field}: {err}");
+        assert!(err["code"].is_string());
+    }
+}
+
+fn custom_fields_keep_their_json_type(app: &App) {
+    let ext = unique("ct");
+    let body = create(
+        app,
+        "contacts",
+        json!([{"externalId": ext, "firstName": "Typed", "genesy_score": "42", "visits": 7, "vip": true,
+                "meta": {"a": [1, "b"]}, "nothing": null}]),
+    );
+    let id = body["results"][0]["crmId"].as_str().unwrap().to_string();
+    let stored = get(app, "contacts", &id);
+    let p = &stored["properties"];
+    assert_eq!(p["genesy_score"], "42");
+    assert_eq!(p["visits"], 7);
+    assert_eq!(p["vip"], true);
+    assert_eq!(p["meta"], json!({"a": [1, "b"]}));
+}
+
+fn update_is_partial_and_null_clears(app: &App) {
+    let ext = unique("ct");
+    let id = create(app, "contacts", json!([{"externalId": ext, "firstName": "Old", "lastName": "Keep", "title": "CTO", "stage": "lead"}]))
+        ["results"][0]["crmId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = update(
+        app,
+        "contacts",
+        json!([{"crmId": id, "firstName": "New", "title": null, "genesy_engagement_status": "ENGAGED", "stage": null}]),
+    );
+    let r = &body["results"][0];
+    assert_eq!(r["success"], true, "{body}");
+    assert!(r["properties"]["lastUpdated"].is_string(), "{body}");
+    let stored = get(app, "contacts", &id);
+    assert_eq!(stored["firstName"], "New");
+    assert_eq!(stored["lastName"], "Keep");
+    assert_eq!(stored["title"], Value::Null);
+    assert_eq!(stored["properties"]["genesy_engagement_status"], "ENGAGED");
+    assert!(stored["properties"].get("stage").is_none_or(Value::is_null), "{stored}");
+    assert_eq!(stored["updatedAt"], r["properties"]["lastUpdated"]);
+}
+
+fn update_reports_unknown_ids_with_exact_messages(app: &App) {
+    let ext = unique("co");
+    let id = create(app, "companies", json!([{"externalId": ext, "name": "Known"}]))["results"][0]["crmId"].clone();
+    let body = update(
+        app,
+        "companies",
+        json!([{"crmId": "co_doesnotexist", "name": "x"}, {"crmId": id, "industry": "Software"}, {"name": "no id"}, {"crmId": 5}]),
+    );
+    let r = body["results"].as_array().unwrap();
+    assert_eq!(r.len(), 4);
+    assert_eq!(r[0]["success"], false);
+    assert_eq!(r[0]["error"], "Company not found");
+    assert_eq!(r[0]["code"], "not_found");
+    assert_eq!(r[1]["success"], true);
+    assert_eq!(r[2]["success"], false);
+    assert!(r[2]["error"].as_str().unwrap().contains("crmId"), "{body}");
+    assert!(r[3]["error"].as_str().unwrap().contains("crmId"), "{body}");
+    let body = update(app, "contacts", json!([{"crmId": "ct_nope", "firstName": "x"}]));
+    assert_eq!(body["results"][0]["error"], "Contact not found");
+}
+
+fn update_old_values_appear_in_history(app: &App) {
+    let ext = unique("co");
+    let id = create(app, "companies", json!([{"externalId": ext, "name": "Hist", "industry": "Retail", "score": 1}]))["results"][0]
+        ["crmId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    update(app, "companies", json!([{"crmId": id, "industry": "Software", "score": 2}]));
+    update(app, "companies", json!([{"crmId": id, "industry": "Fintech"}]));
+    let resp = app.api.get(&format!("/companies/{id}/history"));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    app.conforms("/companies/{id}/history", "GET", &resp);
+    let history = resp.json()["history"].as_array().unwrap().clone();
+    let industry: Vec<(&Value, &Value)> = history
+        .iter()
+        .filter(|h| h["field"] == "industry")
+        .map(|h| (&h["oldValue"], &h["newValue"]))
+        .collect();
+    // Newest first.
+    assert_eq!(industry, vec![(&json!("Software"), &json!("Fintech")), (&json!("Retail"), &json!("Software"))]);
+    let score = history.iter().find(|h| h["field"] == "properties.score").expect("custom field change in history");
+    assert_eq!((&score["oldValue"], &score["newValue"]), (&json!(1), &json!(2)));
+    assert!(history.iter().all(|h| h["requestId"].is_string() && h["changedAt"].is_string()));
+    assert_eq!(history.last().unwrap()["field"], "(created)");
+    assert_eq!(app.api.get("/companies/co_unknown/history").status, 404);
+}
+
+fn field_policies_fill_empty_union_and_ignore(app: &App) {
+    // The policy server runs FIELD_POLICY = {"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}.
+    let c = &app.policy;
+    let ext = unique("co");
+    let resp = c.json("POST", "/companies", &json!({"companies": [{"externalId": ext, "name": "Policy", "industry": "", "tags": ["a", "b"], "tier": "gold"}]}));
+    let id = resp.json()["results"][0]["crmId"].as_str().unwrap().to_string();
+    let resp = c.json(
+        "PUT",
+        "/companies",
+        &json!({"companies": [{"crmId": id, "name": "Renamed", "industry": "Software", "tags": ["b", "c", "a", "d"], "tier": "silver"}]}),
+    );
+    assert_eq!(resp.json()["results"][0]["success"], true, "{}", resp.text());
+    let stored = c.get(&format!("/companies/{id}")).json();
+    assert_eq!(stored["name"], "Policy", "ignore: never written");
+    assert_eq!(stored["industry"], "Software", "fill_empty: written while empty");
+    assert_eq!(stored["tags"], json!(["a", "b", "c", "d"]), "union: order kept, no repeats");
+    assert_eq!(stored["properties"]["tier"], "gold", "fill_empty on a custom field");
+    c.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "industry": "Retail"}]}));
+    assert_eq!(c.get(&format!("/companies/{id}")).json()["industry"], "Software", "fill_empty: kept once set");
+}
+
+fn batch_read_returns_found_records_in_request_order(app: &App) {
+    let r = create(
+        app,
+        "companies",
+        json!([{"externalId": unique("co"), "name": "First"}, {"externalId": unique("co"), "name": "Second"}]),
+    );
+    let (a, b) = (r["results"][0]["crmId"].clone(), r["results"][1]["crmId"].clone());
+    let resp = app.api.json("POST", "/companies/batch", &json!({"ids": [b, "co_missing", a]}));
+    assert_eq!(resp.status, 200);
+    app.conforms("/companies/batch", "POST", &resp);
+    let results = resp.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["crmId"], b);
+    assert_eq!(results[0]["id"], b);
+    assert_eq!(results[0]["name"], "Second");
+    assert_eq!(results[1]["crmId"], a);
+    assert!(results[0]["createdAt"].is_string() && results[0]["properties"].is_object());
+}
+
+fn get_and_soft_delete(app: &App) {
+    let ext = unique("ct");
+    let id = create(app, "contacts", json!([{"externalId": ext, "firstName": "Gone"}]))["results"][0]["crmId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stored = get(app, "contacts", &id);
+    assert_eq!(stored["associations"], json!([]));
+    let resp = app.api.send("DELETE", &format!("/contacts/{id}"), crate::harness::Key::Valid, &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    app.conforms("/contacts/{id}", "DELETE", &resp);
+    assert_eq!(app.api.get(&format!("/contacts/{id}")).status, 404);
+    let again = app.api.send("DELETE", &format!("/contacts/{id}"), crate::harness::Key::Valid, &[], None);
+    assert_eq!(again.status, 404);
+    assert_eq!(again.json()["error"], "Contact not found");
+    // Deleted: a new create with the same externalId makes a new record.
+    let recreated = create(app, "contacts", json!([{"externalId": ext, "firstName": "Back"}]));
+    assert_eq!(recreated["results"][0]["created"], true);
+    assert_ne!(recreated["results"][0]["crmId"], id.as_str());
+    // And the deletion is in the history.
+    let history = app.api.get(&format!("/contacts/{id}/history")).json();
+    assert_eq!(history["history"][0]["field"], "(deleted)");
+}
+
+/// Reads the whole feed after `start`, page by page, calling `between` after each page.
+fn read_feed(app: &App, kind: &str, start: &str, limit: usize, mut between: impl FnMut(usize)) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut url = format!("/{kind}?updatedAfter={start}&limit={limit}");
+    for page in 0.. {
+        let resp = app.api.get(&url);
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        app.conforms(&format!("/{kind}"), "GET", &resp);
+        let body = resp.json();
+        seen.extend(body["data"].as_array().unwrap().iter().cloned());
+        match body["nextCursor"].as_str() {
+            Some(c) => url = format!("/{kind}?cursor={c}&limit={limit}"),
+            None => break,
+        }
+        between(page);
+    }
+    seen
+}
+
+fn feed_returns_every_record_once_while_writes_happen(app: &App) {
+    // A private window of the feed: start just before this test's first write.
+    let start = app.api.get("/health").json()["timestamp"].as_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let tag = unique("feed");
+    let initial: Vec<Value> = (0..30).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("{tag} {i}")})).collect();
+    let ids: Vec<String> = create(app, "companies", Value::Array(initial))["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["crmId"].as_str().unwrap().to_string())
+        .collect();
+    let mut added = Vec::new();
+    let mut deleted = None;
+    let seen = read_feed(app, "companies", &start, 7, |page| {
+        // Between pages: a new record, and once, an update and a delete of records already read.
+        let r = create(app, "companies", json!([{"externalId": format!("{tag}-late-{page}"), "name": "Late"}]));
+        added.push(r["results"][0]["crmId"].as_str().unwrap().to_string());
+        if page == 1 {
+            update(app, "companies", json!([{"crmId": ids[0], "industry": "Changed"}]));
+            app.api.send("DELETE", &format!("/companies/{}", ids[1]), crate::harness::Key::Valid, &[], None);
+            deleted = Some(ids[1].clone());
+        }
+    });
+    // Only this test's records (other tests write concurrently).
+    let mine: Vec<&Value> = seen
+        .iter()
+        .filter(|r| r["id"].as_str().is_some_and(|id| ids.contains(&id.to_string()) || added.contains(&id.to_string())))
+        .collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for r in &mine {
+        *count.entry(r["id"].as_str().unwrap()).or_default() += 1;
+    }
+    for id in ids.iter().chain(added.iter().take(added.len().saturating_sub(1))) {
+        assert!(count.contains_key(id.as_str()), "record {id} was skipped");
+    }
+    // A record appears again only because it changed after it was read.
+    for (id, n) in &count {
+        let changed = *id == ids[0] || Some(id.to_string()) == deleted;
+        assert!(*n == 1 || (changed && *n == 2), "record {id} appeared {n} times");
+    }
+    let tomb = mine.iter().rev().find(|r| r["id"] == deleted.clone().unwrap().as_str()).unwrap();
+    assert_eq!(tomb["deleted"], true);
+    // Pages are ordered by (updatedAt, id).
+    let order: Vec<(String, String)> = seen
+        .iter()
+        .map(|r| (r["updatedAt"].as_str().unwrap().to_string(), r["id"].as_str().unwrap().to_string()))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+}
+
+fn statements_per_request_do_not_grow_with_the_batch(app: &App) {
+    let count = |n: usize| -> (String, String) {
+        let tag = unique("stmts");
+        let records: Vec<Value> = (0..n).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("S {i}")})).collect();
+        let resp = app.api.json("POST", "/companies", &json!({ "companies": records }));
+        let created = resp.header("x-d1-statements").unwrap().to_string();
+        let ids: Vec<Value> = resp.json()["results"].as_array().unwrap().iter().map(|r| json!({"crmId": r["crmId"], "industry": "X"})).collect();
+        let resp = app.api.json("PUT", "/companies", &json!({ "companies": ids }));
+        (created, resp.header("x-d1-statements").unwrap().to_string())
+    };
+    assert_eq!(count(1), count(300));
+}
