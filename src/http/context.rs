@@ -10,7 +10,8 @@ use worker::{Env, Request};
 use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
-use crate::store::d1::Store;
+use crate::domain::time::Timestamp;
+use crate::store::d1::{Store, StoreError};
 
 pub struct Ctx<'a> {
     #[allow(dead_code)]
@@ -72,6 +73,20 @@ pub fn random_bytes() -> [u8; RANDOM_BYTES] {
 
 pub fn now_millis() -> i64 {
     js_sys::Date::now() as i64
+}
+
+/// Now, as the API writes timestamps.
+pub fn now() -> String {
+    Timestamp::from_millis(now_millis()).to_rfc3339()
+}
+
+/// A storage failure as the client sees it: `503` when the database is missing or unprepared,
+/// `500` (cause logged, not sent) otherwise.
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Binding(_) | StoreError::NoSchema(_) => ApiError::Unavailable(e.public_message()),
+        other => ApiError::Internal(other.to_string()),
+    }
 }
 
 pub fn new_id(kind: IdKind) -> CrmId {

@@ -91,7 +91,7 @@ async fn handle(
         _ => {}
     }
     let config = context::config(env)?;
-    let store = Store::from_env(env).map_err(records::store_error)?;
+    let store = Store::from_env(env).map_err(context::store_error)?;
     let query: Vec<(String, String)> = req
         .url()
         .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{json, Map, Value};
 use worker::Response;
 
-use super::{context, respond, Ctx};
+use super::context::{self, now, store_error};
+use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::{encode_cursor, FeedQuery};
 use crate::domain::record::{
@@ -15,24 +16,12 @@ use crate::domain::record::{
     StoredRecord,
 };
 use crate::domain::request::batch_items;
-use crate::domain::time::Timestamp;
 use crate::store::d1::{RecordRow, StoreError};
 
 /// How often an update is retried when another request changed the same records in between.
 const UPDATE_ATTEMPTS: usize = 4;
 
 type HandlerResult = Result<worker::Result<Response>, ApiError>;
-
-pub fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Binding(_) | StoreError::NoSchema(_) => ApiError::Unavailable(e.public_message()),
-        other => ApiError::Internal(other.to_string()),
-    }
-}
-
-fn now() -> String {
-    Timestamp::from_millis(context::now_millis()).to_rfc3339()
-}
 
 fn object(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {

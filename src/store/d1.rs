@@ -35,7 +35,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn from_d1(err: worker::Error) -> StoreError {
+    pub(crate) fn from_d1(err: worker::Error) -> StoreError {
         let text = err.to_string();
         if text.contains("no such table") {
             StoreError::NoSchema(text)
@@ -68,7 +68,7 @@ impl fmt::Display for StoreError {
     }
 }
 
-type Result<T> = std::result::Result<T, StoreError>;
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 /// A contact or company row.
 #[derive(Debug, Deserialize)]
@@ -115,7 +115,7 @@ struct Stamp {
     updated_at: String,
 }
 
-fn text(s: &str) -> JsValue {
+pub(crate) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
@@ -138,18 +138,18 @@ impl Store {
         self.statements.get()
     }
 
-    fn prepare(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+    pub(crate) fn prepare(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
         self.statements.set(self.statements.get() + 1);
         self.db.prepare(sql).bind(args).map_err(StoreError::from_d1)
     }
 
-    async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+    pub(crate) async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
         let result = self.prepare(sql, args)?.all().await.map_err(StoreError::from_d1)?;
         result.results::<T>().map_err(StoreError::from_d1)
     }
 
     /// Runs statements as one transaction: all or nothing.
-    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
+    pub(crate) async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
         self.db.batch(statements).await.map_err(StoreError::from_d1)
     }
 
