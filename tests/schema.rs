@@ -110,3 +110,47 @@ fn guard_refuses_stale_writes() {
     let err = db.execute(sql::CONTACTS.guard, [stale]).unwrap_err().to_string();
     assert!(err.contains("concurrent_write"), "{err}");
 }
+
+/// The link statements in the Worker's order: primary moves, primary_replace removes the other
+/// links (with history), a repeat changes nothing.
+#[test]
+fn link_statements_keep_one_primary_and_replace() {
+    use sql::links;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let run = |plan: &str| {
+        for statement in [links::HISTORY_REPLACED, links::HISTORY_ADDED] {
+            db.execute(statement, rusqlite::params![plan, "t", "r"]).unwrap();
+        }
+        db.execute(links::DELETE_REPLACED, [plan]).unwrap();
+        db.execute(links::DEMOTE, rusqlite::params![plan, "t"]).unwrap();
+        db.execute(links::UPSERT, rusqlite::params![plan, "t"]).unwrap();
+    };
+    let links_of = || -> Vec<(String, i64)> {
+        db.prepare("SELECT company_id, is_primary FROM associations WHERE contact_id = 'ct_1' ORDER BY company_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let entry = |co: &str, primary: bool, replace: bool| {
+        format!(r#"{{"contactId":"ct_1","companyId":"{co}","primary":{primary},"replace":{replace}}}"#)
+    };
+    run(&format!("[{},{}]", entry("co_a", true, false), entry("co_b", false, false)));
+    assert_eq!(links_of(), vec![("co_a".into(), 1), ("co_b".into(), 0)]);
+    run(&format!("[{}]", entry("co_b", true, false)));
+    assert_eq!(links_of(), vec![("co_a".into(), 0), ("co_b".into(), 1)], "primary moved");
+    run(&format!("[{}]", entry("co_a", false, false)));
+    assert_eq!(links_of(), vec![("co_a".into(), 0), ("co_b".into(), 1)], "additional keeps the primary");
+    run(&format!("[{}]", entry("co_c", true, true)));
+    assert_eq!(links_of(), vec![("co_c".into(), 1)], "primary_replace removed the others");
+    let removed: i64 = db
+        .query_row("SELECT count(*) FROM history WHERE field = 'association' AND new_value IS NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(removed, 2, "each removal is in history");
+    let added: i64 = db
+        .query_row("SELECT count(*) FROM history WHERE field = 'association' AND old_value IS NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(added, 3);
+}

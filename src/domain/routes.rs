@@ -24,6 +24,10 @@ pub enum RouteId {
     RecordDelete(RecordKind),
     /// `GET /{kind}/{id}/history`
     RecordHistory(RecordKind),
+    /// `POST /associations`
+    LinksAdd,
+    /// `DELETE /associations`
+    LinksRemove,
 }
 
 /// Which credential a route needs.
@@ -66,6 +70,8 @@ pub static ROUTES: &[Route] = &[
     route("/companies/{id}", "GET", RouteId::RecordGet(Company), false, ApiKey),
     route("/companies/{id}", "DELETE", RouteId::RecordDelete(Company), false, ApiKey),
     route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),
+    route("/associations", "POST", RouteId::LinksAdd, true, ApiKey),
+    route("/associations", "DELETE", RouteId::LinksRemove, true, ApiKey),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.

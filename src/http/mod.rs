@@ -1,6 +1,7 @@
 //! The Worker's request pipeline: request id, route, credential, body, handler, error mapping,
 //! one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
 
+mod associations;
 mod context;
 mod health;
 mod records;
@@ -128,5 +129,7 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordGet(kind) => records::get(ctx, kind).await,
         RouteId::RecordDelete(kind) => records::delete(ctx, kind).await,
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,
+        RouteId::LinksAdd => associations::write(ctx, false).await,
+        RouteId::LinksRemove => associations::write(ctx, true).await,
     }
 }

@@ -265,3 +265,41 @@ impl Store {
         self.rows(sql::HISTORY, &[text(id), JsValue::from_f64(before), JsValue::from_f64(limit as f64)]).await
     }
 }
+
+/// Which ids of a link batch name live records (JSON arrays).
+#[derive(Debug, Deserialize)]
+pub struct LinkTargets {
+    pub contacts: String,
+    pub companies: String,
+}
+
+impl Store {
+    pub async fn link_targets(&self, contact_ids: &str, company_ids: &str) -> Result<LinkTargets> {
+        let mut rows: Vec<LinkTargets> = self.rows(sql::links::EXISTING, &[text(contact_ids), text(company_ids)]).await?;
+        rows.pop().ok_or_else(|| StoreError::Database("link targets returned no row".into()))
+    }
+
+    /// Adds the planned links in one transaction, with history.
+    pub async fn add_links(&self, plan: &str, now: &str, request_id: &str) -> Result<()> {
+        use sql::links::*;
+        let logged = [text(plan), text(now), text(request_id)];
+        let statements = vec![
+            self.prepare(HISTORY_REPLACED, &logged)?,
+            self.prepare(HISTORY_ADDED, &logged)?,
+            self.prepare(DELETE_REPLACED, &[text(plan)])?,
+            self.prepare(DEMOTE, &[text(plan), text(now)])?,
+            self.prepare(UPSERT, &[text(plan), text(now)])?,
+        ];
+        self.batch(statements).await.map(|_| ())
+    }
+
+    /// Removes links in one transaction, with history.
+    pub async fn remove_links(&self, plan: &str, now: &str, request_id: &str) -> Result<()> {
+        use sql::links::*;
+        let statements = vec![
+            self.prepare(HISTORY_REMOVED, &[text(plan), text(now), text(request_id)])?,
+            self.prepare(REMOVE, &[text(plan)])?,
+        ];
+        self.batch(statements).await.map(|_| ())
+    }
+}

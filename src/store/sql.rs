@@ -184,6 +184,53 @@ pub static COMPANIES: RecordSql = record_sql!(
 pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id FROM history \
      WHERE entity_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 
+/// Contact–company links (API.md §6). `?1` is the plan of `domain::association::plan_writes`
+/// (`[{contactId, companyId, primary, replace}]`), `?2` the time, `?3` the request id.
+pub mod links {
+    /// Which of the contact ids `?1` and company ids `?2` (JSON arrays) name live records.
+    pub const EXISTING: &str = "SELECT \
+        (SELECT json_group_array(id) FROM contacts WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))) AS contacts, \
+        (SELECT json_group_array(id) FROM companies WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?2))) AS companies";
+
+    /// The links a `primary_replace` removes: the contact's links this request does not name.
+    macro_rules! replaced {
+        () => {
+            "a.contact_id IN (SELECT j.value->>'contactId' FROM json_each(?1) j WHERE j.value->>'replace') \
+        AND NOT EXISTS (SELECT 1 FROM json_each(?1) k WHERE k.value->>'contactId' = a.contact_id AND k.value->>'companyId' = a.company_id)"
+        };
+    }
+
+    pub const HISTORY_REPLACED: &str = concat!(
+        "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+         SELECT 'contact', a.contact_id, 'association', json_object('companyId', a.company_id, 'primary', json(CASE a.is_primary WHEN 1 THEN 'true' ELSE 'false' END)), NULL, ?2, ?3 \
+         FROM associations a WHERE ",
+        replaced!()
+    );
+    pub const DELETE_REPLACED: &str = concat!("DELETE FROM associations AS a WHERE ", replaced!());
+    /// History of the links this request adds (before they are inserted).
+    pub const HISTORY_ADDED: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'contact', j.value->>'contactId', 'association', NULL, \
+        json_object('companyId', j.value->>'companyId', 'primary', json(CASE WHEN j.value->>'primary' THEN 'true' ELSE 'false' END)), ?2, ?3 \
+        FROM json_each(?1) j WHERE NOT EXISTS \
+        (SELECT 1 FROM associations a WHERE a.contact_id = j.value->>'contactId' AND a.company_id = j.value->>'companyId')";
+    /// A contact's old primary stops being primary when this request names another.
+    pub const DEMOTE: &str = "UPDATE associations SET is_primary = 0, updated_at = ?2 WHERE is_primary = 1 \
+        AND contact_id IN (SELECT j.value->>'contactId' FROM json_each(?1) j WHERE j.value->>'primary') \
+        AND NOT EXISTS (SELECT 1 FROM json_each(?1) k WHERE k.value->>'primary' \
+            AND k.value->>'contactId' = associations.contact_id AND k.value->>'companyId' = associations.company_id)";
+    /// Adds the links; an existing link keeps its primary mark unless this request sets it.
+    pub const UPSERT: &str = "INSERT INTO associations (contact_id, company_id, is_primary, created_at, updated_at) \
+        SELECT j.value->>'contactId', j.value->>'companyId', CASE WHEN j.value->>'primary' THEN 1 ELSE 0 END, ?2, ?2 \
+        FROM json_each(?1) j WHERE true \
+        ON CONFLICT (contact_id, company_id) DO UPDATE SET is_primary = max(is_primary, excluded.is_primary), updated_at = ?2";
+    /// History of the links a DELETE removes (`?1` `[{contactId, companyId}]`).
+    pub const HISTORY_REMOVED: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'contact', a.contact_id, 'association', json_object('companyId', a.company_id, 'primary', json(CASE a.is_primary WHEN 1 THEN 'true' ELSE 'false' END)), NULL, ?2, ?3 \
+        FROM associations a JOIN json_each(?1) j ON j.value->>'contactId' = a.contact_id AND j.value->>'companyId' = a.company_id";
+    pub const REMOVE: &str = "DELETE FROM associations WHERE EXISTS (SELECT 1 FROM json_each(?1) j \
+        WHERE j.value->>'contactId' = associations.contact_id AND j.value->>'companyId' = associations.company_id)";
+}
+
 impl RecordSql {
     fn all(&'static self, prefix: &'static str) -> Vec<(String, &'static str)> {
         let named = [
@@ -217,5 +264,17 @@ pub fn all() -> Vec<(String, &'static str)> {
     let mut all = vec![("HEALTH_CHECK".to_string(), HEALTH_CHECK), ("HISTORY".to_string(), HISTORY)];
     all.extend(CONTACTS.all("CONTACTS"));
     all.extend(COMPANIES.all("COMPANIES"));
+    for (name, statement) in [
+        ("links::EXISTING", links::EXISTING),
+        ("links::HISTORY_REPLACED", links::HISTORY_REPLACED),
+        ("links::DELETE_REPLACED", links::DELETE_REPLACED),
+        ("links::HISTORY_ADDED", links::HISTORY_ADDED),
+        ("links::DEMOTE", links::DEMOTE),
+        ("links::UPSERT", links::UPSERT),
+        ("links::HISTORY_REMOVED", links::HISTORY_REMOVED),
+        ("links::REMOVE", links::REMOVE),
+    ] {
+        all.push((name.to_string(), statement));
+    }
     all
 }

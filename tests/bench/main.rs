@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use harness::{random_hex, Client, Server, ServerOptions};
 use serde_json::{json, Value};
 
-const SEED: usize = 100_000;
+/// Records stored before measuring; `BENCH_SEED` overrides (a multiple of 1,000).
+fn seed_size() -> usize {
+    std::env::var("BENCH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+}
 
 fn company(tag: &str, i: usize) -> Value {
     json!({
@@ -73,9 +76,9 @@ fn timed(client: &Client, method: &str, path: &str, body: &Value) -> (Sample, Va
 }
 
 fn main() {
-    harness::build_worker();
+    let build = harness::build_worker();
     let key = format!("bench_{}", random_hex(16));
-    let mut server = Server::spawn(ServerOptions {
+    let mut server = Server::spawn(&build, ServerOptions {
         name: "bench",
         vars: vec![],
         secrets: vec![("API_KEYS", key.clone())],
@@ -84,9 +87,10 @@ fn main() {
     server.wait_ready(Duration::from_secs(120));
     let api = Client::new(&server.base, vec![key]);
 
-    eprintln!("[bench] seeding {SEED} companies in batches of 1,000");
+    let seed = seed_size();
+    eprintln!("[bench] seeding {seed} companies in batches of 1,000");
     let started = Instant::now();
-    for chunk in 0..SEED / 1000 {
+    for chunk in 0..seed / 1000 {
         let records: Vec<Value> = (0..1000).map(|i| company("seed", chunk * 1000 + i)).collect();
         timed(&api, "POST", "/companies", &json!({ "companies": records }));
         if chunk % 20 == 19 {
@@ -96,7 +100,7 @@ fn main() {
     eprintln!("[bench] seeded in {:.1}s", started.elapsed().as_secs_f64());
 
     println!();
-    println!("edge-crm benchmark: {SEED} companies stored, wrangler dev (workerd + local D1) on 127.0.0.1");
+    println!("edge-crm benchmark: {seed} companies stored, wrangler dev (workerd + local D1) on 127.0.0.1");
     header();
     for (size, reps) in [(10, 30), (100, 20), (1000, 10)] {
         let mut creates = Vec::new();

@@ -45,13 +45,59 @@ fn tool_env(cmd: &mut Command) -> &mut Command {
         .env("CI", "true")
 }
 
-/// Builds the Worker once for the whole run.
-pub fn build_worker() {
+/// A snapshot of the built Worker with its own `wrangler.toml` (no build step), so servers of
+/// this run never reload when someone edits `src/` or rebuilds `build/` meanwhile.
+pub struct Build {
+    dir: PathBuf,
+}
+
+impl Build {
+    fn config(&self) -> PathBuf {
+        self.dir.join("wrangler.toml")
+    }
+}
+
+impl Drop for Build {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Builds the Worker once for the whole run, and snapshots it.
+pub fn build_worker() -> Build {
     let started = Instant::now();
     eprintln!("[e2e] building the Worker (scripts/build.sh)");
     let status = tool_env(Command::new("bash").arg("scripts/build.sh")).status().expect("run scripts/build.sh");
     assert!(status.success(), "the Worker did not build");
+    let dir = std::env::temp_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
+    copy_dir(&repo_root().join("build"), &dir.join("build"));
+    // The project's configuration, less its build step.
+    let config = std::fs::read_to_string(repo_root().join("wrangler.toml")).unwrap();
+    let mut in_build = false;
+    let kept: Vec<&str> = config
+        .lines()
+        .filter(|line| {
+            if line.starts_with('[') {
+                in_build = line.trim() == "[build]";
+            }
+            !in_build
+        })
+        .collect();
+    std::fs::write(dir.join("wrangler.toml"), kept.join("\n")).unwrap();
     eprintln!("[e2e] built in {:.1}s", started.elapsed().as_secs_f64());
+    Build { dir }
 }
 
 pub struct ServerOptions<'a> {
@@ -74,13 +120,16 @@ pub struct Server {
 
 impl Server {
     /// Spawns the server; `wait_ready` then waits until it answers.
-    pub fn spawn(opts: ServerOptions) -> Server {
+    pub fn spawn(build: &Build, opts: ServerOptions) -> Server {
         let state = std::env::temp_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
         std::fs::create_dir_all(&state).unwrap();
         if opts.apply_schema {
-            let out = tool_env(Command::new("wrangler").args(["d1", "execute", "DB", "--local", "--persist-to"]))
+            let out = tool_env(Command::new("wrangler").args(["d1", "execute", "DB", "--local", "-c"]))
+                .arg(build.config())
+                .arg("--persist-to")
                 .arg(&state)
-                .args(["--file", "schema.sql"])
+                .arg("--file")
+                .arg(repo_root().join("schema.sql"))
                 .output()
                 .expect("run wrangler d1 execute");
             assert!(
@@ -95,12 +144,13 @@ impl Server {
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new("wrangler");
         tool_env(&mut cmd)
-            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["dev", "-c"])
+            .arg(build.config())
+            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
             .arg(&state)
             .args(["--show-interactive-dev-session=false", "--log-level", "log"])
-            .env("EDGE_CRM_PREBUILT", "1")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)

@@ -3,6 +3,7 @@
 //! `main` builds the Worker once, starts the servers this run needs, runs every test (in parallel,
 //! each with its own data), and stops the servers. `cargo test --test e2e -- <filter>` runs some.
 
+mod associations;
 mod bodies;
 mod harness;
 mod health;
@@ -43,27 +44,27 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
     }
 
-    harness::build_worker();
+    let build = harness::build_worker();
     let keys = vec![format!("e2e_primary_{}", random_hex(16)), format!("e2e_rotated_{}", random_hex(16))];
-    let mut server = Server::spawn(ServerOptions {
+    let mut server = Server::spawn(&build, ServerOptions {
         name: "api",
         vars: vec![],
         secrets: vec![("API_KEYS", keys.join(","))],
         apply_schema: true,
     });
-    let mut broken_server = Server::spawn(ServerOptions {
+    let mut broken_server = Server::spawn(&build, ServerOptions {
         name: "broken",
         vars: vec![("MAX_BATCH", "lots".to_string())],
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: false,
     });
-    let mut policy_server = Server::spawn(ServerOptions {
+    let mut policy_server = Server::spawn(&build, ServerOptions {
         name: "policy",
         vars: vec![(
             "FIELD_POLICY",
@@ -107,5 +108,6 @@ fn main() {
     let conclusion = libtest_mimic::run(&args, trials);
     // Stop the servers before exiting: `exit` skips destructors.
     drop(Arc::try_unwrap(app).ok());
+    drop(build);
     conclusion.exit();
 }
