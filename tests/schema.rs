@@ -154,3 +154,33 @@ fn link_statements_keep_one_primary_and_replace() {
         .unwrap();
     assert_eq!(added, 3);
 }
+
+/// No statement reads a whole table: each finds its rows through an index, driven by the JSON
+/// batch (a full scan of a table with 100,000 records costs seconds, not milliseconds). The plan
+/// is asked of SQLite for every statement.
+#[test]
+fn no_statement_scans_a_whole_table() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    // `users` is left out: a team has tens of owners, and "does any user exist" reads one row.
+    let big = ["contacts", "companies", "external_ids", "match_keys", "associations", "history", "tasks", "activities"];
+    let mut offenders = Vec::new();
+    for (name, statement) in sql::all() {
+        let mut plan = db.prepare(&format!("EXPLAIN QUERY PLAN {statement}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; plan.parameter_count()];
+        let details: Vec<String> = plan
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for d in details {
+            let scanned = d.strip_prefix("SCAN ").map(|rest| rest.split_whitespace().next().unwrap_or(""));
+            if let Some(table) = scanned {
+                if big.contains(&table) {
+                    offenders.push(format!("{name}: {d}"));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "full scans:\n{}", offenders.join("\n"));
+}

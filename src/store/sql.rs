@@ -4,6 +4,11 @@
 //! Batches are set-based: a statement binds the whole batch once, as a JSON array in `?1`, and
 //! reads it with `json_each`, so a request runs the same number of statements for 1 record as for
 //! 1,000, and never nears D1's limit of 100 bound parameters.
+//!
+//! A join between `json_each` and a table is written `json_each(...) CROSS JOIN table`: SQLite
+//! then keeps `json_each` as the outer loop and probes the table's index once per item. Left to
+//! itself the planner may scan the table and re-read the JSON for every row (measured: 3.2 s
+//! instead of 3 ms for 1,000 externalIds).
 
 /// The health check: reaches the database and proves the schema has been applied.
 pub const HEALTH_CHECK: &str = "SELECT value FROM meta WHERE key = 'schema_version'";
@@ -74,7 +79,7 @@ macro_rules! record_sql {
     ($table:literal, $kind:literal, $extra_col:literal, $extra_val:literal, $extra_set:literal, $assoc:literal) => {
         RecordSql {
             references: concat!(
-                "SELECT (SELECT count(*) FROM users) AS users, ",
+                "SELECT EXISTS (SELECT 1 FROM users) AS users, ",
                 "(SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?1))) AS owners, ",
                 "(SELECT json_group_array(id) FROM companies WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?2))) AS parents"
             ),
@@ -105,14 +110,14 @@ macro_rules! record_sql {
             ),
             resolve_external: concat!(
                 "SELECT j.key AS i, e.record_id AS id FROM json_each(?1) j ",
-                "JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId'"
+                "CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId'"
             ),
             load: concat!(
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at FROM ", $table, " r ",
                 "WHERE r.id IN (SELECT value FROM json_each(?1)) AND r.deleted_at IS NULL"
             ),
             guard: concat!(
-                "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j JOIN ", $table, " r ON r.id = j.value->>'id' ",
+                "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN ", $table, " r ON r.id = j.value->>'id' ",
                 "WHERE r.updated_at <> j.value->>'base' OR r.deleted_at IS NOT NULL LIMIT 1"
             ),
             update: concat!(
@@ -134,7 +139,7 @@ macro_rules! record_sql {
             ),
             by_ids: concat!(
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at FROM json_each(?1) j ",
-                "JOIN ", $table, " r ON r.id = j.value WHERE r.deleted_at IS NULL ORDER BY j.key"
+                "CROSS JOIN ", $table, " r ON r.id = j.value WHERE r.deleted_at IS NULL ORDER BY j.key"
             ),
             one: concat!(
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, ", $assoc, " AS associations ",
@@ -226,9 +231,9 @@ pub mod links {
     /// History of the links a DELETE removes (`?1` `[{contactId, companyId}]`).
     pub const HISTORY_REMOVED: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'contact', a.contact_id, 'association', json_object('companyId', a.company_id, 'primary', json(CASE a.is_primary WHEN 1 THEN 'true' ELSE 'false' END)), NULL, ?2, ?3 \
-        FROM associations a JOIN json_each(?1) j ON j.value->>'contactId' = a.contact_id AND j.value->>'companyId' = a.company_id";
-    pub const REMOVE: &str = "DELETE FROM associations WHERE EXISTS (SELECT 1 FROM json_each(?1) j \
-        WHERE j.value->>'contactId' = associations.contact_id AND j.value->>'companyId' = associations.company_id)";
+        FROM json_each(?1) j CROSS JOIN associations a ON a.contact_id = j.value->>'contactId' AND a.company_id = j.value->>'companyId'";
+    pub const REMOVE: &str = "DELETE FROM associations WHERE (contact_id, company_id) IN \
+        (SELECT j.value->>'contactId', j.value->>'companyId' FROM json_each(?1) j)";
 }
 
 impl RecordSql {

@@ -177,16 +177,23 @@ fn sqlite_floor(state: &std::path::Path) -> Option<f64> {
     Some(started.elapsed().as_secs_f64() * 1000.0)
 }
 
+/// The local D1 database: the largest `.sqlite` file under the state's `d1` folder (the others
+/// are wrangler's metadata).
 fn find_sqlite(dir: &std::path::Path) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_sqlite(&path) {
-                return Some(found);
+    fn walk(dir: &std::path::Path, found: &mut Vec<(u64, std::path::PathBuf)>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "sqlite")
+                && path.to_string_lossy().contains("/d1/")
+                && !path.ends_with("metadata.sqlite")
+            {
+                found.push((entry.metadata().map(|m| m.len()).unwrap_or(0), path));
             }
-        } else if path.extension().is_some_and(|e| e == "sqlite") && !path.ends_with("floor.sqlite") {
-            return Some(path);
         }
     }
-    None
+    let mut found = Vec::new();
+    walk(dir, &mut found);
+    found.into_iter().max().map(|(_, p)| p)
 }
