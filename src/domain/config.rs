@@ -260,6 +260,24 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The identifier of a kind (`CONTACT_MATCH` / `COMPANY_MATCH`).
+    pub fn match_rule(&self, kind: MatchKind) -> &MatchRule {
+        match kind {
+            MatchKind::Contacts => &self.contact_match,
+            MatchKind::Companies => &self.company_match,
+        }
+    }
+
+    /// `SYNC_BACK_FIELDS_{KIND}`; `None` means every field.
+    pub fn sync_back_fields(&self, kind: MatchKind) -> Option<&[String]> {
+        match kind {
+            MatchKind::Contacts => self.sync_back_fields_contacts.as_deref(),
+            MatchKind::Companies => self.sync_back_fields_companies.as_deref(),
+        }
+    }
+}
+
 fn parse_field_policy(raw: &str) -> Result<BTreeMap<String, FieldPolicy>, String> {
     let value: serde_json::Value = serde_json::from_str(raw)
         .map_err(|e| format!("is not valid JSON ({e}); expected an object such as {{\"industry\": \"fill_empty\"}}"))?;

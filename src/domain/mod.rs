@@ -12,4 +12,5 @@ pub mod normalize;
 pub mod record;
 pub mod request;
 pub mod routes;
+pub mod sync;
 pub mod time;

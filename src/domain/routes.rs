@@ -16,6 +16,8 @@ pub enum RouteId {
     RecordUpdate(RecordKind),
     /// `GET /{kind}`: the change feed.
     RecordFeed(RecordKind),
+    /// `POST /{kind}/sync`: which records already exist.
+    RecordSync(RecordKind),
     /// `POST /{kind}/batch`: read by ids.
     RecordBatch(RecordKind),
     /// `GET /{kind}/{id}`
@@ -60,6 +62,7 @@ pub static ROUTES: &[Route] = &[
     route("/contacts", "PUT", RouteId::RecordUpdate(Contact), true, ApiKey),
     route("/contacts", "GET", RouteId::RecordFeed(Contact), false, ApiKey),
     route("/contacts/batch", "POST", RouteId::RecordBatch(Contact), true, ApiKey),
+    route("/contacts/sync", "POST", RouteId::RecordSync(Contact), true, ApiKey),
     route("/contacts/{id}", "GET", RouteId::RecordGet(Contact), false, ApiKey),
     route("/contacts/{id}", "DELETE", RouteId::RecordDelete(Contact), false, ApiKey),
     route("/contacts/{id}/history", "GET", RouteId::RecordHistory(Contact), false, ApiKey),
@@ -67,6 +70,7 @@ pub static ROUTES: &[Route] = &[
     route("/companies", "PUT", RouteId::RecordUpdate(Company), true, ApiKey),
     route("/companies", "GET", RouteId::RecordFeed(Company), false, ApiKey),
     route("/companies/batch", "POST", RouteId::RecordBatch(Company), true, ApiKey),
+    route("/companies/sync", "POST", RouteId::RecordSync(Company), true, ApiKey),
     route("/companies/{id}", "GET", RouteId::RecordGet(Company), false, ApiKey),
     route("/companies/{id}", "DELETE", RouteId::RecordDelete(Company), false, ApiKey),
     route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),

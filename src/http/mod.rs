@@ -6,6 +6,7 @@ mod context;
 mod health;
 mod records;
 mod respond;
+mod sync;
 
 use serde_json::Value;
 use worker::{event, Context as WorkerContext, Env, Request, Response};
@@ -126,6 +127,7 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
         RouteId::RecordFeed(kind) => records::feed(ctx, kind, query).await,
         RouteId::RecordBatch(kind) => records::batch(ctx, kind).await,
+        RouteId::RecordSync(kind) => sync::sync(ctx, kind).await,
         RouteId::RecordGet(kind) => records::get(ctx, kind).await,
         RouteId::RecordDelete(kind) => records::delete(ctx, kind).await,
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,

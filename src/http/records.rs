@@ -8,13 +8,14 @@ use serde_json::{json, Map, Value};
 use worker::Response;
 
 use super::context::{self, now, store_error};
-use super::{respond, Ctx};
+use super::{respond, sync, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::{encode_cursor, FeedQuery};
 use crate::domain::record::{
-    apply_update, display_name, match_keys, parse_new, parse_update, search_text, to_wire, RecordError, RecordKind,
-    StoredRecord,
+    apply_update, display_name, match_keys, parse_new, parse_update, search_text, to_wire, KeySet, RecordError,
+    RecordKind, StoredRecord,
 };
+use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, Decision};
 use crate::domain::request::batch_items;
 use crate::store::d1::{RecordRow, StoreError};
 
@@ -23,14 +24,14 @@ const UPDATE_ATTEMPTS: usize = 4;
 
 type HandlerResult = Result<worker::Result<Response>, ApiError>;
 
-fn object(text: &str) -> Map<String, Value> {
+pub(super) fn object(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     }
 }
 
-fn stored(row: &RecordRow) -> StoredRecord {
+pub(super) fn stored(row: &RecordRow) -> StoredRecord {
     StoredRecord { id: row.id.clone(), fields: object(&row.fields), properties: object(&row.properties) }
 }
 
@@ -46,7 +47,7 @@ fn wire(kind: RecordKind, row: &RecordRow) -> Value {
     )
 }
 
-fn record_error(index: usize, external_id: Option<&Value>, err: &RecordError) -> Value {
+pub(super) fn record_error(index: usize, external_id: Option<&Value>, err: &RecordError) -> Value {
     json!({
         "index": index,
         "externalId": external_id.cloned().unwrap_or(Value::Null),
@@ -130,7 +131,15 @@ fn write_item(kind: RecordKind, id: &str, fields: &Map<String, Value>, propertie
     })
 }
 
-/// `POST /{kind}`: batch create, idempotent on externalId.
+/// What became of one valid record of a create.
+enum Planned {
+    /// Created by this request (or found by its externalId when the batch ran).
+    New { id: String },
+    /// The same as an earlier record of this request or a stored record.
+    Same { id: String, matched_by: String },
+}
+
+/// `POST /{kind}`: batch create, idempotent on externalId, deduplicated by the identifier.
 pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let body = ctx.body.as_ref().expect("route takes a body");
     let items = batch_items(body, kind.collection(), ctx.config.max_batch)?;
@@ -143,55 +152,159 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
             }
         }
     }
+    let keysets: Vec<Option<KeySet>> =
+        parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
 
-    // The first record with an externalId creates it; later ones in the same request share it.
-    let mut first_with_external: HashMap<String, usize> = HashMap::new();
-    let mut proposed: Vec<Option<String>> = vec![None; items.len()];
-    let mut write = Vec::new();
-    for (i, p) in parsed.iter().enumerate() {
-        let Ok(record) = p else { continue };
-        if let Some(ext) = &record.external_id {
-            if first_with_external.contains_key(ext) {
+    for _attempt in 0..UPDATE_ATTEMPTS {
+        // Stored records this batch may duplicate (one statement), when dedupe is on.
+        let rows = if ctx.config.create_dedupe {
+            let external_ids: Vec<&str> =
+                parsed.iter().filter_map(|p| p.as_ref().ok().and_then(|r| r.external_id.as_deref())).collect();
+            let keys: Vec<&KeySet> = keysets.iter().flatten().collect();
+            sync::load_candidates(ctx, kind, &external_ids, &keys).await?
+        } else {
+            Vec::new()
+        };
+        let stored = sync::candidates_of(&rows);
+        let rule = ctx.config.match_rule(kind.match_kind());
+
+        // Decide record by record, in request order: an earlier record of this request counts
+        // as stored for the later ones.
+        let mut planned_candidates: Vec<Candidate> = Vec::new();
+        let mut plan: Vec<Option<Result<Planned, RecordError>>> = Vec::with_capacity(items.len());
+        let mut write = Vec::new();
+        let mut links = Vec::new();
+        let mut linked: HashSet<String> = HashSet::new();
+        let mut by_external: HashMap<String, String> = HashMap::new();
+        for (i, p) in parsed.iter().enumerate() {
+            let Ok(record) = p else {
+                plan.push(None);
+                continue;
+            };
+            let keys = keysets[i].as_ref().expect("valid records have keys");
+            let ext = record.external_id.as_deref();
+            // The same externalId earlier in this request is the same record, whatever its keys.
+            if let Some(id) = ext.and_then(|e| by_external.get(e)) {
+                plan.push(Some(Ok(Planned::Same { id: id.clone(), matched_by: "externalId".into() })));
                 continue;
             }
-            first_with_external.insert(ext.clone(), i);
-        }
-        let id = context::new_id(kind.id_kind()).into_string();
-        let mut item = write_item(kind, &id, &record.fields, &record.properties);
-        item["externalId"] = json!(record.external_id);
-        item["i"] = json!(i);
-        write.push(item);
-        proposed[i] = Some(id);
-    }
-
-    let resolved: HashMap<usize, String> = if write.is_empty() {
-        HashMap::new()
-    } else {
-        let rid = ctx.request_id;
-        let pairs = ctx.store.create(kind, &Value::Array(write.clone()).to_string(), &now(), rid).await.map_err(store_error)?;
-        // `resolve_external` answers positions in `write`; map them back to request indexes.
-        pairs.into_iter().map(|(pos, id)| (write[pos]["i"].as_u64().unwrap_or(0) as usize, id)).collect()
-    };
-
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for (i, p) in parsed.iter().enumerate() {
-        match p {
-            Err(e) => errors.push(record_error(i, items[i].get("externalId"), e)),
-            Ok(record) => {
-                let first = record.external_id.as_ref().and_then(|ext| first_with_external.get(ext)).copied().unwrap_or(i);
-                let own = proposed[first].clone().unwrap_or_default();
-                let crm_id = resolved.get(&first).cloned().unwrap_or_else(|| own.clone());
-                let created = first == i && crm_id == own;
-                results.push(json!({
-                    "externalId": record.external_id,
-                    "crmId": crm_id,
-                    "created": created,
-                }));
+            let decision = if ctx.config.create_dedupe {
+                let all: Vec<&Candidate> = stored.iter().chain(planned_candidates.iter()).collect();
+                decide(ext, keys, &all, rule, ctx.config.ambiguous_match)
+            } else {
+                Decision::NoMatch
+            };
+            match decision {
+                Decision::Matched { id, matched_by } => {
+                    let unlinked = stored.iter().any(|c| c.id == id && c.external_ids.is_empty());
+                    if let (Some(e), true) = (ext, unlinked) {
+                        if linked.insert(id.clone()) {
+                            links.push(json!({"id": id, "externalId": e}));
+                            by_external.insert(e.to_string(), id.clone());
+                        }
+                    }
+                    plan.push(Some(Ok(Planned::Same { id, matched_by })));
+                }
+                Decision::Ambiguous { term, candidates } => {
+                    let term = rule.terms().iter().find(|t| t.label() == term).expect("term of this rule");
+                    plan.push(Some(Err(RecordError {
+                        code: "ambiguous",
+                        field: None,
+                        message: format!(
+                            "{}; not created (candidates: {})",
+                            ambiguity_message(kind.collection(), term, keys),
+                            candidates.join(", ")
+                        ),
+                    })));
+                }
+                Decision::NoMatch => {
+                    let id = context::new_id(kind.id_kind()).into_string();
+                    let mut item = write_item(kind, &id, &record.fields, &record.properties);
+                    item["externalId"] = json!(record.external_id);
+                    item["i"] = json!(i);
+                    write.push(item);
+                    planned_candidates.push(Candidate {
+                        id: id.clone(),
+                        keys: keys.clone(),
+                        external_ids: record.external_id.iter().cloned().collect(),
+                        updated_at: String::new(),
+                    });
+                    if let Some(e) = ext {
+                        by_external.insert(e.to_string(), id.clone());
+                    }
+                    plan.push(Some(Ok(Planned::New { id })));
+                }
             }
         }
+
+        // Without dedupe, an externalId that is already linked is resolved by the batch itself.
+        let resolved: HashMap<String, String> = if write.is_empty() && links.is_empty() {
+            HashMap::new()
+        } else {
+            let guard = if ctx.config.create_dedupe {
+                let new_keys: Vec<&KeySet> = planned_candidates.iter().map(|c| &c.keys).collect();
+                let anchors: Vec<Value> = lookup_keys(rule, new_keys.into_iter())
+                    .into_iter()
+                    .map(|(f, k)| json!([f.name(), k]))
+                    .collect();
+                let seen: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+                Some((Value::Array(anchors).to_string(), json!(seen).to_string()))
+            } else {
+                None
+            };
+            let outcome = ctx
+                .store
+                .create(
+                    kind,
+                    &Value::Array(write.clone()).to_string(),
+                    &Value::Array(links).to_string(),
+                    guard.as_ref().map(|(a, s)| (a.as_str(), s.as_str())),
+                    &now(),
+                    ctx.request_id,
+                )
+                .await;
+            match outcome {
+                Ok(pairs) => pairs
+                    .into_iter()
+                    .map(|(pos, id)| (write[pos]["id"].as_str().unwrap_or_default().to_string(), id))
+                    .collect(),
+                // A record with the same keys was created meanwhile: decide again, seeing it.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        };
+
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        for (i, p) in parsed.iter().enumerate() {
+            let ext_value = items[i].get("externalId");
+            let planned = match (p, &plan[i]) {
+                (Err(e), _) | (Ok(_), Some(Err(e))) => {
+                    errors.push(record_error(i, ext_value, e));
+                    continue;
+                }
+                (Ok(_), Some(Ok(planned))) => planned,
+                (Ok(_), None) => unreachable!("every valid record has a plan"),
+            };
+            let external_id = p.as_ref().ok().and_then(|r| r.external_id.clone());
+            let result = match planned {
+                // The batch may have found the externalId linked after all (a concurrent create).
+                Planned::New { id } => match resolved.get(id) {
+                    Some(actual) if actual != id => {
+                        json!({"externalId": external_id, "crmId": actual, "created": false, "matchedBy": "externalId"})
+                    }
+                    _ => json!({"externalId": external_id, "crmId": id, "created": true}),
+                },
+                Planned::Same { id, matched_by } => {
+                    let id = resolved.get(id).unwrap_or(id);
+                    json!({"externalId": external_id, "crmId": id, "created": false, "matchedBy": matched_by})
+                }
+            };
+            results.push(result);
+        }
+        return Ok(respond::json(&json!({ "results": results, "errors": errors }), 200));
     }
-    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+    Err(ApiError::Unavailable("records with the same keys are being created by other requests; retry".into()))
 }
 
 /// `PUT /{kind}`: partial batch update under FIELD_POLICY, every change in history.

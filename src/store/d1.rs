@@ -170,17 +170,35 @@ impl Store {
         rows.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))
     }
 
-    /// Inserts the new records of `items` (JSON, see `RecordSql::insert_new`) in one transaction
-    /// and answers, for each item with an externalId, the id of the record it names now.
-    pub async fn create(&self, kind: RecordKind, items: &str, now: &str, request_id: &str) -> Result<Vec<(usize, String)>> {
+    /// Inserts the new records of `items` (JSON, see `RecordSql::insert_new`) and links the
+    /// matched records of `links` (`[{id, externalId}]`) in one transaction, and answers, for each
+    /// item with an externalId, the id of the record it names now. With `guard` (anchor keys,
+    /// ids seen), the transaction fails with `Conflict` when a record with those keys appeared
+    /// since the candidates were read.
+    pub async fn create(
+        &self,
+        kind: RecordKind,
+        items: &str,
+        links: &str,
+        guard: Option<(&str, &str)>,
+        now: &str,
+        request_id: &str,
+    ) -> Result<Vec<(usize, String)>> {
         let s = record_sql(kind);
-        let statements = vec![
+        let mut statements = Vec::new();
+        if let Some((anchors, seen)) = guard {
+            statements.push(self.prepare(s.guard_keys, &[text(anchors), text(seen)])?);
+        }
+        statements.extend([
             self.prepare(s.insert_new, &[text(items), text(now)])?,
             self.prepare(s.link_new, &[text(items), text(now)])?,
             self.prepare(s.keys_new, &[text(items)])?,
             self.prepare(s.history_new, &[text(items), text(now), text(request_id)])?,
+            self.prepare(s.history_link, &[text(links), text(now), text(request_id)])?,
+            self.prepare(s.link_matched, &[text(links), text(now)])?,
+            self.prepare(s.set_external, &[text(links)])?,
             self.prepare(s.resolve_external, &[text(items)])?,
-        ];
+        ]);
         let results = self.batch(statements).await?;
         let resolved: Vec<Resolved> = results
             .last()
@@ -299,6 +317,38 @@ impl Store {
         let statements = vec![
             self.prepare(HISTORY_REMOVED, &[text(plan), text(now), text(request_id)])?,
             self.prepare(REMOVE, &[text(plan)])?,
+        ];
+        self.batch(statements).await.map(|_| ())
+    }
+}
+
+/// A record that may match a sync or create, with its keys and links (JSON arrays).
+#[derive(Debug, Deserialize)]
+pub struct CandidateRow {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub fields: String,
+    pub properties: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub parent_id: Option<String>,
+    pub keys: String,
+    pub external_ids: String,
+}
+
+impl Store {
+    /// Every live record linked to one of `external_ids` or holding one of `keys`, in one statement.
+    pub async fn candidates(&self, kind: RecordKind, external_ids: &str, keys: &str) -> Result<Vec<CandidateRow>> {
+        self.rows(record_sql(kind).candidates, &[text(external_ids), text(keys)]).await
+    }
+
+    /// Links matched records to the incoming externalIds (`[{id, externalId}]`), with history.
+    pub async fn link_external(&self, kind: RecordKind, items: &str, now: &str, request_id: &str) -> Result<()> {
+        let s = record_sql(kind);
+        let statements = vec![
+            self.prepare(s.history_link, &[text(items), text(now), text(request_id)])?,
+            self.prepare(s.link_matched, &[text(items), text(now)])?,
+            self.prepare(s.set_external, &[text(items)])?,
         ];
         self.batch(statements).await.map(|_| ())
     }

@@ -61,6 +61,19 @@ pub struct RecordSql {
     pub feed: &'static str,
     /// Whether `?1` was ever a record (deleted ones included).
     pub exists_any: &'static str,
+    /// Live records linked to an externalId of `?1` (JSON array) or having a match key of `?2`
+    /// (`[[field, key]]`), with all their keys, links and parent.
+    pub candidates: &'static str,
+    /// Links matched records to externalIds: `?1` `[{id, externalId}]`, `?2` time.
+    pub link_matched: &'static str,
+    /// Sets `external_id` on the matched records of `?1` that had none.
+    pub set_external: &'static str,
+    /// History of those links (`?2` time, `?3` request id); run before `set_external`.
+    pub history_link: &'static str,
+    /// Fails the batch (CHECK `concurrent_write`) when a record holding one of the keys of `?1`
+    /// (`[[field, key]]`) exists that the request did not see (`?2`, the ids it saw): another
+    /// request created a possible duplicate between this one's read and its write.
+    pub guard_keys: &'static str,
 }
 
 /// The next write time of a table: the request time `?2`, or 1 ms after the newest stored
@@ -76,7 +89,7 @@ macro_rules! write_time {
 }
 
 macro_rules! record_sql {
-    ($table:literal, $kind:literal, $extra_col:literal, $extra_val:literal, $extra_set:literal, $assoc:literal) => {
+    ($table:literal, $kind:literal, $extra_col:literal, $extra_val:literal, $extra_set:literal, $assoc:literal, $parent:literal) => {
         RecordSql {
             references: concat!(
                 "SELECT EXISTS (SELECT 1 FROM users) AS users, ",
@@ -161,6 +174,33 @@ macro_rules! record_sql {
                 "WHERE (r.updated_at, r.id) > (?1, ?2) ORDER BY r.updated_at, r.id LIMIT ?3"
             ),
             exists_any: concat!("SELECT id FROM ", $table, " WHERE id = ?1"),
+            candidates: concat!(
+                "WITH cand(id) AS (",
+                "SELECT e.record_id FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = x.value ",
+                "UNION SELECT m.record_id FROM json_each(?2) j CROSS JOIN match_keys m ",
+                "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1) ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, ", $parent, " AS parent_id, ",
+                "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys, ",
+                "(SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "') AS external_ids ",
+                "FROM cand CROSS JOIN ", $table, " r ON r.id = cand.id WHERE r.deleted_at IS NULL"
+            ),
+            link_matched: concat!(
+                "INSERT OR IGNORE INTO external_ids (kind, external_id, record_id, created_at) ",
+                "SELECT '", $kind, "', j.value->>'externalId', j.value->>'id', ?2 FROM json_each(?1) j"
+            ),
+            set_external: concat!(
+                "UPDATE ", $table, " SET external_id = j.value->>'externalId' FROM json_each(?1) j ",
+                "WHERE ", $table, ".id = j.value->>'id' AND ", $table, ".external_id IS NULL"
+            ),
+            guard_keys: concat!(
+                "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN match_keys m ",
+                "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1 ",
+                "WHERE m.record_id NOT IN (SELECT value FROM json_each(?2)) LIMIT 1"
+            ),
+            history_link: concat!(
+                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
+                "SELECT '", $kind, "', j.value->>'id', 'externalId', NULL, json_quote(j.value->>'externalId'), ?2, ?3 FROM json_each(?1) j"
+            ),
         }
     };
 }
@@ -172,7 +212,8 @@ pub static CONTACTS: RecordSql = record_sql!(
     "",
     "",
     "(SELECT json_group_array(json_object('companyId', a.company_id, 'primary', json(CASE a.is_primary WHEN 1 THEN 'true' ELSE 'false' END))) \
-     FROM associations a JOIN companies c ON c.id = a.company_id AND c.deleted_at IS NULL WHERE a.contact_id = r.id)"
+     FROM associations a JOIN companies c ON c.id = a.company_id AND c.deleted_at IS NULL WHERE a.contact_id = r.id)",
+    "NULL"
 );
 
 pub static COMPANIES: RecordSql = record_sql!(
@@ -182,7 +223,8 @@ pub static COMPANIES: RecordSql = record_sql!(
     ", j.value->>'parentId'",
     ", parent_id = j.value->>'parentId'",
     "(SELECT json_group_array(json_object('contactId', a.contact_id, 'primary', json(CASE a.is_primary WHEN 1 THEN 'true' ELSE 'false' END))) \
-     FROM associations a JOIN contacts c ON c.id = a.contact_id AND c.deleted_at IS NULL WHERE a.company_id = r.id)"
+     FROM associations a JOIN contacts c ON c.id = a.contact_id AND c.deleted_at IS NULL WHERE a.company_id = r.id)",
+    "r.parent_id"
 );
 
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
@@ -259,6 +301,11 @@ impl RecordSql {
             ("history_delete", self.history_delete),
             ("feed", self.feed),
             ("exists_any", self.exists_any),
+            ("candidates", self.candidates),
+            ("link_matched", self.link_matched),
+            ("set_external", self.set_external),
+            ("history_link", self.history_link),
+            ("guard_keys", self.guard_keys),
         ];
         named.into_iter().map(|(n, s)| (format!("{prefix}.{n}"), s)).collect()
     }

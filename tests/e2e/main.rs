@@ -10,6 +10,7 @@ mod health;
 mod openapi;
 mod pipeline;
 mod records;
+mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,10 @@ pub struct App {
     /// A server with a broken variable and no schema, for the `503` paths.
     pub broken: Client,
     pub broken_server: Server,
+    /// A server with `COMPANY_MATCH=domain | name`, `AMBIGUOUS_MATCH=error`, `MATCH_TO_PARENT=true`
+    /// and no dedupe on create.
+    pub matching: Client,
+    pub matching_server: Server,
     /// A server with field write policies, for FIELD_POLICY.
     pub policy: Client,
     pub policy_server: Server,
@@ -44,7 +49,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -73,7 +78,18 @@ fn main() {
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });
-    for s in [&mut server, &mut broken_server, &mut policy_server] {
+    let mut matching_server = Server::spawn(&build, ServerOptions {
+        name: "matching",
+        vars: vec![
+            ("COMPANY_MATCH", "domain | name".to_string()),
+            ("AMBIGUOUS_MATCH", "error".to_string()),
+            ("MATCH_TO_PARENT", "true".to_string()),
+            ("CREATE_DEDUPE", "false".to_string()),
+        ],
+        secrets: vec![("API_KEYS", keys[0].clone())],
+        apply_schema: true,
+    });
+    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server] {
         s.wait_ready(Duration::from_secs(120));
     }
 
@@ -82,6 +98,8 @@ fn main() {
     let app = Arc::new(App {
         broken: Client::new(&broken_server.base, vec![keys[0].clone()]),
         policy: Client::new(&policy_server.base, vec![keys[0].clone()]),
+        matching: Client::new(&matching_server.base, vec![keys[0].clone()]),
+        matching_server,
         policy_server,
         api,
         server,

@@ -1,0 +1,215 @@
+//! Deciding which stored record an incoming record is (API.md §4 sync, §5): pure, so every rule
+//! of the choice is unit-tested without a database.
+//!
+//! The glue loads, in one statement, every live record that shares an externalId link or an
+//! anchor key with the batch ([`lookup_keys`]), and [`decide`] picks per incoming record:
+//! 1. a record linked to the incoming `externalId`;
+//! 2. otherwise the first term of the identifier that some candidate matches on every field;
+//!    several candidates for that term are ambiguous: with `AMBIGUOUS_MATCH=pick` the choice is
+//!    a record already linked to some externalId first, then the most recently updated, then the
+//!    smallest id; with `error` the candidates are reported.
+
+use std::collections::BTreeSet;
+
+use super::config::AmbiguousMatch;
+use super::matching::{MatchField, MatchRule, MatchTerm};
+use super::record::KeySet;
+
+/// A stored record that may match.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: String,
+    pub keys: KeySet,
+    /// Every externalId linked to it.
+    pub external_ids: Vec<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Matched { id: String, matched_by: String },
+    Ambiguous { term: String, candidates: Vec<String> },
+    NoMatch,
+}
+
+/// How selective a field is as a lookup key: the term is looked up by its most selective field
+/// only, and candidates are then checked on all of its fields. (Looking `firstName & lastName &
+/// company` up by first name would load every "John".)
+fn selectivity(field: MatchField) -> u8 {
+    match field {
+        MatchField::Email => 0,
+        MatchField::LinkedinUrl => 1,
+        MatchField::VatId => 2,
+        MatchField::Domain => 3,
+        MatchField::Phone => 4,
+        MatchField::Name => 5,
+        MatchField::Company => 6,
+        MatchField::LastName => 7,
+        MatchField::CompanyDomain => 8,
+        MatchField::DomainAnyTld => 9,
+        MatchField::FirstName => 10,
+        MatchField::Country => 11,
+    }
+}
+
+fn anchor(term: &MatchTerm) -> MatchField {
+    *term.fields().iter().min_by_key(|f| selectivity(**f)).expect("a term has at least one field")
+}
+
+/// The `(field, key)` pairs to look candidates up by, for a batch of incoming key sets.
+pub fn lookup_keys<'a>(rule: &MatchRule, incoming: impl Iterator<Item = &'a KeySet>) -> Vec<(MatchField, String)> {
+    let mut out = BTreeSet::new();
+    for keys in incoming {
+        for term in rule.terms() {
+            if keys.applies(term) {
+                let field = anchor(term);
+                for key in keys.keys(field) {
+                    out.insert((field, key.to_string()));
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Picks the stored record for one incoming record.
+pub fn decide(
+    external_id: Option<&str>,
+    keys: &KeySet,
+    candidates: &[&Candidate],
+    rule: &MatchRule,
+    ambiguous: AmbiguousMatch,
+) -> Decision {
+    if let Some(ext) = external_id {
+        if let Some(c) = candidates.iter().find(|c| c.external_ids.iter().any(|e| e == ext)) {
+            return Decision::Matched { id: c.id.clone(), matched_by: "externalId".to_string() };
+        }
+    }
+    for term in rule.terms() {
+        if !keys.applies(term) {
+            continue;
+        }
+        let mut found: Vec<&Candidate> = candidates.iter().copied().filter(|c| keys.matches(term, &c.keys)).collect();
+        if found.is_empty() {
+            continue;
+        }
+        if found.len() > 1 && ambiguous == AmbiguousMatch::Error {
+            let mut ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
+            ids.sort();
+            return Decision::Ambiguous { term: term.label(), candidates: ids };
+        }
+        found.sort_by(|a, b| {
+            a.external_ids
+                .is_empty()
+                .cmp(&b.external_ids.is_empty())
+                .then_with(|| b.updated_at.cmp(&a.updated_at))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        return Decision::Matched { id: found[0].id.clone(), matched_by: term.label() };
+    }
+    Decision::NoMatch
+}
+
+/// The words of an ambiguity error: `Multiple companies match domain acme.com`.
+pub fn ambiguity_message(plural: &str, term: &MatchTerm, keys: &KeySet) -> String {
+    let values: Vec<String> = term
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), keys.keys(*f).next().unwrap_or("")))
+        .collect();
+    format!("Multiple {plural} match {}", values.join(" and "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::matching::MatchKind;
+
+    fn keys(list: &[(MatchField, &str)]) -> KeySet {
+        KeySet::new(list.iter().map(|(f, k)| (*f, k.to_string())))
+    }
+
+    fn cand(id: &str, list: &[(MatchField, &str)], ext: &[&str], updated: &str) -> Candidate {
+        Candidate {
+            id: id.into(),
+            keys: keys(list),
+            external_ids: ext.iter().map(|e| e.to_string()).collect(),
+            updated_at: updated.into(),
+        }
+    }
+
+    fn rule(kind: MatchKind, text: &str) -> MatchRule {
+        MatchRule::parse(kind, text).unwrap()
+    }
+
+    use MatchField::*;
+
+    #[test]
+    fn a_linked_external_id_wins_over_every_key() {
+        let a = cand("co_a", &[(Domain, "acme.com")], &[], "2024-01-02");
+        let b = cand("co_b", &[(Domain, "other.com")], &["ext-1"], "2024-01-01");
+        let incoming = keys(&[(Domain, "acme.com")]);
+        let d = decide(Some("ext-1"), &incoming, &[&a, &b], &rule(MatchKind::Companies, "domain"), AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_b".into(), matched_by: "externalId".into() });
+    }
+
+    #[test]
+    fn terms_are_tried_in_order() {
+        let by_name = cand("co_n", &[(Name, "acme")], &[], "2024-01-09");
+        let by_domain = cand("co_d", &[(Domain, "acme.com")], &[], "2024-01-01");
+        let incoming = keys(&[(Domain, "acme.com"), (Name, "acme")]);
+        let d = decide(None, &incoming, &[&by_name, &by_domain], &rule(MatchKind::Companies, "domain | name"), AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_d".into(), matched_by: "domain".into() });
+    }
+
+    #[test]
+    fn every_field_of_a_term_must_match() {
+        let half = cand("ct_1", &[(FirstName, "ana"), (LastName, "ruiz"), (Company, "beta")], &[], "x");
+        let full = cand("ct_2", &[(FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")], &[], "x");
+        let incoming = keys(&[(FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")]);
+        let r = rule(MatchKind::Contacts, "name_company");
+        let d = decide(None, &incoming, &[&half, &full], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "ct_2".into(), matched_by: "firstName&lastName&company".into() });
+        let partial = keys(&[(FirstName, "ana"), (LastName, "ruiz")]);
+        assert_eq!(decide(None, &partial, &[&half, &full], &r, AmbiguousMatch::Pick), Decision::NoMatch, "an empty field never matches");
+    }
+
+    #[test]
+    fn pick_prefers_linked_then_recent_then_smallest_id() {
+        let old_linked = cand("co_b", &[(Domain, "acme.com")], &["x"], "2024-01-01");
+        let new_unlinked = cand("co_a", &[(Domain, "acme.com")], &[], "2024-06-01");
+        let incoming = keys(&[(Domain, "acme.com")]);
+        let r = rule(MatchKind::Companies, "domain");
+        let d = decide(None, &incoming, &[&new_unlinked, &old_linked], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_b".into(), matched_by: "domain".into() });
+        let older = cand("co_c", &[(Domain, "acme.com")], &[], "2024-01-01");
+        let d = decide(None, &incoming, &[&older, &new_unlinked], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_a".into(), matched_by: "domain".into() });
+        let twin = cand("co_0", &[(Domain, "acme.com")], &[], "2024-06-01");
+        let d = decide(None, &incoming, &[&new_unlinked, &twin], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_0".into(), matched_by: "domain".into() });
+        // The same answer whatever the order the database returned them in.
+        let d2 = decide(None, &incoming, &[&twin, &new_unlinked], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, d2);
+    }
+
+    #[test]
+    fn error_mode_reports_the_candidates() {
+        let a = cand("co_b", &[(Domain, "acme.com")], &[], "1");
+        let b = cand("co_a", &[(Domain, "acme.com")], &[], "2");
+        let incoming = keys(&[(Domain, "acme.com")]);
+        let r = rule(MatchKind::Companies, "domain");
+        let d = decide(None, &incoming, &[&a, &b], &r, AmbiguousMatch::Error);
+        assert_eq!(d, Decision::Ambiguous { term: "domain".into(), candidates: vec!["co_a".into(), "co_b".into()] });
+        assert_eq!(ambiguity_message("companies", &r.terms()[0], &incoming), "Multiple companies match domain acme.com");
+    }
+
+    #[test]
+    fn lookups_use_the_most_selective_field_of_each_term() {
+        let r = rule(MatchKind::Contacts, "email | linkedinUrl | (firstName & lastName & company)");
+        let a = keys(&[(Email, "a@x.com"), (FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")]);
+        let b = keys(&[(FirstName, "ben")]);
+        let got = lookup_keys(&r, [&a, &b].into_iter());
+        assert_eq!(got, vec![(Email, "a@x.com".to_string()), (Company, "acme".to_string())]);
+    }
+}

@@ -1,0 +1,165 @@
+//! `POST /{kind}/sync` (API.md §4, §5): which incoming records already exist.
+//!
+//! One statement loads every candidate (records linked to an incoming externalId or sharing an
+//! anchor key), the pure core decides, and one batch links matched records that had no
+//! externalId yet. Two statements whatever the batch size (three with `MATCH_TO_PARENT` when a
+//! parent was not among the candidates).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+use worker::Response;
+
+use super::context::{now, store_error};
+use super::records::{object, record_error};
+use super::{respond, Ctx};
+use crate::domain::error::ApiError;
+use crate::domain::matching::MatchField;
+use crate::domain::record::{parse_new, sync_back, KeySet, RecordKind, StoredRecord};
+use crate::domain::request::batch_items;
+use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, Decision};
+use crate::store::d1::CandidateRow;
+
+type HandlerResult = Result<worker::Result<Response>, ApiError>;
+
+fn candidate(row: &CandidateRow) -> Candidate {
+    let pairs: Vec<(String, String)> = serde_json::from_str(&row.keys).unwrap_or_default();
+    Candidate {
+        id: row.id.clone(),
+        keys: KeySet::new(pairs.into_iter().filter_map(|(f, k)| MatchField::from_name(&f).map(|f| (f, k)))),
+        external_ids: serde_json::from_str(&row.external_ids).unwrap_or_default(),
+        updated_at: row.updated_at.clone(),
+    }
+}
+
+/// The candidates for a batch of incoming records: every live record linked to one of their
+/// externalIds or sharing one of their anchor keys. One statement.
+pub(super) async fn load_candidates(
+    ctx: &Ctx<'_>,
+    kind: RecordKind,
+    external_ids: &[&str],
+    keys: &[&KeySet],
+) -> Result<Vec<CandidateRow>, ApiError> {
+    let rule = ctx.config.match_rule(kind.match_kind());
+    let lookups: Vec<Value> =
+        lookup_keys(rule, keys.iter().copied()).into_iter().map(|(f, k)| json!([f.name(), k])).collect();
+    if external_ids.is_empty() && lookups.is_empty() {
+        return Ok(Vec::new());
+    }
+    ctx.store
+        .candidates(kind, &json!(external_ids).to_string(), &Value::Array(lookups).to_string())
+        .await
+        .map_err(store_error)
+}
+
+pub(super) fn candidates_of(rows: &[CandidateRow]) -> Vec<Candidate> {
+    rows.iter().map(candidate).collect()
+}
+
+pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
+    let body = ctx.body.as_ref().expect("route takes a body");
+    let items = batch_items(body, kind.collection(), ctx.config.max_batch)?;
+    let rule = ctx.config.match_rule(kind.match_kind());
+    let parsed: Vec<_> = items
+        .iter()
+        .map(|item| parse_new(kind, item).map(|r| {
+            let keys = KeySet::of(kind, &r.fields);
+            (r.external_id, keys)
+        }))
+        .collect();
+    let valid: Vec<&(Option<String>, KeySet)> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let external_ids: Vec<&str> = valid.iter().filter_map(|(e, _)| e.as_deref()).collect();
+    let keysets: Vec<&KeySet> = valid.iter().map(|(_, k)| k).collect();
+    let rows = load_candidates(ctx, kind, &external_ids, &keysets).await?;
+    let candidates = candidates_of(&rows);
+    let refs: Vec<&Candidate> = candidates.iter().collect();
+    let by_id: HashMap<&str, &CandidateRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+
+    let mut decisions = Vec::with_capacity(parsed.len());
+    for p in &parsed {
+        decisions.push(p.as_ref().map(|(ext, keys)| decide(ext.as_deref(), keys, &refs, rule, ctx.config.ambiguous_match)));
+    }
+
+    // MATCH_TO_PARENT: a matched company with a parent answers with the parent.
+    let mut parents: HashMap<String, StoredRecord> = HashMap::new();
+    if kind == RecordKind::Company && ctx.config.match_to_parent {
+        let wanted: Vec<&str> = decisions
+            .iter()
+            .filter_map(|d| match d {
+                Ok(Decision::Matched { id, .. }) => by_id.get(id.as_str()).and_then(|r| r.parent_id.as_deref()),
+                _ => None,
+            })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !wanted.is_empty() {
+            let rows = ctx.store.by_ids(kind, &json!(wanted).to_string()).await.map_err(store_error)?;
+            for r in rows {
+                parents.insert(
+                    r.id.clone(),
+                    StoredRecord { id: r.id.clone(), fields: object(&r.fields), properties: object(&r.properties) },
+                );
+            }
+        }
+    }
+
+    // Link each matched record that has no externalId to the first incoming one that found it.
+    let mut links = Vec::new();
+    let mut linked: HashSet<&str> = HashSet::new();
+    for (p, d) in parsed.iter().zip(&decisions) {
+        if let (Ok((Some(ext), _)), Ok(Decision::Matched { id, .. })) = (p, d) {
+            let unlinked = candidates.iter().any(|c| &c.id == id && c.external_ids.is_empty());
+            if unlinked && linked.insert(id.as_str()) {
+                links.push(json!({"id": id, "externalId": ext}));
+            }
+        }
+    }
+    if !links.is_empty() {
+        ctx.store
+            .link_external(kind, &Value::Array(links).to_string(), &now(), ctx.request_id)
+            .await
+            .map_err(store_error)?;
+    }
+
+    let only = ctx.config.sync_back_fields(kind.match_kind());
+    let plural = kind.collection();
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for (i, (p, d)) in parsed.iter().zip(decisions).enumerate() {
+        let external_id = items[i].get("externalId").cloned().unwrap_or(Value::Null);
+        match (p, d) {
+            (Err(e), _) => errors.push(record_error(i, items[i].get("externalId"), e)),
+            (Ok(_), Err(_)) => unreachable!("a decision exists for every valid record"),
+            (Ok(_), Ok(Decision::NoMatch)) => {}
+            (Ok((_, keys)), Ok(Decision::Ambiguous { term, candidates })) => {
+                let term = rule.terms().iter().find(|t| t.label() == term).expect("the term came from this rule");
+                errors.push(json!({
+                    "index": i,
+                    "externalId": external_id,
+                    "error": ambiguity_message(plural, term, keys),
+                    "code": "ambiguous",
+                    "candidates": candidates,
+                }));
+            }
+            (Ok(_), Ok(Decision::Matched { id, matched_by })) => {
+                let row = by_id[id.as_str()];
+                let parent = row.parent_id.as_ref().and_then(|p| parents.get(p));
+                let (crm_id, stored) = match parent {
+                    Some(parent) => (parent.id.clone(), parent.clone()),
+                    None => (id.clone(), StoredRecord { id: id.clone(), fields: object(&row.fields), properties: object(&row.properties) }),
+                };
+                let mut result = json!({
+                    "externalId": external_id,
+                    "crmId": crm_id,
+                    "matchedBy": matched_by,
+                    "properties": sync_back(kind, &stored, only),
+                });
+                if parent.is_some() {
+                    result["matchedRecordId"] = json!(id);
+                }
+                results.push(result);
+            }
+        }
+    }
+    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+}
