@@ -75,29 +75,49 @@ fn timed(client: &Client, method: &str, path: &str, body: &Value) -> (Sample, Va
     (Sample { millis, statements }, resp.json())
 }
 
-fn main() {
-    let build = harness::build_worker();
-    let key = format!("bench_{}", random_hex(16));
-    let mut server = Server::spawn(&build, ServerOptions {
-        name: "bench",
-        vars: vec![],
-        secrets: vec![("API_KEYS", key.clone())],
-        apply_schema: true,
-    });
-    server.wait_ready(Duration::from_secs(120));
-    let api = Client::new(&server.base, vec![key]);
-
-    let seed = seed_size();
-    eprintln!("[bench] seeding {seed} companies in batches of 1,000");
+/// Seeds `seed` companies through the API, 1,000 per request.
+fn seed_store(api: &Client, seed: usize, label: &str) {
+    eprintln!("[bench] seeding {seed} companies into the {label} server, 1,000 per request");
     let started = Instant::now();
     for chunk in 0..seed / 1000 {
         let records: Vec<Value> = (0..1000).map(|i| company("seed", chunk * 1000 + i)).collect();
-        timed(&api, "POST", "/companies", &json!({ "companies": records }));
-        if chunk % 20 == 19 {
-            eprintln!("[bench]   {} seeded ({:.0}s)", (chunk + 1) * 1000, started.elapsed().as_secs_f64());
-        }
+        timed(api, "POST", "/companies", &json!({ "companies": records }));
     }
     eprintln!("[bench] seeded in {:.1}s", started.elapsed().as_secs_f64());
+}
+
+/// A sync batch: half the records exist (by domain, under other externalIds), half do not.
+fn sync_batch(size: usize, seed: usize, rep: usize) -> Value {
+    let tag = format!("miss{rep}{}", random_hex(3));
+    let records: Vec<Value> = (0..size)
+        .map(|i| {
+            if i % 2 == 0 {
+                let n = (rep * 7919 + i * 104_729) % seed;
+                json!({"externalId": format!("enginy-{tag}-{i}"), "name": format!("Company seed {n}"), "domain": format!("https://www.seed-{n}.example.com/")})
+            } else {
+                json!({"externalId": format!("enginy-{tag}-{i}"), "name": "Nobody", "domain": format!("{tag}-{i}.example.org")})
+            }
+        })
+        .collect();
+    json!({ "companies": records })
+}
+
+fn main() {
+    let build = harness::build_worker();
+    let key = format!("bench_{}", random_hex(16));
+    let spawn = |name: &'static str, vars: Vec<(&'static str, String)>| {
+        Server::spawn(&build, ServerOptions { name, vars, secrets: vec![("API_KEYS", key.clone())], apply_schema: true })
+    };
+    let mut server = spawn("bench", vec![]);
+    let mut no_cache_server = spawn("bench-nocache", vec![("MATCH_CACHE", "off".to_string())]);
+    server.wait_ready(Duration::from_secs(120));
+    no_cache_server.wait_ready(Duration::from_secs(120));
+    let api = Client::new(&server.base, vec![key.clone()]);
+    let api_no_cache = Client::new(&no_cache_server.base, vec![key.clone()]);
+
+    let seed = seed_size();
+    seed_store(&api, seed, "cache-on");
+    seed_store(&api_no_cache, seed, "cache-off");
 
     println!();
     println!("edge-crm benchmark: {seed} companies stored, wrangler dev (workerd + local D1) on 127.0.0.1");
@@ -119,8 +139,20 @@ fn main() {
             let (sample, _) = timed(&api, "PUT", "/companies", &json!({ "companies": changes }));
             updates.push(sample);
         }
-        report("create (new records)", size, &creates);
+        report("create (new records, dedupe on)", size, &creates);
         report("update (2 fields each)", size, &updates);
+    }
+    for (size, reps) in [(10, 30), (100, 20), (1000, 10)] {
+        for (label, client) in [("sync, half matching, cache on", &api), ("sync, half matching, cache off", &api_no_cache)] {
+            let samples: Vec<Sample> = (0..reps)
+                .map(|rep| {
+                    let (sample, body) = timed(client, "POST", "/companies/sync", &sync_batch(size, seed, rep));
+                    assert_eq!(body["results"].as_array().unwrap().len(), size / 2, "{body}");
+                    sample
+                })
+                .collect();
+            report(label, size, &samples);
+        }
     }
 
     // Baseline 1: the same 100 records, one per request.
@@ -140,17 +172,22 @@ fn main() {
     );
 
     // Baseline 2: the SQLite floor for the same statements on a copy of the database file.
-    match sqlite_floor(server.state_dir()) {
-        Some(ms) => println!("{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}", "baseline: SQLite floor (create)", 1000, 5, ms, "-", 1000.0 / (ms / 1000.0)),
-        None => println!("baseline: SQLite floor: the local D1 database file was not found"),
+    match sqlite_floor(server.state_dir(), seed) {
+        Some((create_ms, sync_ms)) => {
+            println!("{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}", "floor: SQLite create statements", 1000, 9, create_ms, "-", 1000.0 / (create_ms / 1000.0));
+            println!("{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}", "floor: SQLite sync lookup", 1000, 1, sync_ms, "-", 1000.0 / (sync_ms / 1000.0));
+        }
+        None => println!("floor: the local D1 database file was not found"),
     }
     println!();
     println!("statements: D1 statements per request; p50/p95: end-to-end latency over HTTP on loopback.");
     println!("per-record baseline: total time for 100 requests of one record (p50 column = total ms).");
+    println!("floor: the same SQL run by SQLite on a copy of the local D1 file, no Worker, no HTTP (p50 column = ms).");
 }
 
-/// Runs the create statements for 1,000 new records on a copy of the local D1 file.
-fn sqlite_floor(state: &std::path::Path) -> Option<f64> {
+/// Runs, on a copy of the local D1 file, the create statements for 1,000 new records and the
+/// sync lookup of a 1,000-record batch: the time SQLite itself needs, with nothing around it.
+fn sqlite_floor(state: &std::path::Path, seed: usize) -> Option<(f64, f64)> {
     let file = find_sqlite(state)?;
     let copy = state.join("floor.sqlite");
     std::fs::copy(&file, &copy).ok()?;
@@ -174,7 +211,27 @@ fn sqlite_floor(state: &std::path::Path) -> Option<f64> {
     tx.execute(s.history_new, rusqlite::params![items, now, "bench"]).ok()?;
     tx.prepare(s.resolve_external).ok()?.query_map([&items], |_| Ok(())).ok()?.for_each(drop);
     tx.commit().ok()?;
-    Some(started.elapsed().as_secs_f64() * 1000.0)
+    let create_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    // The sync lookup: the same candidates statement the Worker runs, for 1,000 inputs.
+    let batch = sync_batch(1000, seed, 99);
+    let externals: Vec<&Value> = batch["companies"].as_array()?.iter().map(|r| &r["externalId"]).collect();
+    let keys: Vec<Value> = batch["companies"]
+        .as_array()?
+        .iter()
+        .filter_map(|r| edge_crm::domain::normalize::normalize_domain(r["domain"].as_str()?))
+        .map(|d| json!(["domain", d]))
+        .collect();
+    let started = Instant::now();
+    let found = db
+        .prepare(s.candidates)
+        .ok()?
+        .query_map([json!(externals).to_string(), Value::Array(keys).to_string()], |_| Ok(()))
+        .ok()?
+        .count();
+    let sync_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(found, 500, "the floor query finds the same candidates");
+    Some((create_ms, sync_ms))
 }
 
 /// The local D1 database: the largest `.sqlite` file under the state's `d1` folder (the others
