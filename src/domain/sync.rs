@@ -110,6 +110,30 @@ pub fn decide(
     Decision::NoMatch
 }
 
+/// KV keys are at most 512 bytes.
+const MAX_CACHE_KEY_BYTES: usize = 512;
+
+/// The match cache's key of a normalised key: `mk:<kind>:<field>:<key>`, or `None` when it would
+/// be longer than KV allows (such keys are simply not cached).
+pub fn cache_key(kind: &str, field: MatchField, key: &str) -> Option<String> {
+    let name = format!("mk:{kind}:{}:{key}", field.name());
+    (name.len() <= MAX_CACHE_KEY_BYTES).then_some(name)
+}
+
+/// What the cache should now hold for each looked-up key: the ids of the live candidates that
+/// hold it, sorted. Computed from the database's answer, so the cache only ever learns the truth.
+pub fn cache_entries(lookups: &[(MatchField, String)], candidates: &[Candidate]) -> Vec<((MatchField, String), Vec<String>)> {
+    lookups
+        .iter()
+        .map(|(field, key)| {
+            let mut ids: Vec<String> =
+                candidates.iter().filter(|c| c.keys.keys(*field).any(|k| k == key)).map(|c| c.id.clone()).collect();
+            ids.sort();
+            ((*field, key.clone()), ids)
+        })
+        .collect()
+}
+
 /// The words of an ambiguity error: `Multiple companies match domain acme.com`.
 pub fn ambiguity_message(plural: &str, term: &MatchTerm, keys: &KeySet) -> String {
     let values: Vec<String> = term
@@ -202,6 +226,23 @@ mod tests {
         let d = decide(None, &incoming, &[&a, &b], &r, AmbiguousMatch::Error);
         assert_eq!(d, Decision::Ambiguous { term: "domain".into(), candidates: vec!["co_a".into(), "co_b".into()] });
         assert_eq!(ambiguity_message("companies", &r.terms()[0], &incoming), "Multiple companies match domain acme.com");
+    }
+
+    #[test]
+    fn cache_keys_name_kind_field_and_key_within_kv_limits() {
+        assert_eq!(cache_key("company", Domain, "acme.com").as_deref(), Some("mk:company:domain:acme.com"));
+        assert_eq!(cache_key("company", Domain, &"a".repeat(600)), None);
+    }
+
+    #[test]
+    fn cache_entries_list_the_holders_of_each_key() {
+        let a = cand("co_b", &[(Domain, "acme.com")], &[], "1");
+        let b = cand("co_a", &[(Domain, "acme.com"), (Name, "acme")], &[], "1");
+        let lookups = vec![(Domain, "acme.com".to_string()), (Name, "acme".to_string()), (Domain, "none.com".to_string())];
+        let entries = cache_entries(&lookups, &[a, b]);
+        assert_eq!(entries[0].1, vec!["co_a".to_string(), "co_b".to_string()]);
+        assert_eq!(entries[1].1, vec!["co_a".to_string()]);
+        assert!(entries[2].1.is_empty(), "a key nobody holds is cached as empty");
     }
 
     #[test]

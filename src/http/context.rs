@@ -5,17 +5,24 @@
 use std::rc::Rc;
 
 use serde_json::Value;
-use worker::{Env, Request};
+use worker::{Context as WorkerContext, Env, Request};
 
 use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
 use crate::domain::time::Timestamp;
 use crate::store::d1::{Store, StoreError};
+use crate::store::kv::MatchCache;
 
 pub struct Ctx<'a> {
     #[allow(dead_code)]
     pub env: &'a Env,
+    /// The invocation, for work after the response (`wait_until`).
+    pub worker: &'a WorkerContext,
+    /// The KV match cache, when `MATCH_CACHE` is on.
+    pub cache: Option<MatchCache>,
+    /// Match-cache entries found and keys looked up by this request (the `X-Match-Cache` header).
+    pub cache_use: std::cell::Cell<(usize, usize)>,
     pub config: Rc<Config>,
     pub store: Store,
     pub request_id: &'a str,

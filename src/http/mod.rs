@@ -16,6 +16,7 @@ use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
 use crate::domain::routes::{match_route, Access, RouteError, RouteId};
 use crate::store::d1::Store;
+use crate::store::kv::MatchCache;
 
 pub use context::Ctx;
 
@@ -23,14 +24,14 @@ pub use context::Ctx;
 const OPENAPI: &str = include_str!("../openapi.json");
 
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: WorkerContext) -> worker::Result<Response> {
+pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker::Result<Response> {
     let started = js_sys::Date::now();
     let request_id = context::request_id(&req);
     let method = req.method().to_string();
     let path = req.path();
 
     let mut route_label = path.clone();
-    let outcome = handle(req, &env, &request_id, &method, &path, &mut route_label).await;
+    let outcome = handle(req, &env, &worker_ctx, &request_id, &method, &path, &mut route_label).await;
     let (response, cause) = match outcome {
         Ok(response) => (response, None),
         Err(err) => {
@@ -65,6 +66,7 @@ pub async fn fetch(req: Request, env: Env, _ctx: WorkerContext) -> worker::Resul
 async fn handle(
     mut req: Request,
     env: &Env,
+    worker: &WorkerContext,
     request_id: &str,
     method: &str,
     path: &str,
@@ -110,11 +112,16 @@ async fn handle(
     } else {
         None
     };
-    let ctx = Ctx { env, config, store, request_id, body, params: matched.params };
+    let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
+    let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
     let response = dispatch(matched.route.id, &ctx, &query).await?;
     // How many D1 statements the request ran: the benchmark reports it.
     Ok(response.and_then(|mut r| {
         r.headers_mut().set("X-D1-Statements", &ctx.store.statements().to_string())?;
+        let (found, looked_up) = ctx.cache_use.get();
+        if ctx.cache.is_some() && looked_up > 0 {
+            r.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;
+        }
         Ok(r)
     }))
 }

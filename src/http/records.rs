@@ -263,6 +263,9 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
                     ctx.request_id,
                 )
                 .await;
+            if outcome.is_ok() {
+                sync::forget_keys(ctx, kind, planned_candidates.iter().map(|c| &c.keys));
+            }
             match outcome {
                 Ok(pairs) => pairs
                     .into_iter()
@@ -387,7 +390,20 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         let mut stamps: HashMap<String, String> = base.iter().map(|(id, r)| (id.to_string(), r.updated_at.clone())).collect();
         if !write.is_empty() {
             match ctx.store.update(kind, &Value::Array(write).to_string(), &now(), ctx.request_id).await {
-                Ok(written) => stamps.extend(written),
+                Ok(written) => {
+                    // Who holds the old and the new keys changed.
+                    let touched: Vec<KeySet> = changes
+                        .keys()
+                        .filter(|id| !refused.contains_key(*id))
+                        .flat_map(|id| {
+                            let old = base.get(id.as_str()).map(|r| KeySet::of(kind, &object(&r.fields)));
+                            let new = current.get(id).map(|r| KeySet::of(kind, &r.fields));
+                            old.into_iter().chain(new)
+                        })
+                        .collect();
+                    sync::forget_keys(ctx, kind, touched.iter());
+                    stamps.extend(written)
+                }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(store_error(e)),
             }

@@ -17,7 +17,7 @@ use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
 use crate::domain::record::{parse_new, sync_back, KeySet, RecordKind, StoredRecord};
 use crate::domain::request::batch_items;
-use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, Decision};
+use crate::domain::sync::{ambiguity_message, cache_entries, cache_key, decide, lookup_keys, Candidate, Decision};
 use crate::store::d1::CandidateRow;
 
 type HandlerResult = Result<worker::Result<Response>, ApiError>;
@@ -33,7 +33,8 @@ fn candidate(row: &CandidateRow) -> Candidate {
 }
 
 /// The candidates for a batch of incoming records: every live record linked to one of their
-/// externalIds or sharing one of their anchor keys. One statement.
+/// externalIds or sharing one of their anchor keys. One statement; with the match cache on, the
+/// cached ids of those keys join the statement as hints and the cache is refreshed afterwards.
 pub(super) async fn load_candidates(
     ctx: &Ctx<'_>,
     kind: RecordKind,
@@ -41,15 +42,48 @@ pub(super) async fn load_candidates(
     keys: &[&KeySet],
 ) -> Result<Vec<CandidateRow>, ApiError> {
     let rule = ctx.config.match_rule(kind.match_kind());
-    let lookups: Vec<Value> =
-        lookup_keys(rule, keys.iter().copied()).into_iter().map(|(f, k)| json!([f.name(), k])).collect();
+    let lookups = lookup_keys(rule, keys.iter().copied());
     if external_ids.is_empty() && lookups.is_empty() {
         return Ok(Vec::new());
     }
-    ctx.store
-        .candidates(kind, &json!(external_ids).to_string(), &Value::Array(lookups).to_string())
+    let names: Vec<Option<String>> = lookups.iter().map(|(f, k)| cache_key(kind.key_kind(), *f, k)).collect();
+    let cached = match &ctx.cache {
+        Some(cache) => cache.read(&names.iter().flatten().cloned().collect::<Vec<_>>()).await,
+        None => HashMap::new(),
+    };
+    let (found, looked_up) = ctx.cache_use.get();
+    ctx.cache_use.set((found + cached.len(), looked_up + names.iter().flatten().count()));
+    let hinted: HashSet<&String> = cached.values().flatten().collect();
+    let pairs: Vec<Value> = lookups.iter().map(|(f, k)| json!([f.name(), k])).collect();
+    let rows = ctx
+        .store
+        .candidates(kind, &json!(external_ids).to_string(), &Value::Array(pairs).to_string(), &json!(hinted).to_string())
         .await
-        .map_err(store_error)
+        .map_err(store_error)?;
+    if let Some(cache) = &ctx.cache {
+        // Refresh the entries that were missing or differ from the database's answer.
+        let truth = cache_entries(&lookups, &candidates_of(&rows));
+        let changed: Vec<(String, Vec<String>)> = truth
+            .into_iter()
+            .zip(names)
+            .filter_map(|((_, ids), name)| {
+                let name = name?;
+                (cached.get(&name) != Some(&ids)).then_some((name, ids))
+            })
+            .collect();
+        cache.write_later(ctx.worker, changed);
+    }
+    Ok(rows)
+}
+
+/// Forgets the cache entries of these keys: a write changed who holds them.
+pub(super) fn forget_keys<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl Iterator<Item = &'a KeySet>) {
+    if let Some(cache) = &ctx.cache {
+        let names: HashSet<String> = keys
+            .flat_map(|k| k.as_slice().iter().filter_map(|(f, key)| cache_key(kind.key_kind(), *f, key)))
+            .collect();
+        cache.forget_later(ctx.worker, names.into_iter().collect());
+    }
 }
 
 pub(super) fn candidates_of(rows: &[CandidateRow]) -> Vec<Candidate> {

@@ -337,9 +337,10 @@ pub struct CandidateRow {
 }
 
 impl Store {
-    /// Every live record linked to one of `external_ids` or holding one of `keys`, in one statement.
-    pub async fn candidates(&self, kind: RecordKind, external_ids: &str, keys: &str) -> Result<Vec<CandidateRow>> {
-        self.rows(record_sql(kind).candidates, &[text(external_ids), text(keys)]).await
+    /// Every live record linked to one of `external_ids`, holding one of `keys` or named in
+    /// `hinted` (ids from the match cache), in one statement.
+    pub async fn candidates(&self, kind: RecordKind, external_ids: &str, keys: &str, hinted: &str) -> Result<Vec<CandidateRow>> {
+        self.rows(record_sql(kind).candidates, &[text(external_ids), text(keys), text(hinted)]).await
     }
 
     /// Links matched records to the incoming externalIds (`[{id, externalId}]`), with history.

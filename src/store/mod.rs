@@ -5,3 +5,5 @@ pub mod sql;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+#[cfg(target_arch = "wasm32")]
+pub mod kv;

@@ -61,8 +61,9 @@ pub struct RecordSql {
     pub feed: &'static str,
     /// Whether `?1` was ever a record (deleted ones included).
     pub exists_any: &'static str,
-    /// Live records linked to an externalId of `?1` (JSON array) or having a match key of `?2`
-    /// (`[[field, key]]`), with all their keys, links and parent.
+    /// Live records linked to an externalId of `?1` (JSON array), having a match key of `?2`
+    /// (`[[field, key]]`) or named by the match cache (`?3`, ids), with all their keys, links and
+    /// parent.
     pub candidates: &'static str,
     /// Links matched records to externalIds: `?1` `[{id, externalId}]`, `?2` time.
     pub link_matched: &'static str,
@@ -178,7 +179,8 @@ macro_rules! record_sql {
                 "WITH cand(id) AS (",
                 "SELECT e.record_id FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = x.value ",
                 "UNION SELECT m.record_id FROM json_each(?2) j CROSS JOIN match_keys m ",
-                "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1) ",
+                "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1 ",
+                "UNION SELECT value FROM json_each(?3)) ",
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, ", $parent, " AS parent_id, ",
                 "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys, ",
                 "(SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "') AS external_ids ",

@@ -28,7 +28,8 @@ fn company(tag: &str, i: usize) -> Value {
     json!({
         "externalId": format!("{tag}-{i}"),
         "name": format!("Company {tag} {i}"),
-        "domain": format!("{tag}-{i}.example.com"),
+        // A registrable domain of its own: `x.example.com` would reduce to `example.com`.
+        "domain": format!("{tag}-{i}.com"),
         "industry": "Software",
         "employeeCount": i % 5000,
         "linkedinUrl": format!("https://www.linkedin.com/company/{tag}-{i}"),
@@ -93,9 +94,9 @@ fn sync_batch(size: usize, seed: usize, rep: usize) -> Value {
         .map(|i| {
             if i % 2 == 0 {
                 let n = (rep * 7919 + i * 104_729) % seed;
-                json!({"externalId": format!("enginy-{tag}-{i}"), "name": format!("Company seed {n}"), "domain": format!("https://www.seed-{n}.example.com/")})
+                json!({"externalId": format!("enginy-{tag}-{i}"), "name": format!("Company seed {n}"), "domain": format!("https://www.seed-{n}.com/")})
             } else {
-                json!({"externalId": format!("enginy-{tag}-{i}"), "name": "Nobody", "domain": format!("{tag}-{i}.example.org")})
+                json!({"externalId": format!("enginy-{tag}-{i}"), "name": "Nobody", "domain": format!("{tag}-{i}.net")})
             }
         })
         .collect();
@@ -129,6 +130,8 @@ fn main() {
             let tag = format!("c{size}r{rep}{}", random_hex(3));
             let records: Vec<Value> = (0..size).map(|i| company(&tag, i)).collect();
             let (sample, body) = timed(&api, "POST", "/companies", &json!({ "companies": records }));
+            let created = body["results"].as_array().unwrap().iter().filter(|r| r["created"] == true).count();
+            assert_eq!(created, size, "every record is new: {body}");
             creates.push(sample);
             let changes: Vec<Value> = body["results"]
                 .as_array()
@@ -136,7 +139,8 @@ fn main() {
                 .iter()
                 .map(|r| json!({"crmId": r["crmId"], "industry": "Fintech", "genesy_engagement_status": "ENGAGED"}))
                 .collect();
-            let (sample, _) = timed(&api, "PUT", "/companies", &json!({ "companies": changes }));
+            let (sample, body) = timed(&api, "PUT", "/companies", &json!({ "companies": changes }));
+            assert!(body["results"].as_array().unwrap().iter().all(|r| r["success"] == true), "{body}");
             updates.push(sample);
         }
         report("create (new records, dedupe on)", size, &creates);
@@ -177,7 +181,7 @@ fn main() {
             println!("{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}", "floor: SQLite create statements", 1000, 9, create_ms, "-", 1000.0 / (create_ms / 1000.0));
             println!("{:<34} {:>6} {:>10} {:>9.1} {:>9} {:>12.0}", "floor: SQLite sync lookup", 1000, 1, sync_ms, "-", 1000.0 / (sync_ms / 1000.0));
         }
-        None => println!("floor: the local D1 database file was not found"),
+        None => println!("floor: the local D1 database file was not found under {}", server.state_dir().display()),
     }
     println!();
     println!("statements: D1 statements per request; p50/p95: end-to-end latency over HTTP on loopback.");

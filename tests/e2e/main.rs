@@ -30,7 +30,7 @@ pub struct App {
     /// and no dedupe on create.
     pub matching: Client,
     pub matching_server: Server,
-    /// A server with field write policies, for FIELD_POLICY.
+    /// A server with field write policies (FIELD_POLICY) and the match cache off.
     pub policy: Client,
     pub policy_server: Server,
     pub spec: openapi::Spec,
@@ -71,10 +71,10 @@ fn main() {
     });
     let mut policy_server = Server::spawn(&build, ServerOptions {
         name: "policy",
-        vars: vec![(
-            "FIELD_POLICY",
-            r#"{"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}"#.to_string(),
-        )],
+        vars: vec![
+            ("FIELD_POLICY", r#"{"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}"#.to_string()),
+            ("MATCH_CACHE", "off".to_string()),
+        ],
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });

@@ -19,6 +19,8 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("sync::statements_do_not_grow_with_the_batch", statements_do_not_grow_with_the_batch),
     ("sync::create_dedupes_against_stored_records", create_dedupes_against_stored_records),
     ("sync::create_dedupes_inside_one_request", create_dedupes_inside_one_request),
+    ("sync::cache_on_and_off_give_the_same_answers", cache_on_and_off_give_the_same_answers),
+    ("sync::the_cache_is_filled_and_read", the_cache_is_filled_and_read),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -242,4 +244,65 @@ fn create_dedupes_inside_one_request(app: &App) {
     assert_eq!(r[1]["created"], false);
     assert_eq!(r[1]["crmId"], r[0]["crmId"]);
     assert_eq!(r[1]["matchedBy"], "domain");
+}
+
+/// Runs one scenario on a server with the match cache on (the main one) and one with it off (the
+/// policy server), and compares every sync answer, with crm ids replaced by creation order.
+fn cache_on_and_off_give_the_same_answers(app: &App) {
+    let d = unique("cache").to_lowercase();
+    let run = |c: &Client| -> Vec<Value> {
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            ids.push(create_one(c, "companies", json!({"externalId": format!("{d}-seed-{i}"), "name": format!("Cache {i}"), "domain": format!("{d}-{i}.com")})));
+        }
+        let probe = || {
+            let records: Vec<Value> = (0..8)
+                .map(|i| json!({"externalId": format!("{d}-probe-{i}"), "domain": format!("https://www.{d}-{i}.com/x")}))
+                .collect();
+            let body = post(c, "/companies/sync", json!({ "companies": records }));
+            // Crm ids differ between servers: name them by creation order.
+            let mut text = body.to_string();
+            for (n, id) in ids.iter().enumerate() {
+                text = text.replace(id.as_str(), &format!("record-{n}"));
+            }
+            serde_json::from_str::<Value>(&text).unwrap()
+        };
+        let mut answers = vec![probe(), probe()]; // cold, then warm cache
+        // Record 1 takes record 2's domain: its old key and its new one change holders.
+        let resp = c.json("PUT", "/companies", &json!({"companies": [{"crmId": ids[1], "domain": format!("{d}-2.com")}]}));
+        assert_eq!(resp.json()["results"][0]["success"], true);
+        answers.push(probe());
+        c.send("DELETE", &format!("/companies/{}", ids[3]), crate::harness::Key::Valid, &[], None);
+        answers.push(probe());
+        answers
+    };
+    let on = run(&app.api);
+    let off = run(&app.policy);
+    assert_eq!(on, off);
+    // And the answers are the expected ones: the first probe links records 0..5 by domain.
+    assert_eq!(on[0]["results"].as_array().unwrap().len(), 6);
+    // Then record 1 left domain 1 (nobody holds it now) and record 3 was deleted.
+    let last: Vec<&str> = on[3]["results"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap()).collect();
+    assert_eq!(last, vec!["record-0", "record-1", "record-4", "record-5"], "{}", on[3]);
+}
+
+/// The cache really is used: a repeated lookup finds its entries (written after the first
+/// response), and a server with the cache off says nothing about it.
+fn the_cache_is_filled_and_read(app: &App) {
+    let d = unique("kv").to_lowercase();
+    create_one(&app.api, "companies", json!({"name": "Cached", "domain": format!("{d}.com")}));
+    let body = json!({"companies": [{"domain": format!("{d}.com")}, {"domain": format!("{d}-absent.com")}]});
+    let first = app.api.json("POST", "/companies/sync", &body);
+    assert_eq!(first.header("x-match-cache"), Some("0/2"), "a cold cache");
+    let mut hits = String::new();
+    for _ in 0..50 {
+        hits = app.api.json("POST", "/companies/sync", &body).header("x-match-cache").unwrap_or("").to_string();
+        if hits == "2/2" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(hits, "2/2", "both keys cached, the absent one as empty");
+    let off = app.policy.json("POST", "/companies/sync", &body);
+    assert_eq!(off.header("x-match-cache"), None);
 }
