@@ -118,6 +118,8 @@ async fn handle(
     // How many D1 statements the request ran: the benchmark reports it.
     Ok(response.and_then(|mut r| {
         r.headers_mut().set("X-D1-Statements", &ctx.store.statements().to_string())?;
+        // Time spent waiting for D1 (the rest of the request's time is the Worker's own).
+        r.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", ctx.store.waited_ms()))?;
         let (found, looked_up) = ctx.cache_use.get();
         if ctx.cache.is_some() && looked_up > 0 {
             r.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;

@@ -19,6 +19,8 @@ pub const DB_BINDING: &str = "DB";
 pub struct Store {
     db: D1Database,
     statements: Cell<u32>,
+    /// Milliseconds spent waiting for D1, for the `Server-Timing` header.
+    waited: Cell<f64>,
 }
 
 /// A storage failure. Its full text goes to the log; clients see `public_message`.
@@ -129,7 +131,7 @@ fn record_sql(kind: RecordKind) -> &'static RecordSql {
 impl Store {
     pub fn from_env(env: &Env) -> Result<Store> {
         env.d1(DB_BINDING)
-            .map(|db| Store { db, statements: Cell::new(0) })
+            .map(|db| Store { db, statements: Cell::new(0), waited: Cell::new(0.0) })
             .map_err(|e| StoreError::Binding(e.to_string()))
     }
 
@@ -138,19 +140,32 @@ impl Store {
         self.statements.get()
     }
 
+    /// Milliseconds this request spent waiting for D1 so far.
+    pub fn waited_ms(&self) -> f64 {
+        self.waited.get()
+    }
+
+    fn timed<T>(&self, started: f64, value: T) -> T {
+        self.waited.set(self.waited.get() + (js_sys::Date::now() - started));
+        value
+    }
+
     pub(crate) fn prepare(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
         self.statements.set(self.statements.get() + 1);
         self.db.prepare(sql).bind(args).map_err(StoreError::from_d1)
     }
 
     pub(crate) async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
-        let result = self.prepare(sql, args)?.all().await.map_err(StoreError::from_d1)?;
+        let statement = self.prepare(sql, args)?;
+        let started = js_sys::Date::now();
+        let result = self.timed(started, statement.all().await).map_err(StoreError::from_d1)?;
         result.results::<T>().map_err(StoreError::from_d1)
     }
 
     /// Runs statements as one transaction: all or nothing.
     pub(crate) async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
-        self.db.batch(statements).await.map_err(StoreError::from_d1)
+        let started = js_sys::Date::now();
+        self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)
     }
 
     /// Reaches the database and checks the schema is there.

@@ -20,7 +20,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 /// What every test gets.
 pub struct App {
-    /// The server as a team would run it: defaults, schema applied, two valid keys.
+    /// The server as a team would run it: defaults (but the match cache on), schema applied, two
+    /// valid keys.
     pub api: Client,
     pub server: Server,
     /// A server with a broken variable and no schema, for the `503` paths.
@@ -59,7 +60,8 @@ fn main() {
     let keys = vec![format!("e2e_primary_{}", random_hex(16)), format!("e2e_rotated_{}", random_hex(16))];
     let mut server = Server::spawn(&build, ServerOptions {
         name: "api",
-        vars: vec![],
+        // The match cache on: every test then also shows that the cache never changes an answer.
+        vars: vec![("MATCH_CACHE", "on".to_string())],
         secrets: vec![("API_KEYS", keys.join(","))],
         apply_schema: true,
     });
