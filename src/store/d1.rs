@@ -168,6 +168,16 @@ impl Store {
         self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)
     }
 
+    /// Runs a transaction whose last statement reads, and answers that statement's rows.
+    async fn batch_then_read<T: DeserializeOwned>(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<T>> {
+        let results = self.batch(statements).await?;
+        results
+            .last()
+            .ok_or_else(|| StoreError::Database("batch returned no results".into()))?
+            .results()
+            .map_err(StoreError::from_d1)
+    }
+
     /// Reaches the database and checks the schema is there.
     pub async fn check(&self) -> Result<()> {
         let version: Option<String> =
@@ -214,12 +224,7 @@ impl Store {
             self.prepare(s.set_external, &[text(links)])?,
             self.prepare(s.resolve_external, &[text(items)])?,
         ]);
-        let results = self.batch(statements).await?;
-        let resolved: Vec<Resolved> = results
-            .last()
-            .ok_or_else(|| StoreError::Database("batch returned no results".into()))?
-            .results()
-            .map_err(StoreError::from_d1)?;
+        let resolved: Vec<Resolved> = self.batch_then_read(statements).await?;
         Ok(resolved.into_iter().map(|r| (r.i as usize, r.id)).collect())
     }
 
@@ -241,12 +246,7 @@ impl Store {
             self.prepare(s.history_changes, &[text(items), text(now), text(request_id)])?,
             self.prepare(s.stamps, &[text(items)])?,
         ];
-        let results = self.batch(statements).await?;
-        let stamps: Vec<Stamp> = results
-            .last()
-            .ok_or_else(|| StoreError::Database("batch returned no results".into()))?
-            .results()
-            .map_err(StoreError::from_d1)?;
+        let stamps: Vec<Stamp> = self.batch_then_read(statements).await?;
         Ok(stamps.into_iter().map(|s| (s.id, s.updated_at)).collect())
     }
 
