@@ -15,7 +15,7 @@ use crate::domain::record::{
     apply_update, display_name, match_keys, parse_new, parse_update, search_text, to_wire, KeySet, RecordError,
     RecordKind, StoredRecord,
 };
-use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, Decision};
+use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, CandidatePool, Decision};
 use crate::domain::request::batch_items;
 use crate::store::d1::{RecordRow, StoreError};
 
@@ -165,12 +165,12 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         } else {
             Vec::new()
         };
-        let stored = sync::candidates_of(&rows);
+        let mut pool = CandidatePool::new(sync::candidates_of(&rows));
         let rule = ctx.config.match_rule(kind.match_kind());
 
         // Decide record by record, in request order: an earlier record of this request counts
         // as stored for the later ones.
-        let mut planned_candidates: Vec<Candidate> = Vec::new();
+        let mut planned_keys: Vec<&KeySet> = Vec::new();
         let mut plan: Vec<Option<Result<Planned, RecordError>>> = Vec::with_capacity(items.len());
         let mut write = Vec::new();
         let mut links = Vec::new();
@@ -189,14 +189,14 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
                 continue;
             }
             let decision = if ctx.config.create_dedupe {
-                let all: Vec<&Candidate> = stored.iter().chain(planned_candidates.iter()).collect();
-                decide(ext, keys, &all, rule, ctx.config.ambiguous_match)
+                decide(ext, keys, &pool.relevant(ext, keys), rule, ctx.config.ambiguous_match)
             } else {
                 Decision::NoMatch
             };
             match decision {
                 Decision::Matched { id, matched_by } => {
-                    let unlinked = stored.iter().any(|c| c.id == id && c.external_ids.is_empty());
+                    // Only a stored record is linked here: one created by this request has its own.
+                    let unlinked = pool.get(&id).is_some_and(|c| c.external_ids.is_empty() && !c.updated_at.is_empty());
                     if let (Some(e), true) = (ext, unlinked) {
                         if linked.insert(id.clone()) {
                             links.push(json!({"id": id, "externalId": e}));
@@ -223,12 +223,15 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
                     item["externalId"] = json!(record.external_id);
                     item["i"] = json!(i);
                     write.push(item);
-                    planned_candidates.push(Candidate {
+                    // Later records of this request may be the same: they see it as a candidate
+                    // (with no `updated_at`: it is not stored yet).
+                    pool.push(Candidate {
                         id: id.clone(),
                         keys: keys.clone(),
                         external_ids: record.external_id.iter().cloned().collect(),
                         updated_at: String::new(),
                     });
+                    planned_keys.push(keys);
                     if let Some(e) = ext {
                         by_external.insert(e.to_string(), id.clone());
                     }
@@ -242,8 +245,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
             HashMap::new()
         } else {
             let guard = if ctx.config.create_dedupe {
-                let new_keys: Vec<&KeySet> = planned_candidates.iter().map(|c| &c.keys).collect();
-                let anchors: Vec<Value> = lookup_keys(rule, new_keys.into_iter())
+                let anchors: Vec<Value> = lookup_keys(rule, planned_keys.iter().copied())
                     .into_iter()
                     .map(|(f, k)| json!([f.name(), k]))
                     .collect();
@@ -264,7 +266,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
                 )
                 .await;
             if outcome.is_ok() {
-                sync::forget_keys(ctx, kind, planned_candidates.iter().map(|c| &c.keys));
+                sync::forget_keys(ctx, kind, planned_keys.iter().copied());
             }
             match outcome {
                 Ok(pairs) => pairs

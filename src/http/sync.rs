@@ -17,7 +17,9 @@ use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
 use crate::domain::record::{parse_new, sync_back, KeySet, RecordKind, StoredRecord};
 use crate::domain::request::batch_items;
-use crate::domain::sync::{ambiguity_message, cache_entries, cache_key, decide, lookup_keys, Candidate, Decision};
+use crate::domain::sync::{
+    ambiguity_message, cache_entries, cache_key, decide, lookup_keys, Candidate, CandidatePool, Decision,
+};
 use crate::store::d1::CandidateRow;
 
 type HandlerResult = Result<worker::Result<Response>, ApiError>;
@@ -105,13 +107,14 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let external_ids: Vec<&str> = valid.iter().filter_map(|(e, _)| e.as_deref()).collect();
     let keysets: Vec<&KeySet> = valid.iter().map(|(_, k)| k).collect();
     let rows = load_candidates(ctx, kind, &external_ids, &keysets).await?;
-    let candidates = candidates_of(&rows);
-    let refs: Vec<&Candidate> = candidates.iter().collect();
+    let pool = CandidatePool::new(candidates_of(&rows));
     let by_id: HashMap<&str, &CandidateRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
 
     let mut decisions = Vec::with_capacity(parsed.len());
     for p in &parsed {
-        decisions.push(p.as_ref().map(|(ext, keys)| decide(ext.as_deref(), keys, &refs, rule, ctx.config.ambiguous_match)));
+        decisions.push(p.as_ref().map(|(ext, keys)| {
+            decide(ext.as_deref(), keys, &pool.relevant(ext.as_deref(), keys), rule, ctx.config.ambiguous_match)
+        }));
     }
 
     // MATCH_TO_PARENT: a matched company with a parent answers with the parent.
@@ -142,7 +145,7 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let mut linked: HashSet<&str> = HashSet::new();
     for (p, d) in parsed.iter().zip(&decisions) {
         if let (Ok((Some(ext), _)), Ok(Decision::Matched { id, .. })) = (p, d) {
-            let unlinked = candidates.iter().any(|c| &c.id == id && c.external_ids.is_empty());
+            let unlinked = pool.get(id).is_some_and(|c| c.external_ids.is_empty());
             if unlinked && linked.insert(id.as_str()) {
                 links.push(json!({"id": id, "externalId": ext}));
             }
