@@ -188,3 +188,31 @@ fn no_statement_scans_a_whole_table() {
     }
     assert!(offenders.is_empty(), "full scans:\n{}", offenders.join("\n"));
 }
+
+/// A retried activity (same type and messageId, new proposed id) resolves to the first one, and
+/// only the first is stored; last_activity_at only moves forward.
+#[test]
+fn activity_statements_are_idempotent_on_message_id() {
+    use edge_crm::store::sql_work::activities;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute("INSERT INTO contacts (id, created_at, updated_at) VALUES ('ct_1', 't', 't')", []).unwrap();
+    let item = |id: &str, at: &str| {
+        format!(
+            r#"[{{"id":"{id}","type":"EMAIL","subject":"s","body":null,"direction":"OUTBOUND","ownerId":null,"occurredAt":"{at}","contactId":"ct_1","companyId":null,"metadata":{{"messageId":"m-1"}},"messageId":"m-1","properties":{{}}}}]"#
+        )
+    };
+    for (id, at) in [("ac_first", "2024-01-02T00:00:00.000Z"), ("ac_retry", "2024-01-01T00:00:00.000Z")] {
+        let json = item(id, at);
+        db.execute(activities::INSERT, rusqlite::params![json, "now"]).unwrap();
+        db.execute(activities::HISTORY_NEW, rusqlite::params![json, "now", "r"]).unwrap();
+        db.execute(activities::BUMP_CONTACTS, [&json]).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, [&json], |r| r.get(1)).unwrap();
+        assert_eq!(resolved, "ac_first");
+    }
+    let count = |q: &str| -> i64 { db.query_row(q, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM activities"), 1);
+    assert_eq!(count("SELECT count(*) FROM history WHERE entity_type = 'activity'"), 1);
+    let last: String = db.query_row("SELECT last_activity_at FROM contacts", [], |r| r.get(0)).unwrap();
+    assert_eq!(last, "2024-01-02T00:00:00.000Z", "an older retry does not move it back");
+}

@@ -14,3 +14,4 @@ pub mod request;
 pub mod routes;
 pub mod sync;
 pub mod time;
+pub mod work;

@@ -30,6 +30,21 @@ pub enum RouteId {
     LinksAdd,
     /// `DELETE /associations`
     LinksRemove,
+    TaskCreate,
+    TaskGet,
+    TaskUpdate,
+    TaskDelete,
+    /// `POST /tasks/batch`
+    TasksRead,
+    /// `PATCH /tasks/batch`
+    TasksUpdate,
+    ActivityLog,
+    ActivityGet,
+    /// `GET /{kind}/{id}/activities`
+    Timeline(RecordKind),
+    UsersList,
+    UsersUpsert,
+    UserDelete,
 }
 
 /// Which credential a route needs.
@@ -76,6 +91,19 @@ pub static ROUTES: &[Route] = &[
     route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),
     route("/associations", "POST", RouteId::LinksAdd, true, ApiKey),
     route("/associations", "DELETE", RouteId::LinksRemove, true, ApiKey),
+    route("/tasks", "POST", RouteId::TaskCreate, true, ApiKey),
+    route("/tasks/batch", "POST", RouteId::TasksRead, true, ApiKey),
+    route("/tasks/batch", "PATCH", RouteId::TasksUpdate, true, ApiKey),
+    route("/tasks/{id}", "GET", RouteId::TaskGet, false, ApiKey),
+    route("/tasks/{id}", "PATCH", RouteId::TaskUpdate, true, ApiKey),
+    route("/tasks/{id}", "DELETE", RouteId::TaskDelete, false, ApiKey),
+    route("/activities", "POST", RouteId::ActivityLog, true, ApiKey),
+    route("/activities/{id}", "GET", RouteId::ActivityGet, false, ApiKey),
+    route("/contacts/{id}/activities", "GET", RouteId::Timeline(Contact), false, ApiKey),
+    route("/companies/{id}/activities", "GET", RouteId::Timeline(Company), false, ApiKey),
+    route("/users", "GET", RouteId::UsersList, false, ApiKey),
+    route("/users", "POST", RouteId::UsersUpsert, true, ApiKey),
+    route("/users/{id}", "DELETE", RouteId::UserDelete, false, ApiKey),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.
@@ -172,6 +200,13 @@ mod tests {
             match_route("DELETE", "/companies").unwrap_err(),
             RouteError::MethodNotAllowed(vec!["POST", "PUT", "GET"])
         );
+    }
+
+    #[test]
+    fn task_batch_routes_win_over_task_ids() {
+        assert_eq!(match_route("PATCH", "/tasks/batch").unwrap().route.id, RouteId::TasksUpdate);
+        assert_eq!(match_route("PATCH", "/tasks/tk_1").unwrap().route.id, RouteId::TaskUpdate);
+        assert_eq!(match_route("GET", "/tasks/batch").unwrap().route.id, RouteId::TaskGet);
     }
 
     #[test]

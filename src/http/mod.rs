@@ -7,6 +7,7 @@ mod health;
 mod records;
 mod respond;
 mod sync;
+mod work;
 
 use serde_json::Value;
 use worker::{event, Context as WorkerContext, Env, Request, Response};
@@ -142,5 +143,17 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,
         RouteId::LinksAdd => associations::write(ctx, false).await,
         RouteId::LinksRemove => associations::write(ctx, true).await,
+        RouteId::TaskCreate => work::create_tasks(ctx).await,
+        RouteId::TaskGet => work::get_task(ctx).await,
+        RouteId::TaskUpdate => work::update_task(ctx).await,
+        RouteId::TaskDelete => work::delete_task(ctx).await,
+        RouteId::TasksRead => work::read_tasks(ctx).await,
+        RouteId::TasksUpdate => work::update_tasks(ctx).await,
+        RouteId::ActivityLog => work::log_activities(ctx).await,
+        RouteId::ActivityGet => work::get_activity(ctx).await,
+        RouteId::Timeline(kind) => work::timeline(ctx, kind, query).await,
+        RouteId::UsersList => work::list_users(ctx).await,
+        RouteId::UsersUpsert => work::upsert_users(ctx).await,
+        RouteId::UserDelete => work::delete_user(ctx).await,
     }
 }

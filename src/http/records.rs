@@ -36,7 +36,7 @@ pub(super) fn stored(row: &RecordRow) -> StoredRecord {
 }
 
 fn wire(kind: RecordKind, row: &RecordRow) -> Value {
-    to_wire(
+    let mut record = to_wire(
         kind,
         &row.id,
         row.external_id.as_deref(),
@@ -44,7 +44,9 @@ fn wire(kind: RecordKind, row: &RecordRow) -> Value {
         &object(&row.properties),
         &row.created_at,
         &row.updated_at,
-    )
+    );
+    record["lastActivityDate"] = json!(row.last_activity_at);
+    record
 }
 
 pub(super) fn record_error(index: usize, external_id: Option<&Value>, err: &RecordError) -> Value {

@@ -85,6 +85,9 @@ pub struct RecordRow {
     pub deleted_at: Option<String>,
     #[serde(default)]
     pub associations: Option<String>,
+    /// When the newest activity logged on the record happened (`lastActivityDate`).
+    #[serde(default)]
+    pub last_activity_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,7 +172,7 @@ impl Store {
     }
 
     /// Runs a transaction whose last statement reads, and answers that statement's rows.
-    async fn batch_then_read<T: DeserializeOwned>(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<T>> {
+    pub(crate) async fn batch_then_read<T: DeserializeOwned>(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<T>> {
         let results = self.batch(statements).await?;
         results
             .last()

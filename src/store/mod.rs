@@ -2,8 +2,12 @@
 //! constants (`sql`); the code that runs them against D1 (`d1`) only exists in the Worker.
 
 pub mod sql;
+pub mod sql_work;
+pub mod sql_pages;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+#[cfg(target_arch = "wasm32")]
+pub mod d1_work;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;

@@ -157,11 +157,11 @@ macro_rules! record_sql {
                 "SELECT r.id, r.updated_at FROM ", $table, " r WHERE r.id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
             ),
             by_ids: concat!(
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at FROM json_each(?1) j ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at FROM json_each(?1) j ",
                 "CROSS JOIN ", $table, " r ON r.id = j.value WHERE +r.deleted_at IS NULL ORDER BY j.key"
             ),
             one: concat!(
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, ", $assoc, " AS associations ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ", $assoc, " AS associations ",
                 "FROM ", $table, " r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
             ),
             soft_delete: concat!(
@@ -176,7 +176,7 @@ macro_rules! record_sql {
                 "'properties', json(r.properties)), NULL, ?2, ?3 FROM ", $table, " r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
             ),
             feed: concat!(
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.deleted_at FROM ", $table, " r ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, r.deleted_at FROM ", $table, " r ",
                 "WHERE (r.updated_at, r.id) > (?1, ?2) ORDER BY r.updated_at, r.id LIMIT ?3"
             ),
             exists_any: concat!("SELECT id FROM ", $table, " WHERE id = ?1"),
@@ -323,6 +323,8 @@ pub fn all() -> Vec<(String, &'static str)> {
     let mut all = vec![("HEALTH_CHECK".to_string(), HEALTH_CHECK), ("HISTORY".to_string(), HISTORY)];
     all.extend(CONTACTS.all("CONTACTS"));
     all.extend(COMPANIES.all("COMPANIES"));
+    all.extend(super::sql_work::all());
+    all.extend(super::sql_pages::all());
     for (name, statement) in [
         ("links::EXISTING", links::EXISTING),
         ("links::HISTORY_REPLACED", links::HISTORY_REPLACED),

@@ -11,6 +11,7 @@ mod openapi;
 mod pipeline;
 mod records;
 mod sync;
+mod work;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,9 @@ pub struct App {
     /// and no dedupe on create.
     pub matching: Client,
     pub matching_server: Server,
+    /// A server with no user, for the tests that need owners off and then on.
+    pub users: Client,
+    pub users_server: Server,
     /// A server with field write policies (FIELD_POLICY) and the match cache off.
     pub policy: Client,
     pub policy_server: Server,
@@ -50,7 +54,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, work::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -91,7 +95,13 @@ fn main() {
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });
-    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server] {
+    let mut users_server = Server::spawn(&build, ServerOptions {
+        name: "users",
+        vars: vec![],
+        secrets: vec![("API_KEYS", keys[0].clone())],
+        apply_schema: true,
+    });
+    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server, &mut users_server] {
         s.wait_ready(Duration::from_secs(120));
     }
 
@@ -102,6 +112,8 @@ fn main() {
         policy: Client::new(&policy_server.base, vec![keys[0].clone()]),
         matching: Client::new(&matching_server.base, vec![keys[0].clone()]),
         matching_server,
+        users: Client::new(&users_server.base, vec![keys[0].clone()]),
+        users_server,
         policy_server,
         api,
         server,

@@ -25,6 +25,7 @@ pub use kind::{
     MAX_LIST_ITEMS, MAX_LONG_TEXT_CHARS, MAX_NUMBER_CHARS, MAX_REFERENCE_CHARS, MAX_TEXT_CHARS,
 };
 pub use parse::{
-    parse_new, parse_update, NewRecord, RecordError, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES, PROPERTIES,
+    check_custom, parse_new, parse_update, NewRecord, RecordError, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES,
+    PROPERTIES,
 };
 pub use view::{display_name, search_fold, search_text, sync_back, to_wire};

@@ -315,7 +315,7 @@ fn check_core(spec: &FieldSpec, value: &Value) -> Result<(), String> {
 }
 
 /// Custom values may have any type; only their size and depth are bounded.
-fn check_custom(value: &Value) -> Result<(), String> {
+pub fn check_custom(value: &Value) -> Result<(), String> {
     check_json_limits(value, MAX_JSON_BYTES)
 }
 

@@ -1,0 +1,148 @@
+//! The reads behind the pages for people (API.md §9): one statement per page. Each answers one
+//! row whose columns are the page's parts, the lists among them as JSON arrays built by
+//! `json_group_array` in subqueries, so a page costs one D1 round trip however much it shows.
+//! Every list is bounded (`LIMIT`) and found through an index; `tests/pages_sql.rs` runs these
+//! statements on SQLite with data, and `tests/schema.rs` checks their plans.
+//!
+//! A JSON boolean is written `json(iif(x, 'true', 'false'))`: SQLite has no boolean type, and a
+//! bare `x` would reach the page as `0`/`1`.
+
+/// Most rows of each list on a record page: tasks (open and completed apiece), activities,
+/// history entries and associated records. The page says when a list was cut.
+pub const RECORD_LIST_LIMIT: usize = 100;
+
+/// Rows of each dashboard list per page.
+pub const DASHBOARD_PAGE: usize = 25;
+
+/// Activities in the dashboard's "recent activity".
+pub const RECENT_ACTIVITIES: usize = 10;
+
+/// An activity as the pages show it: the names of its contact and company come along, read by
+/// primary key for the few rows a page shows.
+macro_rules! activity_json {
+    ($a:literal) => {
+        concat!(
+            "json_object('id', ", $a, ".id, 'type', ", $a, ".type, 'subject', ", $a, ".subject, 'body', ", $a, ".body, ",
+            "'direction', ", $a, ".direction, 'occurredAt', ", $a, ".occurred_at, ",
+            "'contactId', ", $a, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $a, ".contact_id), ",
+            "'companyId', ", $a, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $a, ".company_id))"
+        )
+    };
+}
+
+/// A task as the pages show it, with the names of what it is about.
+macro_rules! task_json {
+    ($t:literal) => {
+        concat!(
+            "json_object('id', ", $t, ".id, 'subject', ", $t, ".subject, 'description', ", $t, ".description, ",
+            "'type', ", $t, ".type, 'priority', ", $t, ".priority, 'status', ", $t, ".status, 'dueDate', ", $t, ".due_date, ",
+            "'completed', json(iif(", $t, ".completed, 'true', 'false')), 'completedAt', ", $t, ".completed_at, ",
+            "'contactId', ", $t, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $t, ".contact_id), ",
+            "'companyId', ", $t, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $t, ".company_id))"
+        )
+    };
+}
+
+/// The parts both record pages share: owner, tasks, activities and history of the record `?1`.
+/// `$column` is the tasks' and activities' column that names a record of this kind.
+macro_rules! record_parts {
+    ($column:literal) => {
+        concat!(
+            "(SELECT json_object('id', u.id, 'name', u.name, 'email', u.email) FROM users u WHERE u.id = r.owner_id) AS owner, ",
+            "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.due_date IS NULL, t.due_date, t.id) FROM ",
+            "(SELECT * FROM tasks WHERE ", $column, " = ?1 AND completed = 0 AND +deleted_at IS NULL ",
+            "ORDER BY due_date IS NULL, due_date, id LIMIT ?2) t) AS open_tasks, ",
+            "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.completed_at DESC, t.id DESC) FROM ",
+            "(SELECT * FROM tasks WHERE ", $column, " = ?1 AND completed <> 0 AND +deleted_at IS NULL ",
+            "ORDER BY completed_at DESC, id DESC LIMIT ?2) t) AS done_tasks, ",
+            "(SELECT json_group_array(", activity_json!("a"), " ORDER BY a.occurred_at DESC, a.id DESC) FROM ",
+            "(SELECT * FROM activities WHERE ", $column, " = ?1 ORDER BY occurred_at DESC, id DESC LIMIT ?2) a) AS activities, ",
+            "(SELECT count(*) FROM activities WHERE ", $column, " = ?1) AS activity_count, ",
+            "(SELECT json_group_array(json_object('field', h.field, 'old', h.old_value, 'new', h.new_value, ",
+            "'at', h.changed_at, 'requestId', h.request_id) ORDER BY h.id DESC) FROM ",
+            "(SELECT * FROM history WHERE entity_id = ?1 ORDER BY id DESC LIMIT ?2) h) AS history, ",
+            "(SELECT count(*) FROM history WHERE entity_id = ?1) AS history_count"
+        )
+    };
+}
+
+/// A contact's page: `?1` the id, `?2` the most rows of each list. No row when the contact is
+/// unknown or deleted. Its companies come primary first, then by name.
+pub const CONTACT_PAGE: &str = concat!(
+    "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ",
+    "(SELECT json_group_array(json_object('id', c.id, 'name', c.display_name, 'primary', json(iif(a.is_primary, 'true', 'false'))) ",
+    "ORDER BY a.is_primary DESC, c.display_name, c.id) FROM ",
+    "(SELECT * FROM associations WHERE contact_id = ?1 ORDER BY is_primary DESC LIMIT ?2) a ",
+    "CROSS JOIN companies c ON c.id = a.company_id WHERE +c.deleted_at IS NULL) AS links, ",
+    "(SELECT count(*) FROM associations WHERE contact_id = ?1) AS link_count, ",
+    "NULL AS parent, '[]' AS children, ",
+    record_parts!("contact_id"),
+    " FROM contacts r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
+);
+
+/// A company's page: `?1` the id, `?2` the most rows of each list. Its contacts come by name
+/// (those whose primary company it is marked); its parent and subsidiaries come along.
+pub const COMPANY_PAGE: &str = concat!(
+    "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ",
+    "(SELECT json_group_array(json_object('id', c.id, 'name', c.display_name, 'primary', json(iif(c.is_primary, 'true', 'false'))) ",
+    "ORDER BY c.display_name, c.id) FROM ",
+    "(SELECT c.id, c.display_name, a.is_primary FROM associations a CROSS JOIN contacts c ON c.id = a.contact_id ",
+    "WHERE a.company_id = ?1 AND +c.deleted_at IS NULL ORDER BY c.display_name, c.id LIMIT ?2) c) AS links, ",
+    "(SELECT count(*) FROM associations WHERE company_id = ?1) AS link_count, ",
+    "(SELECT json_object('id', p.id, 'name', p.display_name) FROM companies p WHERE p.id = r.parent_id AND +p.deleted_at IS NULL) AS parent, ",
+    "(SELECT json_group_array(json_object('id', s.id, 'name', s.display_name) ORDER BY s.display_name, s.id) FROM ",
+    "(SELECT id, display_name FROM companies WHERE parent_id = ?1 AND +deleted_at IS NULL ORDER BY display_name, id LIMIT ?2) s) AS children, ",
+    record_parts!("company_id"),
+    " FROM companies r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
+);
+
+/// One page of a record list in name order, after the record `?N` (an id; `''` for the first
+/// page), holding the folded query `?1` in its search text (`''` holds everywhere). The inner
+/// select reads only the search index `(deleted_at, display_name, id, search_text)`; rows are
+/// opened for the page's own records only.
+macro_rules! record_list {
+    ($table:literal, $cursor:literal, $columns:literal) => {
+        concat!(
+            "(SELECT json_group_array(json_object('id', r.id, 'name', r.display_name", $columns, ") ORDER BY p.display_name, p.id) FROM ",
+            "(SELECT id, display_name FROM ", $table, " WHERE deleted_at IS NULL AND (display_name, id) > ",
+            "(coalesce((SELECT display_name FROM ", $table, " WHERE id = ", $cursor, "), ''), ", $cursor, ") ",
+            "AND instr(search_text, ?1) > 0 ORDER BY display_name, id LIMIT ?5) p CROSS JOIN ", $table, " r ON r.id = p.id)"
+        )
+    };
+}
+
+/// The dashboard: `?1` the folded search query (`''` for none), `?2`/`?3`/`?4` the contacts',
+/// companies' and tasks' cursors (the last id shown; `''` for the first page), `?5` rows per list
+/// (one more than shown, so the page knows whether another follows), `?6` recent activities.
+///
+/// Tasks are open ones, dated first by due date, then undated by id. The index
+/// `(deleted_at, completed, due_date, id)` holds undated tasks apart (NULL sorts first), so the
+/// list is two index ranges joined: the cursor's due date says which range it is in.
+pub const DASHBOARD: &str = concat!(
+    "SELECT (SELECT json_group_object(name, n) FROM page_counts) AS counts, ",
+    // `occurred_at > ''` is every activity: a range, so SQLite reads the index backwards from the
+    // newest and stops at the limit.
+    "(SELECT json_group_array(", activity_json!("a"), " ORDER BY a.occurred_at DESC, a.id DESC) FROM ",
+    "(SELECT * FROM activities WHERE occurred_at > '' ORDER BY occurred_at DESC, id DESC LIMIT ?6) a) AS activities, ",
+    record_list!("contacts", "?2", ", 'email', r.fields->>'email', 'company', r.fields->>'company', 'title', r.fields->>'title'"),
+    " AS contacts, ",
+    record_list!("companies", "?3", ", 'domain', r.fields->>'domain', 'industry', r.fields->>'industry', 'country', r.fields->>'country'"),
+    " AS companies, ",
+    "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.part, t.due_date, t.id) FROM (",
+    "SELECT * FROM (SELECT 0 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 ",
+    "AND NOT (?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL) ",
+    "AND (due_date, id) > (coalesce((SELECT due_date FROM tasks WHERE id = ?4), ''), ?4) ",
+    "AND instr(lower(subject), ?1) > 0 ORDER BY due_date, id LIMIT ?5) ",
+    "UNION ALL SELECT * FROM (SELECT 1 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 AND due_date IS NULL ",
+    "AND id > iif(?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL, ?4, '') ",
+    "AND instr(lower(subject), ?1) > 0 ORDER BY id LIMIT ?5) ",
+    "ORDER BY part, due_date, id LIMIT ?5) t) AS tasks"
+);
+
+/// Every statement with a name, for the preparation and plan tests.
+pub fn all() -> Vec<(String, &'static str)> {
+    [("pages::CONTACT_PAGE", CONTACT_PAGE), ("pages::COMPANY_PAGE", COMPANY_PAGE), ("pages::DASHBOARD", DASHBOARD)]
+        .into_iter()
+        .map(|(name, sql)| (name.to_string(), sql))
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! Statements for tasks, activities and users (API.md §7, §8). Same rules as `sql.rs`: a batch
+//! is one JSON array in `?1`, read with `json_each`, joined to tables from the JSON side.
+
+/// Which of the referenced ids exist: live contacts (`?1`), live companies (`?2`), users (`?3`),
+/// and whether any user exists at all.
+pub const REFERENCES: &str = "SELECT \
+    (SELECT json_group_array(id) FROM contacts WHERE id IN (SELECT value FROM json_each(?1)) AND +deleted_at IS NULL) AS contacts, \
+    (SELECT json_group_array(id) FROM companies WHERE id IN (SELECT value FROM json_each(?2)) AND +deleted_at IS NULL) AS companies, \
+    EXISTS (SELECT 1 FROM users) AS users, \
+    (SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?3))) AS owners";
+
+/// The columns of a task row, as the store reads them.
+macro_rules! task_columns {
+    ($t:literal) => {
+        concat!(
+            $t, ".id, ", $t, ".subject, ", $t, ".description, ", $t, ".type, ", $t, ".priority, ", $t, ".status, ",
+            $t, ".owner_id, ", $t, ".due_date, ", $t, ".contact_id, ", $t, ".company_id, ", $t, ".completed, ",
+            $t, ".completed_at, ", $t, ".properties, ", $t, ".created_at, ", $t, ".updated_at"
+        )
+    };
+}
+
+pub mod tasks {
+    /// `?1` `[{id, fields: {...}, properties}]`, `?2` time.
+    pub const INSERT: &str = "INSERT INTO tasks (id, subject, description, type, priority, status, owner_id, due_date, \
+        contact_id, company_id, completed, completed_at, properties, created_at, updated_at) \
+        SELECT j.value->>'id', j.value->'fields'->>'subject', j.value->'fields'->>'description', j.value->'fields'->>'type', \
+        j.value->'fields'->>'priority', j.value->'fields'->>'status', j.value->'fields'->>'ownerId', j.value->'fields'->>'dueDate', \
+        j.value->'fields'->>'contactId', j.value->'fields'->>'companyId', \
+        CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, j.value->'fields'->>'completedAt', \
+        json(j.value->'properties'), ?2, ?2 FROM json_each(?1) j";
+    pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'task', j.value->>'id', '(created)', NULL, \
+        json_object('fields', json(j.value->'fields'), 'properties', json(j.value->'properties')), ?2, ?3 FROM json_each(?1) j";
+    /// Live tasks by id (`?1` JSON array), in the order asked.
+    pub const BY_IDS: &str = concat!(
+        "SELECT ", task_columns!("t"), " FROM json_each(?1) j CROSS JOIN tasks t ON t.id = j.value ",
+        "WHERE +t.deleted_at IS NULL ORDER BY j.key"
+    );
+    /// Fails the batch when a task of `?1` (`[{id, base}]`) changed since it was read.
+    pub const GUARD: &str = "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN tasks t ON t.id = j.value->>'id' \
+        WHERE t.updated_at <> j.value->>'base' OR t.deleted_at IS NOT NULL LIMIT 1";
+    pub const UPDATE: &str = "UPDATE tasks SET subject = j.value->'fields'->>'subject', description = j.value->'fields'->>'description', \
+        type = j.value->'fields'->>'type', priority = j.value->'fields'->>'priority', status = j.value->'fields'->>'status', \
+        owner_id = j.value->'fields'->>'ownerId', due_date = j.value->'fields'->>'dueDate', \
+        contact_id = j.value->'fields'->>'contactId', company_id = j.value->'fields'->>'companyId', \
+        completed = CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, completed_at = j.value->'fields'->>'completedAt', \
+        properties = json(j.value->'properties'), updated_at = ?2 FROM json_each(?1) j WHERE tasks.id = j.value->>'id'";
+    /// `?1` `[{id, changes: [{field, old?, new?}]}]`.
+    pub const HISTORY_CHANGES: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'task', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3 \
+        FROM json_each(?1) j, json_each(j.value->'changes') c";
+    pub const HISTORY_DELETE: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'task', id, '(deleted)', json_object('subject', subject), NULL, ?2, ?3 FROM tasks WHERE id = ?1 AND +deleted_at IS NULL";
+    pub const DELETE: &str = "UPDATE tasks SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND +deleted_at IS NULL";
+}
+
+macro_rules! activity_columns {
+    ($a:literal) => {
+        concat!(
+            $a, ".id, ", $a, ".type, ", $a, ".subject, ", $a, ".body, ", $a, ".direction, ", $a, ".owner_id, ",
+            $a, ".occurred_at, ", $a, ".contact_id, ", $a, ".company_id, ", $a, ".metadata, ", $a, ".properties, ",
+            $a, ".created_at"
+        )
+    };
+}
+
+pub mod activities {
+    /// `?1` `[{id, type, subject, body, direction, ownerId, occurredAt, contactId, companyId,
+    /// metadata, messageId, properties}]`, `?2` time. A retried `(type, messageId)` is ignored by
+    /// the unique index: the database, not a prior read, decides.
+    pub const INSERT: &str = "INSERT OR IGNORE INTO activities (id, type, subject, body, direction, owner_id, occurred_at, \
+        contact_id, company_id, metadata, message_id, properties, created_at) \
+        SELECT j.value->>'id', j.value->>'type', j.value->>'subject', j.value->>'body', j.value->>'direction', \
+        j.value->>'ownerId', j.value->>'occurredAt', j.value->>'contactId', j.value->>'companyId', \
+        json(j.value->'metadata'), j.value->>'messageId', json(j.value->'properties'), ?2 FROM json_each(?1) j";
+    /// History of the activities this batch inserted (a proposed id exists only if inserted).
+    pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'activity', a.id, '(created)', NULL, json_object('type', a.type, 'subject', a.subject, 'direction', a.direction), ?2, ?3 \
+        FROM json_each(?1) j CROSS JOIN activities a ON a.id = j.value->>'id'";
+    /// An activity moves its contact's and company's `last_activity_at` forward, never back.
+    pub const BUMP_CONTACTS: &str = "UPDATE contacts SET last_activity_at = x.t FROM \
+        (SELECT j.value->>'contactId' AS id, max(j.value->>'occurredAt') AS t FROM json_each(?1) j \
+         WHERE j.value->>'contactId' IS NOT NULL GROUP BY 1) AS x \
+        WHERE contacts.id = x.id AND (contacts.last_activity_at IS NULL OR contacts.last_activity_at < x.t)";
+    pub const BUMP_COMPANIES: &str = "UPDATE companies SET last_activity_at = x.t FROM \
+        (SELECT j.value->>'companyId' AS id, max(j.value->>'occurredAt') AS t FROM json_each(?1) j \
+         WHERE j.value->>'companyId' IS NOT NULL GROUP BY 1) AS x \
+        WHERE companies.id = x.id AND (companies.last_activity_at IS NULL OR companies.last_activity_at < x.t)";
+    /// For each item: the activity it is now (the first one logged with its type and messageId,
+    /// or the one it inserted).
+    pub const RESOLVE: &str = concat!(
+        "SELECT j.key AS i, ", activity_columns!("a"), " FROM json_each(?1) j CROSS JOIN activities a ON a.id = coalesce(",
+        "(SELECT x.id FROM activities x WHERE x.type = j.value->>'type' AND x.message_id = j.value->>'messageId'), j.value->>'id')"
+    );
+    pub const ONE: &str = concat!("SELECT ", activity_columns!("a"), " FROM activities a WHERE a.id = ?1");
+    /// A contact's timeline, newest first, before `(?2 occurred_at, ?3 id)`, `?4` at most.
+    pub const TIMELINE_CONTACT: &str = concat!(
+        "SELECT ", activity_columns!("a"), " FROM activities a WHERE a.contact_id = ?1 AND (a.occurred_at, a.id) < (?2, ?3) ",
+        "ORDER BY a.occurred_at DESC, a.id DESC LIMIT ?4"
+    );
+    pub const TIMELINE_COMPANY: &str = concat!(
+        "SELECT ", activity_columns!("a"), " FROM activities a WHERE a.company_id = ?1 AND (a.occurred_at, a.id) < (?2, ?3) ",
+        "ORDER BY a.occurred_at DESC, a.id DESC LIMIT ?4"
+    );
+}
+
+pub mod users {
+    pub const LIST: &str = "SELECT id, name, email FROM users ORDER BY name, id";
+    /// Upsert by normalised email: `?1` `[{id, name, email, emailKey, properties}]`, `?2` time.
+    pub const UPSERT: &str = "INSERT INTO users (id, name, email, email_key, properties, created_at, updated_at) \
+        SELECT j.value->>'id', j.value->>'name', j.value->>'email', j.value->>'emailKey', json(j.value->'properties'), ?2, ?2 \
+        FROM json_each(?1) j WHERE true \
+        ON CONFLICT (email_key) DO UPDATE SET name = excluded.name, email = excluded.email, \
+        properties = json_patch(users.properties, excluded.properties), updated_at = excluded.updated_at";
+    pub const RESOLVE: &str = "SELECT j.key AS i, u.id, u.name, u.email FROM json_each(?1) j \
+        CROSS JOIN users u ON u.email_key = j.value->>'emailKey'";
+    /// Deleting a user clears it as owner everywhere, each clearing kept in history (`?1` user id,
+    /// `?2` time, `?3` request id); the records keep their ownerId history.
+    pub const HISTORY_OWNERS: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
+        SELECT 'contact', id, 'ownerId', json_quote(owner_id), NULL, ?2, ?3 FROM contacts WHERE owner_id = ?1 \
+        UNION ALL SELECT 'company', id, 'ownerId', json_quote(owner_id), NULL, ?2, ?3 FROM companies WHERE owner_id = ?1 \
+        UNION ALL SELECT 'task', id, 'ownerId', json_quote(owner_id), NULL, ?2, ?3 FROM tasks WHERE owner_id = ?1 \
+        UNION ALL SELECT 'activity', id, 'ownerId', json_quote(owner_id), NULL, ?2, ?3 FROM activities WHERE owner_id = ?1";
+    pub const CLEAR_CONTACTS: &str = concat!(
+        "UPDATE contacts SET owner_id = NULL, fields = json_remove(fields, '$.ownerId'), updated_at = ",
+        "(SELECT max(?2, coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', max(updated_at), '+0.001 seconds'), ?2)) FROM contacts) ",
+        "WHERE owner_id = ?1"
+    );
+    pub const CLEAR_COMPANIES: &str = concat!(
+        "UPDATE companies SET owner_id = NULL, fields = json_remove(fields, '$.ownerId'), updated_at = ",
+        "(SELECT max(?2, coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', max(updated_at), '+0.001 seconds'), ?2)) FROM companies) ",
+        "WHERE owner_id = ?1"
+    );
+    pub const CLEAR_TASKS: &str = "UPDATE tasks SET owner_id = NULL, updated_at = ?2 WHERE owner_id = ?1";
+    pub const CLEAR_ACTIVITIES: &str = "UPDATE activities SET owner_id = NULL WHERE owner_id = ?1";
+    pub const DELETE: &str = "DELETE FROM users WHERE id = ?1";
+}
+
+pub fn all() -> Vec<(String, &'static str)> {
+    let named: &[(&str, &str)] = &[
+        ("work::REFERENCES", REFERENCES),
+        ("tasks::INSERT", tasks::INSERT),
+        ("tasks::HISTORY_NEW", tasks::HISTORY_NEW),
+        ("tasks::BY_IDS", tasks::BY_IDS),
+        ("tasks::GUARD", tasks::GUARD),
+        ("tasks::UPDATE", tasks::UPDATE),
+        ("tasks::HISTORY_CHANGES", tasks::HISTORY_CHANGES),
+        ("tasks::HISTORY_DELETE", tasks::HISTORY_DELETE),
+        ("tasks::DELETE", tasks::DELETE),
+        ("activities::INSERT", activities::INSERT),
+        ("activities::HISTORY_NEW", activities::HISTORY_NEW),
+        ("activities::BUMP_CONTACTS", activities::BUMP_CONTACTS),
+        ("activities::BUMP_COMPANIES", activities::BUMP_COMPANIES),
+        ("activities::RESOLVE", activities::RESOLVE),
+        ("activities::ONE", activities::ONE),
+        ("activities::TIMELINE_CONTACT", activities::TIMELINE_CONTACT),
+        ("activities::TIMELINE_COMPANY", activities::TIMELINE_COMPANY),
+        ("users::LIST", users::LIST),
+        ("users::UPSERT", users::UPSERT),
+        ("users::RESOLVE", users::RESOLVE),
+        ("users::HISTORY_OWNERS", users::HISTORY_OWNERS),
+        ("users::CLEAR_CONTACTS", users::CLEAR_CONTACTS),
+        ("users::CLEAR_COMPANIES", users::CLEAR_COMPANIES),
+        ("users::CLEAR_TASKS", users::CLEAR_TASKS),
+        ("users::CLEAR_ACTIVITIES", users::CLEAR_ACTIVITIES),
+        ("users::DELETE", users::DELETE),
+    ];
+    named.iter().map(|(n, s)| (n.to_string(), *s)).collect()
+}
