@@ -163,3 +163,49 @@ CREATE TABLE IF NOT EXISTS history (
   request_id  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_entity ON history (entity_id, id);
+
+-- Pages for people (API.md §9). The dashboard's counts are kept here by triggers, so it reads
+-- five rows instead of counting 100,000 records on every view. A trigger fires whoever writes,
+-- so the counts cannot drift from the tables. On a database created before this table, the
+-- INSERT OR IGNORE below counts once (after the triggers exist, so no write is missed).
+CREATE TABLE IF NOT EXISTS page_counts (
+  name TEXT PRIMARY KEY,                  -- contacts, companies, tasks_open, tasks_done, activities
+  n    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS page_counts_contacts_insert AFTER INSERT ON contacts WHEN NEW.deleted_at IS NULL
+BEGIN UPDATE page_counts SET n = n + 1 WHERE name = 'contacts'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_contacts_update AFTER UPDATE OF deleted_at ON contacts
+BEGIN UPDATE page_counts SET n = n + (NEW.deleted_at IS NULL) - (OLD.deleted_at IS NULL) WHERE name = 'contacts'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_contacts_delete AFTER DELETE ON contacts WHEN OLD.deleted_at IS NULL
+BEGIN UPDATE page_counts SET n = n - 1 WHERE name = 'contacts'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_companies_insert AFTER INSERT ON companies WHEN NEW.deleted_at IS NULL
+BEGIN UPDATE page_counts SET n = n + 1 WHERE name = 'companies'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_companies_update AFTER UPDATE OF deleted_at ON companies
+BEGIN UPDATE page_counts SET n = n + (NEW.deleted_at IS NULL) - (OLD.deleted_at IS NULL) WHERE name = 'companies'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_companies_delete AFTER DELETE ON companies WHEN OLD.deleted_at IS NULL
+BEGIN UPDATE page_counts SET n = n - 1 WHERE name = 'companies'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_tasks_insert AFTER INSERT ON tasks WHEN NEW.deleted_at IS NULL
+BEGIN UPDATE page_counts SET n = n + 1 WHERE name = CASE NEW.completed WHEN 0 THEN 'tasks_open' ELSE 'tasks_done' END; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_tasks_update AFTER UPDATE OF completed, deleted_at ON tasks
+BEGIN UPDATE page_counts SET n = n
+  + CASE name WHEN 'tasks_open' THEN (NEW.deleted_at IS NULL AND NEW.completed = 0) - (OLD.deleted_at IS NULL AND OLD.completed = 0)
+              ELSE (NEW.deleted_at IS NULL AND NEW.completed <> 0) - (OLD.deleted_at IS NULL AND OLD.completed <> 0) END
+  WHERE name IN ('tasks_open', 'tasks_done'); END;
+CREATE TRIGGER IF NOT EXISTS page_counts_tasks_delete AFTER DELETE ON tasks WHEN OLD.deleted_at IS NULL
+BEGIN UPDATE page_counts SET n = n - 1 WHERE name = CASE OLD.completed WHEN 0 THEN 'tasks_open' ELSE 'tasks_done' END; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_activities_insert AFTER INSERT ON activities
+BEGIN UPDATE page_counts SET n = n + 1 WHERE name = 'activities'; END;
+CREATE TRIGGER IF NOT EXISTS page_counts_activities_delete AFTER DELETE ON activities
+BEGIN UPDATE page_counts SET n = n - 1 WHERE name = 'activities'; END;
+INSERT OR IGNORE INTO page_counts (name, n) SELECT 'contacts', count(*) FROM contacts WHERE deleted_at IS NULL;
+INSERT OR IGNORE INTO page_counts (name, n) SELECT 'companies', count(*) FROM companies WHERE deleted_at IS NULL;
+INSERT OR IGNORE INTO page_counts (name, n) SELECT 'tasks_open', count(*) FROM tasks WHERE deleted_at IS NULL AND completed = 0;
+INSERT OR IGNORE INTO page_counts (name, n) SELECT 'tasks_done', count(*) FROM tasks WHERE deleted_at IS NULL AND completed <> 0;
+INSERT OR IGNORE INTO page_counts (name, n) SELECT 'activities', count(*) FROM activities;
+
+-- Dashboard search: the list order (display_name, id) with the folded search text beside it, so
+-- a search walks one index in page order and never opens a row it does not show (measured on
+-- 100,000 contacts: a search that matches nothing reads the whole index in about 20 ms; through
+-- the list index and the table rows, 100 ms).
+CREATE INDEX IF NOT EXISTS contacts_search  ON contacts (deleted_at, display_name, id, search_text);
+CREATE INDEX IF NOT EXISTS companies_search ON companies (deleted_at, display_name, id, search_text);
