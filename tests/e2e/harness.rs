@@ -31,15 +31,20 @@ fn free_port() -> u16 {
 /// The environment of `scripts/env.sh`, so the harness needs no shell.
 fn tool_env(cmd: &mut Command) -> &mut Command {
     let root = repo_root();
-    let home = std::env::var("HOME").unwrap_or_default();
+    // Where `cargo install` put worker-build and wasm-bindgen (scripts/env.sh does the same).
+    let cargo_bin = match std::env::var("CARGO_HOME") {
+        Ok(home) if !home.is_empty() => PathBuf::from(home).join("bin"),
+        _ => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin"),
+    };
     let path = format!(
-        "{home}/.cargo/bin:{}:{}",
+        "{}:{}:{}",
+        cargo_bin.display(),
         root.join("node_modules/.bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
     cmd.current_dir(&root)
         .env("PATH", path)
-        .env("WASM_BINDGEN_BIN", format!("{home}/.cargo/bin/wasm-bindgen"))
+        .env("WASM_BINDGEN_BIN", cargo_bin.join("wasm-bindgen"))
         .env("ESBUILD_BIN", root.join("node_modules/.bin/esbuild"))
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CI", "true")
