@@ -92,6 +92,7 @@ pub fn now() -> String {
 pub fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::Binding(_) | StoreError::NoSchema(_) => ApiError::Unavailable(e.public_message()),
+        StoreError::TooLarge(_) => ApiError::PayloadTooLarge(e.public_message()),
         other => ApiError::Internal(other.to_string()),
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::sql::{self, RecordSql};
@@ -15,6 +15,9 @@ use crate::domain::record::RecordKind;
 
 /// Binding name in `wrangler.toml`.
 pub const DB_BINDING: &str = "DB";
+
+/// The largest string D1 binds (2 MB, less a margin).
+pub const MAX_BOUND_BYTES: usize = 2_000_000;
 
 pub struct Store {
     db: D1Database,
@@ -32,6 +35,8 @@ pub enum StoreError {
     NoSchema(String),
     /// A record changed between this request's read and its write; the request may retry.
     Conflict,
+    /// A bound value is over D1's limit for one string (the batch's JSON, in bytes).
+    TooLarge(usize),
     /// Anything else D1 reported.
     Database(String),
 }
@@ -56,6 +61,9 @@ impl StoreError {
                 "the schema has not been applied: run `wrangler d1 execute DB --file schema.sql`".to_string()
             }
             StoreError::Conflict => "the records changed during the request; retry".to_string(),
+            StoreError::TooLarge(bytes) => format!(
+                "this batch holds {bytes} bytes of data; one transaction takes at most {MAX_BOUND_BYTES}: send fewer or smaller records per request"
+            ),
             StoreError::Database(_) => "the database did not answer".to_string(),
         }
     }
@@ -66,6 +74,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::Binding(t) | StoreError::NoSchema(t) | StoreError::Database(t) => f.write_str(t),
             StoreError::Conflict => f.write_str("concurrent write"),
+            StoreError::TooLarge(bytes) => write!(f, "bound value of {bytes} bytes"),
         }
     }
 }
@@ -154,6 +163,17 @@ impl Store {
     }
 
     pub(crate) fn prepare(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+        // D1 refuses a string over 2 MB; say so as a client error before it fails the request.
+        for arg in args {
+            // UTF-16 length first, so the common small case copies nothing out of JavaScript.
+            let Some(units) = arg.dyn_ref::<js_sys::JsString>().map(|s| s.length() as usize) else { continue };
+            if units * 3 > MAX_BOUND_BYTES {
+                let bytes = arg.as_string().map_or(units, |s| s.len());
+                if bytes > MAX_BOUND_BYTES {
+                    return Err(StoreError::TooLarge(bytes));
+                }
+            }
+        }
         self.statements.set(self.statements.get() + 1);
         self.db.prepare(sql).bind(args).map_err(StoreError::from_d1)
     }

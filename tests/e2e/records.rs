@@ -23,6 +23,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("records::get_and_soft_delete", get_and_soft_delete),
     ("records::feed_returns_every_record_once_while_writes_happen", feed_returns_every_record_once_while_writes_happen),
     ("records::statements_per_request_do_not_grow_with_the_batch", statements_per_request_do_not_grow_with_the_batch),
+    ("records::a_batch_too_big_for_one_transaction_is_413_and_writes_nothing", a_batch_too_big_for_one_transaction_is_413_and_writes_nothing),
 ];
 
 fn create(app: &App, kind: &str, records: Value) -> Value {
@@ -399,4 +400,16 @@ fn statements_per_request_do_not_grow_with_the_batch(app: &App) {
         (created, resp.header("x-d1-statements").unwrap().to_string())
     };
     assert_eq!(count(1), count(300));
+}
+
+fn a_batch_too_big_for_one_transaction_is_413_and_writes_nothing(app: &App) {
+    // 1,000 records with 3 KB of notes each: 3 MB of data, over what D1 binds at once.
+    let tag = unique("big");
+    let notes = "n".repeat(3000);
+    let records: Vec<Value> = (0..1000).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("Big {i}"), "notes": notes})).collect();
+    let resp = app.api.json("POST", "/companies", &json!({ "companies": records }));
+    assert_eq!(resp.status, 413, "{}", &resp.text()[..resp.text().len().min(300)]);
+    assert!(resp.json()["error"].as_str().unwrap().contains("fewer"), "{}", resp.text());
+    let probe = app.api.json("POST", "/companies/sync", &json!({"companies": [{"externalId": format!("{tag}-0")}]}));
+    assert_eq!(probe.json()["results"], json!([]), "nothing was written");
 }
