@@ -50,6 +50,29 @@ fn item_error(index: usize, e: &WorkError) -> Value {
     json!({ "index": index, "error": e.sentence(), "code": e.code, "field": e.field })
 }
 
+/// The answer of a one-or-batch route from each item's outcome: the object (or `400`) for the
+/// single form, `{results, errors}` for the batch form. `stored(i)` is what item `i` became.
+fn answer(
+    noun: &str,
+    batch: bool,
+    parsed: Vec<Result<(), WorkError>>,
+    stored: impl Fn(usize) -> Option<Value>,
+) -> HandlerResult {
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for (i, p) in parsed.into_iter().enumerate() {
+        match p {
+            Err(e) if !batch => return Err(e.into_api_error(noun)),
+            Err(e) => errors.push(item_error(i, &e)),
+            Ok(()) => results.push(stored(i).ok_or_else(|| ApiError::Internal(format!("written {noun} not read back")))?),
+        }
+    }
+    if !batch {
+        return Ok(respond::json(&results.pop().expect("one item"), 200));
+    }
+    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+}
+
 /// Checks that the contacts, companies and owners a batch names exist (owners only while any
 /// user exists). One statement.
 struct References {
@@ -194,22 +217,8 @@ pub async fn create_tasks(ctx: &Ctx<'_>) -> HandlerResult {
             .map(|r| (r.id.clone(), r))
             .collect()
     };
-    if batch.is_none() {
-        return match parsed.into_iter().next().expect("one item") {
-            Err(e) => Err(e.into_api_error("task")),
-            Ok(_) => Ok(respond::json(&task_wire(&rows[ids[0].as_ref().expect("written")]), 200)),
-        };
-    }
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for (i, (p, id)) in parsed.iter().zip(&ids).enumerate() {
-        match (p, id) {
-            (Err(e), _) => errors.push(item_error(i, e)),
-            (Ok(_), Some(id)) => results.push(task_wire(&rows[id])),
-            (Ok(_), None) => unreachable!("valid tasks get an id"),
-        }
-    }
-    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
+    answer("task", batch.is_some(), outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(task_wire))
 }
 
 fn task_not_found() -> ApiError {
@@ -379,26 +388,8 @@ pub async fn log_activities(ctx: &Ctx<'_>) -> HandlerResult {
             .map(|r| (r.i.unwrap_or(-1.0) as usize, r))
             .collect()
     };
-    let found = |i: usize| position[i].and_then(|p| resolved.get(&p));
-    if batch.is_none() {
-        return match parsed.into_iter().next().expect("one item") {
-            Err(e) => Err(e.into_api_error("activity")),
-            Ok(_) => {
-                let row = found(0).ok_or_else(|| ApiError::Internal("logged activity not found".into()))?;
-                Ok(respond::json(&activity_wire(row), 200))
-            }
-        };
-    }
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for (i, p) in parsed.iter().enumerate() {
-        match (p, found(i)) {
-            (Err(e), _) => errors.push(item_error(i, e)),
-            (Ok(_), Some(row)) => results.push(activity_wire(row)),
-            (Ok(_), None) => return Err(ApiError::Internal("logged activity not found".into())),
-        }
-    }
-    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
+    answer("activity", batch.is_some(), outcomes, |i| position[i].and_then(|p| resolved.get(&p)).map(activity_wire))
 }
 
 pub async fn get_activity(ctx: &Ctx<'_>) -> HandlerResult {
@@ -478,23 +469,8 @@ pub async fn upsert_users(ctx: &Ctx<'_>) -> HandlerResult {
             .map(|r| (r.i.unwrap_or(-1.0) as usize, r))
             .collect()
     };
-    let found = |i: usize| position[i].and_then(|p| resolved.get(&p));
-    if batch.is_none() {
-        return match parsed.into_iter().next().expect("one item") {
-            Err(e) => Err(e.into_api_error("user")),
-            Ok(_) => Ok(respond::json(&user_wire(found(0).ok_or_else(|| ApiError::Internal("user not stored".into()))?), 200)),
-        };
-    }
-    let mut results = Vec::new();
-    let mut errors = Vec::new();
-    for (i, p) in parsed.iter().enumerate() {
-        match (p, found(i)) {
-            (Err(e), _) => errors.push(item_error(i, e)),
-            (Ok(_), Some(row)) => results.push(user_wire(row)),
-            (Ok(_), None) => return Err(ApiError::Internal("user not stored".into())),
-        }
-    }
-    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
+    answer("user", batch.is_some(), outcomes, |i| position[i].and_then(|p| resolved.get(&p)).map(user_wire))
 }
 
 pub async fn delete_user(ctx: &Ctx<'_>) -> HandlerResult {
