@@ -31,6 +31,18 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# The browser test of the pages (tests/e2e/pages.rs) drives Debian's Chromium, headless. Where
+# apt-get cannot run (another OS, or not root), say so instead: serving locally does not need it.
+if ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    step "installing Debian's chromium for the browser test (a minute, once)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    step "chromium is missing: the browser test needs it (on Debian, as root: apt-get install chromium)"
+  fi
+fi
+
 # node_modules is reinstalled only when package-lock.json changed since the last install.
 stamp=node_modules/.edge-crm-lock
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

@@ -202,7 +202,9 @@ fn activity_statements_are_idempotent_on_message_id() {
             r#"[{{"id":"{id}","type":"EMAIL","subject":"s","body":null,"direction":"OUTBOUND","ownerId":null,"occurredAt":"{at}","contactId":"ct_1","companyId":null,"metadata":{{"messageId":"m-1"}},"messageId":"m-1","properties":{{}}}}]"#
         )
     };
-    for (id, at) in [("ac_first", "2024-01-02T00:00:00.000Z"), ("ac_retry", "2024-01-01T00:00:00.000Z")] {
+    for (id, at) in
+        [("ac_first", "2024-01-02T00:00:00.000Z"), ("ac_retry", "2024-01-01T00:00:00.000Z"), ("ac_later", "2024-03-01T00:00:00.000Z")]
+    {
         let json = item(id, at);
         db.execute(activities::INSERT, rusqlite::params![json, "now"]).unwrap();
         db.execute(activities::HISTORY_NEW, rusqlite::params![json, "now", "r"]).unwrap();
@@ -214,5 +216,66 @@ fn activity_statements_are_idempotent_on_message_id() {
     assert_eq!(count("SELECT count(*) FROM activities"), 1);
     assert_eq!(count("SELECT count(*) FROM history WHERE entity_type = 'activity'"), 1);
     let last: String = db.query_row("SELECT last_activity_at FROM contacts", [], |r| r.get(0)).unwrap();
-    assert_eq!(last, "2024-01-02T00:00:00.000Z", "an older retry does not move it back");
+    assert_eq!(last, "2024-01-02T00:00:00.000Z", "a retry, older or later, moves nothing: it logged nothing");
+}
+
+/// Users are upserted by normalised email: a stored user is updated (a name not sent keeps the
+/// stored one, properties merge), a new one inserted, and every item resolves to its user.
+#[test]
+fn user_statements_upsert_by_email() {
+    use edge_crm::store::sql_work::users;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let run = |json: &str| -> Vec<(i64, String, String, String)> {
+        db.execute(users::UPDATE_EXISTING, rusqlite::params![json, "t2"]).unwrap();
+        db.execute(users::INSERT_NEW, rusqlite::params![json, "t2"]).unwrap();
+        let mut stmt = db.prepare(users::RESOLVE).unwrap();
+        let rows = stmt.query_map([json], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let first = run(r#"[{"id":"us_a","name":"Ana","email":"Ana@acme.es","emailKey":"ana@acme.es","properties":{"team":"x"}}]"#);
+    assert_eq!(first, vec![(0, "us_a".into(), "Ana".into(), "Ana@acme.es".into())]);
+    let second = run(
+        r#"[{"id":"us_b","email":"ana@ACME.es","emailKey":"ana@acme.es","properties":{"region":"eu"}},
+            {"id":"us_c","name":null,"email":"bo@acme.es","emailKey":"bo@acme.es","properties":{}}]"#,
+    );
+    assert_eq!(
+        second,
+        vec![(0, "us_a".into(), "Ana".into(), "ana@ACME.es".into()), (1, "us_c".into(), "".into(), "bo@acme.es".into())],
+        "the stored user keeps its id and name; the new one is inserted"
+    );
+    let props: String = db.query_row("SELECT properties FROM users WHERE id = 'us_a'", [], |r| r.get(0)).unwrap();
+    assert_eq!(props, r#"{"team":"x","region":"eu"}"#);
+    let count: i64 = db.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 2);
+}
+
+/// A task update takes a stamp later than the one it read even when the clock has not moved,
+/// so the guard of a concurrent update of the same version fails instead of losing a write.
+#[test]
+fn task_updates_move_the_stamp_forward_and_guard_it() {
+    use edge_crm::store::sql_work::tasks;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let t0 = "2024-01-01T00:00:00.000Z";
+    let task = r#"[{"id":"tk_1","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
+    db.execute(tasks::INSERT, rusqlite::params![task, t0]).unwrap();
+    db.execute(tasks::HISTORY_NEW, rusqlite::params![task, t0, "r1"]).unwrap();
+    let update = |status: &str| {
+        format!(
+            r#"[{{"id":"tk_1","base":"{t0}","fields":{{"subject":"Call","status":"{status}","completed":true,"completedAt":"{t0}"}},"properties":{{}},"changes":[{{"field":"status","new":"{status}"}}]}}]"#
+        )
+    };
+    let first = update("a");
+    assert_eq!(db.execute(tasks::GUARD, [&first]).unwrap(), 0);
+    db.execute(tasks::UPDATE, rusqlite::params![first, t0]).unwrap();
+    db.execute(tasks::HISTORY_CHANGES, rusqlite::params![first, t0, "r2"]).unwrap();
+    let (stamp, completed): (String, i64) =
+        db.query_row("SELECT updated_at, completed FROM tasks WHERE id = 'tk_1'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((stamp.as_str(), completed), ("2024-01-01T00:00:00.001Z", 1));
+    // A second writer that read the same version in the same millisecond is refused.
+    let err = db.execute(tasks::GUARD, [&update("b")]).unwrap_err().to_string();
+    assert!(err.contains("concurrent_write"), "{err}");
+    let history: i64 = db.query_row("SELECT count(*) FROM history WHERE entity_type = 'task'", [], |r| r.get(0)).unwrap();
+    assert_eq!(history, 2, "(created) and the status change");
 }

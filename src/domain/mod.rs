@@ -9,6 +9,7 @@ pub mod ids;
 pub mod log;
 pub mod matching;
 pub mod normalize;
+pub mod pages;
 pub mod record;
 pub mod request;
 pub mod routes;

@@ -3,7 +3,7 @@
 //! Patterns use OpenAPI's `{param}` syntax; a unit test keeps this table and `openapi.json` equal.
 
 use super::record::RecordKind::{self, Company, Contact};
-use Access::{ApiKey, Public};
+use Access::{ApiKey, Page, Public};
 
 /// What a route is, for dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,17 +34,25 @@ pub enum RouteId {
     TaskGet,
     TaskUpdate,
     TaskDelete,
+    /// `GET /tasks/{id}/history`
+    TaskHistory,
     /// `POST /tasks/batch`
     TasksRead,
     /// `PATCH /tasks/batch`
     TasksUpdate,
     ActivityLog,
     ActivityGet,
+    /// `GET /activities/{id}/history`
+    ActivityHistory,
     /// `GET /{kind}/{id}/activities`
     Timeline(RecordKind),
     UsersList,
     UsersUpsert,
     UserDelete,
+    /// `GET /`: the dashboard (HTML).
+    PageDashboard,
+    /// `GET /view/contact/{id}`, `GET /view/company/{id}`: a record's page (HTML).
+    PageRecord(RecordKind),
 }
 
 /// Which credential a route needs.
@@ -54,6 +62,8 @@ pub enum Access {
     Public,
     /// The API key header.
     ApiKey,
+    /// The dashboard password (HTTP Basic): the HTML pages for people, which are not API.
+    Page,
 }
 
 #[derive(Debug)]
@@ -97,13 +107,18 @@ pub static ROUTES: &[Route] = &[
     route("/tasks/{id}", "GET", RouteId::TaskGet, false, ApiKey),
     route("/tasks/{id}", "PATCH", RouteId::TaskUpdate, true, ApiKey),
     route("/tasks/{id}", "DELETE", RouteId::TaskDelete, false, ApiKey),
+    route("/tasks/{id}/history", "GET", RouteId::TaskHistory, false, ApiKey),
     route("/activities", "POST", RouteId::ActivityLog, true, ApiKey),
     route("/activities/{id}", "GET", RouteId::ActivityGet, false, ApiKey),
+    route("/activities/{id}/history", "GET", RouteId::ActivityHistory, false, ApiKey),
     route("/contacts/{id}/activities", "GET", RouteId::Timeline(Contact), false, ApiKey),
     route("/companies/{id}/activities", "GET", RouteId::Timeline(Company), false, ApiKey),
     route("/users", "GET", RouteId::UsersList, false, ApiKey),
     route("/users", "POST", RouteId::UsersUpsert, true, ApiKey),
     route("/users/{id}", "DELETE", RouteId::UserDelete, false, ApiKey),
+    route("/", "GET", RouteId::PageDashboard, false, Page),
+    route("/view/contact/{id}", "GET", RouteId::PageRecord(Contact), false, Page),
+    route("/view/company/{id}", "GET", RouteId::PageRecord(Company), false, Page),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.
@@ -175,7 +190,7 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_not_found() {
-        for path in ["/", "/healthz", "/health/x", "//health", "/HEALTH", "", "/contacts/a/b", "/people"] {
+        for path in ["/healthz", "/health/x", "//health", "/HEALTH", "", "/contacts/a/b", "/people"] {
             assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
         }
     }
@@ -218,6 +233,19 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_routes_of_their_own_credential() {
+        let m = match_route("GET", "/").unwrap();
+        assert_eq!((m.route.id, m.route.access), (RouteId::PageDashboard, Access::Page));
+        let m = match_route("GET", "/view/company/co_1").unwrap();
+        assert_eq!((m.route.id, m.route.access, m.params), (RouteId::PageRecord(Company), Access::Page, vec!["co_1"]));
+        assert_eq!(match_route("GET", "/view/contact/ct_1/").unwrap().route.id, RouteId::PageRecord(Contact));
+        assert_eq!(match_route("POST", "/").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
+        for path in ["/view", "/view/contact", "/view/contact/", "/view/person/x", "/view/contact/a/b"] {
+            assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
+        }
+    }
+
+    #[test]
     fn every_pattern_and_method_is_listed_once() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
@@ -241,8 +269,10 @@ mod tests {
                 documented.push((path.clone(), method.to_uppercase(), public));
             }
         }
+        // Pages are for browsers, not API clients: the API description leaves them out.
         let mut table: Vec<_> = ROUTES
             .iter()
+            .filter(|r| r.access != Access::Page)
             .map(|r| (r.pattern.to_string(), r.method.to_string(), r.access == Access::Public))
             .collect();
         documented.sort();

@@ -4,9 +4,13 @@
 mod associations;
 mod context;
 mod health;
+mod pages;
 mod records;
 mod respond;
 mod sync;
+mod tasks;
+mod activities;
+mod users;
 mod work;
 
 use serde_json::Value;
@@ -88,6 +92,10 @@ async fn handle(
         Err(RouteError::MethodNotAllowed(allow)) => return Err(ApiError::MethodNotAllowed { allow }),
     };
     *route_label = matched.route.pattern.to_string();
+    // Pages for people check their own credential (Basic auth) and answer HTML (`pages.rs`).
+    if access == Access::Page {
+        return pages::serve(&req, env, matched.route.id, &matched.params).await;
+    }
 
     // Health reports a broken configuration itself, as `503 degraded`; the description needs none.
     match matched.route.id {
@@ -133,6 +141,7 @@ async fn handle(
 async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> Result<worker::Result<Response>, ApiError> {
     match route {
         RouteId::Health | RouteId::OpenApi => unreachable!("answered before the configuration is read"),
+        RouteId::PageDashboard | RouteId::PageRecord(_) => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
         RouteId::RecordFeed(kind) => records::feed(ctx, kind, query).await,
@@ -143,17 +152,19 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,
         RouteId::LinksAdd => associations::write(ctx, false).await,
         RouteId::LinksRemove => associations::write(ctx, true).await,
-        RouteId::TaskCreate => work::create_tasks(ctx).await,
-        RouteId::TaskGet => work::get_task(ctx).await,
-        RouteId::TaskUpdate => work::update_task(ctx).await,
-        RouteId::TaskDelete => work::delete_task(ctx).await,
-        RouteId::TasksRead => work::read_tasks(ctx).await,
-        RouteId::TasksUpdate => work::update_tasks(ctx).await,
-        RouteId::ActivityLog => work::log_activities(ctx).await,
-        RouteId::ActivityGet => work::get_activity(ctx).await,
-        RouteId::Timeline(kind) => work::timeline(ctx, kind, query).await,
-        RouteId::UsersList => work::list_users(ctx).await,
-        RouteId::UsersUpsert => work::upsert_users(ctx).await,
-        RouteId::UserDelete => work::delete_user(ctx).await,
+        RouteId::TaskCreate => tasks::create(ctx).await,
+        RouteId::TaskGet => tasks::get(ctx).await,
+        RouteId::TaskUpdate => tasks::update(ctx).await,
+        RouteId::TaskDelete => tasks::delete(ctx).await,
+        RouteId::TaskHistory => tasks::history(ctx, query).await,
+        RouteId::TasksRead => tasks::read_batch(ctx).await,
+        RouteId::TasksUpdate => tasks::update_batch(ctx).await,
+        RouteId::ActivityLog => activities::log(ctx).await,
+        RouteId::ActivityGet => activities::get(ctx).await,
+        RouteId::ActivityHistory => activities::history(ctx, query).await,
+        RouteId::Timeline(kind) => activities::timeline(ctx, kind, query).await,
+        RouteId::UsersList => users::list(ctx).await,
+        RouteId::UsersUpsert => users::upsert(ctx).await,
+        RouteId::UserDelete => users::delete(ctx).await,
     }
 }

@@ -134,10 +134,12 @@ impl Store {
         self.rows(users::LIST, &[]).await
     }
 
-    /// Upserts users by normalised email; answers, per item, the user it is now.
+    /// Upserts users by normalised email (one item per email); answers, per item, the user it is
+    /// now.
     pub async fn upsert_users(&self, items: &str, now: &str) -> Result<Vec<UserRow>> {
         let statements = vec![
-            self.prepare(users::UPSERT, &[text(items), text(now)])?,
+            self.prepare(users::UPDATE_EXISTING, &[text(items), text(now)])?,
+            self.prepare(users::INSERT_NEW, &[text(items), text(now)])?,
             self.prepare(users::RESOLVE, &[text(items)])?,
         ];
         self.batch_then_read(statements).await

@@ -10,4 +10,6 @@ pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_work;
 #[cfg(target_arch = "wasm32")]
+pub mod d1_pages;
+#[cfg(target_arch = "wasm32")]
 pub mod kv;

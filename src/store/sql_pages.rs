@@ -98,30 +98,63 @@ pub const COMPANY_PAGE: &str = concat!(
     " FROM companies r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
 );
 
-/// One page of a record list in name order, after the record `?N` (an id; `''` for the first
-/// page), holding the folded query `?1` in its search text (`''` holds everywhere). The inner
-/// select reads only the search index `(deleted_at, display_name, id, search_text)`; rows are
-/// opened for the page's own records only.
+/// Records of a list after the cursor `$cursor` (the last id shown, `''` for the start), in name
+/// order. The cursor's own name is looked up, so a link carries only an id.
+macro_rules! after_cursor {
+    ($table:literal, $cursor:literal) => {
+        concat!(
+            "deleted_at IS NULL AND (display_name, id) > ",
+            "(coalesce((SELECT display_name FROM ", $table, " WHERE id = ", $cursor, "), ''), ", $cursor, ")"
+        )
+    };
+}
+
+/// One page of a record list: the records after the cursor whose search text holds the folded
+/// query `?1` (`''` is in every text), at most `?5`. A search looks at no more than `?7` records
+/// (the window), read in order from the index `(deleted_at, display_name, id, search_text)`
+/// without opening a row; rows are opened for the page's own records only.
+///
+/// The window is a subquery that SQLite streams to the outer select, which stops at the page's
+/// limit. The outer select has no ORDER BY of its own on purpose: with one, SQLite would read the
+/// whole window to sort it. The window hands over whether a record matched, not its search text
+/// (measured: a quarter less time per record).
 macro_rules! record_list {
     ($table:literal, $cursor:literal, $columns:literal) => {
         concat!(
             "(SELECT json_group_array(json_object('id', r.id, 'name', r.display_name", $columns, ") ORDER BY p.display_name, p.id) FROM ",
-            "(SELECT id, display_name FROM ", $table, " WHERE deleted_at IS NULL AND (display_name, id) > ",
-            "(coalesce((SELECT display_name FROM ", $table, " WHERE id = ", $cursor, "), ''), ", $cursor, ") ",
-            "AND instr(search_text, ?1) > 0 ORDER BY display_name, id LIMIT ?5) p CROSS JOIN ", $table, " r ON r.id = p.id)"
+            "(SELECT w.id, w.display_name FROM (SELECT id, display_name, instr(search_text, ?1) AS hit FROM ", $table,
+            " WHERE ", after_cursor!($table, $cursor), " ORDER BY display_name, id LIMIT ?7) w ",
+            "WHERE w.hit > 0 LIMIT ?5) p CROSS JOIN ", $table, " r ON r.id = p.id)"
+        )
+    };
+}
+
+/// Where a search that filled no page stopped: the last record of its window, when records
+/// remain after it; a "search further" link continues from there. (The window's last record and
+/// the one after it are read together: both present means more remain.)
+macro_rules! window_end {
+    ($table:literal, $cursor:literal, $list:literal) => {
+        concat!(
+            "CASE WHEN json_array_length(d.", $list, ") < ?5 THEN (SELECT iif(count(*) = 2, ",
+            "json_group_array(e.id ORDER BY e.display_name, e.id)->>0, NULL) FROM (SELECT id, display_name FROM ", $table,
+            " WHERE ", after_cursor!($table, $cursor), " ORDER BY display_name, id LIMIT 2 OFFSET ?7 - 1) e) END"
         )
     };
 }
 
 /// The dashboard: `?1` the folded search query (`''` for none), `?2`/`?3`/`?4` the contacts',
 /// companies' and tasks' cursors (the last id shown; `''` for the first page), `?5` rows per list
-/// (one more than shown, so the page knows whether another follows), `?6` recent activities.
+/// (one more than shown, so the page knows whether another follows), `?6` recent activities, `?7`
+/// the most records a search looks at (`domain::pages::dashboard::SEARCH_WINDOW`).
 ///
-/// Tasks are open ones, dated first by due date, then undated by id. The index
-/// `(deleted_at, completed, due_date, id)` holds undated tasks apart (NULL sorts first), so the
-/// list is two index ranges joined: the cursor's due date says which range it is in.
+/// The search applies to contacts and companies. Tasks are the open ones, dated first by due
+/// date, then undated by id. The index `(deleted_at, completed, due_date, id)` holds undated
+/// tasks apart (NULL sorts first), so the list is two index ranges joined: the cursor's due date
+/// says which range it is in.
+///
+/// `d` is materialized so that each list is read once, though the window ends look at it again.
 pub const DASHBOARD: &str = concat!(
-    "SELECT (SELECT json_group_object(name, n) FROM page_counts) AS counts, ",
+    "WITH d AS MATERIALIZED (SELECT (SELECT json_group_object(name, n) FROM page_counts) AS counts, ",
     // `occurred_at > ''` is every activity: a range, so SQLite reads the index backwards from the
     // newest and stops at the limit.
     "(SELECT json_group_array(", activity_json!("a"), " ORDER BY a.occurred_at DESC, a.id DESC) FROM ",
@@ -133,12 +166,13 @@ pub const DASHBOARD: &str = concat!(
     "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.part, t.due_date, t.id) FROM (",
     "SELECT * FROM (SELECT 0 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 ",
     "AND NOT (?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL) ",
-    "AND (due_date, id) > (coalesce((SELECT due_date FROM tasks WHERE id = ?4), ''), ?4) ",
-    "AND instr(lower(subject), ?1) > 0 ORDER BY due_date, id LIMIT ?5) ",
+    "AND (due_date, id) > (coalesce((SELECT due_date FROM tasks WHERE id = ?4), ''), ?4) ORDER BY due_date, id LIMIT ?5) ",
     "UNION ALL SELECT * FROM (SELECT 1 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 AND due_date IS NULL ",
-    "AND id > iif(?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL, ?4, '') ",
-    "AND instr(lower(subject), ?1) > 0 ORDER BY id LIMIT ?5) ",
-    "ORDER BY part, due_date, id LIMIT ?5) t) AS tasks"
+    "AND id > iif(?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL, ?4, '') ORDER BY id LIMIT ?5) ",
+    "ORDER BY part, due_date, id LIMIT ?5) t) AS tasks) ",
+    "SELECT d.counts, d.activities, d.contacts, d.companies, d.tasks, ",
+    window_end!("contacts", "?2", "contacts"), " AS contacts_end, ",
+    window_end!("companies", "?3", "companies"), " AS companies_end FROM d"
 );
 
 /// Every statement with a name, for the preparation and plan tests.

@@ -40,12 +40,16 @@ pub mod tasks {
     /// Fails the batch when a task of `?1` (`[{id, base}]`) changed since it was read.
     pub const GUARD: &str = "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN tasks t ON t.id = j.value->>'id' \
         WHERE t.updated_at <> j.value->>'base' OR t.deleted_at IS NOT NULL LIMIT 1";
+    /// `updated_at` moves forward even when the clock has not: the guard compares it with the
+    /// version read, so two writes within one millisecond must not leave the same stamp.
     pub const UPDATE: &str = "UPDATE tasks SET subject = j.value->'fields'->>'subject', description = j.value->'fields'->>'description', \
         type = j.value->'fields'->>'type', priority = j.value->'fields'->>'priority', status = j.value->'fields'->>'status', \
         owner_id = j.value->'fields'->>'ownerId', due_date = j.value->'fields'->>'dueDate', \
         contact_id = j.value->'fields'->>'contactId', company_id = j.value->'fields'->>'companyId', \
         completed = CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, completed_at = j.value->'fields'->>'completedAt', \
-        properties = json(j.value->'properties'), updated_at = ?2 FROM json_each(?1) j WHERE tasks.id = j.value->>'id'";
+        properties = json(j.value->'properties'), updated_at = \
+        max(?2, strftime('%Y-%m-%dT%H:%M:%fZ', tasks.updated_at, '+0.001 seconds')) \
+        FROM json_each(?1) j WHERE tasks.id = j.value->>'id'";
     /// `?1` `[{id, changes: [{field, old?, new?}]}]`.
     pub const HISTORY_CHANGES: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'task', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3 \
@@ -78,14 +82,17 @@ pub mod activities {
     pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'activity', a.id, '(created)', NULL, json_object('type', a.type, 'subject', a.subject, 'direction', a.direction), ?2, ?3 \
         FROM json_each(?1) j CROSS JOIN activities a ON a.id = j.value->>'id'";
-    /// An activity moves its contact's and company's `last_activity_at` forward, never back.
+    /// An activity moves its contact's and company's `last_activity_at` forward, never back. Only
+    /// the activities this batch stored count (a proposed id exists only if it was inserted), so a
+    /// retry carrying another `occurredAt` moves nothing. `updated_at` is left alone: logging an
+    /// activity is not an edit of the record, and the change feed is for edits.
     pub const BUMP_CONTACTS: &str = "UPDATE contacts SET last_activity_at = x.t FROM \
-        (SELECT j.value->>'contactId' AS id, max(j.value->>'occurredAt') AS t FROM json_each(?1) j \
-         WHERE j.value->>'contactId' IS NOT NULL GROUP BY 1) AS x \
+        (SELECT a.contact_id AS id, max(a.occurred_at) AS t FROM json_each(?1) j \
+         CROSS JOIN activities a ON a.id = j.value->>'id' WHERE a.contact_id IS NOT NULL GROUP BY 1) AS x \
         WHERE contacts.id = x.id AND (contacts.last_activity_at IS NULL OR contacts.last_activity_at < x.t)";
     pub const BUMP_COMPANIES: &str = "UPDATE companies SET last_activity_at = x.t FROM \
-        (SELECT j.value->>'companyId' AS id, max(j.value->>'occurredAt') AS t FROM json_each(?1) j \
-         WHERE j.value->>'companyId' IS NOT NULL GROUP BY 1) AS x \
+        (SELECT a.company_id AS id, max(a.occurred_at) AS t FROM json_each(?1) j \
+         CROSS JOIN activities a ON a.id = j.value->>'id' WHERE a.company_id IS NOT NULL GROUP BY 1) AS x \
         WHERE companies.id = x.id AND (companies.last_activity_at IS NULL OR companies.last_activity_at < x.t)";
     /// For each item: the activity it is now (the first one logged with its type and messageId,
     /// or the one it inserted).
@@ -107,12 +114,16 @@ pub mod activities {
 
 pub mod users {
     pub const LIST: &str = "SELECT id, name, email FROM users ORDER BY name, id";
-    /// Upsert by normalised email: `?1` `[{id, name, email, emailKey, properties}]`, `?2` time.
-    pub const UPSERT: &str = "INSERT INTO users (id, name, email, email_key, properties, created_at, updated_at) \
-        SELECT j.value->>'id', j.value->>'name', j.value->>'email', j.value->>'emailKey', json(j.value->'properties'), ?2, ?2 \
-        FROM json_each(?1) j WHERE true \
-        ON CONFLICT (email_key) DO UPDATE SET name = excluded.name, email = excluded.email, \
-        properties = json_patch(users.properties, excluded.properties), updated_at = excluded.updated_at";
+    /// Upsert by normalised email, `?1` `[{id, name?, email, emailKey, properties}]` with one item
+    /// per email (`domain::work::merge_by_email`), `?2` time. First the users already stored are
+    /// updated (a name not sent keeps the stored one, properties are merged), then the others are
+    /// inserted; in one transaction, so a concurrent upsert of the same email cannot slip between.
+    pub const UPDATE_EXISTING: &str = "UPDATE users SET name = coalesce(j.value->>'name', users.name), \
+        email = j.value->>'email', properties = json_patch(users.properties, j.value->'properties'), updated_at = ?2 \
+        FROM json_each(?1) j WHERE users.email_key = j.value->>'emailKey'";
+    pub const INSERT_NEW: &str = "INSERT OR IGNORE INTO users (id, name, email, email_key, properties, created_at, updated_at) \
+        SELECT j.value->>'id', coalesce(j.value->>'name', ''), j.value->>'email', j.value->>'emailKey', \
+        json(j.value->'properties'), ?2, ?2 FROM json_each(?1) j";
     pub const RESOLVE: &str = "SELECT j.key AS i, u.id, u.name, u.email FROM json_each(?1) j \
         CROSS JOIN users u ON u.email_key = j.value->>'emailKey'";
     /// Deleting a user clears it as owner everywhere, each clearing kept in history (`?1` user id,
@@ -132,7 +143,8 @@ pub mod users {
         "(SELECT max(?2, coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', max(updated_at), '+0.001 seconds'), ?2)) FROM companies) ",
         "WHERE owner_id = ?1"
     );
-    pub const CLEAR_TASKS: &str = "UPDATE tasks SET owner_id = NULL, updated_at = ?2 WHERE owner_id = ?1";
+    pub const CLEAR_TASKS: &str = "UPDATE tasks SET owner_id = NULL, updated_at = \
+        max(?2, strftime('%Y-%m-%dT%H:%M:%fZ', updated_at, '+0.001 seconds')) WHERE owner_id = ?1";
     pub const CLEAR_ACTIVITIES: &str = "UPDATE activities SET owner_id = NULL WHERE owner_id = ?1";
     pub const DELETE: &str = "DELETE FROM users WHERE id = ?1";
 }
@@ -157,7 +169,8 @@ pub fn all() -> Vec<(String, &'static str)> {
         ("activities::TIMELINE_CONTACT", activities::TIMELINE_CONTACT),
         ("activities::TIMELINE_COMPANY", activities::TIMELINE_COMPANY),
         ("users::LIST", users::LIST),
-        ("users::UPSERT", users::UPSERT),
+        ("users::UPDATE_EXISTING", users::UPDATE_EXISTING),
+        ("users::INSERT_NEW", users::INSERT_NEW),
         ("users::RESOLVE", users::RESOLVE),
         ("users::HISTORY_OWNERS", users::HISTORY_OWNERS),
         ("users::CLEAR_CONTACTS", users::CLEAR_CONTACTS),

@@ -316,3 +316,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", random_hex(4), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+
+/// An `Authorization` header for HTTP Basic auth (RFC 7617), as a browser sends it for the pages.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut encoded = String::new();
+    for chunk in format!("{user}:{password}").as_bytes().chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            encoded.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        encoded.push_str(&"=".repeat(3 - chunk.len()));
+    }
+    format!("Basic {encoded}")
+}

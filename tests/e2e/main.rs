@@ -8,6 +8,7 @@ mod bodies;
 mod harness;
 mod health;
 mod openapi;
+mod pages;
 mod pipeline;
 mod records;
 mod sync;
@@ -39,6 +40,8 @@ pub struct App {
     pub policy: Client,
     pub policy_server: Server,
     pub spec: openapi::Spec,
+    /// The `api` server's `DASHBOARD_PASSWORD` (the other servers have none: their pages are 404).
+    pub dashboard_password: String,
 }
 
 impl App {
@@ -54,7 +57,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, work::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, work::TESTS, pages::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -62,11 +65,12 @@ fn main() {
 
     let build = harness::build_worker();
     let keys = vec![format!("e2e_primary_{}", random_hex(16)), format!("e2e_rotated_{}", random_hex(16))];
+    let dashboard_password = format!("e2e_pages_{}", random_hex(12));
     let mut server = Server::spawn(&build, ServerOptions {
         name: "api",
         // The match cache on: every test then also shows that the cache never changes an answer.
         vars: vec![("MATCH_CACHE", "on".to_string())],
-        secrets: vec![("API_KEYS", keys.join(","))],
+        secrets: vec![("API_KEYS", keys.join(",")), ("DASHBOARD_PASSWORD", dashboard_password.clone())],
         apply_schema: true,
     });
     let mut broken_server = Server::spawn(&build, ServerOptions {
@@ -119,6 +123,7 @@ fn main() {
         server,
         broken_server,
         spec: openapi::Spec::new(doc),
+        dashboard_password,
     });
 
     let trials = tests

@@ -58,7 +58,7 @@ pub fn basic_password(header: &str) -> Option<String> {
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let body = text.trim_end_matches('=');
     let padding = text.len() - body.len();
-    if padding > 2 || (padding > 0 && text.len() % 4 != 0) || body.len() % 4 == 1 {
+    if padding > 2 || (padding > 0 && !text.len().is_multiple_of(4)) || body.len() % 4 == 1 {
         return None;
     }
     let mut out = Vec::with_capacity(body.len() * 3 / 4);

@@ -111,6 +111,22 @@ pub fn value_text(value: &Value) -> String {
     }
 }
 
+/// A count for people: `120000` reads `120,000`.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// At most `max` characters of `text`, with `…` when it was cut.
 pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
@@ -207,6 +223,15 @@ mod tests {
         assert_eq!(value_text(&json!(["rust", "go", 3])), "rust, go, 3");
         assert_eq!(value_text(&json!([{"a": 1}])), r#"[{"a":1}]"#);
         assert_eq!(value_text(&json!({"segment": "smb"})), r#"{"segment":"smb"}"#);
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(120000), "120,000");
+        assert_eq!(grouped(-1234567), "-1,234,567");
     }
 
     #[test]

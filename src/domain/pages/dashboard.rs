@@ -1,0 +1,502 @@
+//! The dashboard (`GET /`): counts, the three lists with one search box, recent activity, and
+//! the settings to paste into Enginy. Built from the one row of `store::sql_pages::DASHBOARD`.
+//!
+//! Lists page by keyset: a "next page" link carries the last id shown, and the statement
+//! continues after that record in list order, so a page deep in 100,000 records costs what the
+//! first one does. Each list keeps its own cursor, so paging one leaves the others in place.
+//!
+//! The search box filters contacts and companies (names, emails, domains). A search reads a
+//! bounded window of records per request ([`SEARCH_WINDOW`]); when the window
+//! ends before a page is full, the page shows what it found and offers to search further from
+//! where the window stopped, so a rare query stays fast on a large store.
+
+use serde::Deserialize;
+use serde_json::Map;
+
+use super::html::{url_encode, Html};
+use super::layout::{grouped, page, when};
+use super::record::{activity_item, record_href, shown_name, task_summary, Activity, Task};
+use crate::domain::record::{search_fold, RecordKind};
+
+/// Longest search query kept, in characters; a longer one is cut (nobody types more).
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// Most records one search of a list looks at per request (the statement's window). Measured on
+/// a copy of a local D1 store of 100,000 contacts and 100,000 companies: a search that matches
+/// nothing reads a window of 25,000 index entries in about 6 ms per list, where reading all of
+/// them took 18 to 20 ms per list (and grows with the store). A larger window means fewer
+/// "search further" clicks on a large store; this one keeps the dashboard far inside its 50 ms.
+pub const SEARCH_WINDOW: usize = 25_000;
+
+/// The lists of the dashboard, and their query parameter (a cursor: the last id shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    Contacts,
+    Companies,
+    Tasks,
+}
+
+impl List {
+    const ALL: [List; 3] = [List::Contacts, List::Companies, List::Tasks];
+
+    fn param(self) -> &'static str {
+        match self {
+            List::Contacts => "contacts",
+            List::Companies => "companies",
+            List::Tasks => "tasks",
+        }
+    }
+}
+
+/// What the dashboard's URL asks for: `?q=` and a cursor per list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardQuery {
+    /// The search as typed (trimmed, at most [`MAX_QUERY_CHARS`]).
+    pub q: String,
+    cursors: [String; 3],
+}
+
+/// A cursor is an id of ours; anything else (edited by hand, or an attack) means the first page.
+fn cursor(value: &str) -> String {
+    let ok = !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        value.to_string()
+    } else {
+        String::new()
+    }
+}
+
+impl DashboardQuery {
+    pub fn parse(pairs: &[(String, String)]) -> DashboardQuery {
+        let mut query = DashboardQuery::default();
+        for (name, value) in pairs {
+            if name == "q" {
+                query.q = value.trim().chars().take(MAX_QUERY_CHARS).collect::<String>().trim_end().to_string();
+            }
+            for (i, list) in List::ALL.iter().enumerate() {
+                if name == list.param() {
+                    query.cursors[i] = cursor(value);
+                }
+            }
+        }
+        query
+    }
+
+    /// The query folded the way the stored `search_text` is, so the two compare as substrings.
+    pub fn folded(&self) -> String {
+        search_fold(&self.q)
+    }
+
+    /// The last id shown of a list (`""` for its first page).
+    pub fn cursor(&self, list: List) -> &str {
+        &self.cursors[list as usize]
+    }
+
+    /// This dashboard's link with one list moved to `cursor` (`""`: its first page); the search
+    /// and the other lists' places are kept.
+    pub fn href(&self, list: List, cursor: &str) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", url_encode(&self.q)));
+        }
+        for other in List::ALL {
+            let value = if other == list { cursor } else { self.cursor(other) };
+            if !value.is_empty() {
+                parts.push(format!("{}={}", other.param(), url_encode(value)));
+            }
+        }
+        if parts.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/?{}", parts.join("&"))
+        }
+    }
+}
+
+/// The row as the store reads it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DashboardRow {
+    pub counts: Option<String>,
+    pub activities: Option<String>,
+    pub contacts: Option<String>,
+    pub companies: Option<String>,
+    pub tasks: Option<String>,
+    /// Where a search of the list stopped short of a full page with records left to search.
+    #[serde(default)]
+    pub contacts_end: Option<String>,
+    #[serde(default)]
+    pub companies_end: Option<String>,
+}
+
+/// A record in a list: its name and a few columns of `fields`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub columns: Map<String, serde_json::Value>,
+}
+
+impl Listed {
+    fn column(&self, name: &str) -> &str {
+        self.columns.get(name).and_then(|v| v.as_str()).unwrap_or("")
+    }
+}
+
+/// What a list's cursor is made of: the id of the last item shown.
+trait Keyed {
+    fn key(&self) -> &str;
+}
+
+impl Keyed for Listed {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Keyed for Task {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Counts {
+    #[serde(default)]
+    pub contacts: i64,
+    #[serde(default)]
+    pub companies: i64,
+    #[serde(default)]
+    pub tasks_open: i64,
+    #[serde(default)]
+    pub tasks_done: i64,
+    #[serde(default)]
+    pub activities: i64,
+}
+
+/// What Enginy's Custom CRM settings need (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `PUBLIC_URL`, or the origin the request came to; no trailing slash.
+    pub base_url: String,
+    pub api_key_header: String,
+}
+
+/// One page of a list, and whether another follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+    /// A search's window ended before the page was full: the cursor to search further from.
+    pub resume: Option<String>,
+}
+
+impl<T: for<'de> Deserialize<'de>> Page<T> {
+    /// The statement reads one row more than a page shows: its presence says another page follows.
+    fn from_column(column: Option<&str>, page_size: usize, window_end: Option<String>) -> Page<T> {
+        let mut items: Vec<T> = column.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
+        let more = items.len() > page_size;
+        items.truncate(page_size);
+        Page { items, more, resume: if more { None } else { window_end } }
+    }
+}
+
+pub struct Dashboard {
+    pub query: DashboardQuery,
+    pub settings: Settings,
+    pub counts: Counts,
+    pub activities: Vec<Activity>,
+    pub contacts: Page<Listed>,
+    pub companies: Page<Listed>,
+    pub tasks: Page<Task>,
+}
+
+impl Dashboard {
+    pub fn from_row(row: DashboardRow, query: DashboardQuery, settings: Settings, page_size: usize) -> Dashboard {
+        Dashboard {
+            counts: row.counts.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default(),
+            activities: row.activities.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default(),
+            contacts: Page::from_column(row.contacts.as_deref(), page_size, row.contacts_end),
+            companies: Page::from_column(row.companies.as_deref(), page_size, row.companies_end),
+            tasks: Page::from_column(row.tasks.as_deref(), page_size, None),
+            query,
+            settings,
+        }
+    }
+
+    pub fn render(&self, nonce: &str) -> String {
+        page("Dashboard", nonce, |h| {
+            h.raw("<h1>Dashboard</h1><div class=\"counts\">");
+            let c = &self.counts;
+            for (label, n) in [
+                ("Contacts", c.contacts),
+                ("Companies", c.companies),
+                ("Open tasks", c.tasks_open),
+                ("Completed tasks", c.tasks_done),
+                ("Activities", c.activities),
+            ] {
+                h.raw("<div><b>").text(&grouped(n)).raw("</b>").text(label).raw("</div>");
+            }
+            h.raw("</div>");
+            self.search_form(h);
+            self.record_list(h, List::Contacts, &self.contacts, &["email", "company", "title"]);
+            self.record_list(h, List::Companies, &self.companies, &["domain", "industry", "country"]);
+            self.task_list(h);
+            self.recent(h);
+            self.enginy(h);
+        })
+    }
+
+    fn search_form(&self, h: &mut Html) {
+        h.raw("<form method=\"get\" action=\"/\"><input type=\"search\" name=\"q\" value=\"").text(&self.query.q);
+        h.raw("\" placeholder=\"Search contacts and companies: name, email, domain\" aria-label=\"Search\">");
+        h.raw("<button>Search</button></form>");
+        if !self.query.q.is_empty() {
+            h.raw("<p class=\"mute\">Contacts and companies matching “").text(&self.query.q).raw("”. ");
+            h.raw("<a href=\"/\">Clear the search</a></p>");
+        }
+    }
+
+    fn record_list(&self, h: &mut Html, list: List, page: &Page<Listed>, columns: &[&'static str; 3]) {
+        let (title, kind, headings) = match list {
+            List::Contacts => ("Contacts", RecordKind::Contact, "<th>Name</th><th>Email</th><th>Company</th><th>Title</th>"),
+            _ => ("Companies", RecordKind::Company, "<th>Name</th><th>Domain</th><th>Industry</th><th>Country</th>"),
+        };
+        h.raw("<section id=\"").raw(list.param()).raw("\"><h2>").text(title).raw("</h2>");
+        if page.items.is_empty() {
+            self.nothing(h, list, page.resume.is_some());
+        } else {
+            h.raw("<div class=\"scroll\"><table><tr>").raw(headings).raw("</tr>");
+            for record in &page.items {
+                h.raw("<tr><td>").link(&record_href(kind, &record.id), shown_name(&record.name)).raw("</td>");
+                for column in columns {
+                    h.raw("<td>").text(record.column(column)).raw("</td>");
+                }
+                h.raw("</tr>");
+            }
+            h.raw("</table></div>");
+        }
+        self.pager(h, list, page);
+        h.raw("</section>");
+    }
+
+    fn task_list(&self, h: &mut Html) {
+        h.raw("<section id=\"tasks\"><h2>Open tasks</h2>");
+        if self.tasks.items.is_empty() {
+            self.nothing(h, List::Tasks, false);
+        } else {
+            h.raw("<div class=\"scroll\"><table><tr><th>Due</th><th>Task</th><th>About</th><th>Priority</th></tr>");
+            for task in &self.tasks.items {
+                h.raw("<tr><td>");
+                match task.due_date.as_deref() {
+                    Some(due) => h.text(&when(due)),
+                    None => h.raw("<span class=\"mute\">—</span>"),
+                };
+                h.raw("</td><td>");
+                task_summary(h, task);
+                h.raw("</td><td>");
+                let about = [
+                    (RecordKind::Contact, &task.contact_id, &task.contact_name),
+                    (RecordKind::Company, &task.company_id, &task.company_name),
+                ];
+                for (kind, id, name) in about {
+                    if let Some(id) = id {
+                        h.link(&record_href(kind, id), shown_name(name.as_deref().unwrap_or_default())).raw("<br>");
+                    }
+                }
+                h.raw("</td><td>").text(task.priority.as_deref().unwrap_or_default()).raw("</td></tr>");
+            }
+            h.raw("</table></div>");
+        }
+        self.pager(h, List::Tasks, &self.tasks);
+        h.raw("</section>");
+    }
+
+    /// What an empty list says; `unfinished` when a search has more records to look at.
+    fn nothing(&self, h: &mut Html, list: List, unfinished: bool) {
+        let what = match list {
+            List::Contacts => "contacts",
+            List::Companies => "companies",
+            List::Tasks => "open tasks",
+        };
+        let searched = !self.query.q.is_empty() && list != List::Tasks;
+        if searched {
+            h.raw("<p class=\"mute\">No ").raw(what).raw(" match “").text(&self.query.q).raw("”");
+            h.raw(if self.query.cursor(list).is_empty() { "" } else { " after the previous page" });
+            h.raw(if unfinished { " among the records searched so far" } else { "" }).raw(".</p>");
+        } else if self.query.cursor(list).is_empty() {
+            h.raw("<p class=\"mute\">No ").raw(what).raw(" yet.</p>");
+        } else {
+            h.raw("<p class=\"mute\">No more ").raw(what).raw(".</p>");
+        }
+    }
+
+    /// "First page" when past it; "Next page" when another follows, or "Search further" when a
+    /// search's window ended before it filled the page.
+    fn pager<T: Keyed>(&self, h: &mut Html, list: List, page: &Page<T>) {
+        let first = !self.query.cursor(list).is_empty();
+        let next = match (page.more, page.items.last(), &page.resume) {
+            (true, Some(last), _) => Some((last.key(), "Next page »")),
+            (false, _, Some(end)) => Some((end.as_str(), "Search further »")),
+            _ => None,
+        };
+        if let (false, Some(_)) = (page.more, &page.resume) {
+            h.raw("<p class=\"mute\">A search looks at ").text(&grouped(SEARCH_WINDOW as i64)).raw(" records at a time; more remain.</p>");
+        }
+        if !first && next.is_none() {
+            return;
+        }
+        h.raw("<p class=\"pager\">");
+        if first {
+            h.link(&self.query.href(list, ""), "« First page");
+        }
+        if let Some((cursor, label)) = next {
+            h.link(&self.query.href(list, cursor), label);
+        }
+        h.raw("</p>");
+    }
+
+    fn recent(&self, h: &mut Html) {
+        h.raw("<section><h2>Recent activity</h2>");
+        if self.activities.is_empty() {
+            h.raw("<p class=\"mute\">No activity yet.</p>");
+        } else {
+            h.raw("<ol class=\"timeline\">");
+            for activity in &self.activities {
+                activity_item(h, activity, None);
+            }
+            h.raw("</ol>");
+        }
+        h.raw("</section>");
+    }
+
+    /// Enginy → Settings → Integrations → Custom CRM, field by field. The key is named, never
+    /// shown: this page is behind a different credential than the API.
+    fn enginy(&self, h: &mut Html) {
+        let base = &self.settings.base_url;
+        h.raw("<section><h2>Connect Enginy</h2><p>In Enginy, open <strong>Settings → Integrations → Custom CRM</strong> ");
+        h.raw("and fill in:</p><div class=\"scroll\"><table class=\"kv\">");
+        let rows = [
+            ("Base URL", base.clone()),
+            ("API key header", self.settings.api_key_header.clone()),
+            ("Contact link template", format!("{base}/view/contact/{{{{crmId}}}}")),
+            ("Company link template", format!("{base}/view/company/{{{{crmId}}}}")),
+        ];
+        for (name, value) in rows {
+            h.raw("<tr><th>").text(name).raw("</th><td><code>").text(&value).raw("</code></td></tr>");
+        }
+        h.raw("<tr><th>API key</th><td>One of the keys in the <code>API_KEYS</code> secret ");
+        h.raw("(not shown here).</td></tr></table></div></section>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn settings() -> Settings {
+        Settings { base_url: "https://crm.example.com".into(), api_key_header: "X-API-Key".into() }
+    }
+
+    #[test]
+    fn query_keeps_the_search_and_sane_cursors() {
+        let q = DashboardQuery::parse(&pairs(&[("q", "  José Núñez "), ("contacts", "ct_01ABC"), ("companies", "co_1'--"), ("x", "y")]));
+        assert_eq!(q.q, "José Núñez");
+        assert_eq!(q.folded(), "jose nunez");
+        assert_eq!(q.cursor(List::Contacts), "ct_01ABC");
+        assert_eq!(q.cursor(List::Companies), "", "not an id: the first page");
+        assert_eq!(q.cursor(List::Tasks), "");
+        let long = "a".repeat(500);
+        assert_eq!(DashboardQuery::parse(&pairs(&[("q", &long)])).q.len(), MAX_QUERY_CHARS);
+    }
+
+    #[test]
+    fn links_move_one_list_and_keep_the_rest() {
+        let q = DashboardQuery::parse(&pairs(&[("q", "a&b c"), ("companies", "co_9")]));
+        assert_eq!(q.href(List::Contacts, "ct_5"), "/?q=a%26b%20c&contacts=ct_5&companies=co_9");
+        assert_eq!(q.href(List::Companies, ""), "/?q=a%26b%20c");
+        assert_eq!(DashboardQuery::default().href(List::Tasks, ""), "/");
+    }
+
+    fn row() -> DashboardRow {
+        let contacts: Vec<_> = (0..4)
+            .map(|i| json!({"id": format!("ct_{i}"), "name": format!("Person {i}"), "email": format!("p{i}@x.com"), "company": null, "title": "CEO"}))
+            .collect();
+        DashboardRow {
+            counts: Some(json!({"contacts": 120000, "companies": 3, "tasks_open": 2, "tasks_done": 1, "activities": 9}).to_string()),
+            activities: Some(json!([{"id": "ac_1", "type": "EMAIL", "subject": "Hello", "body": null, "direction": "OUTBOUND",
+                "occurredAt": "2024-01-04T10:00:00.000Z", "contactId": "ct_0", "contactName": "Person 0", "companyId": null, "companyName": null}]).to_string()),
+            contacts: Some(json!(contacts).to_string()),
+            companies: Some("[]".into()),
+            tasks: Some(json!([{"id": "tk_1", "subject": "Call", "description": null, "type": null, "priority": "HIGH", "status": null,
+                "dueDate": null, "completed": false, "completedAt": null, "contactId": "ct_0", "contactName": "Person 0",
+                "companyId": "co_1", "companyName": "Acme"}]).to_string()),
+            contacts_end: None,
+            companies_end: None,
+        }
+    }
+
+    #[test]
+    fn one_extra_row_means_a_next_page() {
+        let d = Dashboard::from_row(row(), DashboardQuery::default(), settings(), 3);
+        assert_eq!(d.contacts.items.len(), 3);
+        assert!(d.contacts.more);
+        assert!(!d.tasks.more);
+        let html = d.render("n");
+        assert!(html.contains("<a href=\"/?contacts=ct_2\">Next page »</a>"), "the last shown id is the cursor");
+        assert!(!html.contains("First page"));
+        assert!(html.contains("<b>120,000</b>Contacts"));
+        assert!(html.contains("<a href=\"/view/contact/ct_0\">Person 0</a>"));
+        assert!(html.contains("<a href=\"/view/company/co_1\">Acme</a>"), "a task links what it is about");
+        assert!(html.contains("No companies yet."));
+    }
+
+    #[test]
+    fn a_search_that_ends_its_window_offers_to_search_further() {
+        let query = DashboardQuery::parse(&pairs(&[("q", "rare"), ("companies", "co_7")]));
+        let mut r = row();
+        r.contacts_end = Some("ct_window_end".into());
+        r.companies = Some(json!([{"id": "co_9", "name": "Rare Co"}]).to_string());
+        r.companies_end = Some("co_window_end".into());
+        let d = Dashboard::from_row(r, query, settings(), 3);
+        assert_eq!(d.contacts.resume, None, "a full page pages on as usual");
+        assert_eq!(d.companies.resume.as_deref(), Some("co_window_end"));
+        let html = d.render("n");
+        assert!(html.contains("<a href=\"/?q=rare&amp;companies=co_window_end\">Search further »</a>"), "{html}");
+        assert!(html.contains("<a href=\"/?q=rare\">« First page</a>"));
+        assert!(html.contains("A search looks at 25,000 records at a time; more remain."));
+        assert!(html.contains("<a href=\"/?q=rare&amp;contacts=ct_2&amp;companies=co_7\">Next page »</a>"));
+        let mut r = row();
+        r.contacts = Some("[]".into());
+        r.contacts_end = Some("ct_window_end".into());
+        let html = Dashboard::from_row(r, DashboardQuery::parse(&pairs(&[("q", "rare")])), settings(), 3).render("n");
+        assert!(html.contains("No contacts match “rare” among the records searched so far."), "{html}");
+    }
+
+    #[test]
+    fn enginy_settings_name_the_header_and_templates_never_a_key() {
+        let html = Dashboard::from_row(row(), DashboardQuery::default(), settings(), 25).render("n");
+        assert!(html.contains("<code>https://crm.example.com</code>"));
+        assert!(html.contains("<code>X-API-Key</code>"));
+        assert!(html.contains("<code>https://crm.example.com/view/contact/{{crmId}}</code>"));
+        assert!(html.contains("<code>https://crm.example.com/view/company/{{crmId}}</code>"));
+    }
+
+    #[test]
+    fn a_search_is_shown_escaped_and_paged_with_the_query() {
+        let query = DashboardQuery::parse(&pairs(&[("q", "<script>x"), ("tasks", "tk_0")]));
+        let mut r = row();
+        r.companies = None;
+        let html = Dashboard::from_row(r, query, settings(), 25).render("n");
+        assert!(html.contains("value=\"&lt;script&gt;x\""));
+        assert!(html.contains("No companies match “&lt;script&gt;x”."));
+        assert!(html.contains("<a href=\"/?q=%3Cscript%3Ex\">« First page</a>"));
+        assert!(!html.contains("<script"));
+    }
+}

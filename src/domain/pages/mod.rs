@@ -1,0 +1,17 @@
+//! Pages for people (API.md §9): the record pages Enginy's "Open in CRM" links open, and the
+//! dashboard. Everything here is pure: who may see a page ([`auth`]), how text becomes safe HTML
+//! ([`html`]), and each page rendered from plain data ([`record`], [`dashboard`]). The Worker
+//! reads the data in one statement per page (`store::sql_pages`) and sends what these return.
+//!
+//! No page needs JavaScript, and none may run any: the Content-Security-Policy of
+//! [`layout::headers`] allows only the page's own stylesheet.
+
+pub mod auth;
+pub mod dashboard;
+pub mod html;
+pub mod layout;
+pub mod record;
+
+pub use auth::{page_access, PageAccess, CHALLENGE};
+pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
+pub use record::{RecordPage, RecordRow};

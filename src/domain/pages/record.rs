@@ -1,0 +1,591 @@
+//! The record page (`/view/contact/{id}`, `/view/company/{id}`): what Enginy's "Open in CRM"
+//! opens. Built from the one row of `store::sql_pages::CONTACT_PAGE` / `COMPANY_PAGE`.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::html::{url_encode, web_url, Html};
+use super::layout::{label, page, truncate, value_text, when};
+use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
+
+/// Longest activity body shown; a longer one is cut with `…` (the API has the whole text).
+const MAX_BODY_CHARS: usize = 4_000;
+/// Longest old or new value shown in the history.
+const MAX_HISTORY_VALUE_CHARS: usize = 300;
+
+/// The row as the store reads it: plain columns, and JSON text for the lists.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordRow {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub fields: String,
+    pub properties: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_activity_at: Option<String>,
+    pub owner: Option<String>,
+    pub links: Option<String>,
+    pub link_count: f64,
+    pub parent: Option<String>,
+    pub children: Option<String>,
+    pub open_tasks: Option<String>,
+    pub done_tasks: Option<String>,
+    pub activities: Option<String>,
+    pub activity_count: f64,
+    pub history: Option<String>,
+    pub history_count: f64,
+}
+
+/// Another record, as a link.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Linked {
+    pub id: String,
+    pub name: String,
+    /// For associations: the contact's primary company.
+    #[serde(default)]
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Owner {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: String,
+    pub subject: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub due_date: Option<String>,
+    pub completed: bool,
+    pub completed_at: Option<String>,
+    pub contact_id: Option<String>,
+    pub contact_name: Option<String>,
+    pub company_id: Option<String>,
+    pub company_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub direction: Option<String>,
+    pub occurred_at: String,
+    pub contact_id: Option<String>,
+    pub contact_name: Option<String>,
+    pub company_id: Option<String>,
+    pub company_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub at: String,
+    pub request_id: String,
+}
+
+/// Everything a record page shows.
+#[derive(Debug, Clone)]
+pub struct RecordPage {
+    pub kind: RecordKind,
+    pub id: String,
+    pub external_id: Option<String>,
+    pub fields: Map<String, Value>,
+    pub properties: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_activity_at: Option<String>,
+    pub owner: Option<Owner>,
+    /// A contact's companies, or a company's contacts.
+    pub links: Vec<Linked>,
+    /// How many associations there are in all (`links` stops at the list limit).
+    pub link_count: usize,
+    pub parent: Option<Linked>,
+    pub children: Vec<Linked>,
+    pub open_tasks: Vec<Task>,
+    pub done_tasks: Vec<Task>,
+    /// Newest first.
+    pub activities: Vec<Activity>,
+    pub activity_count: usize,
+    /// Newest first.
+    pub history: Vec<Change>,
+    pub history_count: usize,
+}
+
+/// A JSON column the page's own statement wrote; a column it left NULL is an empty list.
+fn parse_list<T: for<'de> Deserialize<'de>>(column: Option<&str>) -> Vec<T> {
+    column.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
+}
+
+fn parse_object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+impl RecordPage {
+    pub fn from_row(kind: RecordKind, row: RecordRow) -> RecordPage {
+        RecordPage {
+            kind,
+            fields: parse_object(&row.fields),
+            properties: parse_object(&row.properties),
+            owner: row.owner.as_deref().and_then(|o| serde_json::from_str(o).ok()),
+            links: parse_list(row.links.as_deref()),
+            link_count: row.link_count as usize,
+            parent: row.parent.as_deref().and_then(|p| serde_json::from_str(p).ok()),
+            children: parse_list(row.children.as_deref()),
+            open_tasks: parse_list(row.open_tasks.as_deref()),
+            done_tasks: parse_list(row.done_tasks.as_deref()),
+            activities: parse_list(row.activities.as_deref()),
+            activity_count: row.activity_count as usize,
+            history: parse_list(row.history.as_deref()),
+            history_count: row.history_count as usize,
+            id: row.id,
+            external_id: row.external_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_activity_at: row.last_activity_at,
+        }
+    }
+
+    /// The name at the top of the page and in the tab.
+    pub fn name(&self) -> String {
+        let name = display_name(self.kind, &self.fields);
+        if name.is_empty() {
+            format!("({} without a name)", self.kind.noun().to_lowercase())
+        } else {
+            name
+        }
+    }
+
+    pub fn render(&self, nonce: &str) -> String {
+        let name = self.name();
+        page(&name, nonce, |h| {
+            h.raw("<p class=\"mute\"><a href=\"/\">Dashboard</a> › ").text(self.kind.noun()).raw("</p>");
+            h.element("<h1>", &name, "</h1>");
+            h.raw("<p class=\"mute\">").text(self.kind.noun()).raw(" <code>").text(&self.id).raw("</code>");
+            if let Some(last) = &self.last_activity_at {
+                h.raw(" · last activity ").text(&when(last));
+            }
+            h.raw("</p>");
+            self.details(h);
+            self.custom(h);
+            self.associations(h);
+            self.tasks(h);
+            self.timeline(h);
+            self.changes(h);
+        })
+    }
+
+    /// Every core field, in the contract's order; an empty one shows a dash, so the shape of the
+    /// page never changes.
+    fn details(&self, h: &mut Html) {
+        h.raw("<section><h2>Details</h2><div class=\"scroll\"><table class=\"kv\">");
+        for spec in self.kind.fields() {
+            h.raw("<tr><th>").text(label(spec.name)).raw("</th><td>");
+            if spec.name == EXTERNAL_ID {
+                optional(h, self.external_id.as_deref());
+            } else {
+                self.field_value(h, spec.name, self.fields.get(spec.name));
+            }
+            h.raw("</td></tr>");
+        }
+        h.raw("<tr><th>Created</th><td>").text(&when(&self.created_at)).raw("</td></tr>");
+        h.raw("<tr><th>Updated</th><td>").text(&when(&self.updated_at)).raw("</td></tr>");
+        h.raw("</table></div></section>");
+    }
+
+    fn field_value(&self, h: &mut Html, name: &str, value: Option<&Value>) {
+        let text = value.map(value_text).unwrap_or_default();
+        if text.trim().is_empty() {
+            h.raw("<span class=\"mute\">—</span>");
+            return;
+        }
+        match name {
+            "ownerId" => match &self.owner {
+                Some(owner) => {
+                    h.text(&owner.name).raw(" <span class=\"mute\">").text(&owner.email).raw("</span>");
+                }
+                None => {
+                    h.element("<code>", &text, "</code>");
+                }
+            },
+            "parentCrmId" => match &self.parent {
+                Some(parent) => {
+                    h.link(&record_href(RecordKind::Company, &parent.id), shown_name(&parent.name));
+                }
+                None => {
+                    h.element("<code>", &text, "</code>").raw(" <span class=\"mute\">(not found)</span>");
+                }
+            },
+            "email" => {
+                h.raw("<a href=\"mailto:").text(&text).raw("\">").text(&text).raw("</a>");
+            }
+            _ => match web_url(&text) {
+                Some(url) => {
+                    h.link(url, &text);
+                }
+                None => {
+                    h.text(&text);
+                }
+            },
+        }
+    }
+
+    /// Every custom property (engagement fields among them), by name.
+    fn custom(&self, h: &mut Html) {
+        h.raw("<section><h2>Custom properties</h2>");
+        if self.properties.is_empty() {
+            h.raw("<p class=\"mute\">None.</p></section>");
+            return;
+        }
+        h.raw("<div class=\"scroll\"><table class=\"kv\">");
+        for (name, value) in &self.properties {
+            h.raw("<tr><th>").text(name).raw("</th><td>").text(&value_text(value)).raw("</td></tr>");
+        }
+        h.raw("</table></div></section>");
+    }
+
+    fn associations(&self, h: &mut Html) {
+        let (title, other, primary_note) = match self.kind {
+            RecordKind::Contact => ("Companies", RecordKind::Company, "primary"),
+            RecordKind::Company => ("Contacts", RecordKind::Contact, "primary company"),
+        };
+        h.raw("<section><h2>").text(title).raw("</h2>");
+        if self.links.is_empty() {
+            h.raw("<p class=\"mute\">None linked.</p>");
+        } else {
+            h.raw("<ul>");
+            for link in &self.links {
+                h.raw("<li>").link(&record_href(other, &link.id), shown_name(&link.name));
+                if link.primary {
+                    h.raw("<span class=\"badge\">").text(primary_note).raw("</span>");
+                }
+                h.raw("</li>");
+            }
+            h.raw("</ul>");
+            more_note(h, self.links.len(), self.link_count);
+        }
+        if self.kind == RecordKind::Company && !self.children.is_empty() {
+            h.raw("<h3>Subsidiaries</h3><ul>");
+            for child in &self.children {
+                h.raw("<li>").link(&record_href(RecordKind::Company, &child.id), shown_name(&child.name)).raw("</li>");
+            }
+            h.raw("</ul>");
+        }
+        h.raw("</section>");
+    }
+
+    fn tasks(&self, h: &mut Html) {
+        h.raw("<section><h2>Tasks</h2><h3>Open</h3>");
+        if self.open_tasks.is_empty() {
+            h.raw("<p class=\"mute\">No open tasks.</p>");
+        } else {
+            h.raw("<div class=\"scroll\"><table><tr><th>Due</th><th>Task</th><th>Priority</th><th>Status</th></tr>");
+            for task in &self.open_tasks {
+                h.raw("<tr><td>");
+                optional(h, task.due_date.as_deref().map(when).as_deref());
+                h.raw("</td><td>");
+                task_summary(h, task);
+                h.raw("</td><td>");
+                optional(h, task.priority.as_deref());
+                h.raw("</td><td>");
+                optional(h, task.status.as_deref());
+                h.raw("</td></tr>");
+            }
+            h.raw("</table></div>");
+        }
+        h.raw("<h3>Completed</h3>");
+        if self.done_tasks.is_empty() {
+            h.raw("<p class=\"mute\">No completed tasks.</p>");
+        } else {
+            h.raw("<div class=\"scroll\"><table><tr><th>Completed</th><th>Task</th></tr>");
+            for task in &self.done_tasks {
+                h.raw("<tr><td>");
+                optional(h, task.completed_at.as_deref().map(when).as_deref());
+                h.raw("</td><td>");
+                task_summary(h, task);
+                h.raw("</td></tr>");
+            }
+            h.raw("</table></div>");
+        }
+        h.raw("</section>");
+    }
+
+    /// Activities newest first; the direction is told in words and by colour, so it survives
+    /// a screen reader and a black-and-white printout.
+    fn timeline(&self, h: &mut Html) {
+        h.raw("<section><h2>Activity</h2>");
+        if self.activities.is_empty() {
+            h.raw("<p class=\"mute\">No activity yet.</p></section>");
+            return;
+        }
+        h.raw("<ol class=\"timeline\">");
+        for activity in &self.activities {
+            activity_item(h, activity, Some(self.kind));
+        }
+        h.raw("</ol>");
+        more_note(h, self.activities.len(), self.activity_count);
+        h.raw("</section>");
+    }
+
+    /// The record's history, folded away: it is for the curious, not for every visit.
+    fn changes(&self, h: &mut Html) {
+        h.raw("<section><details><summary>History (").number(self.history_count);
+        h.raw(if self.history_count == 1 { " change)" } else { " changes)" }).raw("</summary>");
+        if self.history.is_empty() {
+            h.raw("<p class=\"mute\">No changes recorded.</p>");
+        } else {
+            h.raw("<div class=\"scroll\"><table><tr><th>When</th><th>Field</th><th>Old</th><th>New</th></tr>");
+            for change in &self.history {
+                h.raw("<tr><td>").text(&when(&change.at)).raw("<br><span class=\"mute\">");
+                h.text(&change.request_id).raw("</span></td><td>").text(&change.field).raw("</td><td>");
+                history_value(h, change.old.as_deref());
+                h.raw("</td><td>");
+                history_value(h, change.new.as_deref());
+                h.raw("</td></tr>");
+            }
+            h.raw("</table></div>");
+            more_note(h, self.history.len(), self.history_count);
+        }
+        h.raw("</details></section>");
+    }
+}
+
+/// The path of a record's page.
+pub fn record_href(kind: RecordKind, id: &str) -> String {
+    let segment = match kind {
+        RecordKind::Contact => "contact",
+        RecordKind::Company => "company",
+    };
+    format!("/view/{segment}/{}", url_encode(id))
+}
+
+/// A display name, or a placeholder for a record that has none.
+pub fn shown_name(name: &str) -> &str {
+    if name.trim().is_empty() {
+        "(no name)"
+    } else {
+        name
+    }
+}
+
+fn optional(h: &mut Html, text: Option<&str>) {
+    match text.filter(|t| !t.trim().is_empty()) {
+        Some(t) => h.text(t),
+        None => h.raw("<span class=\"mute\">—</span>"),
+    };
+}
+
+fn more_note(h: &mut Html, shown: usize, total: usize) {
+    if total > shown {
+        h.raw("<p class=\"mute\">Showing the latest ").number(shown).raw(" of ").number(total).raw(".</p>");
+    }
+}
+
+fn history_value(h: &mut Html, value: Option<&str>) {
+    match value {
+        Some(v) => h.element("<code>", &truncate(v, MAX_HISTORY_VALUE_CHARS), "</code>"),
+        None => h.raw("<span class=\"mute\">—</span>"),
+    };
+}
+
+/// A task's subject, type and description; also what it is about, when that is another record.
+pub fn task_summary(h: &mut Html, task: &Task) {
+    h.element("<strong>", &task.subject, "</strong>");
+    if let Some(kind) = task.kind.as_deref().filter(|k| !k.is_empty()) {
+        h.raw("<span class=\"badge\">").text(kind).raw("</span>");
+    }
+    if let Some(description) = task.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        h.raw("<br>").text(&truncate(description, MAX_BODY_CHARS));
+    }
+}
+
+/// One activity of a timeline. On a record's own page (`page_kind`) the record itself is not
+/// named again.
+pub fn activity_item(h: &mut Html, activity: &Activity, page_kind: Option<RecordKind>) {
+    let (class, arrow) = match activity.direction.as_deref() {
+        Some("INBOUND") => ("in", "← Inbound"),
+        Some("OUTBOUND") => ("out", "→ Outbound"),
+        _ => ("", "·"),
+    };
+    h.raw("<li class=\"").raw(class).raw("\"><span class=\"dir\">").raw(arrow).raw("</span> ");
+    h.element("<strong>", &activity.kind, "</strong>");
+    h.raw(" <span class=\"mute\">").text(&when(&activity.occurred_at)).raw("</span>");
+    let about = [
+        (RecordKind::Contact, &activity.contact_id, &activity.contact_name),
+        (RecordKind::Company, &activity.company_id, &activity.company_name),
+    ];
+    for (kind, id, name) in about {
+        if let (Some(id), false) = (id, Some(kind) == page_kind) {
+            h.raw(" · ").link(&record_href(kind, id), shown_name(name.as_deref().unwrap_or_default()));
+        }
+    }
+    if let Some(subject) = activity.subject.as_deref().filter(|s| !s.trim().is_empty()) {
+        h.element("<p>", subject, "</p>");
+    }
+    if let Some(body) = activity.body.as_deref().filter(|b| !b.trim().is_empty()) {
+        h.element("<p class=\"body\">", &truncate(body, MAX_BODY_CHARS), "</p>");
+    }
+    h.raw("</li>");
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const XSS: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+
+    fn row(kind: RecordKind) -> RecordRow {
+        let fields = match kind {
+            RecordKind::Contact => json!({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com",
+                "linkedinUrl": "https://www.linkedin.com/in/ada", "ownerId": "us_1"}),
+            RecordKind::Company => json!({"name": "Acme", "domain": "acme.com", "website": "javascript:alert(1)",
+                "tags": ["b2b", "saas"], "customFields": {"segment": "smb"}, "employeeCount": 250, "parentCrmId": "co_p"}),
+        };
+        RecordRow {
+            id: "ct_1".into(),
+            external_id: Some("ext-1".into()),
+            fields: fields.to_string(),
+            properties: json!({"genesy_score": 7, "stage": "lead"}).to_string(),
+            created_at: "2024-01-01T09:00:00.000Z".into(),
+            updated_at: "2024-01-02T09:00:00.000Z".into(),
+            last_activity_at: Some("2024-01-03T09:00:00.000Z".into()),
+            owner: Some(json!({"id": "us_1", "name": "Sam Seller", "email": "sam@x.com"}).to_string()),
+            links: Some(json!([{"id": "co_1", "name": "Acme", "primary": true}, {"id": "co_2", "name": "", "primary": false}]).to_string()),
+            link_count: 2.0,
+            parent: None,
+            children: Some("[]".into()),
+            open_tasks: Some(json!([{"id": "tk_1", "subject": "Call back", "description": null, "type": "CALL",
+                "priority": "HIGH", "status": null, "dueDate": "2024-02-01T00:00:00.000Z", "completed": false,
+                "completedAt": null, "contactId": "ct_1", "contactName": "Ada Lovelace", "companyId": null, "companyName": null}]).to_string()),
+            done_tasks: Some(json!([{"id": "tk_2", "subject": "Intro email", "description": "sent", "type": null,
+                "priority": null, "status": null, "dueDate": null, "completed": true,
+                "completedAt": "2024-01-05T00:00:00.000Z", "contactId": "ct_1", "contactName": "Ada Lovelace",
+                "companyId": null, "companyName": null}]).to_string()),
+            activities: Some(json!([
+                {"id": "ac_2", "type": "EMAIL", "subject": "Re: hello", "body": "Sounds good", "direction": "INBOUND",
+                 "occurredAt": "2024-01-04T10:00:00.000Z", "contactId": "ct_1", "contactName": "Ada Lovelace",
+                 "companyId": "co_1", "companyName": "Acme"},
+                {"id": "ac_1", "type": "LINKEDIN", "subject": null, "body": "Hi Ada", "direction": "OUTBOUND",
+                 "occurredAt": "2024-01-03T09:00:00.000Z", "contactId": "ct_1", "contactName": "Ada Lovelace",
+                 "companyId": null, "companyName": null}
+            ]).to_string()),
+            activity_count: 2.0,
+            history: Some(json!([{"field": "email", "old": "\"a@x.com\"", "new": "\"ada@example.com\"",
+                "at": "2024-01-02T09:00:00.000Z", "requestId": "req_1"}]).to_string()),
+            history_count: 1.0,
+        }
+    }
+
+    fn rendered(kind: RecordKind) -> String {
+        RecordPage::from_row(kind, row(kind)).render("nonce1")
+    }
+
+    #[test]
+    fn contact_page_shows_fields_links_tasks_timeline_and_history() {
+        let html = rendered(RecordKind::Contact);
+        assert!(html.contains("<title>Ada Lovelace · edge-crm</title>"));
+        assert!(html.contains("<h1>Ada Lovelace</h1>"));
+        assert!(html.contains("<a href=\"mailto:ada@example.com\">ada@example.com</a>"));
+        assert!(html.contains("<a href=\"https://www.linkedin.com/in/ada\">"));
+        assert!(html.contains("Sam Seller"), "the owner by name");
+        assert!(html.contains("<th>genesy_score</th><td>7</td>"), "custom properties in a table");
+        assert!(html.contains("<a href=\"/view/company/co_1\">Acme</a><span class=\"badge\">primary</span>"));
+        assert!(html.contains("<a href=\"/view/company/co_2\">(no name)</a></li>"));
+        assert!(html.contains("Call back") && html.contains("Intro email"));
+        assert!(html.contains("<h3>Completed</h3>"));
+        let inbound = html.find("← Inbound").unwrap();
+        let outbound = html.find("→ Outbound").unwrap();
+        assert!(inbound < outbound, "newest first");
+        assert!(html.contains("<li class=\"in\">") && html.contains("<li class=\"out\">"));
+        assert!(html.contains("<details><summary>History (1 change)</summary>"));
+        assert!(html.contains("&quot;ada@example.com&quot;"));
+        // Every core field has a row, empty ones a dash.
+        for spec in RecordKind::Contact.fields() {
+            assert!(html.contains(&format!("<th>{}</th>", label(spec.name))), "{}", spec.name);
+        }
+        assert!(html.contains("<th>Title</th><td><span class=\"mute\">—</span>"));
+    }
+
+    #[test]
+    fn company_page_links_contacts_and_never_links_a_script_url() {
+        let html = rendered(RecordKind::Company);
+        assert!(html.contains("<h2>Contacts</h2>"));
+        assert!(html.contains("<a href=\"/view/contact/co_1\">Acme</a><span class=\"badge\">primary company</span>"));
+        assert!(html.contains("<td>javascript:alert(1)</td>"), "shown as text");
+        assert!(!html.contains("href=\"javascript"));
+        assert!(html.contains("<td>b2b, saas</td>"));
+        assert!(html.contains("{&quot;segment&quot;:&quot;smb&quot;}"));
+        assert!(html.contains("<code>co_p</code> <span class=\"mute\">(not found)</span>"));
+        // On the company's page, its own name is not repeated on its activities.
+        assert!(!html.contains("href=\"/view/company/co_1\""));
+    }
+
+    #[test]
+    fn every_stored_value_is_escaped() {
+        let mut r = row(RecordKind::Company);
+        let mut fields = Map::new();
+        for spec in RecordKind::Company.fields() {
+            fields.insert(spec.name.to_string(), json!(XSS));
+        }
+        fields.insert("tags".into(), json!([XSS]));
+        fields.insert("customFields".into(), json!({ XSS: XSS }));
+        r.fields = Value::Object(fields).to_string();
+        r.properties = json!({ XSS: XSS }).to_string();
+        r.external_id = Some(XSS.into());
+        r.id = XSS.into();
+        r.owner = Some(json!({"id": XSS, "name": XSS, "email": XSS}).to_string());
+        r.parent = Some(json!({"id": XSS, "name": XSS}).to_string());
+        r.links = Some(json!([{"id": XSS, "name": XSS, "primary": true}]).to_string());
+        r.children = r.links.clone();
+        let task = json!({"id": XSS, "subject": XSS, "description": XSS, "type": XSS, "priority": XSS, "status": XSS,
+            "dueDate": XSS, "completed": false, "completedAt": XSS, "contactId": XSS, "contactName": XSS,
+            "companyId": XSS, "companyName": XSS});
+        r.open_tasks = Some(json!([task]).to_string());
+        r.done_tasks = Some(json!([task]).to_string());
+        r.activities = Some(json!([{"id": XSS, "type": XSS, "subject": XSS, "body": XSS, "direction": XSS,
+            "occurredAt": XSS, "contactId": XSS, "contactName": XSS, "companyId": XSS, "companyName": XSS}]).to_string());
+        r.history = Some(json!([{"field": XSS, "old": XSS, "new": XSS, "at": XSS, "requestId": XSS}]).to_string());
+        r.last_activity_at = Some(XSS.into());
+        r.created_at = XSS.into();
+        let html = RecordPage::from_row(RecordKind::Company, r).render("n");
+        assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
+        assert!(!html.contains("alert(1)>"), "no tag was closed by data");
+        assert!(html.matches("&lt;script&gt;alert(1)&lt;/script&gt;").count() > 30);
+    }
+
+    #[test]
+    fn broken_json_columns_read_as_empty() {
+        let mut r = row(RecordKind::Contact);
+        r.links = Some("not json".into());
+        r.activities = None;
+        r.fields = "[]".into();
+        let p = RecordPage::from_row(RecordKind::Contact, r);
+        assert!(p.links.is_empty() && p.activities.is_empty() && p.fields.is_empty());
+        assert_eq!(p.name(), "(contact without a name)");
+    }
+
+    #[test]
+    fn record_links_encode_the_id() {
+        assert_eq!(record_href(RecordKind::Contact, "ct_1"), "/view/contact/ct_1");
+        assert_eq!(record_href(RecordKind::Company, "a/b?c"), "/view/company/a%2Fb%3Fc");
+    }
+}

@@ -1,0 +1,190 @@
+//! Activities (API.md §7): what Enginy's sequences log, and the timeline query.
+
+use serde_json::{Map, Value};
+
+use super::{custom, id_field, text, timestamp, Refs, WorkError, MAX_BODY, MAX_TEXT};
+use crate::domain::error::{ApiError, Detail};
+use crate::domain::feed::decode_cursor;
+use crate::domain::record::check_custom;
+use crate::domain::request::json_type;
+
+const ACTIVITY_FIELDS: &[&str] =
+    &["type", "subject", "body", "direction", "ownerId", "occurredAt", "contactId", "companyId", "metadata"];
+
+/// A validated activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityInput {
+    pub activity_type: String,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub direction: Option<String>,
+    pub owner_id: Option<String>,
+    pub occurred_at: String,
+    pub contact_id: Option<String>,
+    pub company_id: Option<String>,
+    pub metadata: Map<String, Value>,
+    /// `metadata.messageId` as text: with the type, what makes a retried log the same activity.
+    pub message_id: Option<String>,
+    pub properties: Map<String, Value>,
+}
+
+impl ActivityInput {
+    pub fn refs(&self) -> Refs<'_> {
+        Refs { contact: self.contact_id.as_deref(), company: self.company_id.as_deref(), owner: self.owner_id.as_deref() }
+    }
+}
+
+/// Reads one activity. `type` is required and upper-cased (any type is kept, the four Enginy
+/// sends among them); `direction` is `INBOUND` or `OUTBOUND` in any case; `occurredAt` defaults
+/// to `now`; `metadata` is kept exactly as sent.
+pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, WorkError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| WorkError::at("", format!("expected an activity object, got {}", json_type(value))))?;
+    let activity_type = match text(object, "type", 100)? {
+        Some(Some(t)) if !t.trim().is_empty() => t.trim().to_uppercase(),
+        _ => return Err(WorkError::at("type", "is required (EMAIL, LINKEDIN, LINKEDIN_INMAIL, LINKEDIN_CONNECTION, ...)")),
+    };
+    let direction = match text(object, "direction", 20)?.flatten() {
+        None => None,
+        Some(d) => match d.trim().to_uppercase().as_str() {
+            "INBOUND" => Some("INBOUND".to_string()),
+            "OUTBOUND" => Some("OUTBOUND".to_string()),
+            _ => return Err(WorkError::at("direction", format!("expected INBOUND or OUTBOUND, got {d:?}"))),
+        },
+    };
+    let metadata = match object.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => {
+            check_custom(&Value::Object(m.clone())).map_err(|e| WorkError::at("metadata", e))?;
+            m.clone()
+        }
+        Some(other) => return Err(WorkError::at("metadata", format!("expected an object, got {}", json_type(other)))),
+    };
+    let message_id = match metadata.get("messageId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) if s.len() > 500 => return Err(WorkError::at("metadata.messageId", "is longer than 500 bytes")),
+        Some(Value::String(s)) => Some(s.clone()),
+        // A numeric id is the same message as its decimal text.
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(WorkError::at("metadata.messageId", format!("expected a string, got {}", json_type(other))))
+        }
+    };
+    Ok(ActivityInput {
+        activity_type,
+        subject: text(object, "subject", MAX_TEXT)?.flatten(),
+        body: text(object, "body", MAX_BODY)?.flatten(),
+        direction,
+        owner_id: id_field(object, "ownerId")?.flatten(),
+        occurred_at: timestamp(object, "occurredAt")?.flatten().unwrap_or_else(|| now.to_string()),
+        contact_id: id_field(object, "contactId")?.flatten(),
+        company_id: id_field(object, "companyId")?.flatten(),
+        metadata,
+        message_id,
+        properties: custom(object, ACTIVITY_FIELDS)?,
+    })
+}
+
+/// `GET /{kind}/{id}/activities?limit&cursor`: a page of the timeline, newest first, before
+/// `(occurred_at, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineQuery {
+    pub limit: usize,
+    pub before_time: String,
+    pub before_id: String,
+}
+
+pub const TIMELINE_DEFAULT_LIMIT: usize = 50;
+pub const TIMELINE_MAX_LIMIT: usize = 200;
+
+impl TimelineQuery {
+    pub fn parse(query: &[(String, String)]) -> Result<TimelineQuery, ApiError> {
+        let get = |name: &str| query.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let bad = |path: &str, message: String| {
+            ApiError::invalid(format!("invalid query parameter {path}"), vec![Detail::new(path, message)])
+        };
+        let limit = match get("limit") {
+            None | Some("") => TIMELINE_DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=TIMELINE_MAX_LIMIT).contains(n))
+                .ok_or_else(|| bad("limit", format!("expected a whole number from 1 to {TIMELINE_MAX_LIMIT}, got {raw:?}")))?,
+        };
+        let (before_time, before_id) = match get("cursor").filter(|c| !c.is_empty()) {
+            Some(c) => decode_cursor(c).ok_or_else(|| bad("cursor", "is not a cursor this API returned".into()))?,
+            // Before everything: `~` sorts after every timestamp.
+            None => ("~".to_string(), String::new()),
+        };
+        Ok(TimelineQuery { limit, before_time, before_id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::feed::encode_cursor;
+    use serde_json::json;
+
+    const NOW: &str = "2024-01-20T10:30:00.000Z";
+
+    #[test]
+    fn activities_are_upper_cased_and_keyed_by_message_id() {
+        let a = parse_activity(
+            &json!({"type": " email ", "direction": "outbound", "metadata": {"messageId": "m-1", "sequenceIndex": 1}, "extra": true}),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(a.activity_type, "EMAIL");
+        assert_eq!(a.direction.as_deref(), Some("OUTBOUND"));
+        assert_eq!(a.message_id.as_deref(), Some("m-1"));
+        assert_eq!(a.occurred_at, NOW);
+        assert_eq!(Value::Object(a.metadata), json!({"messageId": "m-1", "sequenceIndex": 1}), "kept as sent");
+        assert_eq!(a.properties["extra"], true);
+        let numeric = parse_activity(&json!({"type": "LINKEDIN", "metadata": {"messageId": 42}}), NOW).unwrap();
+        assert_eq!(numeric.message_id.as_deref(), Some("42"));
+        let none = parse_activity(&json!({"type": "LINKEDIN_INMAIL", "metadata": {"messageId": ""}}), NOW).unwrap();
+        assert_eq!(none.message_id, None, "an empty messageId identifies nothing");
+        let other = parse_activity(&json!({"type": "call", "direction": null}), NOW).unwrap();
+        assert_eq!((other.activity_type.as_str(), other.direction), ("CALL", None));
+    }
+
+    #[test]
+    fn activity_errors_name_the_field() {
+        for (body, field) in [
+            (json!({}), "type"),
+            (json!({"type": "  "}), "type"),
+            (json!({"type": "EMAIL", "direction": "sideways"}), "direction"),
+            (json!({"type": "EMAIL", "direction": 1}), "direction"),
+            (json!({"type": "EMAIL", "occurredAt": "noon"}), "occurredAt"),
+            (json!({"type": "EMAIL", "metadata": [1]}), "metadata"),
+            (json!({"type": "EMAIL", "metadata": {"messageId": {}}}), "metadata.messageId"),
+            (json!({"type": "EMAIL", "contactId": 3}), "contactId"),
+            (json!({"type": "EMAIL", "companyId": ""}), "companyId"),
+            (json!("EMAIL"), ""),
+        ] {
+            assert_eq!(parse_activity(&body, NOW).unwrap_err().field, field, "{body}");
+        }
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> Result<TimelineQuery, ApiError> {
+        let owned: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        TimelineQuery::parse(&owned)
+    }
+
+    #[test]
+    fn timeline_queries_page_by_cursor() {
+        let first = query(&[]).unwrap();
+        assert_eq!(first.limit, TIMELINE_DEFAULT_LIMIT);
+        assert!(first.before_time.as_str() > "9999-12-31T23:59:59.999Z");
+        let cursor = encode_cursor(NOW, "ac_1");
+        let next = query(&[("limit", "2"), ("cursor", &cursor)]).unwrap();
+        assert_eq!(next, TimelineQuery { limit: 2, before_time: NOW.into(), before_id: "ac_1".into() });
+        for (name, value) in [("limit", "0"), ("limit", "201"), ("limit", "x"), ("cursor", "nope")] {
+            let err = query(&[(name, value)]).unwrap_err();
+            assert_eq!(err.body("r")["details"][0]["path"], name, "{name}={value}");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Tasks (API.md §7): the fields a client may set, how `completed` drives `completedAt`, and the
+//! field-by-field changes that go into history.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use super::{custom, id_field, text, timestamp, Refs, WorkError, MAX_BODY, MAX_TEXT};
+use crate::domain::request::json_type;
+
+const TASK_FIELDS: &[&str] = &[
+    "subject", "description", "type", "priority", "status", "ownerId", "dueDate", "contactId", "companyId", "completed",
+    "completedAt",
+];
+
+/// A task's stored values: the core fields (absent = unset) and its custom properties.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskValues {
+    pub fields: Map<String, Value>,
+    pub properties: Map<String, Value>,
+}
+
+impl TaskValues {
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+
+    pub fn completed(&self) -> bool {
+        self.fields.get("completed").and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// The contact, company and owner the task names.
+    pub fn refs(&self) -> Refs<'_> {
+        Refs { contact: self.str("contactId"), company: self.str("companyId"), owner: self.str("ownerId") }
+    }
+}
+
+fn set(values: &mut TaskValues, name: &str, value: Option<Option<String>>) {
+    match value {
+        None => {}
+        Some(None) => {
+            values.fields.remove(name);
+        }
+        Some(Some(v)) => {
+            values.fields.insert(name.to_string(), json!(v));
+        }
+    }
+}
+
+/// Reads the task fields present in `object` into `values` (a `null` clears), checking types.
+/// `completed` drives `completedAt`: set to `now` when it becomes true, cleared when false; a
+/// `completedAt` sent by the client is ignored, so the two never disagree.
+pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: bool) -> Result<(), WorkError> {
+    let object = object
+        .as_object()
+        .ok_or_else(|| WorkError::at("", format!("expected a task object, got {}", json_type(object))))?;
+    for (name, max) in [("subject", MAX_TEXT), ("description", MAX_BODY), ("type", 100), ("priority", 100), ("status", 100)] {
+        set(values, name, text(object, name, max)?);
+    }
+    for name in ["ownerId", "contactId", "companyId"] {
+        set(values, name, id_field(object, name)?);
+    }
+    set(values, "dueDate", timestamp(object, "dueDate")?);
+    match object.get("completed") {
+        None => {}
+        Some(Value::Bool(done)) => {
+            let was = values.completed();
+            values.fields.insert("completed".into(), json!(done));
+            if *done && !was {
+                values.fields.insert("completedAt".into(), json!(now));
+            } else if !done {
+                values.fields.remove("completedAt");
+            }
+        }
+        // On an update, `null` clears like for every field: the task is open again.
+        Some(Value::Null) if !creating => {
+            values.fields.insert("completed".into(), json!(false));
+            values.fields.remove("completedAt");
+        }
+        Some(other) => return Err(WorkError::at("completed", format!("expected true or false, got {}", json_type(other)))),
+    }
+    for (k, v) in custom(object, TASK_FIELDS)? {
+        if v.is_null() && !creating {
+            values.properties.remove(&k);
+        } else if !v.is_null() {
+            values.properties.insert(k, v);
+        }
+    }
+    if values.str("subject").is_none_or(|s| s.trim().is_empty()) {
+        return Err(WorkError::at("subject", "is required"));
+    }
+    if creating {
+        values.fields.entry("completed").or_insert(json!(false));
+    }
+    Ok(())
+}
+
+/// Checks a patch on its own, before any task is read: a bad patch is a `400` even when it names
+/// no stored task.
+pub fn check_patch(patch: &Value, now: &str) -> Result<(), WorkError> {
+    let mut any = TaskValues::default();
+    any.fields.insert("subject".into(), json!("any"));
+    apply_task(&mut any, patch, now, false)
+}
+
+/// The task as the API returns it.
+pub fn task_to_wire(id: &str, values: &TaskValues, created_at: &str, updated_at: &str) -> Value {
+    let get = |name: &str| values.fields.get(name).cloned().unwrap_or(Value::Null);
+    json!({
+        "id": id,
+        "subject": get("subject"),
+        "description": get("description"),
+        "type": get("type"),
+        "priority": get("priority"),
+        "status": get("status"),
+        "ownerId": get("ownerId"),
+        "dueDate": get("dueDate"),
+        "contactId": get("contactId"),
+        "companyId": get("companyId"),
+        "completed": values.completed(),
+        "completedAt": get("completedAt"),
+        "createdAt": created_at,
+        "updatedAt": updated_at,
+        "properties": values.properties,
+    })
+}
+
+/// The field-by-field changes between two versions of a task, for history: `{field, old?, new?}`
+/// (absent = unset), custom properties as `properties.<name>`.
+pub fn task_changes(old: &TaskValues, new: &TaskValues) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut diff = |prefix: &str, a: &Map<String, Value>, b: &Map<String, Value>| {
+        let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for name in names {
+            let (x, y) = (a.get(name), b.get(name));
+            if x != y {
+                let mut change = json!({ "field": format!("{prefix}{name}") });
+                if let Some(x) = x {
+                    change["old"] = x.clone();
+                }
+                if let Some(y) = y {
+                    change["new"] = y.clone();
+                }
+                out.push(change);
+            }
+        }
+    };
+    diff("", &old.fields, &new.fields);
+    diff("properties.", &old.properties, &new.properties);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2024-01-20T10:30:00.000Z";
+
+    fn task(value: Value) -> Result<TaskValues, WorkError> {
+        let mut t = TaskValues::default();
+        apply_task(&mut t, &value, NOW, true).map(|_| t)
+    }
+
+    #[test]
+    fn tasks_need_a_subject_and_keep_unknown_fields() {
+        assert_eq!(task(json!({"type": "CALL"})).unwrap_err().field, "subject");
+        assert_eq!(task(json!({"subject": "  "})).unwrap_err().field, "subject");
+        let t = task(json!({"subject": "Call", "dueDate": "2024-02-01T12:00:00+01:00", "score": 3})).unwrap();
+        assert_eq!(t.str("dueDate"), Some("2024-02-01T11:00:00.000Z"));
+        assert_eq!(t.properties["score"], 3);
+        assert!(!t.completed());
+    }
+
+    #[test]
+    fn completed_drives_completed_at() {
+        let mut t = task(json!({"subject": "x", "completedAt": "1999-01-01T00:00:00Z"})).unwrap();
+        assert_eq!(t.str("completedAt"), None, "completedAt follows completed only");
+        apply_task(&mut t, &json!({"completed": true}), NOW, false).unwrap();
+        assert_eq!(t.str("completedAt"), Some(NOW));
+        apply_task(&mut t, &json!({"completed": true}), "2030-01-01T00:00:00.000Z", false).unwrap();
+        assert_eq!(t.str("completedAt"), Some(NOW), "completing twice keeps the first time");
+        apply_task(&mut t, &json!({"completed": false}), NOW, false).unwrap();
+        assert_eq!(t.str("completedAt"), None);
+        apply_task(&mut t, &json!({"completed": true}), NOW, false).unwrap();
+        apply_task(&mut t, &json!({"completed": null}), NOW, false).unwrap();
+        assert!(!t.completed());
+        assert_eq!(t.str("completedAt"), None);
+        assert!(task(json!({"subject": "x", "completed": true})).unwrap().str("completedAt").is_some());
+    }
+
+    #[test]
+    fn task_errors_name_the_field() {
+        for (body, field) in [
+            (json!({"subject": 5}), "subject"),
+            (json!({"subject": "x", "dueDate": "tomorrow"}), "dueDate"),
+            (json!({"subject": "x", "completed": "yes"}), "completed"),
+            (json!({"subject": "x", "completed": null}), "completed"),
+            (json!({"subject": "x", "contactId": ""}), "contactId"),
+            (json!({"subject": "x", "ownerId": 7}), "ownerId"),
+            (json!({"subject": "x", "priority": ["high"]}), "priority"),
+            (json!({"subject": "x".repeat(MAX_TEXT + 1)}), "subject"),
+            (json!([1]), ""),
+        ] {
+            assert_eq!(task(body.clone()).unwrap_err().field, field, "{body}");
+        }
+        let err = task(json!({"subject": "x", "dueDate": "tomorrow"})).unwrap_err().into_api_error("task");
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.body("r")["details"][0]["path"], "dueDate");
+    }
+
+    #[test]
+    fn nulls_clear_on_update() {
+        let mut t = task(json!({"subject": "x", "status": "open", "note": 1})).unwrap();
+        apply_task(&mut t, &json!({"status": null, "note": null}), NOW, false).unwrap();
+        assert_eq!(t.str("status"), None);
+        assert!(t.properties.get("note").is_none());
+        assert!(apply_task(&mut t, &json!({"subject": null}), NOW, false).is_err());
+    }
+
+    #[test]
+    fn a_patch_is_checked_before_any_task_is_read() {
+        assert!(check_patch(&json!({"completed": true}), NOW).is_ok());
+        assert!(check_patch(&json!({}), NOW).is_ok());
+        assert_eq!(check_patch(&json!({"dueDate": "soon"}), NOW).unwrap_err().field, "dueDate");
+        assert_eq!(check_patch(&json!({"subject": null}), NOW).unwrap_err().field, "subject");
+        assert_eq!(check_patch(&json!("done"), NOW).unwrap_err().field, "");
+    }
+
+    #[test]
+    fn changes_list_every_field_that_moved() {
+        let old = task(json!({"subject": "x", "status": "open", "tier": 1})).unwrap();
+        let mut new = old.clone();
+        apply_task(&mut new, &json!({"status": null, "completed": true, "tier": 2}), NOW, false).unwrap();
+        let changes = task_changes(&old, &new);
+        assert_eq!(
+            changes,
+            vec![
+                json!({"field": "completed", "old": false, "new": true}),
+                json!({"field": "completedAt", "new": NOW}),
+                json!({"field": "status", "old": "open"}),
+                json!({"field": "properties.tier", "old": 1, "new": 2}),
+            ]
+        );
+        assert!(task_changes(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn refs_are_what_the_task_names() {
+        let t = task(json!({"subject": "x", "contactId": "ct_1", "ownerId": "us_1"})).unwrap();
+        assert_eq!(t.refs(), Refs { contact: Some("ct_1"), company: None, owner: Some("us_1") });
+    }
+}

@@ -1,0 +1,112 @@
+//! Activities (API.md §7): `POST /activities` (one or `{"activities": [...]}`), idempotent on
+//! `(type, metadata.messageId)`; `GET /activities/{id}`; and a record's timeline.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::context::{new_id, now, store_error};
+use super::work::{answer, history as entity_history, items, known, object, HandlerResult};
+use super::{respond, Ctx};
+use crate::domain::error::ApiError;
+use crate::domain::feed::encode_cursor;
+use crate::domain::ids::IdKind;
+use crate::domain::record::RecordKind;
+use crate::domain::work::{parse_activity, ActivityInput, TimelineQuery, WorkError};
+use crate::store::d1_work::ActivityRow;
+
+fn wire(row: &ActivityRow) -> Value {
+    json!({
+        "id": row.id,
+        "type": row.activity_type,
+        "subject": row.subject,
+        "body": row.body,
+        "direction": row.direction,
+        "ownerId": row.owner_id,
+        "occurredAt": row.occurred_at,
+        "contactId": row.contact_id,
+        "companyId": row.company_id,
+        "metadata": object(&row.metadata),
+        "createdAt": row.created_at,
+        "properties": object(&row.properties),
+    })
+}
+
+/// `POST /activities`. The same statements whatever the batch: the reference check (when an
+/// activity names anything), then insert, history, the two `lastActivityDate` moves and the
+/// read-back in one transaction. A retry of a
+/// logged `(type, messageId)`, even one racing the first, is refused by the unique index and
+/// answered with the first activity.
+pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
+    let (batch, items) = items(ctx, "activities")?;
+    let at = now();
+    let mut parsed: Vec<Result<ActivityInput, WorkError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
+    let refs: Vec<_> = parsed.iter().flatten().map(ActivityInput::refs).collect();
+    let known = known(ctx, &refs).await?;
+    for p in parsed.iter_mut() {
+        if let Err(e) = p.as_ref().map(|a| known.check(a.refs())).unwrap_or(Ok(())) {
+            *p = Err(e);
+        }
+    }
+    let mut position = Vec::with_capacity(parsed.len());
+    let mut write = Vec::new();
+    for p in &parsed {
+        position.push(p.as_ref().ok().map(|a| {
+            write.push(json!({
+                "id": new_id(IdKind::Activity).into_string(),
+                "type": a.activity_type, "subject": a.subject, "body": a.body, "direction": a.direction,
+                "ownerId": a.owner_id, "occurredAt": a.occurred_at, "contactId": a.contact_id, "companyId": a.company_id,
+                "metadata": a.metadata, "messageId": a.message_id, "properties": a.properties,
+            }));
+            write.len() - 1
+        }));
+    }
+    let resolved: HashMap<usize, ActivityRow> = if write.is_empty() {
+        HashMap::new()
+    } else {
+        ctx.store
+            .log_activities(&Value::Array(write).to_string(), &at, ctx.request_id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter_map(|r| Some((r.i? as usize, r)))
+            .collect()
+    };
+    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
+    answer("activity", batch, outcomes, |i| position[i].and_then(|w| resolved.get(&w)).map(wire))
+}
+
+pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
+    let row = ctx
+        .store
+        .activity(ctx.params[0])
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::NotFound("Activity not found".into()))?;
+    Ok(respond::json(&wire(&row), 200))
+}
+
+/// `GET /contacts/{id}/activities`, `GET /companies/{id}/activities?limit&cursor`: the live
+/// record's timeline, newest first, `{"data", "nextCursor"}`.
+pub async fn timeline(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
+    let q = TimelineQuery::parse(query)?;
+    let id = ctx.params[0];
+    if ctx.store.load(kind, &json!([id]).to_string()).await.map_err(store_error)?.is_empty() {
+        return Err(ApiError::NotFound(kind.not_found_message().into()));
+    }
+    // One more than the page: whether another page follows.
+    let rows = ctx
+        .store
+        .timeline(kind == RecordKind::Company, id, (&q.before_time, &q.before_id), q.limit + 1)
+        .await
+        .map_err(store_error)?;
+    let page = &rows[..rows.len().min(q.limit)];
+    let next = if rows.len() > q.limit { page.last().map(|r| encode_cursor(&r.occurred_at, &r.id)) } else { None };
+    let data: Vec<Value> = page.iter().map(wire).collect();
+    Ok(respond::json(&json!({ "data": data, "nextCursor": next }), 200))
+}
+
+/// `GET /activities/{id}/history`.
+pub async fn history(ctx: &Ctx<'_>, query: &[(String, String)]) -> HandlerResult {
+    entity_history(ctx, IdKind::Activity, "Activity not found", query).await
+}

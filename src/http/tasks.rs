@@ -1,0 +1,188 @@
+//! Tasks (API.md §7): `POST /tasks` (one or `{"tasks": [...]}`), `GET`/`PATCH`/`DELETE
+//! /tasks/{id}`, and `POST`/`PATCH /tasks/batch`, which answer bare arrays as the reference
+//! server does.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Map, Value};
+
+use super::context::{new_id, now, store_error};
+use super::work::{answer, history as entity_history, ids_of, items, known, object, HandlerResult};
+use super::{respond, Ctx};
+use crate::domain::error::{ApiError, Detail};
+use crate::domain::ids::IdKind;
+use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues, WorkError};
+use crate::store::d1::StoreError;
+use crate::store::d1_work::TaskRow;
+
+/// Attempts of an update that meets concurrent writes to the same tasks.
+const ATTEMPTS: usize = 4;
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("Task not found".into())
+}
+
+fn values(row: &TaskRow) -> TaskValues {
+    let mut fields = Map::new();
+    for (name, v) in [
+        ("subject", &row.subject),
+        ("description", &row.description),
+        ("type", &row.task_type),
+        ("priority", &row.priority),
+        ("status", &row.status),
+        ("ownerId", &row.owner_id),
+        ("dueDate", &row.due_date),
+        ("contactId", &row.contact_id),
+        ("companyId", &row.company_id),
+        ("completedAt", &row.completed_at),
+    ] {
+        if let Some(v) = v {
+            fields.insert(name.to_string(), json!(v));
+        }
+    }
+    fields.insert("completed".into(), json!(row.completed > 0.0));
+    TaskValues { fields, properties: object(&row.properties) }
+}
+
+fn wire(row: &TaskRow) -> Value {
+    task_to_wire(&row.id, &values(row), &row.created_at, &row.updated_at)
+}
+
+/// `POST /tasks`: one task, or `{"tasks": [...]}`. The same statements whatever the batch: the
+/// reference check (when a task names anything), then insert, history and read-back in one
+/// transaction.
+pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
+    let (batch, items) = items(ctx, "tasks")?;
+    let at = now();
+    let mut parsed: Vec<Result<TaskValues, WorkError>> = items
+        .iter()
+        .map(|item| {
+            let mut v = TaskValues::default();
+            apply_task(&mut v, item, &at, true).map(|_| v)
+        })
+        .collect();
+    let refs: Vec<_> = parsed.iter().flatten().map(TaskValues::refs).collect();
+    let known = known(ctx, &refs).await?;
+    for p in parsed.iter_mut() {
+        if let Err(e) = p.as_ref().map(|v| known.check(v.refs())).unwrap_or(Ok(())) {
+            *p = Err(e);
+        }
+    }
+    let mut ids: Vec<Option<String>> = Vec::with_capacity(parsed.len());
+    let mut write = Vec::new();
+    for p in &parsed {
+        let id = p.as_ref().ok().map(|v| {
+            let id = new_id(IdKind::Task).into_string();
+            write.push(json!({"id": id, "fields": v.fields, "properties": v.properties}));
+            id
+        });
+        ids.push(id);
+    }
+    let rows: HashMap<String, TaskRow> = if write.is_empty() {
+        HashMap::new()
+    } else {
+        let written: Vec<&String> = ids.iter().flatten().collect();
+        ctx.store
+            .insert_tasks(&Value::Array(write).to_string(), &json!(written).to_string(), &at, ctx.request_id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    };
+    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
+    answer("task", batch, outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(wire))
+}
+
+pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
+    let rows = ctx.store.tasks_by_ids(&json!([ctx.params[0]]).to_string()).await.map_err(store_error)?;
+    Ok(respond::json(&wire(rows.first().ok_or_else(not_found)?), 200))
+}
+
+/// Applies one patch to the given live tasks and writes them, with history, retrying on a
+/// concurrent change. Answers the tasks as stored, in the order of `ids` (unknown ids left out,
+/// each task once). A bad patch, or a reference it introduces to nothing, is a `400` naming the
+/// field, and nothing is written.
+async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskRow>, ApiError> {
+    check_patch(patch, &now()).map_err(|e| e.into_api_error("task"))?;
+    let mut seen = HashSet::new();
+    let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
+    let ids_json = json!(ids).to_string();
+    for _ in 0..ATTEMPTS {
+        let rows = ctx.store.tasks_by_ids(&ids_json).await.map_err(store_error)?;
+        let at = now();
+        let mut updated = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let old = values(row);
+            let mut new = old.clone();
+            apply_task(&mut new, patch, &at, false).map_err(|e| e.into_api_error("task"))?;
+            updated.push((row, old, new));
+        }
+        // Only what the patch changes is checked: completing a task whose contact was deleted
+        // since, or whose owner predates the first user, must still work.
+        let introduced: Vec<_> = updated.iter().map(|(_, old, new)| new.refs().changed_from(old.refs())).collect();
+        let known = known(ctx, &introduced).await?;
+        for r in &introduced {
+            known.check(*r).map_err(|e| e.into_api_error("task"))?;
+        }
+        let write: Vec<Value> = updated
+            .iter()
+            .filter_map(|(row, old, new)| {
+                let changes = task_changes(old, new);
+                (!changes.is_empty()).then(|| {
+                    json!({"id": row.id, "base": row.updated_at, "fields": new.fields, "properties": new.properties, "changes": changes})
+                })
+            })
+            .collect();
+        if write.is_empty() {
+            return Ok(rows);
+        }
+        match ctx.store.update_tasks(&Value::Array(write).to_string(), &ids_json, &at, ctx.request_id).await {
+            Ok(rows) => return Ok(rows),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(ApiError::Unavailable("these tasks are being changed by other requests; retry".into()))
+}
+
+/// `PATCH /tasks/{id}`: partial update, the task back.
+pub async fn update(ctx: &Ctx<'_>) -> HandlerResult {
+    let body = ctx.body.as_ref().expect("route takes a body");
+    if !body.is_object() {
+        return Err(ApiError::invalid("request body must be a task object", vec![Detail::new("", "expected an object")]));
+    }
+    let rows = patch(ctx, &[ctx.params[0].to_string()], body).await?;
+    Ok(respond::json(&wire(rows.first().ok_or_else(not_found)?), 200))
+}
+
+/// `DELETE /tasks/{id}`: soft delete (history keeps the task), `{"id", "deleted": true}`.
+pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
+    let id = ctx.params[0];
+    if !ctx.store.delete_task(id, &now(), ctx.request_id).await.map_err(store_error)? {
+        return Err(not_found());
+    }
+    Ok(respond::json(&json!({ "id": id, "deleted": true }), 200))
+}
+
+/// `POST /tasks/batch {"ids": [...]}`: the found tasks, a bare array.
+pub async fn read_batch(ctx: &Ctx<'_>) -> HandlerResult {
+    let ids = ids_of(ctx)?;
+    let rows = ctx.store.tasks_by_ids(&json!(ids).to_string()).await.map_err(store_error)?;
+    Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
+}
+
+/// `PATCH /tasks/batch {"ids": [...], ...fields}`: the same patch on every task named, the
+/// updated tasks as a bare array.
+pub async fn update_batch(ctx: &Ctx<'_>) -> HandlerResult {
+    let ids = ids_of(ctx)?;
+    let mut body = ctx.body.clone().expect("route takes a body");
+    body.as_object_mut().expect("checked by ids_of").remove("ids");
+    let rows = patch(ctx, &ids, &body).await?;
+    Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
+}
+
+/// `GET /tasks/{id}/history`.
+pub async fn history(ctx: &Ctx<'_>, query: &[(String, String)]) -> HandlerResult {
+    entity_history(ctx, IdKind::Task, "Task not found", query).await
+}
