@@ -3,6 +3,7 @@
 //! `main` builds the Worker once, starts the servers this run needs, runs every test (in parallel,
 //! each with its own data), and stops the servers. `cargo test --test e2e -- <filter>` runs some.
 
+mod activities;
 mod associations;
 mod bodies;
 mod harness;
@@ -12,7 +13,8 @@ mod pages;
 mod pipeline;
 mod records;
 mod sync;
-mod work;
+mod tasks;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +59,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, work::TESTS, pages::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();

@@ -1,0 +1,57 @@
+//! Users (API.md §8): owners, upserted by email; `GET /users` answers `404` while there are none,
+//! which Enginy reads as "owner assignment off".
+
+use serde_json::{json, Value};
+
+use crate::harness::Key;
+use crate::tasks::ok;
+use crate::App;
+
+pub const TESTS: &[(&str, crate::TestFn)] = &[
+    ("users::users_flip_from_404_and_own_records", users_flip_from_404_and_own_records),
+];
+
+fn users_flip_from_404_and_own_records(app: &App) {
+    // The users server starts with no user at all.
+    let c = &app.users;
+    let none = c.get("/users");
+    assert_eq!(none.status, 404, "{}", none.text());
+    app.conforms("/users", "GET", &none);
+    // With no users, any ownerId is accepted (owners are off).
+    let free = ok(c.json("POST", "/contacts", &json!({"contacts": [{"firstName": "Free", "ownerId": "anyone"}]})));
+    assert_eq!(free["results"][0]["created"], true, "{free}");
+
+    let resp = c.json("POST", "/users", &json!({"name": "John Smith", "email": "John@Example.com"}));
+    app.conforms("/users", "POST", &resp);
+    let john = ok(resp);
+    assert!(john["id"].as_str().unwrap().starts_with("us_"));
+    let list = c.get("/users");
+    app.conforms("/users", "GET", &list);
+    assert_eq!(ok(list), json!([{"id": john["id"], "name": "John Smith", "email": "John@Example.com"}]));
+    // Upsert by email: the same user, renamed.
+    let again = ok(c.json("POST", "/users", &json!({"users": [{"name": "John S.", "email": "john@example.com"}, {"email": "not-an-email"}]})));
+    assert_eq!(again["results"][0]["id"], john["id"]);
+    assert_eq!(again["errors"][0]["field"], "email");
+    assert_eq!(c.json("POST", "/users", &json!({"name": "x"})).status, 400);
+    // An upsert that sends no name keeps the stored one; properties merge.
+    let kept = ok(c.json("POST", "/users", &json!({"email": "JOHN@example.com", "team": "north"})));
+    assert_eq!((kept["id"].clone(), kept["name"].clone()), (john["id"].clone(), json!("John S.")), "{kept}");
+    assert_eq!(ok(c.get("/users")).as_array().unwrap().len(), 1, "still one user");
+
+    // Now owners are checked.
+    let id = john["id"].as_str().unwrap();
+    let body = ok(c.json("POST", "/contacts", &json!({"contacts": [{"firstName": "Owned", "ownerId": id}, {"firstName": "Bad", "ownerId": "us_nobody"}]})));
+    assert_eq!(body["errors"][0]["code"], "unknown_owner", "{body}");
+    let owned = body["results"][0]["crmId"].as_str().unwrap().to_string();
+    assert_eq!(c.json("POST", "/tasks", &json!({"subject": "x", "ownerId": "us_nobody"})).status, 400);
+
+    let resp = c.send("DELETE", &format!("/users/{id}"), Key::Valid, &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let record = ok(c.get(&format!("/contacts/{owned}")));
+    assert_eq!(record["ownerId"], Value::Null, "the owner is cleared, not dangling");
+    let history = ok(c.get(&format!("/contacts/{owned}/history")));
+    let change = history["history"].as_array().unwrap().iter().find(|h| h["field"] == "ownerId").expect("owner change in history");
+    assert_eq!(change["oldValue"], id);
+    assert_eq!(c.send("DELETE", &format!("/users/{id}"), Key::Valid, &[], None).status, 404);
+    assert_eq!(c.get("/users").status, 404, "no users again");
+}
