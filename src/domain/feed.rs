@@ -26,13 +26,7 @@ impl FeedQuery {
         let bad = |path: &str, message: String| {
             ApiError::invalid(format!("invalid query parameter {path}"), vec![Detail::new(path, message)])
         };
-        let limit = match get("limit") {
-            None | Some("") => DEFAULT_LIMIT,
-            Some(raw) => match raw.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(bad("limit", format!("expected a whole number from 1 to {MAX_LIMIT}, got {raw:?}"))),
-            },
-        };
+        let limit = parse_limit(pairs)?;
         if let Some(cursor) = get("cursor").filter(|c| !c.is_empty()) {
             let (after_time, after_id) =
                 decode_cursor(cursor).ok_or_else(|| bad("cursor", "is not a cursor this API returned".into()))?;
@@ -47,6 +41,18 @@ impl FeedQuery {
         // Strictly after the instant: every id sorts after "\u{10FFFF}"-free text of that time.
         let after_id = if after_time.is_empty() { String::new() } else { "\u{7f}".to_string() };
         Ok(FeedQuery { after_time, after_id, limit })
+    }
+}
+
+/// The `limit` query parameter of a list (the feed, a history): [`DEFAULT_LIMIT`] when absent or
+/// empty, otherwise a whole number from 1 to [`MAX_LIMIT`]; the last one given wins.
+pub fn parse_limit(pairs: &[(String, String)]) -> Result<usize, ApiError> {
+    match pairs.iter().rev().find(|(k, _)| k == "limit").map(|(_, v)| v.as_str()) {
+        None | Some("") => Ok(DEFAULT_LIMIT),
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            let message = format!("expected a whole number from 1 to {MAX_LIMIT}, got {raw:?}");
+            ApiError::invalid("invalid query parameter limit", vec![Detail::new("limit", message)])
+        }),
     }
 }
 

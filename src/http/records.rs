@@ -10,7 +10,7 @@ use worker::Response;
 use super::context::{self, now, store_error};
 use super::{respond, sync, Ctx};
 use crate::domain::error::{ApiError, Detail};
-use crate::domain::feed::{encode_cursor, FeedQuery};
+use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery};
 use crate::domain::record::{
     apply_update, display_name, match_keys, parse_new, parse_update, search_text, to_wire, KeySet, RecordError,
     RecordKind, StoredRecord,
@@ -493,25 +493,7 @@ pub async fn history(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]
     if !ctx.store.exists_any(kind, id).await.map_err(store_error)? {
         return Err(not_found(kind));
     }
-    let limit = query
-        .iter()
-        .find(|(k, _)| k == "limit")
-        .map(|(_, v)| v.parse::<usize>().ok().filter(|n| (1..=500).contains(n)))
-        .unwrap_or(Some(100))
-        .ok_or_else(|| ApiError::invalid("invalid query parameter limit", vec![Detail::new("limit", "expected a whole number from 1 to 500")]))?;
+    let limit = parse_limit(query)?;
     let rows = ctx.store.history(id, f64::MAX, limit).await.map_err(store_error)?;
-    let parse = |v: &Option<String>| v.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(Value::Null);
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|h| {
-            json!({
-                "field": h.field,
-                "oldValue": parse(&h.old_value),
-                "newValue": parse(&h.new_value),
-                "changedAt": h.changed_at,
-                "requestId": h.request_id,
-            })
-        })
-        .collect();
-    Ok(respond::json(&json!({ "id": id, "history": data }), 200))
+    Ok(respond::history(id, &rows))
 }

@@ -1,9 +1,11 @@
 //! Building responses.
 
 use serde::Serialize;
+use serde_json::{json, Value};
 use worker::Response;
 
 use crate::domain::error::ApiError;
+use crate::store::d1::HistoryRow;
 
 pub fn json<T: Serialize>(value: &T, status: u16) -> worker::Result<Response> {
     Ok(Response::from_json(value)?.with_status(status))
@@ -22,4 +24,23 @@ pub fn error(err: &ApiError, request_id: &str) -> worker::Result<Response> {
         response.headers_mut().set("Allow", &allow.join(", "))?;
     }
     Ok(response)
+}
+
+/// An entity's history (a record's, a task's, an activity's), newest first: `{id, history}` with
+/// each change's old and new value as the JSON they were.
+pub fn history(id: &str, rows: &[HistoryRow]) -> worker::Result<Response> {
+    let parse = |v: &Option<String>| v.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(Value::Null);
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|h| {
+            json!({
+                "field": h.field,
+                "oldValue": parse(&h.old_value),
+                "newValue": parse(&h.new_value),
+                "changedAt": h.changed_at,
+                "requestId": h.request_id,
+            })
+        })
+        .collect();
+    json(&json!({ "id": id, "history": data }), 200)
 }

@@ -9,6 +9,7 @@ use worker::Response;
 use super::context::store_error;
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
+use crate::domain::feed::parse_limit;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::request::{batch_items, json_type};
 use crate::domain::work::{Known, Refs, WorkError};
@@ -111,12 +112,7 @@ pub fn ids_of(ctx: &Ctx<'_>) -> Result<Vec<String>, ApiError> {
 /// entry means no such entity (deleted tasks keep theirs).
 pub async fn history(ctx: &Ctx<'_>, kind: IdKind, not_found: &str, query: &[(String, String)]) -> HandlerResult {
     let id = ctx.params[0];
-    let limit = match query.iter().rev().find(|(k, _)| k == "limit").map(|(_, v)| v.as_str()) {
-        None | Some("") => 100,
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
-            ApiError::invalid("invalid query parameter limit", vec![Detail::new("limit", "expected a whole number from 1 to 500")])
-        })?,
-    };
+    let limit = parse_limit(query)?;
     // Another kind's id would read that entity's history: refused without a query.
     if !looks_like(kind, id) {
         return Err(ApiError::NotFound(not_found.into()));
@@ -125,18 +121,5 @@ pub async fn history(ctx: &Ctx<'_>, kind: IdKind, not_found: &str, query: &[(Str
     if rows.is_empty() {
         return Err(ApiError::NotFound(not_found.into()));
     }
-    let parse = |v: &Option<String>| v.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(Value::Null);
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|h| {
-            json!({
-                "field": h.field,
-                "oldValue": parse(&h.old_value),
-                "newValue": parse(&h.new_value),
-                "changedAt": h.changed_at,
-                "requestId": h.request_id,
-            })
-        })
-        .collect();
-    Ok(respond::json(&json!({ "id": id, "history": data }), 200))
+    Ok(respond::history(id, &rows))
 }
