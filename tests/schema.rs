@@ -279,3 +279,30 @@ fn task_updates_move_the_stamp_forward_and_guard_it() {
     let history: i64 = db.query_row("SELECT count(*) FROM history WHERE entity_type = 'task'", [], |r| r.get(0)).unwrap();
     assert_eq!(history, 2, "(created) and the status change");
 }
+
+/// The reference guard opening a task or activity write fails it when a contact, company or owner
+/// the request checked is gone by the write, and passes references that still hold.
+#[test]
+fn reference_guard_refuses_what_is_gone() {
+    use edge_crm::store::sql_work::{users, REFERENCES_GUARD};
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute_batch(
+        "INSERT INTO contacts (id, created_at, updated_at) VALUES ('ct_live', 't', 't');
+         INSERT INTO contacts (id, created_at, updated_at, deleted_at) VALUES ('ct_gone', 't', 't', 't');
+         INSERT INTO companies (id, created_at, updated_at) VALUES ('co_live', 't', 't');",
+    )
+    .unwrap();
+    let guard = |refs: &str| db.execute(REFERENCES_GUARD, [refs]).map_err(|e| e.to_string());
+    // No users yet: any owner passes, as the check lets it.
+    assert_eq!(guard(r#"[{"contact":"ct_live","company":"co_live","owner":"anyone"},{}]"#), Ok(0));
+    for refs in [r#"[{"contact":"ct_live"},{"contact":"ct_gone"}]"#, r#"[{"company":"co_gone"}]"#, r#"[{"contact":"co_live"}]"#] {
+        let err = guard(refs).unwrap_err();
+        assert!(err.contains("concurrent_write"), "{refs}: {err}");
+    }
+    // Once a user exists, an owner must be one.
+    let user = r#"[{"id":"us_1","name":"A","email":"a@b.co","emailKey":"a@b.co","properties":{}}]"#;
+    db.execute(users::INSERT_NEW, rusqlite::params![user, "t"]).unwrap();
+    assert_eq!(guard(r#"[{"owner":"us_1"}]"#), Ok(0));
+    assert!(guard(r#"[{"owner":"anyone"}]"#).unwrap_err().contains("concurrent_write"));
+}

@@ -5,14 +5,15 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::context::{new_id, now, store_error};
-use super::work::{answer, history as entity_history, items, known, object, HandlerResult};
+use super::context::{new_id, now, store_error, HandlerResult, WRITE_ATTEMPTS};
+use super::work::{answer, check_refs, history as entity_history, items, object};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::encode_cursor;
 use crate::domain::ids::IdKind;
 use crate::domain::record::RecordKind;
 use crate::domain::work::{parse_activity, ActivityInput, TimelineQuery, WorkError};
+use crate::store::d1::StoreError;
 use crate::store::d1_work::ActivityRow;
 
 fn wire(row: &ActivityRow) -> Value {
@@ -33,47 +34,42 @@ fn wire(row: &ActivityRow) -> Value {
 }
 
 /// `POST /activities`. The same statements whatever the batch: the reference check (when an
-/// activity names anything), then insert, history, the two `lastActivityDate` moves and the
-/// read-back in one transaction. A retry of a
-/// logged `(type, messageId)`, even one racing the first, is refused by the unique index and
-/// answered with the first activity.
+/// activity names anything), then, in one transaction, the reference guard, insert, history, the
+/// two `lastActivityDate` moves and the read-back. A retry of a logged `(type, messageId)`, even
+/// one racing the first, is refused by the unique index and answered with the first activity.
 pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "activities")?;
     let at = now();
-    let mut parsed: Vec<Result<ActivityInput, WorkError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
-    let refs: Vec<_> = parsed.iter().flatten().map(ActivityInput::refs).collect();
-    let known = known(ctx, &refs).await?;
-    for p in parsed.iter_mut() {
-        if let Err(e) = p.as_ref().map(|a| known.check(a.refs())).unwrap_or(Ok(())) {
-            *p = Err(e);
-        }
-    }
-    let mut position = Vec::with_capacity(parsed.len());
-    let mut write = Vec::new();
-    for p in &parsed {
-        position.push(p.as_ref().ok().map(|a| {
-            write.push(json!({
-                "id": new_id(IdKind::Activity).into_string(),
-                "type": a.activity_type, "subject": a.subject, "body": a.body, "direction": a.direction,
-                "ownerId": a.owner_id, "occurredAt": a.occurred_at, "contactId": a.contact_id, "companyId": a.company_id,
-                "metadata": a.metadata, "messageId": a.message_id, "properties": a.properties,
+    let parsed: Vec<Result<ActivityInput, WorkError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
+    for _ in 0..WRITE_ATTEMPTS {
+        let checked = check_refs(ctx, &parsed, ActivityInput::refs).await?;
+        let mut position = Vec::with_capacity(checked.len());
+        let (mut write, mut refs) = (Vec::new(), Vec::new());
+        for c in &checked {
+            position.push(c.as_ref().ok().map(|a| {
+                write.push(json!({
+                    "id": new_id(IdKind::Activity).into_string(),
+                    "type": a.activity_type, "subject": a.subject, "body": a.body, "direction": a.direction,
+                    "ownerId": a.owner_id, "occurredAt": a.occurred_at, "contactId": a.contact_id, "companyId": a.company_id,
+                    "metadata": a.metadata, "messageId": a.message_id, "properties": a.properties,
+                }));
+                refs.push(a.refs());
+                write.len() - 1
             }));
-            write.len() - 1
-        }));
+        }
+        let resolved: HashMap<usize, ActivityRow> = if write.is_empty() {
+            HashMap::new()
+        } else {
+            match ctx.store.log_activities(&Value::Array(write).to_string(), &json!(refs).to_string(), &at, ctx.request_id).await {
+                Ok(rows) => rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect(),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        };
+        let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
+        return answer("activity", batch, outcomes, |i| position[i].and_then(|w| resolved.get(&w)).map(wire));
     }
-    let resolved: HashMap<usize, ActivityRow> = if write.is_empty() {
-        HashMap::new()
-    } else {
-        ctx.store
-            .log_activities(&Value::Array(write).to_string(), &at, ctx.request_id)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .filter_map(|r| Some((r.i? as usize, r)))
-            .collect()
-    };
-    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
-    answer("activity", batch, outcomes, |i| position[i].and_then(|w| resolved.get(&w)).map(wire))
+    Err(ApiError::Unavailable("the contacts, companies or users these activities name are being changed; retry".into()))
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {

@@ -4,15 +4,12 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::context::{now, store_error};
+use super::context::{now, store_error, HandlerResult};
 use super::{respond, Ctx};
 use crate::domain::association::{default_type, parse_link, plan_writes, Link, LinkError};
-use crate::domain::error::ApiError;
 use crate::domain::record::RecordKind;
 use crate::domain::request::batch_items;
 
-type HandlerResult = Result<worker::Result<Response>, ApiError>;
-use worker::Response;
 
 /// Adds (`remove == false`) or removes links; every item gets its own outcome.
 pub async fn write(ctx: &Ctx<'_>, remove: bool) -> HandlerResult {

@@ -39,6 +39,13 @@ fn lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
     |name| env.var(name).ok().map(|v| v.to_string())
 }
 
+/// What a route's handler answers: a response, or an error the pipeline turns into one.
+pub type HandlerResult = Result<worker::Result<worker::Response>, ApiError>;
+
+/// How often a write is tried when another request changed what it read in between (the
+/// records it updates, the keys it dedupes on, the references it checked).
+pub const WRITE_ATTEMPTS: usize = 4;
+
 /// The configuration, or `503` naming every bad variable.
 pub fn config(env: &Env) -> Result<Rc<Config>, ApiError> {
     CONFIG.with(|cell| {

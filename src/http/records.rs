@@ -5,9 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
-use worker::Response;
 
-use super::context::{self, now, store_error};
+use super::context::{self, now, store_error, HandlerResult, WRITE_ATTEMPTS};
 use super::{respond, sync, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery};
@@ -19,10 +18,6 @@ use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, Can
 use crate::domain::request::batch_items;
 use crate::store::d1::{RecordRow, StoreError};
 
-/// How often an update is retried when another request changed the same records in between.
-const UPDATE_ATTEMPTS: usize = 4;
-
-type HandlerResult = Result<worker::Result<Response>, ApiError>;
 
 pub(super) fn object(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {
@@ -157,7 +152,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let keysets: Vec<Option<KeySet>> =
         parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
 
-    for _attempt in 0..UPDATE_ATTEMPTS {
+    for _attempt in 0..WRITE_ATTEMPTS {
         // Stored records this batch may duplicate (one statement), when dedupe is on.
         let rows = if ctx.config.create_dedupe {
             let external_ids: Vec<&str> =
@@ -324,7 +319,7 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         parsed.iter().filter_map(|p| p.as_ref().ok()).map(|u| u.crm_id.as_str()).filter(|id| seen.insert(*id)).collect()
     };
 
-    for _attempt in 0..UPDATE_ATTEMPTS {
+    for _attempt in 0..WRITE_ATTEMPTS {
         let rows = if ids.is_empty() {
             Vec::new()
         } else {

@@ -8,9 +8,8 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
-use worker::Response;
 
-use super::context::{now, store_error};
+use super::context::{now, store_error, HandlerResult};
 use super::records::{object, record_error};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
@@ -22,7 +21,6 @@ use crate::domain::sync::{
 };
 use crate::store::d1::CandidateRow;
 
-type HandlerResult = Result<worker::Result<Response>, ApiError>;
 
 fn candidate(row: &CandidateRow) -> Candidate {
     let pairs: Vec<(String, String)> = serde_json::from_str(&row.keys).unwrap_or_default();

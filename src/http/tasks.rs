@@ -6,17 +6,14 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::context::{new_id, now, store_error};
-use super::work::{answer, history as entity_history, ids_of, items, known, object, HandlerResult};
+use super::context::{new_id, now, store_error, HandlerResult, WRITE_ATTEMPTS};
+use super::work::{answer, check_refs, history as entity_history, ids_of, items, known, object};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::ids::IdKind;
 use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues, WorkError};
 use crate::store::d1::StoreError;
 use crate::store::d1_work::TaskRow;
-
-/// Attempts of an update that meets concurrent writes to the same tasks.
-const ATTEMPTS: usize = 4;
 
 fn not_found() -> ApiError {
     ApiError::NotFound("Task not found".into())
@@ -49,49 +46,46 @@ fn wire(row: &TaskRow) -> Value {
 }
 
 /// `POST /tasks`: one task, or `{"tasks": [...]}`. The same statements whatever the batch: the
-/// reference check (when a task names anything), then insert, history and read-back in one
-/// transaction.
+/// reference check (when a task names anything), then, in one transaction, the reference guard,
+/// insert, history and read-back. A reference gone between the check and the write makes the
+/// request check again.
 pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "tasks")?;
     let at = now();
-    let mut parsed: Vec<Result<TaskValues, WorkError>> = items
+    let parsed: Vec<Result<TaskValues, WorkError>> = items
         .iter()
         .map(|item| {
             let mut v = TaskValues::default();
             apply_task(&mut v, item, &at, true).map(|_| v)
         })
         .collect();
-    let refs: Vec<_> = parsed.iter().flatten().map(TaskValues::refs).collect();
-    let known = known(ctx, &refs).await?;
-    for p in parsed.iter_mut() {
-        if let Err(e) = p.as_ref().map(|v| known.check(v.refs())).unwrap_or(Ok(())) {
-            *p = Err(e);
+    for _ in 0..WRITE_ATTEMPTS {
+        let checked = check_refs(ctx, &parsed, TaskValues::refs).await?;
+        let mut ids: Vec<Option<String>> = Vec::with_capacity(checked.len());
+        let (mut write, mut refs) = (Vec::new(), Vec::new());
+        for c in &checked {
+            ids.push(c.as_ref().ok().map(|v| {
+                let id = new_id(IdKind::Task).into_string();
+                write.push(json!({"id": id, "fields": v.fields, "properties": v.properties}));
+                refs.push(v.refs());
+                id
+            }));
         }
+        let rows: HashMap<String, TaskRow> = if write.is_empty() {
+            HashMap::new()
+        } else {
+            let written: Vec<&String> = ids.iter().flatten().collect();
+            let (items, refs, written) = (Value::Array(write).to_string(), json!(refs).to_string(), json!(written).to_string());
+            match ctx.store.insert_tasks(&items, &refs, &written, &at, ctx.request_id).await {
+                Ok(rows) => rows.into_iter().map(|r| (r.id.clone(), r)).collect(),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        };
+        let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
+        return answer("task", batch, outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(wire));
     }
-    let mut ids: Vec<Option<String>> = Vec::with_capacity(parsed.len());
-    let mut write = Vec::new();
-    for p in &parsed {
-        let id = p.as_ref().ok().map(|v| {
-            let id = new_id(IdKind::Task).into_string();
-            write.push(json!({"id": id, "fields": v.fields, "properties": v.properties}));
-            id
-        });
-        ids.push(id);
-    }
-    let rows: HashMap<String, TaskRow> = if write.is_empty() {
-        HashMap::new()
-    } else {
-        let written: Vec<&String> = ids.iter().flatten().collect();
-        ctx.store
-            .insert_tasks(&Value::Array(write).to_string(), &json!(written).to_string(), &at, ctx.request_id)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect()
-    };
-    let outcomes = parsed.into_iter().map(|p| p.map(|_| ())).collect();
-    answer("task", batch, outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(wire))
+    Err(ApiError::Unavailable("the contacts, companies or users these tasks name are being changed; retry".into()))
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
@@ -108,7 +102,7 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
     let mut seen = HashSet::new();
     let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
     let ids_json = json!(ids).to_string();
-    for _ in 0..ATTEMPTS {
+    for _ in 0..WRITE_ATTEMPTS {
         let rows = ctx.store.tasks_by_ids(&ids_json).await.map_err(store_error)?;
         let at = now();
         let mut updated = Vec::with_capacity(rows.len());
@@ -137,7 +131,8 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
         if write.is_empty() {
             return Ok(rows);
         }
-        match ctx.store.update_tasks(&Value::Array(write).to_string(), &ids_json, &at, ctx.request_id).await {
+        let refs = json!(introduced).to_string();
+        match ctx.store.update_tasks(&Value::Array(write).to_string(), &refs, &ids_json, &at, ctx.request_id).await {
             Ok(rows) => return Ok(rows),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(store_error(e)),

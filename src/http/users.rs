@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::context::{new_id, now, store_error};
-use super::work::{answer, items, HandlerResult};
+use super::context::{new_id, now, store_error, HandlerResult};
+use super::work::{answer, items};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::ids::IdKind;

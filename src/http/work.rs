@@ -4,9 +4,8 @@
 //! companies and owners a request names are checked in one read; and an entity's history.
 
 use serde_json::{json, Map, Value};
-use worker::Response;
 
-use super::context::store_error;
+use super::context::{store_error, HandlerResult};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::parse_limit;
@@ -14,7 +13,6 @@ use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::request::{batch_items, json_type};
 use crate::domain::work::{Known, Refs, WorkError};
 
-pub type HandlerResult = Result<worker::Result<Response>, ApiError>;
 
 /// A JSON object stored as text (properties, metadata); `{}` if the column holds anything else.
 pub fn object(text: &str) -> Map<String, Value> {
@@ -87,6 +85,24 @@ pub async fn known(ctx: &Ctx<'_>, refs: &[Refs<'_>]) -> Result<Known, ApiError> 
         owners: set(&found.owners),
         users_exist: found.users > 0.0,
     })
+}
+
+/// Each parsed item, checked against the contacts, companies and owners that exist now: an item
+/// that names something unknown becomes its `not_found` error. One statement for the batch.
+pub async fn check_refs<'p, T>(
+    ctx: &Ctx<'_>,
+    parsed: &'p [Result<T, WorkError>],
+    refs: impl Fn(&'p T) -> Refs<'p>,
+) -> Result<Vec<Result<&'p T, WorkError>>, ApiError> {
+    let named: Vec<Refs> = parsed.iter().flatten().map(&refs).collect();
+    let known = known(ctx, &named).await?;
+    Ok(parsed
+        .iter()
+        .map(|p| match p {
+            Ok(item) => known.check(refs(item)).map(|()| item),
+            Err(e) => Err(e.clone()),
+        })
+        .collect())
 }
 
 /// The `ids` of a `{"ids": [...]}` body, each a string.

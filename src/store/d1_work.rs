@@ -5,7 +5,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::d1::{text, Result, Store, StoreError};
-use super::sql_work::{activities, tasks, users, REFERENCES};
+use super::sql_work::{activities, tasks, users, REFERENCES, REFERENCES_GUARD};
 
 #[derive(Debug, Deserialize)]
 pub struct WorkReferences {
@@ -71,8 +71,10 @@ impl Store {
     }
 
     /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers them as stored.
-    pub async fn insert_tasks(&self, items: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    /// `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
+    pub async fn insert_tasks(&self, items: &str, refs: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
         let statements = vec![
+            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
             self.prepare(tasks::INSERT, &[text(items), text(now)])?,
             self.prepare(tasks::HISTORY_NEW, &[text(items), text(now), text(request_id)])?,
             self.prepare(tasks::BY_IDS, &[text(ids)])?,
@@ -86,9 +88,11 @@ impl Store {
     }
 
     /// Writes updated tasks (`[{id, base, fields, properties, changes}]`) with history, refusing
-    /// with `Conflict` when one changed since it was read; answers the tasks as stored.
-    pub async fn update_tasks(&self, items: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    /// with `Conflict` when one changed since it was read or a reference of `refs` is gone;
+    /// answers the tasks as stored.
+    pub async fn update_tasks(&self, items: &str, refs: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
         let statements = vec![
+            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
             self.prepare(tasks::GUARD, &[text(items)])?,
             self.prepare(tasks::UPDATE, &[text(items), text(now)])?,
             self.prepare(tasks::HISTORY_CHANGES, &[text(items), text(now), text(request_id)])?,
@@ -108,9 +112,10 @@ impl Store {
     }
 
     /// Logs activities, ignoring retries of a `(type, messageId)` already logged, and answers
-    /// for each item the activity it is now.
-    pub async fn log_activities(&self, items: &str, now: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
+    /// for each item the activity it is now. `Conflict` when a reference of `refs` is gone.
+    pub async fn log_activities(&self, items: &str, refs: &str, now: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
         let statements = vec![
+            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
             self.prepare(activities::INSERT, &[text(items), text(now)])?,
             self.prepare(activities::HISTORY_NEW, &[text(items), text(now), text(request_id)])?,
             self.prepare(activities::BUMP_CONTACTS, &[text(items)])?,
@@ -149,6 +154,7 @@ impl Store {
     pub async fn delete_user(&self, id: &str, now: &str, request_id: &str) -> Result<bool> {
         let logged = [text(id), text(now), text(request_id)];
         let statements = vec![
+            self.prepare(users::GUARD_EXISTS, &[text(id)])?,
             self.prepare(users::HISTORY_OWNERS, &logged)?,
             self.prepare(users::CLEAR_CONTACTS, &[text(id), text(now)])?,
             self.prepare(users::CLEAR_COMPANIES, &[text(id), text(now)])?,
@@ -156,7 +162,10 @@ impl Store {
             self.prepare(users::CLEAR_ACTIVITIES, &[text(id)])?,
             self.prepare(users::DELETE, &[text(id)])?,
         ];
-        let results = self.batch(statements).await?;
-        Ok(results.last().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) > 0)
+        match self.batch(statements).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

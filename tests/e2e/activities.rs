@@ -95,6 +95,23 @@ fn activities_bump_last_activity_and_form_a_timeline(app: &App) {
         }
     }
     assert_eq!(subjects, vec!["m4", "m3", "m2", "m1", "m0", "old"], "newest first, each once");
+    // Activities at the same instant are paged by id: each once, however the pages fall.
+    let same: Vec<Value> = (0..5)
+        .map(|i| json!({"type": "EMAIL", "contactId": ct, "occurredAt": "2020-01-01T00:00:00Z", "subject": format!("same{i}")}))
+        .collect();
+    ok(app.api.json("POST", "/activities", &json!({ "activities": same })));
+    let mut seen = Vec::new();
+    let mut url = format!("/contacts/{ct}/activities?limit=2");
+    loop {
+        let page = ok(app.api.get(&url));
+        seen.extend(page["data"].as_array().unwrap().iter().map(|a| a["subject"].as_str().unwrap().to_string()));
+        match page["nextCursor"].as_str() {
+            Some(c) => url = format!("/contacts/{ct}/activities?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    let tied: HashSet<&str> = seen.iter().map(String::as_str).filter(|s| s.starts_with("same")).collect();
+    assert_eq!((seen.len(), tied.len()), (11, 5), "{seen:?}");
     let company_page = ok(app.api.get(&format!("/companies/{co}/activities")));
     assert_eq!(company_page["data"].as_array().unwrap().len(), 5);
     assert_eq!(app.api.get("/contacts/ct_missing/activities").status, 404);

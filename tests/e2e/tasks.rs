@@ -219,6 +219,17 @@ fn a_batch_patch_is_checked_before_anything_is_written(app: &App) {
     }
     let read = ok(app.api.json("POST", "/tasks/batch", &json!({ "ids": ids })));
     assert_eq!(read, json!([a, b]), "nothing was written");
+
+    // A patch that is fine for one task and not for the other writes neither: task C already
+    // names a contact deleted since (keeping it is allowed), task D would be given that contact.
+    let gone = contact(&app.api);
+    let c = create(app, json!({"subject": "C", "contactId": gone}));
+    let d = create(app, json!({"subject": "D"}));
+    assert_eq!(delete(&app.api, &format!("/contacts/{gone}")).status, 200);
+    let resp = app.api.json("PATCH", "/tasks/batch", &json!({"ids": [c["id"], d["id"]], "contactId": gone, "status": "moved"}));
+    assert_eq!((resp.status, resp.json()["details"][0]["path"].clone()), (400, json!("contactId")), "{}", resp.text());
+    let read = ok(app.api.json("POST", "/tasks/batch", &json!({"ids": [c["id"], d["id"]]})));
+    assert_eq!(read, json!([c, d]), "neither task was written");
 }
 
 fn an_update_checks_only_the_references_it_changes(app: &App) {

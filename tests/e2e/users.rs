@@ -20,6 +20,7 @@ fn users_flip_from_404_and_own_records(app: &App) {
     // With no users, any ownerId is accepted (owners are off).
     let free = ok(c.json("POST", "/contacts", &json!({"contacts": [{"firstName": "Free", "ownerId": "anyone"}]})));
     assert_eq!(free["results"][0]["created"], true, "{free}");
+    let free = free["results"][0]["crmId"].as_str().unwrap().to_string();
 
     let resp = c.json("POST", "/users", &json!({"name": "John Smith", "email": "John@Example.com"}));
     app.conforms("/users", "POST", &resp);
@@ -44,11 +45,27 @@ fn users_flip_from_404_and_own_records(app: &App) {
     assert_eq!(body["errors"][0]["code"], "unknown_owner", "{body}");
     let owned = body["results"][0]["crmId"].as_str().unwrap().to_string();
     assert_eq!(c.json("POST", "/tasks", &json!({"subject": "x", "ownerId": "us_nobody"})).status, 400);
+    let task = ok(c.json("POST", "/tasks", &json!({"subject": "Owned task", "ownerId": id})));
+    let activity = ok(c.json("POST", "/activities", &json!({"type": "EMAIL", "ownerId": id, "contactId": owned})));
+    assert_eq!((task["ownerId"].as_str(), activity["ownerId"].as_str()), (Some(id), Some(id)));
+
+    // Deleting a user that does not exist changes nothing, not even records that name it as
+    // owner from before owners were checked.
+    let resp = c.send("DELETE", "/users/anyone", Key::Valid, &[], None);
+    assert_eq!(resp.status, 404, "{}", resp.text());
+    assert_eq!(ok(c.get(&format!("/contacts/{free}")))["ownerId"], "anyone");
+    let history = ok(c.get(&format!("/contacts/{free}/history")));
+    assert!(history["history"].as_array().unwrap().iter().all(|h| h["field"] != "ownerId"), "{history}");
 
     let resp = c.send("DELETE", &format!("/users/{id}"), Key::Valid, &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     let record = ok(c.get(&format!("/contacts/{owned}")));
     assert_eq!(record["ownerId"], Value::Null, "the owner is cleared, not dangling");
+    let task = ok(c.get(&format!("/tasks/{}", task["id"].as_str().unwrap())));
+    let activity = ok(c.get(&format!("/activities/{}", activity["id"].as_str().unwrap())));
+    assert_eq!((task["ownerId"].clone(), activity["ownerId"].clone()), (Value::Null, Value::Null));
+    let task_history = ok(c.get(&format!("/tasks/{}/history", task["id"].as_str().unwrap())));
+    assert!(task_history["history"].as_array().unwrap().iter().any(|h| h["field"] == "ownerId" && h["oldValue"] == id), "{task_history}");
     let history = ok(c.get(&format!("/contacts/{owned}/history")));
     let change = history["history"].as_array().unwrap().iter().find(|h| h["field"] == "ownerId").expect("owner change in history");
     assert_eq!(change["oldValue"], id);

@@ -149,8 +149,9 @@ pub(crate) fn custom(object: &Map<String, Value>, core: &[&str]) -> Result<Map<S
     Ok(properties)
 }
 
-/// The contact, company and owner an item names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The contact, company and owner an item names; as JSON, what the store's reference guard
+/// checks again at the write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Refs<'a> {
     pub contact: Option<&'a str>,
     pub company: Option<&'a str>,
