@@ -145,6 +145,12 @@ fn contact_page_reads_everything_in_one_row() {
     assert_eq!(page.history[0].new.as_deref(), Some("\"ada@acme.com\""));
     let html = page.render("n");
     assert!(html.contains("<a href=\"/view/company/co_acme\">Acme</a>"));
+
+    // An activity about a company deleted since names it without a link to its 404.
+    activity(&db, "ac_3", "ct_ada", Some("co_gone"), "OUTBOUND", "2024-01-05T00:00:00.000Z");
+    let html = record_page(&db, RecordKind::Contact, "ct_ada").unwrap().render("n");
+    assert!(html.contains("Company (deleted)"), "{html}");
+    assert!(!html.contains("/view/company/co_gone"), "{html}");
 }
 
 #[test]
@@ -351,6 +357,46 @@ fn task_pages_cross_from_dated_to_undated() {
     for page in [1, 2, 3, 10] {
         assert_eq!(walk(&db, List::Tasks, "", page), expected, "page size {page}");
     }
+}
+
+/// A tasks cursor that names no task (edited by hand, or taken from another list) starts the
+/// list over instead of skipping the dated tasks.
+#[test]
+fn a_task_cursor_that_is_no_task_starts_over() {
+    let db = db();
+    task(&db, "tk_a", "Task", None, Some("2024-03-01"), false);
+    task(&db, "tk_b", "Task", None, None, false);
+    for cursor in ["ct_ada", "tk_nope", "zzz"] {
+        let d = dashboard(&db, &ask(&[("tasks", cursor)]), 10);
+        let ids: Vec<&str> = d.tasks.items.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["tk_a", "tk_b"], "cursor {cursor}");
+    }
+}
+
+/// A contact's page lists its live companies, primary first then by name, before the list limit
+/// cuts: deleted companies take no place in it.
+#[test]
+fn contact_companies_are_filtered_and_ordered_before_the_limit() {
+    let db = db();
+    contact(&db, "ct_1", "Many", "Links", "m@l.com");
+    for (id, name, deleted, primary) in
+        [("co_z", "Zeta", false, 1), ("co_d1", "Alpha", true, 0), ("co_d2", "Beta", true, 0), ("co_c", "Gamma", false, 0), ("co_b", "Delta", false, 0)]
+    {
+        company(&db, id, name, &format!("{id}.com"), None);
+        if deleted {
+            db.execute("UPDATE companies SET deleted_at = 'now' WHERE id = ?1", [id]).unwrap();
+        }
+        db.execute(
+            "INSERT INTO associations (contact_id, company_id, is_primary, created_at, updated_at) VALUES ('ct_1', ?1, ?2, 't', 't')",
+            params![id, primary],
+        )
+        .unwrap();
+    }
+    let mut found = rows(&db, CONTACT_PAGE, &[&"ct_1", &2i64]);
+    let row: RecordRow = serde_json::from_value(found.pop().unwrap()).unwrap();
+    let page = RecordPage::from_row(RecordKind::Contact, row);
+    let links: Vec<&str> = page.links.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!((links, page.link_count), (vec!["co_z", "co_b"], 3));
 }
 
 /// The plans that make the dashboard fast on 100,000 records: each list is read from its own

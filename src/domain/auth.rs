@@ -6,8 +6,8 @@ use std::fmt;
 /// Shortest key accepted in `API_KEYS`: a short key can be guessed over the network.
 pub const MIN_KEY_LEN: usize = 16;
 
-/// The valid API keys. `Debug` never prints them.
-#[derive(Clone, PartialEq, Eq)]
+/// The valid API keys. `Debug` never prints them. The default is no key, which verifies nothing.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ApiKeys(Vec<String>);
 
 impl fmt::Debug for ApiKeys {

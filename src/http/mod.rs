@@ -44,7 +44,10 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
                 ApiError::Internal(cause) | ApiError::Unavailable(cause) => Some(cause.clone()),
                 _ => None,
             };
-            (respond::error(&err, &request_id), cause)
+            // A page answers its failures as a page, with the pages' security headers.
+            let page = matches!(match_route(&method, &path), Ok(m) if m.route.access == Access::Page);
+            let response = if page { pages::error_page(&err) } else { respond::error(&err, &request_id) };
+            (response, cause)
         }
     };
     let mut response = response?;

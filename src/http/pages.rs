@@ -1,11 +1,12 @@
 //! The pages for people (API.md §9): Basic auth with `DASHBOARD_PASSWORD`, one D1 statement per
-//! page, HTML rendered by the pure core (`domain::pages`). Every page answer, errors included,
-//! carries the pages' security headers. A storage failure is the exception: it takes the API's
-//! error path, so the log line keeps its cause.
+//! page, HTML rendered by the pure core (`domain::pages`). Every page answer carries the pages'
+//! security headers, failures included: an error on our side returns through the pipeline (so
+//! its log line keeps the cause), which answers it with [`error_page`].
 
 use worker::{Env, Request, Response};
 
 use super::context::{self, store_error};
+use crate::domain::auth::ApiKeys;
 use crate::domain::error::ApiError;
 use crate::domain::pages::dashboard::SEARCH_WINDOW;
 use crate::domain::pages::layout::{headers, message_page};
@@ -21,13 +22,18 @@ type PageResult = Result<worker::Result<Response>, ApiError>;
 
 pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) -> PageResult {
     let nonce = nonce();
-    // The sentence that names a bad variable is for `/health`, behind the API key.
-    let Ok(config) = context::config(env) else {
-        let message = "The server's configuration has a problem. Its operator can see which at GET /health.";
-        return Ok(html(503, &nonce, message_page(&nonce, "Unavailable", message)));
+    // Who may see the page is decided first, even when the configuration is broken: without a
+    // password there are no pages, and a stranger learns nothing about the server's state.
+    let config = context::config(env);
+    let (password, api_keys) = match &config {
+        Ok(c) => (c.dashboard_password.clone(), c.auth.api_keys.clone()),
+        Err(_) => {
+            let raw = |name: &str| env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty());
+            (raw("DASHBOARD_PASSWORD"), raw("API_KEYS").and_then(|k| ApiKeys::parse(&k).ok()).unwrap_or_default())
+        }
     };
     let authorization = req.headers().get("Authorization").ok().flatten();
-    match page_access(config.dashboard_password.as_deref(), &config.auth.api_keys, authorization.as_deref()) {
+    match page_access(password.as_deref(), &api_keys, authorization.as_deref()) {
         PageAccess::NoPages => {
             return Ok(html(404, &nonce, message_page(&nonce, "Not found", "There is no page here.")));
         }
@@ -40,6 +46,8 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
         }
         PageAccess::Granted => {}
     }
+    // The sentence that names a bad variable is for `/health`, behind the API key.
+    let config = config?;
 
     let store = Store::from_env(env).map_err(store_error)?;
     let (status, body) = match route {
@@ -87,6 +95,17 @@ async fn dashboard(store: &Store, req: &Request, settings: Settings, nonce: &str
         .await
         .map_err(store_error)?;
     Ok((200, Dashboard::from_row(row, query, settings, DASHBOARD_PAGE).render(nonce)))
+}
+
+/// A page request that failed on our side (a broken configuration, D1 unreachable, a bug): the
+/// friendly page with the pages' headers. The cause stays in the log line, never on the page.
+pub fn error_page(err: &ApiError) -> worker::Result<Response> {
+    let nonce = nonce();
+    let (title, message) = match err {
+        ApiError::Unavailable(_) => ("Unavailable", "The server cannot show this page right now. Its operator can see why at GET /health."),
+        _ => ("Something went wrong", "The server could not show this page. Try again in a moment."),
+    };
+    html(err.status(), &nonce, message_page(&nonce, title, message))
 }
 
 /// The scheme, host and port the request came to, for the settings Enginy needs when

@@ -6,7 +6,7 @@
 //! 1,000, and never nears D1's limit of 100 bound parameters.
 //!
 //! `deleted_at IS NULL` is written `+deleted_at IS NULL`: the unary plus keeps SQLite from
-//! looking records up through the list index `(deleted_at, display_name, id)`, which it would
+//! looking records up through the list index `(deleted_at, display_name, id, search_text)`, which it would
 //! otherwise prefer to the primary key and then read every live record (measured: the load of an
 //! update read all 100,000 companies).
 //!

@@ -24,8 +24,8 @@ macro_rules! activity_json {
         concat!(
             "json_object('id', ", $a, ".id, 'type', ", $a, ".type, 'subject', ", $a, ".subject, 'body', ", $a, ".body, ",
             "'direction', ", $a, ".direction, 'occurredAt', ", $a, ".occurred_at, ",
-            "'contactId', ", $a, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $a, ".contact_id), ",
-            "'companyId', ", $a, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $a, ".company_id))"
+            "'contactId', ", $a, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $a, ".contact_id AND +deleted_at IS NULL), ",
+            "'companyId', ", $a, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $a, ".company_id AND +deleted_at IS NULL))"
         )
     };
 }
@@ -37,8 +37,8 @@ macro_rules! task_json {
             "json_object('id', ", $t, ".id, 'subject', ", $t, ".subject, 'description', ", $t, ".description, ",
             "'type', ", $t, ".type, 'priority', ", $t, ".priority, 'status', ", $t, ".status, 'dueDate', ", $t, ".due_date, ",
             "'completed', json(iif(", $t, ".completed, 'true', 'false')), 'completedAt', ", $t, ".completed_at, ",
-            "'contactId', ", $t, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $t, ".contact_id), ",
-            "'companyId', ", $t, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $t, ".company_id))"
+            "'contactId', ", $t, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $t, ".contact_id AND +deleted_at IS NULL), ",
+            "'companyId', ", $t, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $t, ".company_id AND +deleted_at IS NULL))"
         )
     };
 }
@@ -70,10 +70,10 @@ macro_rules! record_parts {
 /// unknown or deleted. Its companies come primary first, then by name.
 pub const CONTACT_PAGE: &str = concat!(
     "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ",
-    "(SELECT json_group_array(json_object('id', c.id, 'name', c.display_name, 'primary', json(iif(a.is_primary, 'true', 'false'))) ",
-    "ORDER BY a.is_primary DESC, c.display_name, c.id) FROM ",
-    "(SELECT * FROM associations WHERE contact_id = ?1 ORDER BY is_primary DESC LIMIT ?2) a ",
-    "CROSS JOIN companies c ON c.id = a.company_id WHERE +c.deleted_at IS NULL) AS links, ",
+    "(SELECT json_group_array(json_object('id', c.id, 'name', c.display_name, 'primary', json(iif(c.is_primary, 'true', 'false'))) ",
+    "ORDER BY c.is_primary DESC, c.display_name, c.id) FROM ",
+    "(SELECT c.id, c.display_name, a.is_primary FROM associations a CROSS JOIN companies c ON c.id = a.company_id ",
+    "WHERE a.contact_id = ?1 AND +c.deleted_at IS NULL ORDER BY a.is_primary DESC, c.display_name, c.id LIMIT ?2) c) AS links, ",
     "(SELECT count(*) FROM associations a CROSS JOIN companies c ON c.id = a.company_id ",
     "WHERE a.contact_id = ?1 AND +c.deleted_at IS NULL) AS link_count, ",
     "NULL AS parent, '[]' AS children, ",
@@ -165,10 +165,10 @@ pub const DASHBOARD: &str = concat!(
     " AS companies, ",
     "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.part, t.due_date, t.id) FROM (",
     "SELECT * FROM (SELECT 0 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 ",
-    "AND NOT (?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL) ",
+    "AND NOT (EXISTS (SELECT 1 FROM tasks WHERE id = ?4) AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL) ",
     "AND (due_date, id) > (coalesce((SELECT due_date FROM tasks WHERE id = ?4), ''), ?4) ORDER BY due_date, id LIMIT ?5) ",
     "UNION ALL SELECT * FROM (SELECT 1 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 AND due_date IS NULL ",
-    "AND id > iif(?4 <> '' AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL, ?4, '') ORDER BY id LIMIT ?5) ",
+    "AND id > iif(EXISTS (SELECT 1 FROM tasks WHERE id = ?4) AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL, ?4, '') ORDER BY id LIMIT ?5) ",
     "ORDER BY part, due_date, id LIMIT ?5) t) AS tasks) ",
     "SELECT d.counts, d.activities, d.contacts, d.companies, d.tasks, ",
     window_end!("contacts", "?2", "contacts"), " AS contacts_end, ",

@@ -42,7 +42,8 @@ pub struct App {
     pub policy: Client,
     pub policy_server: Server,
     pub spec: openapi::Spec,
-    /// The `api` server's `DASHBOARD_PASSWORD` (the other servers have none: their pages are 404).
+    /// The `api` and `broken` servers' `DASHBOARD_PASSWORD` (the others have none: their pages are
+    /// 404).
     pub dashboard_password: String,
 }
 
@@ -78,7 +79,7 @@ fn main() {
     let mut broken_server = Server::spawn(&build, ServerOptions {
         name: "broken",
         vars: vec![("MAX_BATCH", "lots".to_string())],
-        secrets: vec![("API_KEYS", keys[0].clone())],
+        secrets: vec![("API_KEYS", keys[0].clone()), ("DASHBOARD_PASSWORD", dashboard_password.clone())],
         apply_schema: false,
     });
     let mut policy_server = Server::spawn(&build, ServerOptions {

@@ -17,6 +17,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("pages::pages_need_the_dashboard_password", pages_need_the_dashboard_password),
     ("pages::the_page_password_never_opens_the_api", the_page_password_never_opens_the_api),
     ("pages::unknown_ids_get_a_friendly_404", unknown_ids_get_a_friendly_404),
+    ("pages::a_broken_server_asks_for_the_password_first_and_answers_a_page", a_broken_server_asks_for_the_password_first_and_answers_a_page),
     ("pages::every_page_carries_the_security_headers", every_page_carries_the_security_headers),
     ("pages::every_stored_value_is_escaped", every_stored_value_is_escaped),
     ("pages::record_page_shows_fields_links_tasks_and_timeline", record_page_shows_fields_links_tasks_and_timeline),
@@ -124,6 +125,29 @@ fn unknown_ids_get_a_friendly_404(app: &App) {
         assert!(html.contains(&format!("<h1>{title}</h1>")), "{html}");
         assert!(html.contains("<a href=\"/\">Go to the dashboard</a>"));
         assert!(!html.contains("<script"), "the id is escaped in the message");
+    }
+    // Characters a path carries as they are, escaped on the page.
+    let html = page(app, "/view/company/a'b&c").text();
+    assert!(html.contains("a&#39;b&amp;c"), "{html}");
+    assert!(!html.contains("a'b&c"), "{html}");
+}
+
+/// A server whose configuration is broken still asks for the password before saying anything,
+/// then answers the signed-in user with a page (not the API's JSON) that carries every security
+/// header and names no variable.
+fn a_broken_server_asks_for_the_password_first_and_answers_a_page(app: &App) {
+    for path in ["/", "/view/contact/ct_x"] {
+        let resp = app.broken.send("GET", path, Key::None, &[], None);
+        assert_eq!(resp.status, 401, "{path}: {}", resp.text());
+        assert!(!resp.text().contains("navailable"), "nothing about the server's state before sign-in");
+        check_security_headers(&resp, path);
+        let resp = app.broken.send("GET", path, Key::None, &[("Authorization", &basic(&app.dashboard_password))], None);
+        assert_eq!(resp.status, 503, "{path}: {}", resp.text());
+        assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
+        check_security_headers(&resp, path);
+        let html = resp.text();
+        assert!(html.contains("<h1>Unavailable</h1>"), "{html}");
+        assert!(!html.contains("MAX_BATCH"), "the bad variable is for /health, behind the key: {html}");
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::Map;
 
 use super::html::{url_encode, Html};
 use super::layout::{grouped, page, when};
-use super::record::{activity_item, record_href, shown_name, task_summary, Activity, Task};
+use super::record::{about_links, activity_item, record_href, shown_name, task_summary, Activity, Task};
 use crate::domain::record::{search_fold, RecordKind};
 
 /// Longest search query kept, in characters; a longer one is cut (nobody types more).
@@ -299,11 +299,7 @@ impl Dashboard {
                     (RecordKind::Contact, &task.contact_id, &task.contact_name),
                     (RecordKind::Company, &task.company_id, &task.company_name),
                 ];
-                for (kind, id, name) in about {
-                    if let Some(id) = id {
-                        h.link(&record_href(kind, id), shown_name(name.as_deref().unwrap_or_default())).raw("<br>");
-                    }
-                }
+                about_links(h, about, None, "<br>", false);
                 h.raw("</td><td>").text(task.priority.as_deref().unwrap_or_default()).raw("</td></tr>");
             }
             h.raw("</table></div>");

@@ -52,6 +52,14 @@ pub fn web_url(value: &str) -> Option<&str> {
     (web && rest.starts_with("//") && rest.len() > 2 && !v.chars().any(char::is_whitespace)).then_some(v)
 }
 
+/// An e-mail address a page may link as `mailto:`: one address and nothing else, so a stored
+/// value cannot add recipients or fill in a message (`?cc=`, `&body=`). Others are shown as text.
+pub fn mail_address(value: &str) -> Option<&str> {
+    let v = value.trim();
+    let plain = !v.chars().any(|c| matches!(c, '?' | '&' | '#' | '%' | '/' | ':' | ',' | ';' | '<' | '>' | '"'));
+    (plain && crate::domain::normalize::normalize_email(v).is_some()).then_some(v)
+}
+
 /// A page being written.
 #[derive(Default)]
 pub struct Html {
@@ -155,6 +163,14 @@ mod tests {
             "",
         ] {
             assert_eq!(web_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_plain_addresses_become_mail_links() {
+        assert_eq!(mail_address(" Ana.Ruiz@acme.es "), Some("Ana.Ruiz@acme.es"));
+        for bad in ["a@b.c?cc=x@evil.com&body=hi", "a@b.c,x@evil.com", "mailto:a@b.c", "n/a", "a b@c.d", "a@b@c", "a%40b@c.d", ""] {
+            assert_eq!(mail_address(bad), None, "{bad}");
         }
     }
 }

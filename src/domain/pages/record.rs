@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::html::{url_encode, web_url, Html};
+use super::html::{mail_address, url_encode, web_url, Html};
 use super::layout::{label, page, truncate, value_text, when};
 use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
 
@@ -233,9 +233,14 @@ impl RecordPage {
                     h.element("<code>", &text, "</code>").raw(" <span class=\"mute\">(not found)</span>");
                 }
             },
-            "email" => {
-                h.raw("<a href=\"mailto:").text(&text).raw("\">").text(&text).raw("</a>");
-            }
+            "email" => match mail_address(&text) {
+                Some(address) => {
+                    h.raw("<a href=\"mailto:").text(address).raw("\">").text(&text).raw("</a>");
+                }
+                None => {
+                    h.text(&text);
+                }
+            },
             _ => match web_url(&text) {
                 Some(url) => {
                     h.link(url, &text);
@@ -279,7 +284,7 @@ impl RecordPage {
                 h.raw("</li>");
             }
             h.raw("</ul>");
-            more_note(h, self.links.len(), self.link_count);
+            more_note(h, "first", self.links.len(), self.link_count);
         }
         if self.kind == RecordKind::Company && !self.children.is_empty() {
             h.raw("<h3>Subsidiaries</h3><ul>");
@@ -340,7 +345,7 @@ impl RecordPage {
             activity_item(h, activity, Some(self.kind));
         }
         h.raw("</ol>");
-        more_note(h, self.activities.len(), self.activity_count);
+        more_note(h, "latest", self.activities.len(), self.activity_count);
         h.raw("</section>");
     }
 
@@ -361,7 +366,7 @@ impl RecordPage {
                 h.raw("</td></tr>");
             }
             h.raw("</table></div>");
-            more_note(h, self.history.len(), self.history_count);
+            more_note(h, "latest", self.history.len(), self.history_count);
         }
         h.raw("</details></section>");
     }
@@ -385,6 +390,37 @@ pub fn shown_name(name: &str) -> &str {
     }
 }
 
+/// What a task or an activity is about: a link to each live record it names, and the deleted
+/// ones as plain text (their pages answer `404`). `skip` leaves out the page's own kind; `sep`
+/// goes between the records, and before the first too when `lead`.
+pub fn about_links(
+    h: &mut Html,
+    about: [(RecordKind, &Option<String>, &Option<String>); 2],
+    skip: Option<RecordKind>,
+    sep: &'static str,
+    lead: bool,
+) {
+    let mut first = true;
+    for (kind, id, name) in about {
+        let Some(id) = id else { continue };
+        if Some(kind) == skip {
+            continue;
+        }
+        if lead || !first {
+            h.raw(sep);
+        }
+        first = false;
+        match name {
+            Some(name) => {
+                h.link(&record_href(kind, id), shown_name(name));
+            }
+            None => {
+                h.raw("<span class=\"mute\">").text(kind.noun()).raw(" (deleted)</span>");
+            }
+        }
+    }
+}
+
 fn optional(h: &mut Html, text: Option<&str>) {
     match text.filter(|t| !t.trim().is_empty()) {
         Some(t) => h.text(t),
@@ -392,9 +428,10 @@ fn optional(h: &mut Html, text: Option<&str>) {
     };
 }
 
-fn more_note(h: &mut Html, shown: usize, total: usize) {
+/// "Showing the first/latest N of M." under a list that was cut at the list limit.
+fn more_note(h: &mut Html, which: &'static str, shown: usize, total: usize) {
     if total > shown {
-        h.raw("<p class=\"mute\">Showing the latest ").number(shown).raw(" of ").number(total).raw(".</p>");
+        h.raw("<p class=\"mute\">Showing the ").raw(which).raw(" ").number(shown).raw(" of ").number(total).raw(".</p>");
     }
 }
 
@@ -431,11 +468,7 @@ pub fn activity_item(h: &mut Html, activity: &Activity, page_kind: Option<Record
         (RecordKind::Contact, &activity.contact_id, &activity.contact_name),
         (RecordKind::Company, &activity.company_id, &activity.company_name),
     ];
-    for (kind, id, name) in about {
-        if let (Some(id), false) = (id, Some(kind) == page_kind) {
-            h.raw(" · ").link(&record_href(kind, id), shown_name(name.as_deref().unwrap_or_default()));
-        }
-    }
+    about_links(h, about, page_kind, " · ", true);
     if let Some(subject) = activity.subject.as_deref().filter(|s| !s.trim().is_empty()) {
         h.element("<p>", subject, "</p>");
     }
