@@ -42,8 +42,8 @@ pub struct App {
     pub policy: Client,
     pub policy_server: Server,
     pub spec: openapi::Spec,
-    /// The `api` and `broken` servers' `DASHBOARD_PASSWORD` (the others have none: their pages are
-    /// 404).
+    /// The `api`, `broken` and `matching` servers' `DASHBOARD_PASSWORD` (the others have none:
+    /// their pages are 404). The `matching` server also has a `PUBLIC_URL`.
     pub dashboard_password: String,
 }
 
@@ -98,8 +98,9 @@ fn main() {
             ("AMBIGUOUS_MATCH", "error".to_string()),
             ("MATCH_TO_PARENT", "true".to_string()),
             ("CREATE_DEDUPE", "false".to_string()),
+            ("PUBLIC_URL", "https://crm.e2e.test/".to_string()),
         ],
-        secrets: vec![("API_KEYS", keys[0].clone())],
+        secrets: vec![("API_KEYS", keys[0].clone()), ("DASHBOARD_PASSWORD", dashboard_password.clone())],
         apply_schema: true,
     });
     let mut users_server = Server::spawn(&build, ServerOptions {

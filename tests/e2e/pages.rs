@@ -372,6 +372,14 @@ fn dashboard_shows_the_enginy_settings_without_a_key(app: &App) {
     for label in ["Contacts", "Companies", "Open tasks", "Recent activity", "Connect Enginy"] {
         assert!(html.contains(label), "{label}");
     }
+
+    // With PUBLIC_URL set (its trailing slash dropped), the settings use it, not the request's.
+    let resp = app.matching.send("GET", "/", Key::None, &[("Authorization", &basic(&app.dashboard_password))], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let html = resp.text();
+    assert!(html.contains("<code>https://crm.e2e.test</code>"), "{html}");
+    assert!(html.contains("<code>https://crm.e2e.test/view/contact/{{crmId}}</code>"), "{html}");
+    assert!(!html.contains(&app.matching.base), "the request's origin is not shown");
 }
 
 /// Runs Debian's Chromium headless, with the flags this machine needs (no sandbox as root, no
@@ -468,6 +476,15 @@ fn chromium_renders_the_pages(app: &App) {
     // Basic auth from the URL's user information: Chromium answers the 401 challenge with it.
     let port = app.api.base.rsplit(':').next().unwrap();
     let origin = format!("http://salesperson:{}@127.0.0.1:{port}", app.dashboard_password);
+
+    // The browser's log does report a refused inline style, so the checks of the log below can
+    // fail: a page whose policy refuses its own style, from a file.
+    let canary = std::env::temp_dir().join(format!("edge-crm-csp-{tag}.html"));
+    std::fs::write(&canary, "<!doctype html><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\"><style>p{}</style><p>x")
+        .unwrap();
+    let (_, log) = browse(&format!("file://{}", canary.display()));
+    let _ = std::fs::remove_file(&canary);
+    assert!(log.contains("Content Security Policy"), "Chromium's log does not show policy violations:\n{log}");
 
     let (dom, log) = browse(&format!("{origin}/view/contact/{ct}"));
     assert!(dom.contains(&format!("<h1>Grace Hopper {tag}</h1>")), "the record's name on the page:\n{dom}");
