@@ -5,6 +5,7 @@
 //! two page calls lands after the cursor: it is never skipped, and a record appears again only
 //! when it changed again.
 
+use super::base64;
 use super::error::{ApiError, Detail};
 use super::time::Timestamp;
 
@@ -26,7 +27,7 @@ impl FeedQuery {
         let bad = |path: &str, message: String| {
             ApiError::invalid(format!("invalid query parameter {path}"), vec![Detail::new(path, message)])
         };
-        let limit = parse_limit(pairs)?;
+        let limit = parse_limit(pairs, DEFAULT_LIMIT, MAX_LIMIT)?;
         if let Some(cursor) = get("cursor").filter(|c| !c.is_empty()) {
             let (after_time, after_id) =
                 decode_cursor(cursor).ok_or_else(|| bad("cursor", "is not a cursor this API returned".into()))?;
@@ -44,13 +45,13 @@ impl FeedQuery {
     }
 }
 
-/// The `limit` query parameter of a list (the feed, a history): [`DEFAULT_LIMIT`] when absent or
-/// empty, otherwise a whole number from 1 to [`MAX_LIMIT`]; the last one given wins.
-pub fn parse_limit(pairs: &[(String, String)]) -> Result<usize, ApiError> {
+/// The `limit` query parameter of a list (the feed, a history, a timeline): `default` when absent
+/// or empty, otherwise a whole number from 1 to `max`; the last one given wins.
+pub fn parse_limit(pairs: &[(String, String)], default: usize, max: usize) -> Result<usize, ApiError> {
     match pairs.iter().rev().find(|(k, _)| k == "limit").map(|(_, v)| v.as_str()) {
-        None | Some("") => Ok(DEFAULT_LIMIT),
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            let message = format!("expected a whole number from 1 to {MAX_LIMIT}, got {raw:?}");
+        None | Some("") => Ok(default),
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+            let message = format!("expected a whole number from 1 to {max}, got {raw:?}");
             ApiError::invalid("invalid query parameter limit", vec![Detail::new("limit", message)])
         }),
     }
@@ -73,35 +74,15 @@ pub fn decode_cursor(cursor: &str) -> Option<(String, String)> {
     Some((time.to_string(), id.to_string()))
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    base64::encode(bytes, base64::URL_SAFE, false)
 }
 
 fn unbase64url(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 == 1 || text.len() > 512 {
+    if text.len() > 512 {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for chunk in text.as_bytes().chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            let v = B64.iter().position(|b| b == c)? as u32;
-            n |= v << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    base64::decode(text, base64::URL_SAFE)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod association;
 pub mod auth;
+pub mod base64;
 pub mod config;
 pub mod error;
 pub mod feed;

@@ -65,6 +65,23 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// The ids of a `{"ids": [...]}` body, each a string: `400` naming every `ids[i]` that is not.
+pub fn batch_ids(body: &Value, max_batch: usize) -> Result<Vec<String>, ApiError> {
+    let ids = batch_items(body, "ids", max_batch)?;
+    let mut details = Vec::new();
+    let mut out = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        match id.as_str() {
+            Some(s) => out.push(s.to_string()),
+            None => details.push(Detail::new(format!("ids[{i}]"), format!("expected a string, got {}", json_type(id)))),
+        }
+    }
+    if !details.is_empty() {
+        return Err(ApiError::invalid("ids must be strings", details));
+    }
+    Ok(out)
+}
+
 /// The records array of a batch body such as `{"companies": [...]}`: `400` when the body is not
 /// an object or the key is missing or not an array, `413` over `max_batch` records.
 pub fn batch_items<'a>(body: &'a Value, key: &str, max_batch: usize) -> Result<&'a [Value], ApiError> {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::context::{new_id, now, store_error, HandlerResult, WRITE_ATTEMPTS};
-use super::work::{answer, check_refs, history as entity_history, items, object};
+use super::respond::object;
+use super::work::{answer, check_refs, history as entity_history, items};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::encode_cursor;

@@ -78,6 +78,19 @@ pub fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
     }
 }
 
+/// The query string's pairs, decoded, in order.
+pub fn query_pairs(req: &worker::Request) -> Vec<(String, String)> {
+    req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
+}
+
+/// The store's figures on a response: how many D1 statements the request ran (the benchmark
+/// reports it) and the time spent waiting for D1 (the rest of the request's time is the Worker's
+/// own).
+pub fn store_figures(response: &mut worker::Response, store: &crate::store::d1::Store) -> worker::Result<()> {
+    response.headers_mut().set("X-D1-Statements", &store.statements().to_string())?;
+    response.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", store.waited_ms()))
+}
+
 /// Random bytes from the platform's CSPRNG (`crypto.getRandomValues`).
 pub fn random_bytes() -> [u8; RANDOM_BYTES] {
     let mut bytes = [0u8; RANDOM_BYTES];

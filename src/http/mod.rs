@@ -108,10 +108,7 @@ async fn handle(
     }
     let config = context::config(env)?;
     let store = Store::from_env(env).map_err(context::store_error)?;
-    let query: Vec<(String, String)> = req
-        .url()
-        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-        .unwrap_or_default();
+    let query = context::query_pairs(&req);
     let body: Option<Value> = if matched.route.takes_body {
         let header = |name: &str| req.headers().get(name).ok().flatten();
         check_content_type(header("Content-Type").as_deref())?;
@@ -127,11 +124,8 @@ async fn handle(
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
     let response = dispatch(matched.route.id, &ctx, &query).await?;
-    // How many D1 statements the request ran: the benchmark reports it.
     Ok(response.and_then(|mut r| {
-        r.headers_mut().set("X-D1-Statements", &ctx.store.statements().to_string())?;
-        // Time spent waiting for D1 (the rest of the request's time is the Worker's own).
-        r.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", ctx.store.waited_ms()))?;
+        context::store_figures(&mut r, &ctx.store)?;
         let (found, looked_up) = ctx.cache_use.get();
         if ctx.cache.is_some() && looked_up > 0 {
             r.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;

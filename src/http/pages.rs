@@ -62,9 +62,7 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
         other => unreachable!("{other:?} is not a page"),
     };
     Ok(html(status, &nonce, body).and_then(|mut r| {
-        // As on the API: how many D1 statements the page ran, and the time spent waiting for D1.
-        r.headers_mut().set("X-D1-Statements", &store.statements().to_string())?;
-        r.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", store.waited_ms()))?;
+        context::store_figures(&mut r, &store)?;
         Ok(r)
     }))
 }
@@ -84,11 +82,7 @@ async fn record(store: &Store, kind: RecordKind, id: &str, nonce: &str) -> Resul
 }
 
 async fn dashboard(store: &Store, req: &Request, settings: Settings, nonce: &str) -> Result<(u16, String), ApiError> {
-    let pairs: Vec<(String, String)> = req
-        .url()
-        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-        .unwrap_or_default();
-    let query = DashboardQuery::parse(&pairs);
+    let query = DashboardQuery::parse(&context::query_pairs(req));
     let cursors = [query.cursor(List::Contacts), query.cursor(List::Companies), query.cursor(List::Tasks)];
     let row = store
         .dashboard(&query.folded(), cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES, SEARCH_WINDOW)

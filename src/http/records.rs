@@ -7,24 +7,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::context::{self, now, store_error, HandlerResult, WRITE_ATTEMPTS};
-use super::{respond, sync, Ctx};
-use crate::domain::error::{ApiError, Detail};
-use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery};
+use super::respond::{self, object};
+use super::{sync, Ctx};
+use crate::domain::error::ApiError;
+use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::record::{
     apply_update, display_name, match_keys, parse_new, parse_update, search_text, to_wire, KeySet, RecordError,
     RecordKind, StoredRecord,
 };
 use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, CandidatePool, Decision};
-use crate::domain::request::batch_items;
+use crate::domain::request::{batch_ids, batch_items};
 use crate::store::d1::{RecordRow, StoreError};
 
-
-pub(super) fn object(text: &str) -> Map<String, Value> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
-}
 
 pub(super) fn stored(row: &RecordRow) -> StoredRecord {
     StoredRecord { id: row.id.clone(), fields: object(&row.fields), properties: object(&row.properties) }
@@ -425,17 +419,8 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
 /// `POST /{kind}/batch`: found records in request order.
 pub async fn batch(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let body = ctx.body.as_ref().expect("route takes a body");
-    let ids = batch_items(body, "ids", ctx.config.max_batch)?;
-    let mut details = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        if !id.is_string() {
-            details.push(Detail::new(format!("ids[{i}]"), "expected a string"));
-        }
-    }
-    if !details.is_empty() {
-        return Err(ApiError::invalid("ids must be strings", details));
-    }
-    let rows = ctx.store.by_ids(kind, &Value::Array(ids.to_vec()).to_string()).await.map_err(store_error)?;
+    let ids = batch_ids(body, ctx.config.max_batch)?;
+    let rows = ctx.store.by_ids(kind, &json!(ids).to_string()).await.map_err(store_error)?;
     let results: Vec<Value> = rows.iter().map(|r| wire(kind, r)).collect();
     Ok(respond::json(&json!({ "results": results }), 200))
 }
@@ -488,7 +473,7 @@ pub async fn history(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]
     if !ctx.store.exists_any(kind, id).await.map_err(store_error)? {
         return Err(not_found(kind));
     }
-    let limit = parse_limit(query)?;
+    let limit = parse_limit(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     let rows = ctx.store.history(id, f64::MAX, limit).await.map_err(store_error)?;
     Ok(respond::history(id, &rows))
 }

@@ -1,7 +1,7 @@
 //! Building responses.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use worker::Response;
 
 use crate::domain::error::ApiError;
@@ -43,4 +43,13 @@ pub fn history(id: &str, rows: &[HistoryRow]) -> worker::Result<Response> {
         })
         .collect();
     json(&json!({ "id": id, "history": data }), 200)
+}
+
+/// A JSON object stored as text (fields, properties, metadata); `{}` if the column holds anything
+/// else.
+pub fn object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
 }

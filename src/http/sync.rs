@@ -10,8 +10,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Value};
 
 use super::context::{now, store_error, HandlerResult};
-use super::records::{object, record_error};
-use super::{respond, Ctx};
+use super::records::record_error;
+use super::respond::{self, object};
+use super::Ctx;
 use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
 use crate::domain::record::{parse_new, sync_back, KeySet, RecordKind, StoredRecord};

@@ -7,10 +7,12 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::context::{new_id, now, store_error, HandlerResult, WRITE_ATTEMPTS};
-use super::work::{answer, check_refs, history as entity_history, ids_of, items, known, object};
+use super::respond::object;
+use super::work::{answer, check_refs, history as entity_history, items, known};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::ids::IdKind;
+use crate::domain::request::batch_ids;
 use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues, WorkError};
 use crate::store::d1::StoreError;
 use crate::store::d1_work::TaskRow;
@@ -162,7 +164,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
 
 /// `POST /tasks/batch {"ids": [...]}`: the found tasks, a bare array.
 pub async fn read_batch(ctx: &Ctx<'_>) -> HandlerResult {
-    let ids = ids_of(ctx)?;
+    let ids = batch_ids(ctx.body.as_ref().expect("route takes a body"), ctx.config.max_batch)?;
     let rows = ctx.store.tasks_by_ids(&json!(ids).to_string()).await.map_err(store_error)?;
     Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
 }
@@ -170,9 +172,9 @@ pub async fn read_batch(ctx: &Ctx<'_>) -> HandlerResult {
 /// `PATCH /tasks/batch {"ids": [...], ...fields}`: the same patch on every task named, the
 /// updated tasks as a bare array.
 pub async fn update_batch(ctx: &Ctx<'_>) -> HandlerResult {
-    let ids = ids_of(ctx)?;
+    let ids = batch_ids(ctx.body.as_ref().expect("route takes a body"), ctx.config.max_batch)?;
     let mut body = ctx.body.clone().expect("route takes a body");
-    body.as_object_mut().expect("checked by ids_of").remove("ids");
+    body.as_object_mut().expect("checked by batch_ids").remove("ids");
     let rows = patch(ctx, &ids, &body).await?;
     Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
 }

@@ -3,24 +3,16 @@
 //! `{"<key>": [...]}` answers `{results, errors}` with each item's own failure; the contacts,
 //! companies and owners a request names are checked in one read; and an entity's history.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::context::{store_error, HandlerResult};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
-use crate::domain::feed::parse_limit;
+use crate::domain::feed::{parse_limit, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::request::{batch_items, json_type};
 use crate::domain::work::{Known, Refs, WorkError};
 
-
-/// A JSON object stored as text (properties, metadata); `{}` if the column holds anything else.
-pub fn object(text: &str) -> Map<String, Value> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
-}
 
 /// The items of a one-or-batch body, and whether it was the batch form (`{"<key>": [...]}`).
 pub fn items<'a>(ctx: &'a Ctx<'_>, key: &str) -> Result<(bool, Vec<&'a Value>), ApiError> {
@@ -105,30 +97,13 @@ pub async fn check_refs<'p, T>(
         .collect())
 }
 
-/// The `ids` of a `{"ids": [...]}` body, each a string.
-pub fn ids_of(ctx: &Ctx<'_>) -> Result<Vec<String>, ApiError> {
-    let body = ctx.body.as_ref().expect("route takes a body");
-    let ids = batch_items(body, "ids", ctx.config.max_batch)?;
-    let mut out = Vec::with_capacity(ids.len());
-    let mut details = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        match id.as_str() {
-            Some(s) => out.push(s.to_string()),
-            None => details.push(Detail::new(format!("ids[{i}]"), format!("expected a string, got {}", json_type(id)))),
-        }
-    }
-    if !details.is_empty() {
-        return Err(ApiError::invalid("ids must be strings", details));
-    }
-    Ok(out)
-}
 
 /// `GET /tasks/{id}/history`, `GET /activities/{id}/history`: the entity's changes, newest first,
 /// in the shape of a record's history. Every task and activity has its `(created)` entry, so no
 /// entry means no such entity (deleted tasks keep theirs).
 pub async fn history(ctx: &Ctx<'_>, kind: IdKind, not_found: &str, query: &[(String, String)]) -> HandlerResult {
     let id = ctx.params[0];
-    let limit = parse_limit(query)?;
+    let limit = parse_limit(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     // Another kind's id would read that entity's history: refused without a query.
     if !looks_like(kind, id) {
         return Err(ApiError::NotFound(not_found.into()));

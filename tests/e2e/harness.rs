@@ -319,14 +319,6 @@ pub fn unique(prefix: &str) -> String {
 
 /// An `Authorization` header for HTTP Basic auth (RFC 7617), as a browser sends it for the pages.
 pub fn basic_auth(user: &str, password: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut encoded = String::new();
-    for chunk in format!("{user}:{password}").as_bytes().chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            encoded.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-        encoded.push_str(&"=".repeat(3 - chunk.len()));
-    }
-    format!("Basic {encoded}")
+    use edge_crm::domain::base64;
+    format!("Basic {}", base64::encode(format!("{user}:{password}").as_bytes(), base64::STANDARD, true))
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{custom, id_field, text, timestamp, Refs, WorkError, MAX_BODY, MAX_TEXT};
 use crate::domain::error::{ApiError, Detail};
-use crate::domain::feed::decode_cursor;
+use crate::domain::feed::{decode_cursor, parse_limit};
 use crate::domain::record::check_custom;
 use crate::domain::request::json_type;
 
@@ -105,14 +105,7 @@ impl TimelineQuery {
         let bad = |path: &str, message: String| {
             ApiError::invalid(format!("invalid query parameter {path}"), vec![Detail::new(path, message)])
         };
-        let limit = match get("limit") {
-            None | Some("") => TIMELINE_DEFAULT_LIMIT,
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=TIMELINE_MAX_LIMIT).contains(n))
-                .ok_or_else(|| bad("limit", format!("expected a whole number from 1 to {TIMELINE_MAX_LIMIT}, got {raw:?}")))?,
-        };
+        let limit = parse_limit(query, TIMELINE_DEFAULT_LIMIT, TIMELINE_MAX_LIMIT)?;
         let (before_time, before_id) = match get("cursor").filter(|c| !c.is_empty()) {
             Some(c) => decode_cursor(c).ok_or_else(|| bad("cursor", "is not a cursor this API returned".into()))?,
             // Before everything: `~` sorts after every timestamp.
