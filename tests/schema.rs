@@ -284,7 +284,8 @@ fn task_updates_move_the_stamp_forward_and_guard_it() {
 /// the request checked is gone by the write, and passes references that still hold.
 #[test]
 fn reference_guard_refuses_what_is_gone() {
-    use edge_crm::store::sql_work::{users, REFERENCES_GUARD};
+    use edge_crm::store::sql::REFERENCES_GUARD;
+    use edge_crm::store::sql_work::users;
     let db = Connection::open_in_memory().unwrap();
     db.execute_batch(SCHEMA).unwrap();
     db.execute_batch(

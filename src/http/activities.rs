@@ -44,6 +44,9 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
     let parsed: Vec<Result<ActivityInput, WorkError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
     for _ in 0..WRITE_ATTEMPTS {
         let checked = check_refs(ctx, &parsed, ActivityInput::refs).await?;
+        // A retry answers the activity logged first, even when what it names is gone since (it
+        // failed the check, so it is not written again).
+        let retried = logged_before(ctx, &parsed, &checked).await?;
         let mut position = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
         for c in &checked {
@@ -67,10 +70,38 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
                 Err(e) => return Err(store_error(e)),
             }
         };
-        let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
-        return answer("activity", batch, outcomes, |i| position[i].and_then(|w| resolved.get(&w)).map(wire));
+        let outcomes = checked.into_iter().enumerate().map(|(i, c)| if retried.contains_key(&i) { Ok(()) } else { c.map(|_| ()) }).collect();
+        return answer("activity", batch, outcomes, |i| {
+            retried.get(&i).or_else(|| position[i].and_then(|w| resolved.get(&w))).map(wire)
+        });
     }
     Err(ApiError::Unavailable("the contacts, companies or users these activities name are being changed; retry".into()))
+}
+
+/// The activities already logged for the items that name something unknown and carry a
+/// `messageId`: those are retries, answered with the first activity. One statement, and only when
+/// such an item exists.
+async fn logged_before(
+    ctx: &Ctx<'_>,
+    parsed: &[Result<ActivityInput, WorkError>],
+    checked: &[Result<&ActivityInput, WorkError>],
+) -> Result<HashMap<usize, ActivityRow>, ApiError> {
+    let lookups: Vec<Value> = parsed
+        .iter()
+        .zip(checked)
+        .enumerate()
+        .filter_map(|(i, (p, c))| match (p, c) {
+            (Ok(a), Err(e)) if e.code == "not_found" => {
+                a.message_id.as_ref().map(|m| json!({"i": i, "type": a.activity_type, "messageId": m}))
+            }
+            _ => None,
+        })
+        .collect();
+    if lookups.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = ctx.store.logged_activities(&Value::Array(lookups).to_string()).await.map_err(store_error)?;
+    Ok(rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect())
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {

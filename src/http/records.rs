@@ -17,7 +17,7 @@ use crate::domain::record::{
 };
 use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, CandidatePool, Decision};
 use crate::domain::request::{batch_ids, batch_items};
-use crate::store::d1::{RecordRow, StoreError};
+use crate::store::d1::{NewRecords, RecordRow, StoreError};
 
 
 pub(super) fn stored(row: &RecordRow) -> StoredRecord {
@@ -50,6 +50,14 @@ pub(super) fn record_error(index: usize, external_id: Option<&Value>, err: &Reco
 
 fn str_field<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     fields.get(name).and_then(Value::as_str)
+}
+
+/// What the store's reference guard checks again at the write, for records whose fields passed
+/// [`ReferenceCheck`]: the owner, and the parent company.
+fn guarded_refs<'a>(records: impl Iterator<Item = &'a Map<String, Value>>) -> String {
+    let refs: Vec<Value> =
+        records.map(|f| json!({"owner": str_field(f, "ownerId"), "company": str_field(f, "parentCrmId")})).collect();
+    Value::Array(refs).to_string()
 }
 
 /// The reference checks shared by create and update: `ownerId` must name a user while any exist,
@@ -134,19 +142,21 @@ enum Planned {
 pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let body = ctx.body.as_ref().expect("route takes a body");
     let items = batch_items(body, kind.collection(), ctx.config.max_batch)?;
-    let mut parsed: Vec<Result<_, RecordError>> = items.iter().map(|item| parse_new(kind, item)).collect();
-    let refs = ReferenceCheck::load(ctx, kind, parsed.iter().filter_map(|p| p.as_ref().ok()).map(|r| &r.fields)).await?;
-    for p in parsed.iter_mut() {
-        if let Ok(record) = p {
-            if let Err(e) = refs.check(&record.fields) {
-                *p = Err(e);
-            }
-        }
-    }
+    let valid: Vec<Result<_, RecordError>> = items.iter().map(|item| parse_new(kind, item)).collect();
     let keysets: Vec<Option<KeySet>> =
-        parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
+        valid.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
 
     for _attempt in 0..WRITE_ATTEMPTS {
+        // References are checked on every attempt: the write's guard fails when one is gone since.
+        let mut parsed = valid.clone();
+        let refs = ReferenceCheck::load(ctx, kind, parsed.iter().filter_map(|p| p.as_ref().ok()).map(|r| &r.fields)).await?;
+        for p in parsed.iter_mut() {
+            if let Ok(record) = p {
+                if let Err(e) = refs.check(&record.fields) {
+                    *p = Err(e);
+                }
+            }
+        }
         // Stored records this batch may duplicate (one statement), when dedupe is on.
         let rows = if ctx.config.create_dedupe {
             let external_ids: Vec<&str> =
@@ -249,9 +259,12 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
                 .store
                 .create(
                     kind,
-                    &Value::Array(write.clone()).to_string(),
-                    &Value::Array(links).to_string(),
-                    guard.as_ref().map(|(a, s)| (a.as_str(), s.as_str())),
+                    NewRecords {
+                        items: &Value::Array(write.clone()).to_string(),
+                        links: &Value::Array(links).to_string(),
+                        refs: &guarded_refs(parsed.iter().filter_map(|p| p.as_ref().ok()).map(|r| &r.fields)),
+                        guard: guard.as_ref().map(|(a, s)| (a.as_str(), s.as_str())),
+                    },
                     &now(),
                     ctx.request_id,
                 )
@@ -382,7 +395,8 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         }
         let mut stamps: HashMap<String, String> = base.iter().map(|(id, r)| (id.to_string(), r.updated_at.clone())).collect();
         if !write.is_empty() {
-            match ctx.store.update(kind, &Value::Array(write).to_string(), &now(), ctx.request_id).await {
+            let guarded = guarded_refs(changes.keys().filter(|id| !refused.contains_key(*id)).map(|id| &current[id].fields));
+            match ctx.store.update(kind, &Value::Array(write).to_string(), &guarded, &now(), ctx.request_id).await {
                 Ok(written) => {
                     // Who holds the old and the new keys changed.
                     let touched: Vec<KeySet> = changes

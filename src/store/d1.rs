@@ -10,7 +10,7 @@ use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1Database, D1PreparedStatement, Env};
 
-use super::sql::{self, RecordSql};
+use super::sql::{self, RecordSql, REFERENCES_GUARD};
 use crate::domain::record::RecordKind;
 
 /// Binding name in `wrangler.toml`.
@@ -97,6 +97,18 @@ pub struct RecordRow {
     /// When the newest activity logged on the record happened (`lastActivityDate`).
     #[serde(default)]
     pub last_activity_at: Option<String>,
+}
+
+/// What a create writes, each part a JSON array.
+pub struct NewRecords<'a> {
+    /// The new records (see `RecordSql::insert_new`).
+    pub items: &'a str,
+    /// Matched records to link to their incoming externalId: `[{id, externalId}]`.
+    pub links: &'a str,
+    /// The owners and parents the batch names: `[{owner, company}]`.
+    pub refs: &'a str,
+    /// The anchor keys and the ids of the candidates seen, when dedupe is on.
+    pub guard: Option<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,22 +230,14 @@ impl Store {
         rows.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))
     }
 
-    /// Inserts the new records of `items` (JSON, see `RecordSql::insert_new`) and links the
-    /// matched records of `links` (`[{id, externalId}]`) in one transaction, and answers, for each
-    /// item with an externalId, the id of the record it names now. With `guard` (anchor keys,
-    /// ids seen), the transaction fails with `Conflict` when a record with those keys appeared
-    /// since the candidates were read.
-    pub async fn create(
-        &self,
-        kind: RecordKind,
-        items: &str,
-        links: &str,
-        guard: Option<(&str, &str)>,
-        now: &str,
-        request_id: &str,
-    ) -> Result<Vec<(usize, String)>> {
+    /// Writes a create (see [`NewRecords`]) in one transaction and answers, for each item with an
+    /// externalId, the id of the record it names now. The transaction fails with `Conflict` when
+    /// an owner or parent of `refs` is gone since it was checked (see `REFERENCES_GUARD`), and
+    /// with `guard` when a record with those keys appeared since the candidates were read.
+    pub async fn create(&self, kind: RecordKind, batch: NewRecords<'_>, now: &str, request_id: &str) -> Result<Vec<(usize, String)>> {
         let s = record_sql(kind);
-        let mut statements = Vec::new();
+        let NewRecords { items, links, refs, guard } = batch;
+        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[text(refs)])?];
         if let Some((anchors, seen)) = guard {
             statements.push(self.prepare(s.guard_keys, &[text(anchors), text(seen)])?);
         }
@@ -257,11 +261,12 @@ impl Store {
     }
 
     /// Writes updates (JSON, see `RecordSql::update`) in one transaction, refusing with
-    /// `Conflict` when any record changed since it was read; answers each record's new
-    /// `updated_at`.
-    pub async fn update(&self, kind: RecordKind, items: &str, now: &str, request_id: &str) -> Result<Vec<(String, String)>> {
+    /// `Conflict` when any record changed since it was read, or an owner or parent of `refs` is
+    /// gone since it was checked; answers each record's new `updated_at`.
+    pub async fn update(&self, kind: RecordKind, items: &str, refs: &str, now: &str, request_id: &str) -> Result<Vec<(String, String)>> {
         let s = record_sql(kind);
         let statements = vec![
+            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
             self.prepare(s.guard, &[text(items)])?,
             self.prepare(s.update, &[text(items), text(now)])?,
             self.prepare(s.keys_delete, &[text(items)])?,

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::d1::{text, Result, Store, StoreError};
-use super::sql_work::{activities, tasks, users, REFERENCES, REFERENCES_GUARD};
+use super::sql::REFERENCES_GUARD;
+use super::sql_work::{activities, tasks, users, REFERENCES};
 
 #[derive(Debug, Deserialize)]
 pub struct WorkReferences {
@@ -123,6 +124,12 @@ impl Store {
             self.prepare(activities::RESOLVE, &[text(items)])?,
         ];
         self.batch_then_read(statements).await
+    }
+
+    /// The activities already logged under the `(type, messageId)` of `items`
+    /// (`[{i, type, messageId}]`), each with its `i`.
+    pub async fn logged_activities(&self, items: &str) -> Result<Vec<ActivityRow>> {
+        self.rows(activities::LOGGED, &[text(items)]).await
     }
 
     pub async fn activity(&self, id: &str) -> Result<Option<ActivityRow>> {

@@ -234,6 +234,17 @@ pub static COMPANIES: RecordSql = record_sql!(
     "r.parent_id"
 );
 
+/// Fails the write batch it opens when a reference the request checked is gone by the time of
+/// the write (a contact or company deleted, a user deleted or the first user added meanwhile):
+/// `?1` `[{contact?, company?, owner?}]`, the references the batch writes (a record's parent is
+/// its `company`). The request then checks again and answers the item as unknown instead of
+/// storing a dangling id. Tasks, activities, contacts and companies open their writes with it.
+pub const REFERENCES_GUARD: &str = "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j WHERE \
+    (j.value->>'contact' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = j.value->>'contact' AND +c.deleted_at IS NULL)) \
+    OR (j.value->>'company' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM companies c WHERE c.id = j.value->>'company' AND +c.deleted_at IS NULL)) \
+    OR (j.value->>'owner' IS NOT NULL AND EXISTS (SELECT 1 FROM users) AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value->>'owner')) \
+    LIMIT 1";
+
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
 pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id FROM history \
      WHERE entity_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
@@ -320,7 +331,11 @@ impl RecordSql {
 
 /// Every statement with a name, for the preparation test.
 pub fn all() -> Vec<(String, &'static str)> {
-    let mut all = vec![("HEALTH_CHECK".to_string(), HEALTH_CHECK), ("HISTORY".to_string(), HISTORY)];
+    let mut all = vec![
+        ("HEALTH_CHECK".to_string(), HEALTH_CHECK),
+        ("HISTORY".to_string(), HISTORY),
+        ("REFERENCES_GUARD".to_string(), REFERENCES_GUARD),
+    ];
     all.extend(CONTACTS.all("CONTACTS"));
     all.extend(COMPANIES.all("COMPANIES"));
     all.extend(super::sql_work::all());

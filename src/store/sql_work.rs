@@ -9,16 +9,6 @@ pub const REFERENCES: &str = "SELECT \
     EXISTS (SELECT 1 FROM users) AS users, \
     (SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?3))) AS owners";
 
-/// Fails the write batch it opens when a reference checked by [`REFERENCES`] is gone by the time
-/// of the write (a contact or company deleted, a user deleted or the first user added meanwhile):
-/// `?1` `[{contact?, company?, owner?}]`, the references the batch introduces. The request then
-/// checks again and answers the item as unknown instead of storing a dangling id.
-pub const REFERENCES_GUARD: &str = "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j WHERE \
-    (j.value->>'contact' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = j.value->>'contact' AND +c.deleted_at IS NULL)) \
-    OR (j.value->>'company' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM companies c WHERE c.id = j.value->>'company' AND +c.deleted_at IS NULL)) \
-    OR (j.value->>'owner' IS NOT NULL AND EXISTS (SELECT 1 FROM users) AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value->>'owner')) \
-    LIMIT 1";
-
 /// The columns of a task row, as the store reads them.
 macro_rules! task_columns {
     ($t:literal) => {
@@ -110,6 +100,12 @@ pub mod activities {
         "SELECT j.key AS i, ", activity_columns!("a"), " FROM json_each(?1) j CROSS JOIN activities a ON a.id = coalesce(",
         "(SELECT x.id FROM activities x WHERE x.type = j.value->>'type' AND x.message_id = j.value->>'messageId'), j.value->>'id')"
     );
+    /// The activities already logged under the `(type, messageId)` of `?1` `[{i, type, messageId}]`,
+    /// each with the `i` it was asked for.
+    pub const LOGGED: &str = concat!(
+        "SELECT j.value->>'i' AS i, ", activity_columns!("a"), " FROM json_each(?1) j CROSS JOIN activities a ",
+        "ON a.type = j.value->>'type' AND a.message_id = j.value->>'messageId'"
+    );
     pub const ONE: &str = concat!("SELECT ", activity_columns!("a"), " FROM activities a WHERE a.id = ?1");
     /// A contact's timeline, newest first, before `(?2 occurred_at, ?3 id)`, `?4` at most.
     pub const TIMELINE_CONTACT: &str = concat!(
@@ -136,12 +132,12 @@ pub mod users {
         json(j.value->'properties'), ?2, ?2 FROM json_each(?1) j";
     pub const RESOLVE: &str = "SELECT j.key AS i, u.id, u.name, u.email FROM json_each(?1) j \
         CROSS JOIN users u ON u.email_key = j.value->>'emailKey'";
-    /// Deleting a user clears it as owner everywhere, each clearing kept in history (`?1` user id,
-    /// `?2` time, `?3` request id); the records keep their ownerId history.
     /// Fails the batch when the user `?1` does not exist, before anything is cleared: records
     /// stored while there were no users may name any owner, and deleting an unknown user must not
     /// clear them.
     pub const GUARD_EXISTS: &str = "INSERT INTO write_guard (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ?1)";
+    /// Deleting a user clears it as owner everywhere, each clearing kept in history (`?1` user id,
+    /// `?2` time, `?3` request id); the records keep their ownerId history.
     pub const HISTORY_OWNERS: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'contact', id, 'ownerId', json_quote(owner_id), NULL, ?2, ?3 FROM contacts WHERE owner_id = ?1 \
         UNION ALL SELECT 'company', id, 'ownerId', json_quote(owner_id), NULL, ?2, ?3 FROM companies WHERE owner_id = ?1 \
@@ -166,7 +162,6 @@ pub mod users {
 pub fn all() -> Vec<(String, &'static str)> {
     let named: &[(&str, &str)] = &[
         ("work::REFERENCES", REFERENCES),
-        ("work::REFERENCES_GUARD", REFERENCES_GUARD),
         ("tasks::INSERT", tasks::INSERT),
         ("tasks::HISTORY_NEW", tasks::HISTORY_NEW),
         ("tasks::BY_IDS", tasks::BY_IDS),
@@ -180,6 +175,7 @@ pub fn all() -> Vec<(String, &'static str)> {
         ("activities::BUMP_CONTACTS", activities::BUMP_CONTACTS),
         ("activities::BUMP_COMPANIES", activities::BUMP_COMPANIES),
         ("activities::RESOLVE", activities::RESOLVE),
+        ("activities::LOGGED", activities::LOGGED),
         ("activities::ONE", activities::ONE),
         ("activities::TIMELINE_CONTACT", activities::TIMELINE_CONTACT),
         ("activities::TIMELINE_COMPANY", activities::TIMELINE_COMPANY),

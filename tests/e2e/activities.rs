@@ -160,6 +160,17 @@ fn a_retry_moves_nothing_and_adds_no_history(app: &App) {
     assert_eq!(fields, vec!["(created)"], "the retry wrote no history");
     let missing = app.api.get("/activities/ac_missing/history");
     assert_eq!((missing.status, missing.json()["error"].clone()), (404, json!("Activity not found")));
+
+    // The contact deleted since, a retry still answers the first activity, single and batch; a
+    // new message naming that contact is refused.
+    let resp = app.api.send("DELETE", &format!("/contacts/{ct}"), crate::harness::Key::Valid, &[], None);
+    assert_eq!(resp.status, 200);
+    let body = json!({"type": "EMAIL", "contactId": ct, "metadata": {"messageId": message}});
+    assert_eq!(activity(&app.api, body.clone())["id"], first["id"]);
+    let batch = ok(app.api.json("POST", "/activities", &json!({"activities": [body, {"type": "EMAIL", "contactId": ct}]})));
+    assert_eq!(batch["results"].as_array().unwrap().len(), 1, "{batch}");
+    assert_eq!(batch["results"][0]["id"], first["id"]);
+    assert_eq!((batch["errors"][0]["index"].clone(), batch["errors"][0]["field"].clone()), (json!(1), json!("contactId")));
 }
 
 fn batch_log_runs_a_fixed_number_of_statements(app: &App) {
