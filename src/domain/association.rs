@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::error::{ApiError, Detail};
+use super::error::{ApiError, Detail, ItemError};
+use super::record::RecordKind;
+use super::refs::{Known, Missing, Refs};
 use super::request::json_type;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,19 +39,19 @@ pub struct Link {
     pub link_type: LinkType,
 }
 
-/// A per-item problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkError {
-    pub code: &'static str,
-    pub message: String,
+impl Link {
+    /// The contact and company it names: both must be live.
+    pub fn refs(&self) -> Refs<'_> {
+        Refs { contact: Some(&self.contact_id), company: Some(&self.company_id), owner: None }
+    }
 }
 
-fn id_field(item: &Value, name: &str) -> Result<String, LinkError> {
+fn id_field(item: &Value, name: &str) -> Result<String, ItemError> {
     match item.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => Ok(s.clone()),
-        Some(Value::String(_)) => Err(LinkError { code: "invalid", message: format!("{name}: expected a crm id") }),
-        None | Some(Value::Null) => Err(LinkError { code: "invalid", message: format!("{name}: is required") }),
-        Some(other) => Err(LinkError { code: "invalid", message: format!("{name}: expected a string, got {}", json_type(other)) }),
+        Some(Value::String(_)) => Err(ItemError::invalid(name, "expected a crm id")),
+        None | Some(Value::Null) => Err(ItemError::invalid(name, "is required")),
+        Some(other) => Err(ItemError::invalid(name, format!("expected a string, got {}", json_type(other)))),
     }
 }
 
@@ -71,23 +73,56 @@ pub fn default_type(body: &Value) -> Result<LinkType, ApiError> {
 }
 
 /// Parses one item; its own `type` wins over the body's `associationType`.
-pub fn parse_link(item: &Value, default: LinkType) -> Result<Link, LinkError> {
+pub fn parse_link(item: &Value, default: LinkType) -> Result<Link, ItemError> {
     if !item.is_object() {
-        return Err(LinkError { code: "invalid", message: format!("expected an object, got {}", json_type(item)) });
+        return Err(ItemError::whole(format!("expected an object, got {}", json_type(item))));
     }
     let contact_id = id_field(item, "contactCRMId")?;
     let company_id = id_field(item, "companyCRMId")?;
     let link_type = match item.get("type") {
         None | Some(Value::Null) => default,
-        Some(Value::String(s)) => LinkType::parse(s).ok_or_else(|| LinkError {
-            code: "invalid",
-            message: format!("type: expected additional, primary or primary_replace, got {s:?}"),
-        })?,
-        Some(other) => {
-            return Err(LinkError { code: "invalid", message: format!("type: expected a string, got {}", json_type(other)) })
-        }
+        Some(Value::String(s)) => LinkType::parse(s)
+            .ok_or_else(|| ItemError::invalid("type", format!("expected additional, primary or primary_replace, got {s:?}")))?,
+        Some(other) => return Err(ItemError::invalid("type", format!("expected a string, got {}", json_type(other)))),
     };
     Ok(Link { contact_id, company_id, link_type })
+}
+
+/// Each parsed link checked against the live records: a link to a contact or company that does
+/// not exist fails alone, in the reference server's words (`Contact not found`).
+pub fn check_links(parsed: Vec<Result<Link, ItemError>>, known: &Known) -> Vec<Result<Link, ItemError>> {
+    parsed
+        .into_iter()
+        .map(|p| {
+            let link = p?;
+            match known.missing(link.refs()) {
+                Some(Missing::Contact(_)) => Err(ItemError::missing(Some("contactCRMId"), RecordKind::Contact.not_found_message())),
+                Some(Missing::Company(_)) => Err(ItemError::missing(Some("companyCRMId"), RecordKind::Company.not_found_message())),
+                _ => Ok(link),
+            }
+        })
+        .collect()
+}
+
+/// The answer: `{success, results}`, one result per item in request order, `success` only when
+/// every item succeeded.
+pub fn answer_links(items: &[Value], outcomes: &[Result<Link, ItemError>]) -> Value {
+    let results: Vec<Value> = outcomes
+        .iter()
+        .zip(items)
+        .map(|(outcome, item)| match outcome {
+            Ok(l) => json!({"contactCRMId": l.contact_id, "companyCRMId": l.company_id, "success": true}),
+            Err(e) => {
+                let mut entry = serde_json::Map::new();
+                entry.insert("contactCRMId".into(), item.get("contactCRMId").cloned().unwrap_or(Value::Null));
+                entry.insert("companyCRMId".into(), item.get("companyCRMId").cloned().unwrap_or(Value::Null));
+                entry.insert("success".into(), json!(false));
+                entry.extend(e.to_json());
+                Value::Object(entry)
+            }
+        })
+        .collect();
+    json!({ "success": outcomes.iter().all(Result::is_ok), "results": results })
 }
 
 /// The JSON the write statements read: one entry per distinct link, `primary` set only on each
@@ -151,6 +186,25 @@ mod tests {
         }
         assert_eq!(default_type(&json!({"associationType": "x"})).unwrap_err().status(), 400);
         assert_eq!(default_type(&json!({})).unwrap(), LinkType::Additional);
+    }
+
+    #[test]
+    fn links_to_nothing_fail_alone_in_the_reference_servers_words() {
+        let known = Known { contacts: ["ct_1".to_string()].into(), companies: ["co_1".to_string()].into(), ..Known::default() };
+        let items = vec![
+            json!({"contactCRMId": "ct_1", "companyCRMId": "co_1"}),
+            json!({"contactCRMId": "ct_9", "companyCRMId": "co_1"}),
+            json!({"contactCRMId": "ct_1", "companyCRMId": "co_9"}),
+            json!({"contactCRMId": 5}),
+        ];
+        let parsed = items.iter().map(|i| parse_link(i, LinkType::Additional)).collect();
+        let checked = check_links(parsed, &known);
+        let a = answer_links(&items, &checked);
+        assert_eq!(a["success"], false);
+        assert_eq!(a["results"][0], json!({"contactCRMId": "ct_1", "companyCRMId": "co_1", "success": true}));
+        assert_eq!((a["results"][1]["code"].as_str(), a["results"][1]["error"].as_str()), (Some("not_found"), Some("Contact not found")));
+        assert_eq!((a["results"][2]["field"].as_str(), a["results"][2]["error"].as_str()), (Some("companyCRMId"), Some("Company not found")));
+        assert_eq!((a["results"][3]["code"].as_str(), a["results"][3]["contactCRMId"].as_i64()), (Some("invalid"), Some(5)));
     }
 
     #[test]

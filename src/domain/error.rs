@@ -107,6 +107,101 @@ impl ApiError {
     }
 }
 
+/// Why one item of a batch failed. Every batch route (records, tasks, activities, users,
+/// associations) reports its items' failures with this one type, so one cause has one code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemCode {
+    /// The item itself is wrong: a field of the wrong type, too long, missing (`invalid`).
+    Invalid,
+    /// The item names a record, task, user or activity that does not exist (`not_found`).
+    NotFound,
+    /// Several stored records match the item and `AMBIGUOUS_MATCH=error` (`ambiguous`).
+    Ambiguous,
+}
+
+impl ItemCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemCode::Invalid => "invalid",
+            ItemCode::NotFound => "not_found",
+            ItemCode::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// One item's failure: a code, the field at fault (as the client wrote its path, `tags`,
+/// `properties.score`; `None` when the item as a whole is at fault) and the sentence the client
+/// reads, which starts with the field when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemError {
+    pub code: ItemCode,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ItemError {
+    /// `field: problem`.
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> ItemError {
+        ItemError { code: ItemCode::Invalid, field: Some(field.to_string()), message: format!("{field}: {problem}") }
+    }
+
+    /// A problem with the item as a whole.
+    pub fn whole(message: impl Into<String>) -> ItemError {
+        ItemError { code: ItemCode::Invalid, field: None, message: message.into() }
+    }
+
+    /// A reference to nothing: `ownerId: no user has the id "us_9"`.
+    pub fn unknown(field: &str, what: &str, id: &str) -> ItemError {
+        ItemError { code: ItemCode::NotFound, field: Some(field.to_string()), message: format!("{field}: no {what} has the id {id:?}") }
+    }
+
+    /// The record the item addresses does not exist (`Contact not found`, the reference server's
+    /// words), at `field` when the item names it by one.
+    pub fn missing(field: Option<&str>, message: impl Into<String>) -> ItemError {
+        ItemError { code: ItemCode::NotFound, field: field.map(str::to_string), message: message.into() }
+    }
+
+    pub fn ambiguous(message: impl Into<String>) -> ItemError {
+        ItemError { code: ItemCode::Ambiguous, field: None, message: message.into() }
+    }
+
+    /// The error's part of an item's answer: `{"error", "code", "field"?}`. Routes add what
+    /// locates the item (`index`, `externalId`, `crmId`, ...).
+    pub fn to_json(&self) -> serde_json::Map<String, Value> {
+        let mut out = serde_json::Map::new();
+        out.insert("error".into(), json!(self.message));
+        out.insert("code".into(), json!(self.code.as_str()));
+        if let Some(field) = &self.field {
+            out.insert("field".into(), json!(field));
+        }
+        out
+    }
+
+    /// The error as a request-level [`Detail`], located under `item_path` (`companies[3]`, or
+    /// `""` for the body itself).
+    pub fn detail(&self, item_path: &str) -> Detail {
+        let path = match (&self.field, item_path.is_empty()) {
+            (Some(field), true) => field.clone(),
+            (Some(field), false) => format!("{item_path}.{field}"),
+            (None, _) => item_path.to_string(),
+        };
+        Detail::new(path, self.message.clone())
+    }
+
+    /// The `400` of a route that takes one item (`invalid task: subject: ...`).
+    pub fn into_api_error(self, noun: &str) -> ApiError {
+        ApiError::invalid(format!("invalid {noun}: {}", self.message), vec![self.detail("")])
+    }
+}
+
+impl std::fmt::Display for ItemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ItemError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +244,19 @@ mod tests {
         assert!(!body.contains("SQLITE"), "{body}");
         assert!(!body.contains("contacts"), "{body}");
         assert!(body.contains("req_abc"));
+    }
+
+    #[test]
+    fn item_errors_name_their_field_once_and_one_code_per_cause() {
+        let e = ItemError::invalid("tags", "expected a list");
+        assert_eq!(Value::Object(e.to_json()), json!({"error": "tags: expected a list", "code": "invalid", "field": "tags"}));
+        let whole = ItemError::whole("expected a contact object, got an array");
+        assert!(!whole.to_json().contains_key("field"));
+        let owner = ItemError::unknown("ownerId", "user", "us_9");
+        assert_eq!((owner.code.as_str(), owner.message.as_str()), ("not_found", "ownerId: no user has the id \"us_9\""));
+        assert_eq!(owner.detail("contacts[2]").path, "contacts[2].ownerId");
+        let api = ItemError::invalid("subject", "is too long").into_api_error("task");
+        assert_eq!(api.body("r")["details"][0], json!({"path": "subject", "message": "subject: is too long"}));
+        assert_eq!(api.message("r"), "invalid task: subject: is too long");
     }
 }

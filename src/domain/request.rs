@@ -65,6 +65,12 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// The value of `field` in each item, as sent (`null` where absent): what the answer echoes to
+/// locate an item (`externalId`, `crmId`).
+pub fn sent(items: &[Value], field: &str) -> Vec<Value> {
+    items.iter().map(|item| item.get(field).cloned().unwrap_or(Value::Null)).collect()
+}
+
 /// The ids of a `{"ids": [...]}` body, each a string: `400` naming every `ids[i]` that is not.
 pub fn batch_ids(body: &Value, max_batch: usize) -> Result<Vec<String>, ApiError> {
     let ids = batch_items(body, "ids", max_batch)?;

@@ -11,24 +11,63 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use serde_json::{Map, Value};
+
 use super::config::AmbiguousMatch;
 use super::matching::{MatchField, MatchRule, MatchTerm};
-use super::record::KeySet;
+use super::record::{KeySet, StoredRecord};
 
-/// A stored record that may match.
-#[derive(Debug, Clone)]
+/// A record that may match: a stored one, or one that an earlier item of the same create is
+/// creating.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Candidate {
     pub id: String,
     pub keys: KeySet,
     /// Every externalId linked to it.
     pub external_ids: Vec<String>,
-    pub updated_at: String,
+    /// When it was last written; `None` while this request is creating it.
+    pub updated_at: Option<String>,
+    /// A company's parent company.
+    pub parent_id: Option<String>,
+    /// Its core fields and custom properties, for the sync's answer.
+    pub fields: Map<String, Value>,
+    pub properties: Map<String, Value>,
+}
+
+impl Candidate {
+    /// Whether it is stored (rather than being created by this request).
+    pub fn is_stored(&self) -> bool {
+        self.updated_at.is_some()
+    }
+
+    pub fn stored(&self) -> StoredRecord {
+        StoredRecord { id: self.id.clone(), fields: self.fields.clone(), properties: self.properties.clone() }
+    }
+}
+
+/// What made a record the match: its link to the incoming externalId, or a term of the rule (by
+/// its position, so the label is always the rule's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    ExternalId,
+    Term(usize),
+}
+
+impl MatchedBy {
+    /// `matchedBy` on the wire: `externalId`, or the term's label (`firstName&lastName&company`).
+    pub fn label(self, rule: &MatchRule) -> String {
+        match self {
+            MatchedBy::ExternalId => "externalId".to_string(),
+            MatchedBy::Term(i) => rule.terms()[i].label(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Matched { id: String, matched_by: String },
-    Ambiguous { term: String, candidates: Vec<String> },
+    Matched { id: String, by: MatchedBy },
+    /// Several candidates match the term at this position (`AMBIGUOUS_MATCH=error`).
+    Ambiguous { term: usize, candidates: Vec<String> },
     NoMatch,
 }
 
@@ -82,10 +121,10 @@ pub fn decide(
 ) -> Decision {
     if let Some(ext) = external_id {
         if let Some(c) = candidates.iter().find(|c| c.external_ids.iter().any(|e| e == ext)) {
-            return Decision::Matched { id: c.id.clone(), matched_by: "externalId".to_string() };
+            return Decision::Matched { id: c.id.clone(), by: MatchedBy::ExternalId };
         }
     }
-    for term in rule.terms() {
+    for (at, term) in rule.terms().iter().enumerate() {
         if !keys.applies(term) {
             continue;
         }
@@ -96,7 +135,7 @@ pub fn decide(
         if found.len() > 1 && ambiguous == AmbiguousMatch::Error {
             let mut ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
             ids.sort();
-            return Decision::Ambiguous { term: term.label(), candidates: ids };
+            return Decision::Ambiguous { term: at, candidates: ids };
         }
         found.sort_by(|a, b| {
             a.external_ids
@@ -105,7 +144,7 @@ pub fn decide(
                 .then_with(|| b.updated_at.cmp(&a.updated_at))
                 .then_with(|| a.id.cmp(&b.id))
         });
-        return Decision::Matched { id: found[0].id.clone(), matched_by: term.label() };
+        return Decision::Matched { id: found[0].id.clone(), by: MatchedBy::Term(at) };
     }
     Decision::NoMatch
 }
@@ -216,7 +255,8 @@ mod tests {
             id: id.into(),
             keys: keys(list),
             external_ids: ext.iter().map(|e| e.to_string()).collect(),
-            updated_at: updated.into(),
+            updated_at: Some(updated.into()),
+            ..Candidate::default()
         }
     }
 
@@ -232,7 +272,7 @@ mod tests {
         let b = cand("co_b", &[(Domain, "other.com")], &["ext-1"], "2024-01-01");
         let incoming = keys(&[(Domain, "acme.com")]);
         let d = decide(Some("ext-1"), &incoming, &[&a, &b], &rule(MatchKind::Companies, "domain"), AmbiguousMatch::Pick);
-        assert_eq!(d, Decision::Matched { id: "co_b".into(), matched_by: "externalId".into() });
+        assert_eq!(d, Decision::Matched { id: "co_b".into(), by: MatchedBy::ExternalId });
     }
 
     #[test]
@@ -240,8 +280,23 @@ mod tests {
         let by_name = cand("co_n", &[(Name, "acme")], &[], "2024-01-09");
         let by_domain = cand("co_d", &[(Domain, "acme.com")], &[], "2024-01-01");
         let incoming = keys(&[(Domain, "acme.com"), (Name, "acme")]);
-        let d = decide(None, &incoming, &[&by_name, &by_domain], &rule(MatchKind::Companies, "domain | name"), AmbiguousMatch::Pick);
-        assert_eq!(d, Decision::Matched { id: "co_d".into(), matched_by: "domain".into() });
+        let r = rule(MatchKind::Companies, "name | domain");
+        let d = decide(None, &incoming, &[&by_name, &by_domain], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_n".into(), by: MatchedBy::Term(0) });
+        let r = rule(MatchKind::Companies, "domain | name");
+        let d = decide(None, &incoming, &[&by_name, &by_domain], &r, AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_d".into(), by: MatchedBy::Term(0) });
+        assert_eq!((MatchedBy::Term(1).label(&r), MatchedBy::ExternalId.label(&r)), ("name".to_string(), "externalId".to_string()));
+    }
+
+    #[test]
+    fn a_record_this_request_creates_counts_as_the_least_recent() {
+        let stored = cand("co_z", &[(Domain, "acme.com")], &[], "2024-01-01");
+        let planned = Candidate { updated_at: None, ..cand("co_a", &[(Domain, "acme.com")], &[], "") };
+        assert!(!planned.is_stored() && stored.is_stored());
+        let incoming = keys(&[(Domain, "acme.com")]);
+        let d = decide(None, &incoming, &[&planned, &stored], &rule(MatchKind::Companies, "domain"), AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_z".into(), by: MatchedBy::Term(0) });
     }
 
     #[test]
@@ -251,7 +306,7 @@ mod tests {
         let incoming = keys(&[(FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")]);
         let r = rule(MatchKind::Contacts, "name_company");
         let d = decide(None, &incoming, &[&half, &full], &r, AmbiguousMatch::Pick);
-        assert_eq!(d, Decision::Matched { id: "ct_2".into(), matched_by: "firstName&lastName&company".into() });
+        assert_eq!(d, Decision::Matched { id: "ct_2".into(), by: MatchedBy::Term(0) });
         let partial = keys(&[(FirstName, "ana"), (LastName, "ruiz")]);
         assert_eq!(decide(None, &partial, &[&half, &full], &r, AmbiguousMatch::Pick), Decision::NoMatch, "an empty field never matches");
     }
@@ -263,13 +318,13 @@ mod tests {
         let incoming = keys(&[(Domain, "acme.com")]);
         let r = rule(MatchKind::Companies, "domain");
         let d = decide(None, &incoming, &[&new_unlinked, &old_linked], &r, AmbiguousMatch::Pick);
-        assert_eq!(d, Decision::Matched { id: "co_b".into(), matched_by: "domain".into() });
+        assert_eq!(d, Decision::Matched { id: "co_b".into(), by: MatchedBy::Term(0) });
         let older = cand("co_c", &[(Domain, "acme.com")], &[], "2024-01-01");
         let d = decide(None, &incoming, &[&older, &new_unlinked], &r, AmbiguousMatch::Pick);
-        assert_eq!(d, Decision::Matched { id: "co_a".into(), matched_by: "domain".into() });
+        assert_eq!(d, Decision::Matched { id: "co_a".into(), by: MatchedBy::Term(0) });
         let twin = cand("co_0", &[(Domain, "acme.com")], &[], "2024-06-01");
         let d = decide(None, &incoming, &[&new_unlinked, &twin], &r, AmbiguousMatch::Pick);
-        assert_eq!(d, Decision::Matched { id: "co_0".into(), matched_by: "domain".into() });
+        assert_eq!(d, Decision::Matched { id: "co_0".into(), by: MatchedBy::Term(0) });
         // The same answer whatever the order the database returned them in.
         let d2 = decide(None, &incoming, &[&twin, &new_unlinked], &r, AmbiguousMatch::Pick);
         assert_eq!(d, d2);
@@ -282,7 +337,7 @@ mod tests {
         let incoming = keys(&[(Domain, "acme.com")]);
         let r = rule(MatchKind::Companies, "domain");
         let d = decide(None, &incoming, &[&a, &b], &r, AmbiguousMatch::Error);
-        assert_eq!(d, Decision::Ambiguous { term: "domain".into(), candidates: vec!["co_a".into(), "co_b".into()] });
+        assert_eq!(d, Decision::Ambiguous { term: 0, candidates: vec!["co_a".into(), "co_b".into()] });
         assert_eq!(ambiguity_message("companies", &r.terms()[0], &incoming), "Multiple companies match domain acme.com");
     }
 

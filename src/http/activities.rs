@@ -5,16 +5,17 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::context::{new_id, now, store_error, HandlerResult, WRITE_ATTEMPTS};
+use super::context::{new_id, now, retry, HandlerResult};
 use super::respond::object;
+use super::records::is_live;
 use super::work::{answer, check_refs, history as entity_history, items};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::encode_cursor;
 use crate::domain::ids::IdKind;
 use crate::domain::record::RecordKind;
-use crate::domain::work::{parse_activity, ActivityInput, TimelineQuery, WorkError};
-use crate::store::d1::StoreError;
+use crate::domain::error::{ItemCode, ItemError};
+use crate::domain::work::{parse_activity, ActivityInput, TimelineQuery};
 use crate::store::d1_work::ActivityRow;
 
 fn wire(row: &ActivityRow) -> Value {
@@ -41,8 +42,8 @@ fn wire(row: &ActivityRow) -> Value {
 pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "activities")?;
     let at = now();
-    let parsed: Vec<Result<ActivityInput, WorkError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
-    for _ in 0..WRITE_ATTEMPTS {
+    let parsed: Vec<Result<ActivityInput, ItemError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
+    let (checked, retried, position, resolved) = retry("the contacts, companies or users these activities name are being changed", async || {
         let checked = check_refs(ctx, &parsed, ActivityInput::refs).await?;
         // A retry answers the activity logged first, even when what it names is gone since (it
         // failed the check, so it is not written again).
@@ -64,18 +65,16 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
         let resolved: HashMap<usize, ActivityRow> = if write.is_empty() {
             HashMap::new()
         } else {
-            match ctx.store.log_activities(&Value::Array(write).to_string(), &json!(refs).to_string(), &at, ctx.request_id).await {
-                Ok(rows) => rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect(),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(store_error(e)),
-            }
+            let rows = ctx.store.log_activities(&Value::Array(write).to_string(), &json!(refs).to_string(), &at, ctx.request_id).await?;
+            rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect()
         };
-        let outcomes = checked.into_iter().enumerate().map(|(i, c)| if retried.contains_key(&i) { Ok(()) } else { c.map(|_| ()) }).collect();
-        return answer("activity", batch, outcomes, |i| {
-            retried.get(&i).or_else(|| position[i].and_then(|w| resolved.get(&w))).map(wire)
-        });
-    }
-    Err(ApiError::Unavailable("the contacts, companies or users these activities name are being changed; retry".into()))
+        Ok((checked, retried, position, resolved))
+    })
+    .await?;
+    let outcomes = checked.into_iter().enumerate().map(|(i, c)| if retried.contains_key(&i) { Ok(()) } else { c.map(|_| ()) }).collect();
+    answer("activity", batch, outcomes, |i| {
+        retried.get(&i).or_else(|| position[i].and_then(|w| resolved.get(&w))).map(wire)
+    })
 }
 
 /// The activities already logged for the items that name something unknown and carry a
@@ -83,15 +82,15 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
 /// such an item exists.
 async fn logged_before(
     ctx: &Ctx<'_>,
-    parsed: &[Result<ActivityInput, WorkError>],
-    checked: &[Result<&ActivityInput, WorkError>],
+    parsed: &[Result<ActivityInput, ItemError>],
+    checked: &[Result<&ActivityInput, ItemError>],
 ) -> Result<HashMap<usize, ActivityRow>, ApiError> {
     let lookups: Vec<Value> = parsed
         .iter()
         .zip(checked)
         .enumerate()
         .filter_map(|(i, (p, c))| match (p, c) {
-            (Ok(a), Err(e)) if e.code == "not_found" => {
+            (Ok(a), Err(e)) if e.code == ItemCode::NotFound => {
                 a.message_id.as_ref().map(|m| json!({"i": i, "type": a.activity_type, "messageId": m}))
             }
             _ => None,
@@ -100,7 +99,7 @@ async fn logged_before(
     if lookups.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = ctx.store.logged_activities(&Value::Array(lookups).to_string()).await.map_err(store_error)?;
+    let rows = ctx.store.logged_activities(&Value::Array(lookups).to_string()).await?;
     Ok(rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect())
 }
 
@@ -108,10 +107,9 @@ pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
     let row = ctx
         .store
         .activity(ctx.params[0])
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| ApiError::NotFound("Activity not found".into()))?;
-    Ok(respond::json(&wire(&row), 200))
+    respond::json(&wire(&row), 200)
 }
 
 /// `GET /contacts/{id}/activities`, `GET /companies/{id}/activities?limit&cursor`: the live
@@ -119,19 +117,18 @@ pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
 pub async fn timeline(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
     let q = TimelineQuery::parse(query)?;
     let id = ctx.params[0];
-    if ctx.store.load(kind, &json!([id]).to_string()).await.map_err(store_error)?.is_empty() {
+    if !is_live(ctx, kind, id).await? {
         return Err(ApiError::NotFound(kind.not_found_message().into()));
     }
     // One more than the page: whether another page follows.
     let rows = ctx
         .store
         .timeline(kind == RecordKind::Company, id, (&q.before_time, &q.before_id), q.limit + 1)
-        .await
-        .map_err(store_error)?;
+        .await?;
     let page = &rows[..rows.len().min(q.limit)];
     let next = if rows.len() > q.limit { page.last().map(|r| encode_cursor(&r.occurred_at, &r.id)) } else { None };
     let data: Vec<Value> = page.iter().map(wire).collect();
-    Ok(respond::json(&json!({ "data": data, "nextCursor": next }), 200))
+    respond::json(&json!({ "data": data, "nextCursor": next }), 200)
 }
 
 /// `GET /activities/{id}/history`.

@@ -30,6 +30,13 @@ pub struct Ctx<'a> {
     pub params: Vec<&'a str>,
 }
 
+impl Ctx<'_> {
+    /// The parsed body of a route that takes one.
+    pub fn body(&self) -> &Value {
+        self.body.as_ref().expect("the pipeline parses the body of every route that takes one")
+    }
+}
+
 thread_local! {
     /// Variables cannot change while an isolate lives, so they are parsed once.
     static CONFIG: std::cell::OnceCell<Result<Rc<Config>, ConfigError>> = const { std::cell::OnceCell::new() };
@@ -39,12 +46,56 @@ fn lookup(env: &Env) -> impl Fn(&str) -> Option<String> + '_ {
     |name| env.var(name).ok().map(|v| v.to_string())
 }
 
-/// What a route's handler answers: a response, or an error the pipeline turns into one.
-pub type HandlerResult = Result<worker::Result<worker::Response>, ApiError>;
+/// What a route's handler answers: a response, or the one error the pipeline turns into one.
+pub type HandlerResult = Result<worker::Response, ApiError>;
+
+/// A failure of the Workers runtime itself (building a response, reading a header): a `500`
+/// whose cause is logged, never sent.
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}
 
 /// How often a write is tried when another request changed what it read in between (the
 /// records it updates, the keys it dedupes on, the references it checked).
 pub const WRITE_ATTEMPTS: usize = 4;
+
+/// Why one attempt of a read-decide-write did not finish: another request changed what it read
+/// (try again), or a failure to answer as is.
+pub enum Retry {
+    Conflict,
+    Fail(ApiError),
+}
+
+impl From<ApiError> for Retry {
+    fn from(e: ApiError) -> Retry {
+        Retry::Fail(e)
+    }
+}
+
+impl From<StoreError> for Retry {
+    fn from(e: StoreError) -> Retry {
+        match e {
+            StoreError::Conflict => Retry::Conflict,
+            other => Retry::Fail(other.into()),
+        }
+    }
+}
+
+/// Runs `attempt` (read, decide, write) until it finishes without a conflict, at most
+/// [`WRITE_ATTEMPTS`] times; then `503` saying `busy` ("these records are being changed by
+/// other requests") and to retry.
+pub async fn retry<T>(busy: &str, mut attempt: impl AsyncFnMut() -> Result<T, Retry>) -> Result<T, ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Retry::Conflict) => continue,
+            Err(Retry::Fail(e)) => return Err(e),
+        }
+    }
+    Err(ApiError::Unavailable(format!("{busy}; retry")))
+}
 
 /// The configuration, or `503` naming every bad variable.
 pub fn config(env: &Env) -> Result<Rc<Config>, ApiError> {
@@ -86,7 +137,7 @@ pub fn query_pairs(req: &worker::Request) -> Vec<(String, String)> {
 /// The store's figures on a response: how many D1 statements the request ran (the benchmark
 /// reports it) and the time spent waiting for D1 (the rest of the request's time is the Worker's
 /// own).
-pub fn store_figures(response: &mut worker::Response, store: &crate::store::d1::Store) -> worker::Result<()> {
+pub fn store_figures(response: &mut worker::Response, store: &Store) -> worker::Result<()> {
     response.headers_mut().set("X-D1-Statements", &store.statements().to_string())?;
     response.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", store.waited_ms()))
 }
@@ -105,16 +156,6 @@ pub fn now_millis() -> i64 {
 /// Now, as the API writes timestamps.
 pub fn now() -> String {
     Timestamp::from_millis(now_millis()).to_rfc3339()
-}
-
-/// A storage failure as the client sees it: `503` when the database is missing or unprepared,
-/// `500` (cause logged, not sent) otherwise.
-pub fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Binding(_) | StoreError::NoSchema(_) => ApiError::Unavailable(e.public_message()),
-        StoreError::TooLarge(_) => ApiError::PayloadTooLarge(e.public_message()),
-        other => ApiError::Internal(other.to_string()),
-    }
 }
 
 pub fn new_id(kind: IdKind) -> CrmId {

@@ -1,13 +1,14 @@
 //! `GET /health`: configuration and database, checked for real on every call.
 
 use serde_json::json;
-use worker::{Env, Response};
+use worker::Env;
 
-use super::{context, respond};
+use super::context::{self, HandlerResult};
+use super::respond;
 use crate::domain::time::Timestamp;
 use crate::store::d1::Store;
 
-pub async fn get(env: &Env) -> worker::Result<Response> {
+pub async fn get(env: &Env) -> HandlerResult {
     let mut problems = Vec::new();
     if let Some(problem) = context::config_problem(env) {
         problems.push(problem);

@@ -2,6 +2,7 @@
 //! one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
 
 mod associations;
+mod candidates;
 mod context;
 mod health;
 mod pages;
@@ -23,6 +24,7 @@ use crate::domain::routes::{match_route, Access, RouteError, RouteId};
 use crate::store::d1::Store;
 use crate::store::kv::MatchCache;
 
+pub use associations::LinkWrite;
 pub use context::Ctx;
 
 /// The API description, served as is.
@@ -30,6 +32,7 @@ const OPENAPI: &str = include_str!("../openapi.json");
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker::Result<Response> {
+    install_panic_hook();
     let started = js_sys::Date::now();
     let request_id = context::request_id(&req);
     let method = req.method().to_string();
@@ -46,7 +49,7 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
             };
             // A page answers its failures as a page, with the pages' security headers.
             let page = matches!(match_route(&method, &path), Ok(m) if m.route.access == Access::Page);
-            let response = if page { pages::error_page(&err) } else { respond::error(&err, &request_id) };
+            let response = if page { pages::error_page(&err) } else { respond::error(&err, &request_id).map_err(to_worker) };
             (response, cause)
         }
     };
@@ -69,6 +72,19 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
         .to_line()
     );
     Ok(response)
+}
+
+/// A panic in the Worker aborts the isolate; its message reaches the log before it does.
+fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        std::panic::set_hook(Box::new(|info| worker::console_error!("panic: {info}")));
+    });
+}
+
+/// The pipeline's last resort, for an error answer that could not itself be built.
+fn to_worker(e: ApiError) -> worker::Error {
+    worker::Error::RustError(format!("{e:?}"))
 }
 
 async fn handle(
@@ -102,12 +118,12 @@ async fn handle(
 
     // Health reports a broken configuration itself, as `503 degraded`; the description needs none.
     match matched.route.id {
-        RouteId::OpenApi => return Ok(respond::raw_json(OPENAPI, 200)),
-        RouteId::Health => return Ok(health::get(env).await),
+        RouteId::OpenApi => return Ok(respond::raw_json(OPENAPI, 200).map_err(to_worker)),
+        RouteId::Health => return Ok(health::get(env).await.map_err(to_worker)),
         _ => {}
     }
     let config = context::config(env)?;
-    let store = Store::from_env(env).map_err(context::store_error)?;
+    let store = Store::from_env(env)?;
     let query = context::query_pairs(&req);
     let body: Option<Value> = if matched.route.takes_body {
         let header = |name: &str| req.headers().get(name).ok().flatten();
@@ -123,19 +139,17 @@ async fn handle(
     };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
-    let response = dispatch(matched.route.id, &ctx, &query).await?;
-    Ok(response.and_then(|mut r| {
-        context::store_figures(&mut r, &ctx.store)?;
-        let (found, looked_up) = ctx.cache_use.get();
-        if ctx.cache.is_some() && looked_up > 0 {
-            r.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;
-        }
-        Ok(r)
-    }))
+    let mut response = dispatch(matched.route.id, &ctx, &query).await?;
+    context::store_figures(&mut response, &ctx.store)?;
+    let (found, looked_up) = ctx.cache_use.get();
+    if ctx.cache.is_some() && looked_up > 0 {
+        response.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;
+    }
+    Ok(Ok(response))
 }
 
 /// One line per route: where each route's code lives.
-async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> Result<worker::Result<Response>, ApiError> {
+async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> context::HandlerResult {
     match route {
         RouteId::Health | RouteId::OpenApi => unreachable!("answered before the configuration is read"),
         RouteId::PageDashboard | RouteId::PageRecord(_) => unreachable!("pages are served before the API's pipeline"),
@@ -147,8 +161,8 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordGet(kind) => records::get(ctx, kind).await,
         RouteId::RecordDelete(kind) => records::delete(ctx, kind).await,
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,
-        RouteId::LinksAdd => associations::write(ctx, false).await,
-        RouteId::LinksRemove => associations::write(ctx, true).await,
+        RouteId::LinksAdd => associations::write(ctx, LinkWrite::Add).await,
+        RouteId::LinksRemove => associations::write(ctx, LinkWrite::Remove).await,
         RouteId::TaskCreate => tasks::create(ctx).await,
         RouteId::TaskGet => tasks::get(ctx).await,
         RouteId::TaskUpdate => tasks::update(ctx).await,

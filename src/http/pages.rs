@@ -5,7 +5,7 @@
 
 use worker::{Env, Request, Response};
 
-use super::context::{self, store_error};
+use super::context;
 use crate::domain::auth::ApiKeys;
 use crate::domain::error::ApiError;
 use crate::domain::pages::dashboard::SEARCH_WINDOW;
@@ -49,7 +49,7 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
     // The sentence that names a bad variable is for `/health`, behind the API key.
     let config = config?;
 
-    let store = Store::from_env(env).map_err(store_error)?;
+    let store = Store::from_env(env)?;
     let (status, body) = match route {
         RouteId::PageRecord(kind) => record(&store, kind, params[0], &nonce).await?,
         RouteId::PageDashboard => {
@@ -68,7 +68,7 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
 }
 
 async fn record(store: &Store, kind: RecordKind, id: &str, nonce: &str) -> Result<(u16, String), ApiError> {
-    match store.record_page(kind, id).await.map_err(store_error)? {
+    match store.record_page(kind, id).await? {
         Some(row) => Ok((200, RecordPage::from_row(kind, row).render(nonce))),
         None => {
             let title = format!("{} not found", kind.noun());
@@ -87,7 +87,7 @@ async fn dashboard(store: &Store, req: &Request, settings: Settings, nonce: &str
     let row = store
         .dashboard(&query.folded(), cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES, SEARCH_WINDOW)
         .await
-        .map_err(store_error)?;
+        ?;
     Ok((200, Dashboard::from_row(row, query, settings, DASHBOARD_PAGE).render(nonce)))
 }
 

@@ -7,18 +7,18 @@ use worker::Response;
 use crate::domain::error::ApiError;
 use crate::store::d1::HistoryRow;
 
-pub fn json<T: Serialize>(value: &T, status: u16) -> worker::Result<Response> {
+pub fn json<T: Serialize>(value: &T, status: u16) -> Result<Response, ApiError> {
     Ok(Response::from_json(value)?.with_status(status))
 }
 
 /// A JSON document that is already text.
-pub fn raw_json(text: &str, status: u16) -> worker::Result<Response> {
+pub fn raw_json(text: &str, status: u16) -> Result<Response, ApiError> {
     let mut response = Response::ok(text)?.with_status(status);
     response.headers_mut().set("Content-Type", "application/json; charset=utf-8")?;
     Ok(response)
 }
 
-pub fn error(err: &ApiError, request_id: &str) -> worker::Result<Response> {
+pub fn error(err: &ApiError, request_id: &str) -> Result<Response, ApiError> {
     let mut response = json(&err.body(request_id), err.status())?;
     if let ApiError::MethodNotAllowed { allow } = err {
         response.headers_mut().set("Allow", &allow.join(", "))?;
@@ -28,7 +28,7 @@ pub fn error(err: &ApiError, request_id: &str) -> worker::Result<Response> {
 
 /// An entity's history (a record's, a task's, an activity's), newest first: `{id, history}` with
 /// each change's old and new value as the JSON they were.
-pub fn history(id: &str, rows: &[HistoryRow]) -> worker::Result<Response> {
+pub fn history(id: &str, rows: &[HistoryRow]) -> Result<Response, ApiError> {
     let parse = |v: &Option<String>| v.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(Value::Null);
     let data: Vec<Value> = rows
         .iter()

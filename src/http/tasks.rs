@@ -6,15 +6,16 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::context::{new_id, now, store_error, HandlerResult, WRITE_ATTEMPTS};
+use super::context::{new_id, now, retry, HandlerResult};
 use super::respond::object;
 use super::work::{answer, check_refs, history as entity_history, items, known};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::ids::IdKind;
 use crate::domain::request::batch_ids;
-use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues, WorkError};
-use crate::store::d1::StoreError;
+use crate::domain::error::ItemError;
+use crate::domain::refs::RefFields;
+use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues};
 use crate::store::d1_work::TaskRow;
 
 fn not_found() -> ApiError {
@@ -54,14 +55,14 @@ fn wire(row: &TaskRow) -> Value {
 pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "tasks")?;
     let at = now();
-    let parsed: Vec<Result<TaskValues, WorkError>> = items
+    let parsed: Vec<Result<TaskValues, ItemError>> = items
         .iter()
         .map(|item| {
             let mut v = TaskValues::default();
             apply_task(&mut v, item, &at, true).map(|_| v)
         })
         .collect();
-    for _ in 0..WRITE_ATTEMPTS {
+    let (checked, ids, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
         let checked = check_refs(ctx, &parsed, TaskValues::refs).await?;
         let mut ids: Vec<Option<String>> = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
@@ -73,26 +74,22 @@ pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
                 id
             }));
         }
-        let rows: HashMap<String, TaskRow> = if write.is_empty() {
-            HashMap::new()
-        } else {
-            let written: Vec<&String> = ids.iter().flatten().collect();
-            let (items, refs, written) = (Value::Array(write).to_string(), json!(refs).to_string(), json!(written).to_string());
-            match ctx.store.insert_tasks(&items, &refs, &written, &at, ctx.request_id).await {
-                Ok(rows) => rows.into_iter().map(|r| (r.id.clone(), r)).collect(),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(store_error(e)),
-            }
-        };
-        let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
-        return answer("task", batch, outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(wire));
-    }
-    Err(ApiError::Unavailable("the contacts, companies or users these tasks name are being changed; retry".into()))
+        if write.is_empty() {
+            return Ok((checked, ids, HashMap::new()));
+        }
+        let written: Vec<&String> = ids.iter().flatten().collect();
+        let (items, refs, written) = (Value::Array(write).to_string(), json!(refs).to_string(), json!(written).to_string());
+        let rows = ctx.store.insert_tasks(&items, &refs, &written, &at, ctx.request_id).await?;
+        Ok((checked, ids, rows.into_iter().map(|r| (r.id.clone(), r)).collect::<HashMap<String, TaskRow>>()))
+    })
+    .await?;
+    let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
+    answer("task", batch, outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(wire))
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
-    let rows = ctx.store.tasks_by_ids(&json!([ctx.params[0]]).to_string()).await.map_err(store_error)?;
-    Ok(respond::json(&wire(rows.first().ok_or_else(not_found)?), 200))
+    let rows = ctx.store.tasks_by_ids(&json!([ctx.params[0]]).to_string()).await?;
+    respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
 }
 
 /// Applies one patch to the given live tasks and writes them, with history, retrying on a
@@ -104,8 +101,8 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
     let mut seen = HashSet::new();
     let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
     let ids_json = json!(ids).to_string();
-    for _ in 0..WRITE_ATTEMPTS {
-        let rows = ctx.store.tasks_by_ids(&ids_json).await.map_err(store_error)?;
+    retry("these tasks are being changed by other requests", async || {
+        let rows = ctx.store.tasks_by_ids(&ids_json).await?;
         let at = now();
         let mut updated = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -119,7 +116,7 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
         let introduced: Vec<_> = updated.iter().map(|(_, old, new)| new.refs().changed_from(old.refs())).collect();
         let known = known(ctx, &introduced).await?;
         for r in &introduced {
-            known.check(*r).map_err(|e| e.into_api_error("task"))?;
+            known.check(*r, RefFields::WORK).map_err(|e| e.into_api_error("task"))?;
         }
         let write: Vec<Value> = updated
             .iter()
@@ -134,49 +131,45 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
             return Ok(rows);
         }
         let refs = json!(introduced).to_string();
-        match ctx.store.update_tasks(&Value::Array(write).to_string(), &refs, &ids_json, &at, ctx.request_id).await {
-            Ok(rows) => return Ok(rows),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(store_error(e)),
-        }
-    }
-    Err(ApiError::Unavailable("these tasks are being changed by other requests; retry".into()))
+        Ok(ctx.store.update_tasks(&Value::Array(write).to_string(), &refs, &ids_json, &at, ctx.request_id).await?)
+    })
+    .await
 }
 
 /// `PATCH /tasks/{id}`: partial update, the task back.
 pub async fn update(ctx: &Ctx<'_>) -> HandlerResult {
-    let body = ctx.body.as_ref().expect("route takes a body");
+    let body = ctx.body();
     if !body.is_object() {
         return Err(ApiError::invalid("request body must be a task object", vec![Detail::new("", "expected an object")]));
     }
     let rows = patch(ctx, &[ctx.params[0].to_string()], body).await?;
-    Ok(respond::json(&wire(rows.first().ok_or_else(not_found)?), 200))
+    respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
 }
 
 /// `DELETE /tasks/{id}`: soft delete (history keeps the task), `{"id", "deleted": true}`.
 pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
     let id = ctx.params[0];
-    if !ctx.store.delete_task(id, &now(), ctx.request_id).await.map_err(store_error)? {
+    if !ctx.store.delete_task(id, &now(), ctx.request_id).await? {
         return Err(not_found());
     }
-    Ok(respond::json(&json!({ "id": id, "deleted": true }), 200))
+    respond::json(&json!({ "id": id, "deleted": true }), 200)
 }
 
 /// `POST /tasks/batch {"ids": [...]}`: the found tasks, a bare array.
 pub async fn read_batch(ctx: &Ctx<'_>) -> HandlerResult {
-    let ids = batch_ids(ctx.body.as_ref().expect("route takes a body"), ctx.config.max_batch)?;
-    let rows = ctx.store.tasks_by_ids(&json!(ids).to_string()).await.map_err(store_error)?;
-    Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
+    let ids = batch_ids(ctx.body(), ctx.config.max_batch)?;
+    let rows = ctx.store.tasks_by_ids(&json!(ids).to_string()).await?;
+    respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200)
 }
 
 /// `PATCH /tasks/batch {"ids": [...], ...fields}`: the same patch on every task named, the
 /// updated tasks as a bare array.
 pub async fn update_batch(ctx: &Ctx<'_>) -> HandlerResult {
-    let ids = batch_ids(ctx.body.as_ref().expect("route takes a body"), ctx.config.max_batch)?;
+    let ids = batch_ids(ctx.body(), ctx.config.max_batch)?;
     let mut body = ctx.body.clone().expect("route takes a body");
     body.as_object_mut().expect("checked by batch_ids").remove("ids");
     let rows = patch(ctx, &ids, &body).await?;
-    Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
+    respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200)
 }
 
 /// `GET /tasks/{id}/history`.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::context::{new_id, now, store_error, HandlerResult};
+use super::context::{new_id, now, HandlerResult};
 use super::work::{answer, items};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
@@ -19,11 +19,11 @@ fn wire(row: &UserRow) -> Value {
 }
 
 pub async fn list(ctx: &Ctx<'_>) -> HandlerResult {
-    let rows = ctx.store.users().await.map_err(store_error)?;
+    let rows = ctx.store.users().await?;
     if rows.is_empty() {
         return Err(ApiError::NotFound("No users: owner assignment is disabled until one is added".into()));
     }
-    Ok(respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200))
+    respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200)
 }
 
 /// `POST /users`: three statements in one transaction, whatever the batch.
@@ -41,7 +41,7 @@ pub async fn upsert(ctx: &Ctx<'_>) -> HandlerResult {
         ctx.store
             .upsert_users(&Value::Array(write).to_string(), &now())
             .await
-            .map_err(store_error)?
+            ?
             .into_iter()
             .filter_map(|r| Some((r.i? as usize, r)))
             .collect()
@@ -55,8 +55,8 @@ pub async fn upsert(ctx: &Ctx<'_>) -> HandlerResult {
 /// removed; all in one transaction.
 pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
     let id = ctx.params[0];
-    if !ctx.store.delete_user(id, &now(), ctx.request_id).await.map_err(store_error)? {
+    if !ctx.store.delete_user(id, &now(), ctx.request_id).await? {
         return Err(ApiError::NotFound("User not found".into()));
     }
-    Ok(respond::json(&json!({ "id": id, "deleted": true }), 200))
+    respond::json(&json!({ "id": id, "deleted": true }), 200)
 }

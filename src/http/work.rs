@@ -5,18 +5,19 @@
 
 use serde_json::{json, Value};
 
-use super::context::{store_error, HandlerResult};
+use super::context::{HandlerResult};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::{parse_limit, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::request::{batch_items, json_type};
-use crate::domain::work::{Known, Refs, WorkError};
+use crate::domain::error::ItemError;
+use crate::domain::refs::{Known, RefFields, Refs};
 
 
 /// The items of a one-or-batch body, and whether it was the batch form (`{"<key>": [...]}`).
 pub fn items<'a>(ctx: &'a Ctx<'_>, key: &str) -> Result<(bool, Vec<&'a Value>), ApiError> {
-    let body = ctx.body.as_ref().expect("route takes a body");
+    let body = ctx.body();
     if !body.is_object() {
         return Err(ApiError::invalid(
             format!("request body must be an object, or an object with a {key:?} array"),
@@ -29,8 +30,11 @@ pub fn items<'a>(ctx: &'a Ctx<'_>, key: &str) -> Result<(bool, Vec<&'a Value>), 
     Ok((false, vec![body]))
 }
 
-fn item_error(index: usize, e: &WorkError) -> Value {
-    json!({ "index": index, "error": e.sentence(), "code": e.code, "field": e.field })
+fn item_error(index: usize, e: &ItemError) -> Value {
+    let mut entry = serde_json::Map::new();
+    entry.insert("index".into(), json!(index));
+    entry.extend(e.to_json());
+    Value::Object(entry)
 }
 
 /// The answer of a one-or-batch route from each item's outcome: the object (or `400`) for the
@@ -38,7 +42,7 @@ fn item_error(index: usize, e: &WorkError) -> Value {
 pub fn answer(
     noun: &str,
     batch: bool,
-    outcomes: Vec<Result<(), WorkError>>,
+    outcomes: Vec<Result<(), ItemError>>,
     stored: impl Fn(usize) -> Option<Value>,
 ) -> HandlerResult {
     let mut results = Vec::new();
@@ -51,47 +55,30 @@ pub fn answer(
         }
     }
     if !batch {
-        return Ok(respond::json(&results.pop().ok_or_else(|| ApiError::Internal(format!("no {noun}")))?, 200));
+        return respond::json(&results.pop().ok_or_else(|| ApiError::Internal(format!("no {noun}")))?, 200);
     }
-    Ok(respond::json(&json!({ "results": results, "errors": errors }), 200))
+    respond::json(&json!({ "results": results, "errors": errors }), 200)
 }
 
 /// Which of the contacts, companies and owners named in `refs` exist: one statement, none when
 /// nothing is named.
 pub async fn known(ctx: &Ctx<'_>, refs: &[Refs<'_>]) -> Result<Known, ApiError> {
-    let contacts: Vec<&str> = refs.iter().filter_map(|r| r.contact).collect();
-    let companies: Vec<&str> = refs.iter().filter_map(|r| r.company).collect();
-    let owners: Vec<&str> = refs.iter().filter_map(|r| r.owner).collect();
-    if contacts.is_empty() && companies.is_empty() && owners.is_empty() {
-        return Ok(Known::default());
-    }
-    let found = ctx
-        .store
-        .work_references(&json!(contacts).to_string(), &json!(companies).to_string(), &json!(owners).to_string())
-        .await
-        .map_err(store_error)?;
-    let set = |t: &str| serde_json::from_str(t).unwrap_or_default();
-    Ok(Known {
-        contacts: set(&found.contacts),
-        companies: set(&found.companies),
-        owners: set(&found.owners),
-        users_exist: found.users > 0.0,
-    })
+    Ok(ctx.store.references(refs.iter().copied()).await?)
 }
 
 /// Each parsed item, checked against the contacts, companies and owners that exist now: an item
 /// that names something unknown becomes its `not_found` error. One statement for the batch.
 pub async fn check_refs<'p, T>(
     ctx: &Ctx<'_>,
-    parsed: &'p [Result<T, WorkError>],
+    parsed: &'p [Result<T, ItemError>],
     refs: impl Fn(&'p T) -> Refs<'p>,
-) -> Result<Vec<Result<&'p T, WorkError>>, ApiError> {
+) -> Result<Vec<Result<&'p T, ItemError>>, ApiError> {
     let named: Vec<Refs> = parsed.iter().flatten().map(&refs).collect();
     let known = known(ctx, &named).await?;
     Ok(parsed
         .iter()
         .map(|p| match p {
-            Ok(item) => known.check(refs(item)).map(|()| item),
+            Ok(item) => known.check(refs(item), RefFields::WORK).map(|()| item),
             Err(e) => Err(e.clone()),
         })
         .collect())
@@ -108,9 +95,9 @@ pub async fn history(ctx: &Ctx<'_>, kind: IdKind, not_found: &str, query: &[(Str
     if !looks_like(kind, id) {
         return Err(ApiError::NotFound(not_found.into()));
     }
-    let rows = ctx.store.history(id, f64::MAX, limit).await.map_err(store_error)?;
+    let rows = ctx.store.history(id, f64::MAX, limit).await?;
     if rows.is_empty() {
         return Err(ApiError::NotFound(not_found.into()));
     }
-    Ok(respond::history(id, &rows))
+    respond::history(id, &rows)
 }

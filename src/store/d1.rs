@@ -3,15 +3,22 @@
 //! `X-D1-Statements` header (the benchmark reads it).
 
 use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1Database, D1PreparedStatement, Env};
 
-use super::sql::{self, RecordSql, REFERENCES_GUARD};
-use crate::domain::record::RecordKind;
+use super::sql::{self, RecordSql, REFERENCES, REFERENCES_GUARD};
+use crate::domain::error::ApiError;
+use crate::domain::matching::MatchField;
+use crate::domain::plan::{CreatePlan, ExternalLink, UpdatePlan};
+use crate::domain::record::{KeySet, RecordKind, RecordRow};
+use crate::domain::refs::{Known, Named, Refs};
+use crate::domain::sync::Candidate;
 
 /// Binding name in `wrangler.toml`.
 pub const DB_BINDING: &str = "DB";
@@ -37,6 +44,8 @@ pub enum StoreError {
     Conflict,
     /// A bound value is over D1's limit for one string (the batch's JSON, in bytes).
     TooLarge(usize),
+    /// A row the store could not read back (a column that is not the JSON it should hold).
+    Decode(String),
     /// Anything else D1 reported.
     Database(String),
 }
@@ -64,7 +73,19 @@ impl StoreError {
             StoreError::TooLarge(bytes) => format!(
                 "this batch holds {bytes} bytes of data; one transaction takes at most {MAX_BOUND_BYTES}: send fewer or smaller records per request"
             ),
-            StoreError::Database(_) => "the database did not answer".to_string(),
+            StoreError::Database(_) | StoreError::Decode(_) => "the database did not answer".to_string(),
+        }
+    }
+}
+
+/// A storage failure as the client sees it: `503` when the database is missing or unprepared,
+/// `413` for a batch over D1's limit, `500` (cause logged, not sent) otherwise.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Binding(_) | StoreError::NoSchema(_) => ApiError::Unavailable(e.public_message()),
+            StoreError::TooLarge(_) => ApiError::PayloadTooLarge(e.public_message()),
+            other => ApiError::Internal(other.to_string()),
         }
     }
 }
@@ -73,6 +94,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Binding(t) | StoreError::NoSchema(t) | StoreError::Database(t) => f.write_str(t),
+            StoreError::Decode(t) => write!(f, "undecodable row: {t}"),
             StoreError::Conflict => f.write_str("concurrent write"),
             StoreError::TooLarge(bytes) => write!(f, "bound value of {bytes} bytes"),
         }
@@ -81,9 +103,9 @@ impl fmt::Display for StoreError {
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
-/// A contact or company row.
+/// A contact or company row as D1 answers it; [`decode_record`] types it.
 #[derive(Debug, Deserialize)]
-pub struct RecordRow {
+struct RawRecord {
     pub id: String,
     pub external_id: Option<String>,
     pub fields: String,
@@ -99,18 +121,6 @@ pub struct RecordRow {
     pub last_activity_at: Option<String>,
 }
 
-/// What a create writes, each part a JSON array.
-pub struct NewRecords<'a> {
-    /// The new records (see `RecordSql::insert_new`).
-    pub items: &'a str,
-    /// Matched records to link to their incoming externalId: `[{id, externalId}]`.
-    pub links: &'a str,
-    /// The owners and parents the batch names: `[{owner, company}]`.
-    pub refs: &'a str,
-    /// The anchor keys and the ids of the candidates seen, when dedupe is on.
-    pub guard: Option<(&'a str, &'a str)>,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct HistoryRow {
     pub id: f64,
@@ -119,14 +129,6 @@ pub struct HistoryRow {
     pub new_value: Option<String>,
     pub changed_at: String,
     pub request_id: String,
-}
-
-/// Which referenced ids exist.
-#[derive(Debug, Deserialize)]
-pub struct References {
-    pub users: f64,
-    pub owners: String,
-    pub parents: String,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +145,51 @@ struct Stamp {
 
 pub(crate) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
+}
+
+/// A typed value bound as its JSON text (the statements read it with `json_each`).
+pub(crate) fn json_arg<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(value).expect("plain data serialises"))
+}
+
+/// A column that holds a JSON value, decoded; a row that does not is an error, never a default.
+fn decode<T: DeserializeOwned>(what: &str, id: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode(format!("{what} of {id}: {e}")))
+}
+
+fn decode_object(what: &str, id: &str, text: &str) -> Result<Map<String, Value>> {
+    decode(what, id, text)
+}
+
+fn decode_record(raw: RawRecord) -> Result<RecordRow> {
+    let associations = match &raw.associations {
+        Some(text) => Some(decode::<Vec<Value>>("associations", &raw.id, text)?),
+        None => None,
+    };
+    Ok(RecordRow {
+        fields: decode_object("fields", &raw.id, &raw.fields)?,
+        properties: decode_object("properties", &raw.id, &raw.properties)?,
+        associations,
+        id: raw.id,
+        external_id: raw.external_id,
+        created_at: raw.created_at,
+        updated_at: raw.updated_at,
+        deleted_at: raw.deleted_at,
+        last_activity_at: raw.last_activity_at,
+    })
+}
+
+fn decode_records(rows: Vec<RawRecord>) -> Result<Vec<RecordRow>> {
+    rows.into_iter().map(decode_record).collect()
+}
+
+/// Which referenced ids exist, as D1 answers it.
+#[derive(Debug, Deserialize)]
+struct RawReferences {
+    contacts: String,
+    companies: String,
+    users: f64,
+    owners: String,
 }
 
 fn record_sql(kind: RecordKind) -> &'static RecordSql {
@@ -223,69 +270,94 @@ impl Store {
         }
     }
 
-    /// Which of the owner ids and parent company ids exist (JSON arrays in the answer).
-    pub async fn references(&self, kind: RecordKind, owner_ids: &str, parent_ids: &str) -> Result<References> {
-        let mut rows: Vec<References> =
-            self.rows(record_sql(kind).references, &[text(owner_ids), text(parent_ids)]).await?;
-        rows.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))
+    /// Which of the contacts, companies and owners `refs` name exist: one statement, none when
+    /// they name nothing.
+    pub async fn references<'a>(&self, refs: impl IntoIterator<Item = Refs<'a>>) -> Result<Known> {
+        let named = Named::of(refs);
+        if named.is_empty() {
+            return Ok(Known::default());
+        }
+        let args = [json_arg(&named.contacts), json_arg(&named.companies), json_arg(&named.owners)];
+        let row: RawReferences =
+            self.rows(REFERENCES, &args).await?.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))?;
+        let set = |what: &str, text: &str| decode::<HashSet<String>>(what, "references", text);
+        Ok(Known {
+            contacts: set("contacts", &row.contacts)?,
+            companies: set("companies", &row.companies)?,
+            owners: set("owners", &row.owners)?,
+            users_exist: row.users > 0.0,
+        })
     }
 
-    /// Writes a create (see [`NewRecords`]) in one transaction and answers, for each item with an
-    /// externalId, the id of the record it names now. The transaction fails with `Conflict` when
-    /// an owner or parent of `refs` is gone since it was checked (see `REFERENCES_GUARD`), and
-    /// with `guard` when a record with those keys appeared since the candidates were read.
-    pub async fn create(&self, kind: RecordKind, batch: NewRecords<'_>, now: &str, request_id: &str) -> Result<Vec<(usize, String)>> {
+    /// Writes a create in one transaction: the reference guard, the key guard (with dedupe), the
+    /// new records with their links, keys and history, and the links of matched records. Answers,
+    /// for each new record with an externalId, the record that holds it now (another request may
+    /// have created it meanwhile). Fails with `Conflict` when an owner or parent is gone since it
+    /// was checked (see `REFERENCES_GUARD`), or a record with the new keys appeared since the
+    /// candidates were read.
+    pub async fn create(&self, kind: RecordKind, plan: &CreatePlan, now: &str, request_id: &str) -> Result<HashMap<String, String>> {
         let s = record_sql(kind);
-        let NewRecords { items, links, refs, guard } = batch;
-        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[text(refs)])?];
-        if let Some((anchors, seen)) = guard {
-            statements.push(self.prepare(s.guard_keys, &[text(anchors), text(seen)])?);
+        let (items, links) = (json_arg(&plan.inserts), json_arg(&plan.links));
+        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[json_arg(&plan.refs())])?];
+        if let Some(guard) = &plan.guard {
+            statements.push(self.prepare(s.guard_keys, &[json_arg(&guard.anchors), json_arg(&guard.seen)])?);
         }
+        let logged = |items: &JsValue| [items.clone(), text(now), text(request_id)];
         statements.extend([
-            self.prepare(s.insert_new, &[text(items), text(now)])?,
-            self.prepare(s.link_new, &[text(items), text(now)])?,
-            self.prepare(s.keys_new, &[text(items)])?,
-            self.prepare(s.history_new, &[text(items), text(now), text(request_id)])?,
-            self.prepare(s.history_link, &[text(links), text(now), text(request_id)])?,
-            self.prepare(s.link_matched, &[text(links), text(now)])?,
-            self.prepare(s.set_external, &[text(links)])?,
-            self.prepare(s.resolve_external, &[text(items)])?,
+            self.prepare(s.insert_new, &[items.clone(), text(now)])?,
+            self.prepare(s.link_new, &[items.clone(), text(now)])?,
+            self.prepare(s.keys_new, &[items.clone()])?,
+            self.prepare(s.history_new, &logged(&items))?,
+            self.prepare(s.history_link, &logged(&links))?,
+            self.prepare(s.link_matched, &[links.clone(), text(now)])?,
+            self.prepare(s.set_external, &[links])?,
+            self.prepare(s.resolve_external, &[items])?,
         ]);
         let resolved: Vec<Resolved> = self.batch_then_read(statements).await?;
-        Ok(resolved.into_iter().map(|r| (r.i as usize, r.id)).collect())
+        resolved
+            .into_iter()
+            .map(|r| {
+                let planned = plan.inserts.get(r.i as usize).ok_or_else(|| StoreError::Decode(format!("resolved item {} of {}", r.i, plan.inserts.len())))?;
+                Ok((planned.id.clone(), r.id))
+            })
+            .collect()
     }
 
-    /// Live records by id (`ids` a JSON array), in no particular order.
-    pub async fn load(&self, kind: RecordKind, ids: &str) -> Result<Vec<RecordRow>> {
-        self.rows(record_sql(kind).load, &[text(ids)]).await
+    /// Live records by id, in no particular order.
+    pub async fn load(&self, kind: RecordKind, ids: &[String]) -> Result<Vec<RecordRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        decode_records(self.rows(record_sql(kind).load, &[json_arg(ids)]).await?)
     }
 
-    /// Writes updates (JSON, see `RecordSql::update`) in one transaction, refusing with
-    /// `Conflict` when any record changed since it was read, or an owner or parent of `refs` is
-    /// gone since it was checked; answers each record's new `updated_at`.
-    pub async fn update(&self, kind: RecordKind, items: &str, refs: &str, now: &str, request_id: &str) -> Result<Vec<(String, String)>> {
+    /// Writes the changes of an update plan in one transaction, refusing with `Conflict` when a
+    /// record changed since it was read, or a reference of `refs` is gone since it was checked;
+    /// answers each written record's new `updated_at`.
+    pub async fn update(&self, kind: RecordKind, plan: &UpdatePlan, refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<HashMap<String, String>> {
         let s = record_sql(kind);
+        let items = json_arg(&plan.writes);
         let statements = vec![
-            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
-            self.prepare(s.guard, &[text(items)])?,
-            self.prepare(s.update, &[text(items), text(now)])?,
-            self.prepare(s.keys_delete, &[text(items)])?,
-            self.prepare(s.keys_new, &[text(items)])?,
-            self.prepare(s.history_changes, &[text(items), text(now), text(request_id)])?,
-            self.prepare(s.stamps, &[text(items)])?,
+            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
+            self.prepare(s.guard, &[items.clone()])?,
+            self.prepare(s.update, &[items.clone(), text(now)])?,
+            self.prepare(s.keys_delete, &[items.clone()])?,
+            self.prepare(s.keys_new, &[items.clone()])?,
+            self.prepare(s.history_changes, &[items.clone(), text(now), text(request_id)])?,
+            self.prepare(s.stamps, &[items])?,
         ];
         let stamps: Vec<Stamp> = self.batch_then_read(statements).await?;
         Ok(stamps.into_iter().map(|s| (s.id, s.updated_at)).collect())
     }
 
-    /// Live records by id (`ids` a JSON array), in the order asked.
-    pub async fn by_ids(&self, kind: RecordKind, ids: &str) -> Result<Vec<RecordRow>> {
-        self.rows(record_sql(kind).by_ids, &[text(ids)]).await
+    /// Live records by id, in the order asked.
+    pub async fn by_ids(&self, kind: RecordKind, ids: &[String]) -> Result<Vec<RecordRow>> {
+        decode_records(self.rows(record_sql(kind).by_ids, &[json_arg(ids)]).await?)
     }
 
     /// One live record with its associations.
     pub async fn one(&self, kind: RecordKind, id: &str) -> Result<Option<RecordRow>> {
-        Ok(self.rows(record_sql(kind).one, &[text(id)]).await?.pop())
+        decode_records(self.rows(record_sql(kind).one, &[text(id)]).await?).map(|mut rows| rows.pop())
     }
 
     /// Soft-deletes a record, its links and keys, with history; `false` when it was not live.
@@ -308,7 +380,15 @@ impl Store {
 
     /// The change feed after `(updated_at, id)`.
     pub async fn feed(&self, kind: RecordKind, after_time: &str, after_id: &str, limit: usize) -> Result<Vec<RecordRow>> {
-        self.rows(record_sql(kind).feed, &[text(after_time), text(after_id), JsValue::from_f64(limit as f64)]).await
+        let args = [text(after_time), text(after_id), JsValue::from_f64(limit as f64)];
+        let rows: Vec<RawRecord> = self.rows(record_sql(kind).feed, &args).await?;
+        // Tombstones carry no data: only live rows are decoded.
+        rows.into_iter()
+            .map(|r| match r.deleted_at {
+                Some(_) => Ok(RecordRow { id: r.id, updated_at: r.updated_at, deleted_at: r.deleted_at, ..RecordRow::default() }),
+                None => decode_record(r),
+            })
+            .collect()
     }
 
     /// Whether the id was ever a record of this kind.
@@ -327,72 +407,80 @@ impl Store {
     }
 }
 
-/// Which ids of a link batch name live records (JSON arrays).
-#[derive(Debug, Deserialize)]
-pub struct LinkTargets {
-    pub contacts: String,
-    pub companies: String,
-}
-
 impl Store {
-    pub async fn link_targets(&self, contact_ids: &str, company_ids: &str) -> Result<LinkTargets> {
-        let mut rows: Vec<LinkTargets> = self.rows(sql::links::EXISTING, &[text(contact_ids), text(company_ids)]).await?;
-        rows.pop().ok_or_else(|| StoreError::Database("link targets returned no row".into()))
-    }
-
     /// Adds the planned links in one transaction, with history.
-    pub async fn add_links(&self, plan: &str, now: &str, request_id: &str) -> Result<()> {
+    pub async fn add_links(&self, plan: &Value, now: &str, request_id: &str) -> Result<()> {
         use sql::links::*;
-        let logged = [text(plan), text(now), text(request_id)];
+        let plan = json_arg(plan);
+        let logged = [plan.clone(), text(now), text(request_id)];
         let statements = vec![
             self.prepare(HISTORY_REPLACED, &logged)?,
             self.prepare(HISTORY_ADDED, &logged)?,
-            self.prepare(DELETE_REPLACED, &[text(plan)])?,
-            self.prepare(DEMOTE, &[text(plan), text(now)])?,
-            self.prepare(UPSERT, &[text(plan), text(now)])?,
+            self.prepare(DELETE_REPLACED, &[plan.clone()])?,
+            self.prepare(DEMOTE, &[plan.clone(), text(now)])?,
+            self.prepare(UPSERT, &[plan, text(now)])?,
         ];
         self.batch(statements).await.map(|_| ())
     }
 
     /// Removes links in one transaction, with history.
-    pub async fn remove_links(&self, plan: &str, now: &str, request_id: &str) -> Result<()> {
+    pub async fn remove_links(&self, plan: &Value, now: &str, request_id: &str) -> Result<()> {
         use sql::links::*;
+        let plan = json_arg(plan);
         let statements = vec![
-            self.prepare(HISTORY_REMOVED, &[text(plan), text(now), text(request_id)])?,
-            self.prepare(REMOVE, &[text(plan)])?,
+            self.prepare(HISTORY_REMOVED, &[plan.clone(), text(now), text(request_id)])?,
+            self.prepare(REMOVE, &[plan])?,
         ];
         self.batch(statements).await.map(|_| ())
     }
 }
 
-/// A record that may match a sync or create, with its keys and links (JSON arrays).
+/// A record that may match a sync or create, as D1 answers it (keys and links as JSON arrays).
 #[derive(Debug, Deserialize)]
-pub struct CandidateRow {
-    pub id: String,
-    pub external_id: Option<String>,
-    pub fields: String,
-    pub properties: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub parent_id: Option<String>,
-    pub keys: String,
-    pub external_ids: String,
+struct RawCandidate {
+    id: String,
+    fields: String,
+    properties: String,
+    updated_at: String,
+    parent_id: Option<String>,
+    keys: String,
+    external_ids: String,
+}
+
+fn decode_candidate(raw: RawCandidate) -> Result<Candidate> {
+    let pairs: Vec<(String, String)> = decode("keys", &raw.id, &raw.keys)?;
+    let keys = pairs
+        .into_iter()
+        .map(|(f, k)| MatchField::from_name(&f).map(|f| (f, k)).ok_or_else(|| StoreError::Decode(format!("key field {f:?} of {}", raw.id))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Candidate {
+        keys: KeySet::new(keys),
+        external_ids: decode("external ids", &raw.id, &raw.external_ids)?,
+        fields: decode_object("fields", &raw.id, &raw.fields)?,
+        properties: decode_object("properties", &raw.id, &raw.properties)?,
+        updated_at: Some(raw.updated_at),
+        parent_id: raw.parent_id,
+        id: raw.id,
+    })
 }
 
 impl Store {
-    /// Every live record linked to one of `external_ids`, holding one of `keys` or named in
-    /// `hinted` (ids from the match cache), in one statement.
-    pub async fn candidates(&self, kind: RecordKind, external_ids: &str, keys: &str, hinted: &str) -> Result<Vec<CandidateRow>> {
-        self.rows(record_sql(kind).candidates, &[text(external_ids), text(keys), text(hinted)]).await
+    /// Every live record linked to one of `external_ids`, holding one of the `(field, key)`
+    /// lookups or named in `hinted` (ids from the match cache), in one statement.
+    pub async fn candidates(&self, kind: RecordKind, external_ids: &[&str], lookups: &[(MatchField, String)], hinted: &[&str]) -> Result<Vec<Candidate>> {
+        let pairs: Vec<(&str, &str)> = lookups.iter().map(|(f, k)| (f.name(), k.as_str())).collect();
+        let rows: Vec<RawCandidate> = self.rows(record_sql(kind).candidates, &[json_arg(external_ids), json_arg(&pairs), json_arg(hinted)]).await?;
+        rows.into_iter().map(decode_candidate).collect()
     }
 
-    /// Links matched records to the incoming externalIds (`[{id, externalId}]`), with history.
-    pub async fn link_external(&self, kind: RecordKind, items: &str, now: &str, request_id: &str) -> Result<()> {
+    /// Links matched records to the incoming externalIds, with history.
+    pub async fn link_external(&self, kind: RecordKind, links: &[ExternalLink], now: &str, request_id: &str) -> Result<()> {
         let s = record_sql(kind);
+        let items = json_arg(links);
         let statements = vec![
-            self.prepare(s.history_link, &[text(items), text(now), text(request_id)])?,
-            self.prepare(s.link_matched, &[text(items), text(now)])?,
-            self.prepare(s.set_external, &[text(items)])?,
+            self.prepare(s.history_link, &[items.clone(), text(now), text(request_id)])?,
+            self.prepare(s.link_matched, &[items.clone(), text(now)])?,
+            self.prepare(s.set_external, &[items])?,
         ];
         self.batch(statements).await.map(|_| ())
     }

@@ -6,15 +6,7 @@ use wasm_bindgen::JsValue;
 
 use super::d1::{text, Result, Store, StoreError};
 use super::sql::REFERENCES_GUARD;
-use super::sql_work::{activities, tasks, users, REFERENCES};
-
-#[derive(Debug, Deserialize)]
-pub struct WorkReferences {
-    pub contacts: String,
-    pub companies: String,
-    pub users: f64,
-    pub owners: String,
-}
+use super::sql_work::{activities, tasks, users};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaskRow {
@@ -65,12 +57,6 @@ pub struct UserRow {
 }
 
 impl Store {
-    /// Which contacts, companies and users named by a batch exist (JSON arrays of ids).
-    pub async fn work_references(&self, contacts: &str, companies: &str, owners: &str) -> Result<WorkReferences> {
-        let mut rows: Vec<WorkReferences> = self.rows(REFERENCES, &[text(contacts), text(companies), text(owners)]).await?;
-        rows.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))
-    }
-
     /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers them as stored.
     /// `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
     pub async fn insert_tasks(&self, items: &str, refs: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {

@@ -21,9 +21,6 @@ pub const HEALTH_CHECK: &str = "SELECT value FROM meta WHERE key = 'schema_versi
 /// The statements of one record kind. Contacts and companies have the same shape, so one macro
 /// writes both sets, differing only in table, kind and the company-only `parent_id` column.
 pub struct RecordSql {
-    /// Which of `?1`'s owner and parent ids exist (`?1` owner ids, `?2` parent ids), and whether
-    /// any user exists at all (owners are only checked while some do).
-    pub references: &'static str,
     /// Inserts the new records of `?1` (`[{id, externalId, fields, properties, ownerId, parentId,
     /// displayName, searchText, keys}]`) whose externalId is not linked yet. `?2` is the request
     /// time; the stored time is later than every stored `updated_at` (see schema.sql).
@@ -97,11 +94,6 @@ macro_rules! write_time {
 macro_rules! record_sql {
     ($table:literal, $kind:literal, $extra_col:literal, $extra_val:literal, $extra_set:literal, $assoc:literal, $parent:literal) => {
         RecordSql {
-            references: concat!(
-                "SELECT EXISTS (SELECT 1 FROM users) AS users, ",
-                "(SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?1))) AS owners, ",
-                "(SELECT json_group_array(id) FROM companies WHERE +deleted_at IS NULL AND id IN (SELECT value FROM json_each(?2))) AS parents"
-            ),
             insert_new: concat!(
                 "INSERT INTO ", $table, " (id, external_id, fields, properties, owner_id", $extra_col,
                 ", display_name, search_text, created_at, updated_at) ",
@@ -245,6 +237,15 @@ pub const REFERENCES_GUARD: &str = "INSERT INTO write_guard (ok) SELECT 0 FROM j
     OR (j.value->>'owner' IS NOT NULL AND EXISTS (SELECT 1 FROM users) AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value->>'owner')) \
     LIMIT 1";
 
+/// Which of the referenced ids exist: live contacts (`?1`), live companies (`?2`), users (`?3`),
+/// and whether any user exists at all (owners are only checked while some do). The one read of
+/// references for records (owners, parents), tasks, activities and associations.
+pub const REFERENCES: &str = "SELECT \
+    (SELECT json_group_array(id) FROM contacts WHERE id IN (SELECT value FROM json_each(?1)) AND +deleted_at IS NULL) AS contacts, \
+    (SELECT json_group_array(id) FROM companies WHERE id IN (SELECT value FROM json_each(?2)) AND +deleted_at IS NULL) AS companies, \
+    EXISTS (SELECT 1 FROM users) AS users, \
+    (SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?3))) AS owners";
+
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
 pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id FROM history \
      WHERE entity_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
@@ -252,11 +253,6 @@ pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, r
 /// Contact–company links (API.md §6). `?1` is the plan of `domain::association::plan_writes`
 /// (`[{contactId, companyId, primary, replace}]`), `?2` the time, `?3` the request id.
 pub mod links {
-    /// Which of the contact ids `?1` and company ids `?2` (JSON arrays) name live records.
-    pub const EXISTING: &str = "SELECT \
-        (SELECT json_group_array(id) FROM contacts WHERE +deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))) AS contacts, \
-        (SELECT json_group_array(id) FROM companies WHERE +deleted_at IS NULL AND id IN (SELECT value FROM json_each(?2))) AS companies";
-
     /// The links a `primary_replace` removes: the contact's links this request does not name.
     macro_rules! replaced {
         () => {
@@ -299,7 +295,6 @@ pub mod links {
 impl RecordSql {
     fn all(&'static self, prefix: &'static str) -> Vec<(String, &'static str)> {
         let named = [
-            ("references", self.references),
             ("insert_new", self.insert_new),
             ("link_new", self.link_new),
             ("keys_new", self.keys_new),
@@ -334,6 +329,7 @@ pub fn all() -> Vec<(String, &'static str)> {
     let mut all = vec![
         ("HEALTH_CHECK".to_string(), HEALTH_CHECK),
         ("HISTORY".to_string(), HISTORY),
+        ("REFERENCES".to_string(), REFERENCES),
         ("REFERENCES_GUARD".to_string(), REFERENCES_GUARD),
     ];
     all.extend(CONTACTS.all("CONTACTS"));
@@ -341,7 +337,6 @@ pub fn all() -> Vec<(String, &'static str)> {
     all.extend(super::sql_work::all());
     all.extend(super::sql_pages::all());
     for (name, statement) in [
-        ("links::EXISTING", links::EXISTING),
         ("links::HISTORY_REPLACED", links::HISTORY_REPLACED),
         ("links::DELETE_REPLACED", links::DELETE_REPLACED),
         ("links::HISTORY_ADDED", links::HISTORY_ADDED),

@@ -1,14 +1,6 @@
 //! Statements for tasks, activities and users (API.md §7, §8). Same rules as `sql.rs`: a batch
 //! is one JSON array in `?1`, read with `json_each`, joined to tables from the JSON side.
 
-/// Which of the referenced ids exist: live contacts (`?1`), live companies (`?2`), users (`?3`),
-/// and whether any user exists at all.
-pub const REFERENCES: &str = "SELECT \
-    (SELECT json_group_array(id) FROM contacts WHERE id IN (SELECT value FROM json_each(?1)) AND +deleted_at IS NULL) AS contacts, \
-    (SELECT json_group_array(id) FROM companies WHERE id IN (SELECT value FROM json_each(?2)) AND +deleted_at IS NULL) AS companies, \
-    EXISTS (SELECT 1 FROM users) AS users, \
-    (SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?3))) AS owners";
-
 /// The columns of a task row, as the store reads them.
 macro_rules! task_columns {
     ($t:literal) => {
@@ -161,7 +153,6 @@ pub mod users {
 
 pub fn all() -> Vec<(String, &'static str)> {
     let named: &[(&str, &str)] = &[
-        ("work::REFERENCES", REFERENCES),
         ("tasks::INSERT", tasks::INSERT),
         ("tasks::HISTORY_NEW", tasks::HISTORY_NEW),
         ("tasks::BY_IDS", tasks::BY_IDS),

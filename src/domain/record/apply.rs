@@ -31,12 +31,15 @@ pub struct StoredRecord {
     pub properties: Map<String, Value>,
 }
 
-/// One change of one value, for the history. `None` is "absent".
-#[derive(Debug, Clone, PartialEq)]
+/// One change of one value, for the history (as the store writes it: `{field, old?, new?}`).
+/// `None` is "absent".
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Change {
     /// Wire name of a core field, or `properties.<name>` for a custom one.
     pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
 }
 

@@ -3,7 +3,7 @@
 //! The two kinds differ only in their field tables, names and messages, which [`RecordKind`]
 //! answers; everything else is one code path:
 //! - [`parse_new`] / [`parse_update`] check one record of a request (core fields by type, custom
-//!   fields kept as sent) and report a problem as a per-record [`RecordError`];
+//!   fields kept as sent) and report a problem as a per-record [`ItemError`](crate::domain::error::ItemError);
 //! - [`apply_update`] applies an update to a stored record under `FIELD_POLICY`, listing the real
 //!   changes for the history;
 //! - [`match_keys`] / [`KeySet`] give the normalised keys the matcher compares;
@@ -16,6 +16,7 @@ mod apply;
 mod keys;
 mod kind;
 mod parse;
+mod row;
 mod view;
 
 pub use apply::{apply_update, is_empty, Applied, Change, StoredRecord};
@@ -25,7 +26,8 @@ pub use kind::{
     MAX_LIST_ITEMS, MAX_LONG_TEXT_CHARS, MAX_NUMBER_CHARS, MAX_REFERENCE_CHARS, MAX_TEXT_CHARS,
 };
 pub use parse::{
-    check_custom, parse_new, parse_update, NewRecord, RecordError, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES,
+    check_custom, each_data_field, parse_new, DataField, parse_update, NewRecord, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES,
     PROPERTIES,
 };
+pub use row::RecordRow;
 pub use view::{display_name, search_fold, search_text, sync_back, to_wire};

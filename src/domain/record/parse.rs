@@ -2,7 +2,7 @@
 //!
 //! Core fields are checked against their [`FieldType`]; every other field is data (API.md §1) and
 //! is kept in `properties` exactly as sent, type preserved, within size limits that keep one record
-//! far below D1's row limit. A problem is a [`RecordError`] for that record only: the batch goes on.
+//! far below D1's row limit. A problem is a [`ItemError`] for that record only: the batch goes on.
 //!
 //! Decisions where the contract leaves room:
 //! - `externalId` is kept exactly as sent (not trimmed: it is Enginy's key, and a trimmed copy
@@ -22,7 +22,6 @@
 //! - A record's data as a whole (core fields and properties) is capped at 1 MiB of JSON, so one
 //!   oversized record is its own error rather than a database failure for the batch.
 
-use std::fmt;
 use std::io;
 
 use serde_json::{Map, Value};
@@ -31,7 +30,7 @@ use super::kind::{
     FieldSpec, FieldType, RecordKind, EXTERNAL_ID, MAX_EXTERNAL_ID_CHARS, MAX_JSON_BYTES, MAX_JSON_DEPTH,
     MAX_LIST_ITEMS,
 };
-use crate::domain::error::Detail;
+use crate::domain::error::ItemError;
 use crate::domain::request::json_type;
 
 /// Longest custom field name, in characters.
@@ -48,45 +47,6 @@ pub const PROPERTIES: &str = "properties";
 const READ_ONLY: [&str; 3] = ["id", "createdAt", "updatedAt"];
 const CRM_ID: &str = "crmId";
 
-/// A per-record problem, reported inside the batch response. `message` starts with the field's
-/// path, e.g. `employeeCount: expected a number, got an object`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordError {
-    /// Always [`RecordError::CODE`].
-    pub code: &'static str,
-    /// Path of the offending field as the client wrote it (`tags`, `properties.score`); `None`
-    /// when the problem is the record as a whole.
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl RecordError {
-    pub const CODE: &'static str = "invalid";
-
-    fn at(path: &str, problem: impl fmt::Display) -> RecordError {
-        RecordError { code: RecordError::CODE, field: Some(path.to_string()), message: format!("{path}: {problem}") }
-    }
-
-    fn whole(message: impl Into<String>) -> RecordError {
-        RecordError { code: RecordError::CODE, field: None, message: message.into() }
-    }
-
-    /// The error as a request-level [`Detail`], located under `item_path` (`companies[3]`).
-    pub fn detail(&self, item_path: &str) -> Detail {
-        match &self.field {
-            Some(field) => Detail::new(format!("{item_path}.{field}"), self.message.clone()),
-            None => Detail::new(item_path, self.message.clone()),
-        }
-    }
-}
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RecordError {}
 
 /// Validated input of `POST /{kind}`. Nulls and absent fields are not stored on create.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +75,7 @@ enum Mode {
 }
 
 /// Parses one record of a create body.
-pub fn parse_new(kind: RecordKind, value: &Value) -> Result<NewRecord, RecordError> {
+pub fn parse_new(kind: RecordKind, value: &Value) -> Result<NewRecord, ItemError> {
     let object = record_object(kind, value)?;
     let external_id = match object.get(EXTERNAL_ID) {
         None | Some(Value::Null) => None,
@@ -126,33 +86,33 @@ pub fn parse_new(kind: RecordKind, value: &Value) -> Result<NewRecord, RecordErr
 }
 
 /// Parses one item of an update body.
-pub fn parse_update(kind: RecordKind, value: &Value) -> Result<RecordUpdate, RecordError> {
+pub fn parse_update(kind: RecordKind, value: &Value) -> Result<RecordUpdate, ItemError> {
     let object = record_object(kind, value)?;
     let crm_id = match object.get(CRM_ID) {
-        None | Some(Value::Null) => return Err(RecordError::at(CRM_ID, "is required")),
-        Some(Value::String(s)) if s.trim().is_empty() => return Err(RecordError::at(CRM_ID, "must not be empty")),
+        None | Some(Value::Null) => return Err(ItemError::invalid(CRM_ID, "is required")),
+        Some(Value::String(s)) if s.trim().is_empty() => return Err(ItemError::invalid(CRM_ID, "must not be empty")),
         Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(RecordError::at(CRM_ID, format!("expected a string, got {}", json_type(other)))),
+        Some(other) => return Err(ItemError::invalid(CRM_ID, format!("expected a string, got {}", json_type(other)))),
     };
     let (fields, properties) = parse_data(kind, object, Mode::Update)?;
     Ok(RecordUpdate { crm_id, fields, properties })
 }
 
-fn record_object(kind: RecordKind, value: &Value) -> Result<&Map<String, Value>, RecordError> {
+fn record_object(kind: RecordKind, value: &Value) -> Result<&Map<String, Value>, ItemError> {
     value.as_object().ok_or_else(|| {
-        RecordError::whole(format!("expected a {} object, got {}", kind.key_kind(), json_type(value)))
+        ItemError::whole(format!("expected a {} object, got {}", kind.key_kind(), json_type(value)))
     })
 }
 
-fn parse_external_id(value: &Value) -> Result<String, RecordError> {
+fn parse_external_id(value: &Value) -> Result<String, ItemError> {
     match value {
-        Value::String(s) if s.trim().is_empty() => Err(RecordError::at(EXTERNAL_ID, "must not be empty")),
+        Value::String(s) if s.trim().is_empty() => Err(ItemError::invalid(EXTERNAL_ID, "must not be empty")),
         Value::String(s) => {
-            check_length(s, MAX_EXTERNAL_ID_CHARS).map_err(|p| RecordError::at(EXTERNAL_ID, p))?;
+            check_length(s, MAX_EXTERNAL_ID_CHARS).map_err(|p| ItemError::invalid(EXTERNAL_ID, p))?;
             Ok(s.clone())
         }
         Value::Number(n) => Ok(n.to_string()),
-        other => Err(RecordError::at(
+        other => Err(ItemError::invalid(
             EXTERNAL_ID,
             format!("expected a string or a number, got {}", json_type(other)),
         )),
@@ -163,19 +123,19 @@ fn parse_external_id(value: &Value) -> Result<String, RecordError> {
 type Data = (Map<String, Value>, Map<String, Value>);
 
 /// Splits the data of a body into checked core fields and custom properties.
-fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Result<Data, RecordError> {
+fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Result<Data, ItemError> {
     let mut fields = Map::new();
     let mut properties = Map::new();
-    let mut put = |path: &str, name: &str, value: &Value| -> Result<(), RecordError> {
+    let mut put = |path: &str, name: &str, value: &Value| -> Result<(), ItemError> {
         let target = match kind.field(name) {
             Some(spec) => {
                 if !value.is_null() {
-                    check_core(spec, value).map_err(|p| RecordError::at(path, p))?;
+                    check_core(spec, value).map_err(|p| ItemError::invalid(path, p))?;
                 }
                 &mut fields
             }
             None => {
-                check_custom(value).map_err(|p| RecordError::at(path, p))?;
+                check_custom(value).map_err(|p| ItemError::invalid(path, p))?;
                 &mut properties
             }
         };
@@ -189,34 +149,56 @@ fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Resu
         Ok(())
     };
 
-    // The nested object first, so the top level overrides it.
+    each_data_field(object, |name| name == PROPERTIES || is_reserved(name), |f| put(&f.path, f.name, f.value))?;
+    if !fits_as_json(&(&fields, &properties), MAX_RECORD_BYTES) {
+        return Err(ItemError::whole(format!("record is larger than {MAX_RECORD_BYTES} bytes as JSON")));
+    }
+    Ok((fields, properties))
+}
+
+/// One data field of an item, as [`each_data_field`] visits it.
+pub struct DataField<'a> {
+    /// As the client wrote it: `score`, or `properties.score` inside the nested object.
+    pub path: String,
+    pub name: &'a str,
+    pub value: &'a Value,
+    /// Whether it came from the nested `properties` object.
+    pub nested: bool,
+}
+
+/// The one reader of custom data, for records, tasks, activities and users: visits the fields of
+/// the nested `properties` object first (so the top level overrides them), then the top level,
+/// skipping the names `skip` says are not data wherever they appear, after checking each name
+/// (not empty, at most [`MAX_FIELD_NAME_CHARS`] characters). A `properties` that is not an
+/// object is an error naming it; one level of nesting only.
+pub fn each_data_field<'a>(
+    object: &'a Map<String, Value>,
+    skip: impl Fn(&str) -> bool,
+    mut visit: impl FnMut(DataField<'a>) -> Result<(), ItemError>,
+) -> Result<(), ItemError> {
     match object.get(PROPERTIES) {
         None | Some(Value::Null) => {}
         Some(Value::Object(nested)) => {
             for (name, value) in nested {
-                // One level of nesting only: a `properties` inside it is not read.
-                if name == PROPERTIES || is_reserved(name) {
+                if name == PROPERTIES || skip(name) {
                     continue;
                 }
                 check_name(name, Some(PROPERTIES))?;
-                put(&format!("{PROPERTIES}.{name}"), name, value)?;
+                visit(DataField { path: format!("{PROPERTIES}.{name}"), name, value, nested: true })?;
             }
         }
         Some(other) => {
-            return Err(RecordError::at(PROPERTIES, format!("expected an object, got {}", json_type(other))));
+            return Err(ItemError::invalid(PROPERTIES, format!("expected an object, got {}", json_type(other))));
         }
     }
     for (name, value) in object {
-        if name == PROPERTIES || is_reserved(name) {
+        if name == PROPERTIES || skip(name) {
             continue;
         }
         check_name(name, None)?;
-        put(name, name, value)?;
+        visit(DataField { path: name.clone(), name, value, nested: false })?;
     }
-    if !fits_as_json(&(&fields, &properties), MAX_RECORD_BYTES) {
-        return Err(RecordError::whole(format!("record is larger than {MAX_RECORD_BYTES} bytes as JSON")));
-    }
-    Ok((fields, properties))
+    Ok(())
 }
 
 /// Names handled apart from the data (or not at all), wherever they appear.
@@ -224,8 +206,8 @@ fn is_reserved(name: &str) -> bool {
     name == EXTERNAL_ID || name == CRM_ID || READ_ONLY.contains(&name)
 }
 
-fn check_name(name: &str, parent: Option<&str>) -> Result<(), RecordError> {
-    let at = |path: String, problem: String| Err(RecordError::at(&path, problem));
+fn check_name(name: &str, parent: Option<&str>) -> Result<(), ItemError> {
+    let at = |path: String, problem: String| Err(ItemError::invalid(&path, problem));
     let path = |n: &str| match parent {
         Some(p) => format!("{p}.{n}"),
         None => n.to_string(),
@@ -233,7 +215,7 @@ fn check_name(name: &str, parent: Option<&str>) -> Result<(), RecordError> {
     if name.is_empty() {
         return match parent {
             Some(p) => at(p.to_string(), "has a field with an empty name".to_string()),
-            None => Err(RecordError::whole("a field has an empty name")),
+            None => Err(ItemError::whole("a field has an empty name")),
         };
     }
     let length = name.chars().count();
@@ -391,7 +373,7 @@ mod tests {
     const CONTACT: RecordKind = RecordKind::Contact;
     const COMPANY: RecordKind = RecordKind::Company;
 
-    fn company_err(body: Value) -> RecordError {
+    fn company_err(body: Value) -> ItemError {
         parse_new(COMPANY, &body).unwrap_err()
     }
 
@@ -399,7 +381,7 @@ mod tests {
         let new = parse_new(kind, &body).unwrap_err();
         assert_eq!(new.field.as_deref(), Some(field), "{body}");
         assert_eq!(new.message, message, "{body}");
-        assert_eq!(new.code, "invalid");
+        assert_eq!(new.code.as_str(), "invalid");
         // Updates check values by the same rules.
         let mut update = body.clone();
         update["crmId"] = json!("co_x");

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{custom, id_field, text, timestamp, Refs, WorkError, MAX_BODY, MAX_TEXT};
-use crate::domain::error::{ApiError, Detail};
+use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
+use crate::domain::error::{ApiError, Detail, ItemError};
 use crate::domain::feed::{decode_cursor, parse_limit};
 use crate::domain::record::check_custom;
 use crate::domain::request::json_type;
@@ -37,39 +37,39 @@ impl ActivityInput {
 /// Reads one activity. `type` is required and upper-cased (any type is kept, the four Enginy
 /// sends among them); `direction` is `INBOUND` or `OUTBOUND` in any case; `occurredAt` defaults
 /// to `now`; `metadata` is kept exactly as sent.
-pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, WorkError> {
+pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, ItemError> {
     let object = value
         .as_object()
-        .ok_or_else(|| WorkError::at("", format!("expected an activity object, got {}", json_type(value))))?;
+        .ok_or_else(|| ItemError::whole(format!("expected an activity object, got {}", json_type(value))))?;
     let activity_type = match text(object, "type", 100)? {
         Some(Some(t)) if !t.trim().is_empty() => t.trim().to_uppercase(),
-        _ => return Err(WorkError::at("type", "is required (EMAIL, LINKEDIN, LINKEDIN_INMAIL, LINKEDIN_CONNECTION, ...)")),
+        _ => return Err(ItemError::invalid("type", "is required (EMAIL, LINKEDIN, LINKEDIN_INMAIL, LINKEDIN_CONNECTION, ...)")),
     };
     let direction = match text(object, "direction", 20)?.flatten() {
         None => None,
         Some(d) => match d.trim().to_uppercase().as_str() {
             "INBOUND" => Some("INBOUND".to_string()),
             "OUTBOUND" => Some("OUTBOUND".to_string()),
-            _ => return Err(WorkError::at("direction", format!("expected INBOUND or OUTBOUND, got {d:?}"))),
+            _ => return Err(ItemError::invalid("direction", format!("expected INBOUND or OUTBOUND, got {d:?}"))),
         },
     };
     let metadata = match object.get("metadata") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => {
-            check_custom(&Value::Object(m.clone())).map_err(|e| WorkError::at("metadata", e))?;
+            check_custom(&Value::Object(m.clone())).map_err(|e| ItemError::invalid("metadata", e))?;
             m.clone()
         }
-        Some(other) => return Err(WorkError::at("metadata", format!("expected an object, got {}", json_type(other)))),
+        Some(other) => return Err(ItemError::invalid("metadata", format!("expected an object, got {}", json_type(other)))),
     };
     let message_id = match metadata.get("messageId") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) if s.len() > 500 => return Err(WorkError::at("metadata.messageId", "is longer than 500 bytes")),
+        Some(Value::String(s)) if s.len() > 500 => return Err(ItemError::invalid("metadata.messageId", "is longer than 500 bytes")),
         Some(Value::String(s)) => Some(s.clone()),
         // A numeric id is the same message as its decimal text.
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(other) => {
-            return Err(WorkError::at("metadata.messageId", format!("expected a string, got {}", json_type(other))))
+            return Err(ItemError::invalid("metadata.messageId", format!("expected a string, got {}", json_type(other))))
         }
     };
     Ok(ActivityInput {
@@ -147,18 +147,18 @@ mod tests {
     #[test]
     fn activity_errors_name_the_field() {
         for (body, field) in [
-            (json!({}), "type"),
-            (json!({"type": "  "}), "type"),
-            (json!({"type": "EMAIL", "direction": "sideways"}), "direction"),
-            (json!({"type": "EMAIL", "direction": 1}), "direction"),
-            (json!({"type": "EMAIL", "occurredAt": "noon"}), "occurredAt"),
-            (json!({"type": "EMAIL", "metadata": [1]}), "metadata"),
-            (json!({"type": "EMAIL", "metadata": {"messageId": {}}}), "metadata.messageId"),
-            (json!({"type": "EMAIL", "contactId": 3}), "contactId"),
-            (json!({"type": "EMAIL", "companyId": ""}), "companyId"),
-            (json!("EMAIL"), ""),
+            (json!({}), Some("type")),
+            (json!({"type": "  "}), Some("type")),
+            (json!({"type": "EMAIL", "direction": "sideways"}), Some("direction")),
+            (json!({"type": "EMAIL", "direction": 1}), Some("direction")),
+            (json!({"type": "EMAIL", "occurredAt": "noon"}), Some("occurredAt")),
+            (json!({"type": "EMAIL", "metadata": [1]}), Some("metadata")),
+            (json!({"type": "EMAIL", "metadata": {"messageId": {}}}), Some("metadata.messageId")),
+            (json!({"type": "EMAIL", "contactId": 3}), Some("contactId")),
+            (json!({"type": "EMAIL", "companyId": ""}), Some("companyId")),
+            (json!("EMAIL"), None),
         ] {
-            assert_eq!(parse_activity(&body, NOW).unwrap_err().field, field, "{body}");
+            assert_eq!(parse_activity(&body, NOW).unwrap_err().field.as_deref(), field, "{body}");
         }
     }
 

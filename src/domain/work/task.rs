@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::{custom, id_field, text, timestamp, Refs, WorkError, MAX_BODY, MAX_TEXT};
+use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
+use crate::domain::error::ItemError;
 use crate::domain::request::json_type;
 
 const TASK_FIELDS: &[&str] = &[
@@ -50,10 +51,10 @@ fn set(values: &mut TaskValues, name: &str, value: Option<Option<String>>) {
 /// Reads the task fields present in `object` into `values` (a `null` clears), checking types.
 /// `completed` drives `completedAt`: set to `now` when it becomes true, cleared when false; a
 /// `completedAt` sent by the client is ignored, so the two never disagree.
-pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: bool) -> Result<(), WorkError> {
+pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: bool) -> Result<(), ItemError> {
     let object = object
         .as_object()
-        .ok_or_else(|| WorkError::at("", format!("expected a task object, got {}", json_type(object))))?;
+        .ok_or_else(|| ItemError::whole(format!("expected a task object, got {}", json_type(object))))?;
     for (name, max) in [("subject", MAX_TEXT), ("description", MAX_BODY), ("type", 100), ("priority", 100), ("status", 100)] {
         set(values, name, text(object, name, max)?);
     }
@@ -77,7 +78,7 @@ pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: 
             values.fields.insert("completed".into(), json!(false));
             values.fields.remove("completedAt");
         }
-        Some(other) => return Err(WorkError::at("completed", format!("expected true or false, got {}", json_type(other)))),
+        Some(other) => return Err(ItemError::invalid("completed", format!("expected true or false, got {}", json_type(other)))),
     }
     for (k, v) in custom(object, TASK_FIELDS)? {
         if v.is_null() && !creating {
@@ -87,7 +88,7 @@ pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: 
         }
     }
     if values.str("subject").is_none_or(|s| s.trim().is_empty()) {
-        return Err(WorkError::at("subject", "is required"));
+        return Err(ItemError::invalid("subject", "is required"));
     }
     if creating {
         values.fields.entry("completed").or_insert(json!(false));
@@ -97,7 +98,7 @@ pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: 
 
 /// Checks a patch on its own, before any task is read: a bad patch is a `400` even when it names
 /// no stored task.
-pub fn check_patch(patch: &Value, now: &str) -> Result<(), WorkError> {
+pub fn check_patch(patch: &Value, now: &str) -> Result<(), ItemError> {
     let mut any = TaskValues::default();
     any.fields.insert("subject".into(), json!("any"));
     apply_task(&mut any, patch, now, false)
@@ -156,15 +157,15 @@ mod tests {
 
     const NOW: &str = "2024-01-20T10:30:00.000Z";
 
-    fn task(value: Value) -> Result<TaskValues, WorkError> {
+    fn task(value: Value) -> Result<TaskValues, ItemError> {
         let mut t = TaskValues::default();
         apply_task(&mut t, &value, NOW, true).map(|_| t)
     }
 
     #[test]
     fn tasks_need_a_subject_and_keep_unknown_fields() {
-        assert_eq!(task(json!({"type": "CALL"})).unwrap_err().field, "subject");
-        assert_eq!(task(json!({"subject": "  "})).unwrap_err().field, "subject");
+        assert_eq!(task(json!({"type": "CALL"})).unwrap_err().field.as_deref(), Some("subject"));
+        assert_eq!(task(json!({"subject": "  "})).unwrap_err().field.as_deref(), Some("subject"));
         let t = task(json!({"subject": "Call", "dueDate": "2024-02-01T12:00:00+01:00", "score": 3})).unwrap();
         assert_eq!(t.str("dueDate"), Some("2024-02-01T11:00:00.000Z"));
         assert_eq!(t.properties["score"], 3);
@@ -191,17 +192,17 @@ mod tests {
     #[test]
     fn task_errors_name_the_field() {
         for (body, field) in [
-            (json!({"subject": 5}), "subject"),
-            (json!({"subject": "x", "dueDate": "tomorrow"}), "dueDate"),
-            (json!({"subject": "x", "completed": "yes"}), "completed"),
-            (json!({"subject": "x", "completed": null}), "completed"),
-            (json!({"subject": "x", "contactId": ""}), "contactId"),
-            (json!({"subject": "x", "ownerId": 7}), "ownerId"),
-            (json!({"subject": "x", "priority": ["high"]}), "priority"),
-            (json!({"subject": "x".repeat(MAX_TEXT + 1)}), "subject"),
-            (json!([1]), ""),
+            (json!({"subject": 5}), Some("subject")),
+            (json!({"subject": "x", "dueDate": "tomorrow"}), Some("dueDate")),
+            (json!({"subject": "x", "completed": "yes"}), Some("completed")),
+            (json!({"subject": "x", "completed": null}), Some("completed")),
+            (json!({"subject": "x", "contactId": ""}), Some("contactId")),
+            (json!({"subject": "x", "ownerId": 7}), Some("ownerId")),
+            (json!({"subject": "x", "priority": ["high"]}), Some("priority")),
+            (json!({"subject": "x".repeat(MAX_TEXT + 1)}), Some("subject")),
+            (json!([1]), None),
         ] {
-            assert_eq!(task(body.clone()).unwrap_err().field, field, "{body}");
+            assert_eq!(task(body.clone()).unwrap_err().field.as_deref(), field, "{body}");
         }
         let err = task(json!({"subject": "x", "dueDate": "tomorrow"})).unwrap_err().into_api_error("task");
         assert_eq!(err.status(), 400);
@@ -221,9 +222,9 @@ mod tests {
     fn a_patch_is_checked_before_any_task_is_read() {
         assert!(check_patch(&json!({"completed": true}), NOW).is_ok());
         assert!(check_patch(&json!({}), NOW).is_ok());
-        assert_eq!(check_patch(&json!({"dueDate": "soon"}), NOW).unwrap_err().field, "dueDate");
-        assert_eq!(check_patch(&json!({"subject": null}), NOW).unwrap_err().field, "subject");
-        assert_eq!(check_patch(&json!("done"), NOW).unwrap_err().field, "");
+        assert_eq!(check_patch(&json!({"dueDate": "soon"}), NOW).unwrap_err().field.as_deref(), Some("dueDate"));
+        assert_eq!(check_patch(&json!({"subject": null}), NOW).unwrap_err().field.as_deref(), Some("subject"));
+        assert_eq!(check_patch(&json!("done"), NOW).unwrap_err().field, None);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::{custom, text, WorkError};
+use super::{custom, text, ItemError};
 use crate::domain::normalize::normalize_email;
 use crate::domain::request::json_type;
 
@@ -20,18 +20,18 @@ pub struct UserInput {
     pub properties: Map<String, Value>,
 }
 
-pub fn parse_user(value: &Value) -> Result<UserInput, WorkError> {
+pub fn parse_user(value: &Value) -> Result<UserInput, ItemError> {
     let object = value
         .as_object()
-        .ok_or_else(|| WorkError::at("", format!("expected a user object, got {}", json_type(value))))?;
+        .ok_or_else(|| ItemError::whole(format!("expected a user object, got {}", json_type(value))))?;
     let raw = match text(object, "email", 320)?.flatten() {
         Some(e) if !e.trim().is_empty() => e,
-        _ => return Err(WorkError::at("email", "is required")),
+        _ => return Err(ItemError::invalid("email", "is required")),
     };
     let email_key = normalize_email(&raw)
         // A domain without a dot (`a@b`) is not an address anyone can be mailed at.
         .filter(|k| k.rsplit_once('@').is_some_and(|(_, d)| d.contains('.') && !d.starts_with('.') && !d.ends_with('.')))
-        .ok_or_else(|| WorkError::at("email", format!("is not an email address: {raw:?}")))?;
+        .ok_or_else(|| ItemError::invalid("email", format!("is not an email address: {raw:?}")))?;
     let trimmed = raw.trim();
     let email = match trimmed.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("mailto:") => trimmed[7..].split('?').next().unwrap_or_default().trim(),
@@ -44,7 +44,7 @@ pub fn parse_user(value: &Value) -> Result<UserInput, WorkError> {
 /// One write per email: the items of a batch that name the same person merged in request order
 /// (a later email spelling, name or property wins; an absent name keeps an earlier one). Answers
 /// the writes and, per item, the index of its write (`None` for a failed item).
-pub fn merge_by_email(parsed: &[Result<UserInput, WorkError>]) -> (Vec<UserInput>, Vec<Option<usize>>) {
+pub fn merge_by_email(parsed: &[Result<UserInput, ItemError>]) -> (Vec<UserInput>, Vec<Option<usize>>) {
     let mut writes: Vec<UserInput> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut position = Vec::with_capacity(parsed.len());
@@ -96,10 +96,10 @@ mod tests {
             json!({"email": 5}),
             json!({"email": null}),
         ] {
-            assert_eq!(parse_user(&bad).unwrap_err().field, "email", "{bad}");
+            assert_eq!(parse_user(&bad).unwrap_err().field.as_deref(), Some("email"), "{bad}");
         }
-        assert_eq!(parse_user(&json!({"email": "a@b.co", "name": 3})).unwrap_err().field, "name");
-        assert_eq!(parse_user(&json!(["a@b.co"])).unwrap_err().field, "");
+        assert_eq!(parse_user(&json!({"email": "a@b.co", "name": 3})).unwrap_err().field.as_deref(), Some("name"));
+        assert_eq!(parse_user(&json!(["a@b.co"])).unwrap_err().field, None);
     }
 
     #[test]

@@ -1,0 +1,319 @@
+//! `POST /{kind}`: which items create a record, which are a record that already exists, and what
+//! the write must guard.
+//!
+//! Items are decided in request order, and a record an earlier item creates counts as a candidate
+//! for the later ones, so one request never creates the same record twice:
+//! 1. an item that failed to parse, or names an owner or parent that does not exist, fails alone;
+//! 2. an externalId seen earlier in the request is that earlier item's record, whatever the keys;
+//! 3. with dedupe on, the item is decided against the candidates (see [`decide`]); a stored
+//!    record it matches that has no externalId yet is linked to the item's, once;
+//! 4. otherwise it is a new record.
+//!
+//! With dedupe on, the write is guarded: it fails when another request created a record holding
+//! one of the new records' lookup keys since the candidates were read, and the request decides
+//! again.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Map, Value};
+
+use super::{record_refs, ExternalLink, KeyGuard, RecordWrite, Touched};
+use crate::domain::config::AmbiguousMatch;
+use crate::domain::error::ItemError;
+use crate::domain::matching::MatchRule;
+use crate::domain::record::{KeySet, NewRecord, RecordKind};
+use crate::domain::refs::{Known, RefFields, Refs};
+use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, CandidatePool, Decision, MatchedBy};
+
+/// The configuration a create is decided under.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateSettings<'r> {
+    pub kind: RecordKind,
+    pub rule: &'r MatchRule,
+    /// `CREATE_DEDUPE`: match against stored records before creating.
+    pub dedupe: bool,
+    pub ambiguous: AmbiguousMatch,
+}
+
+/// What became of one valid item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Created by this request (unless the write finds its externalId taken meanwhile).
+    New { id: String },
+    /// The same as a stored record, or as an earlier item of this request.
+    Same { id: String, by: MatchedBy },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatePlan {
+    /// One per item, in request order.
+    pub outcomes: Vec<Result<Created, ItemError>>,
+    pub inserts: Vec<RecordWrite>,
+    pub links: Vec<ExternalLink>,
+    /// Present when dedupe is on and something is written.
+    pub guard: Option<KeyGuard>,
+    /// The new records' keys (the match cache forgets them after the write).
+    pub touched: Touched,
+}
+
+impl CreatePlan {
+    pub fn writes_nothing(&self) -> bool {
+        self.inserts.is_empty() && self.links.is_empty()
+    }
+
+    /// What the write's reference guard checks again: the owners and parents of the new records.
+    pub fn refs(&self) -> Vec<Refs<'_>> {
+        self.inserts.iter().map(RecordWrite::refs).collect()
+    }
+}
+
+/// Plans a create. `candidates` are the stored records that share an externalId or a lookup key
+/// with the items (none when dedupe is off); `known` holds the owners and parents that exist;
+/// `new_id` mints the id of each new record.
+pub fn plan_create(
+    settings: &CreateSettings<'_>,
+    items: &[Result<NewRecord, ItemError>],
+    candidates: Vec<Candidate>,
+    known: &Known,
+    mut new_id: impl FnMut() -> String,
+) -> CreatePlan {
+    let CreateSettings { kind, rule, dedupe, ambiguous } = *settings;
+    let seen: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+    let mut pool = CandidatePool::new(candidates);
+    let mut plan = CreatePlan { outcomes: Vec::with_capacity(items.len()), inserts: Vec::new(), links: Vec::new(), guard: None, touched: Vec::new() };
+    let mut linked: HashSet<String> = HashSet::new();
+    let mut by_external: HashMap<String, String> = HashMap::new();
+
+    for item in items {
+        let record = match item {
+            Ok(record) => record,
+            Err(e) => {
+                plan.outcomes.push(Err(e.clone()));
+                continue;
+            }
+        };
+        if let Err(e) = known.check(record_refs(&record.fields), RefFields::RECORD) {
+            plan.outcomes.push(Err(e));
+            continue;
+        }
+        let ext = record.external_id.as_deref();
+        if let Some(id) = ext.and_then(|e| by_external.get(e)) {
+            plan.outcomes.push(Ok(Created::Same { id: id.clone(), by: MatchedBy::ExternalId }));
+            continue;
+        }
+        let keys = KeySet::of(kind, &record.fields);
+        let decision = if dedupe { decide(ext, &keys, &pool.relevant(ext, &keys), rule, ambiguous) } else { Decision::NoMatch };
+        let outcome = match decision {
+            Decision::Matched { id, by } => {
+                // Only a stored record is linked: one this request creates has its own externalId.
+                let unlinked = pool.get(&id).is_some_and(|c| c.is_stored() && c.external_ids.is_empty());
+                if let (Some(e), true) = (ext, unlinked) {
+                    if linked.insert(id.clone()) {
+                        plan.links.push(ExternalLink { id: id.clone(), external_id: e.to_string() });
+                        by_external.insert(e.to_string(), id.clone());
+                    }
+                }
+                Ok(Created::Same { id, by })
+            }
+            Decision::Ambiguous { term, candidates } => Err(ItemError::ambiguous(format!(
+                "{}; not created (candidates: {})",
+                ambiguity_message(kind.collection(), &rule.terms()[term], &keys),
+                candidates.join(", ")
+            ))),
+            Decision::NoMatch => {
+                let id = new_id();
+                if let Some(e) = ext {
+                    by_external.insert(e.to_string(), id.clone());
+                }
+                pool.push(Candidate {
+                    id: id.clone(),
+                    keys: keys.clone(),
+                    external_ids: record.external_id.iter().cloned().collect(),
+                    updated_at: None,
+                    ..Candidate::default()
+                });
+                plan.inserts.push(RecordWrite::of(kind, id.clone(), record.external_id.clone(), record.fields.clone(), record.properties.clone()));
+                plan.touched.push(keys);
+                Ok(Created::New { id })
+            }
+        };
+        plan.outcomes.push(outcome);
+    }
+    if dedupe && !plan.writes_nothing() {
+        let anchors = lookup_keys(rule, plan.touched.iter()).into_iter().map(|(f, k)| (f.name(), k)).collect();
+        plan.guard = Some(KeyGuard { anchors, seen });
+    }
+    plan
+}
+
+/// The answer of a create: `{results, errors}` in request order. `external_ids` are the items'
+/// `externalId`s as sent; `resolved` maps a planned new id to the record that holds its
+/// externalId after the write (another request may have created it meanwhile).
+pub fn answer_create(rule: &MatchRule, plan: &CreatePlan, external_ids: &[Value], resolved: &HashMap<String, String>) -> Value {
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for (i, outcome) in plan.outcomes.iter().enumerate() {
+        let sent = external_ids.get(i).cloned().unwrap_or(Value::Null);
+        // The results carry the externalId as stored: a number is sent back as its text.
+        let ext = match &sent {
+            Value::Number(n) => json!(n.to_string()),
+            other => other.clone(),
+        };
+        let result = match outcome {
+            Err(e) => {
+                let mut entry = Map::new();
+                entry.insert("index".into(), json!(i));
+                entry.insert("externalId".into(), sent);
+                entry.extend(e.to_json());
+                errors.push(Value::Object(entry));
+                continue;
+            }
+            Ok(Created::New { id }) => match resolved.get(id) {
+                Some(actual) if actual != id => {
+                    json!({"externalId": ext, "crmId": actual, "created": false, "matchedBy": "externalId"})
+                }
+                _ => json!({"externalId": ext, "crmId": id, "created": true}),
+            },
+            Ok(Created::Same { id, by }) => {
+                let id = resolved.get(id).unwrap_or(id);
+                json!({"externalId": ext, "crmId": id, "created": false, "matchedBy": by.label(rule)})
+            }
+        };
+        results.push(result);
+    }
+    json!({ "results": results, "errors": errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::matching::{MatchField, MatchKind};
+    use crate::domain::record::parse_new;
+    use serde_json::json;
+
+    fn items(kind: RecordKind, values: Value) -> Vec<Result<NewRecord, ItemError>> {
+        values.as_array().unwrap().iter().map(|v| parse_new(kind, v)).collect()
+    }
+
+    fn ids() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("co_new{n}")
+        }
+    }
+
+    fn stored(id: &str, keys: &[(MatchField, &str)], ext: &[&str]) -> Candidate {
+        Candidate {
+            id: id.into(),
+            keys: KeySet::new(keys.iter().map(|(f, k)| (*f, k.to_string()))),
+            external_ids: ext.iter().map(|e| e.to_string()).collect(),
+            updated_at: Some("2024-01-01T00:00:00.000Z".into()),
+            ..Candidate::default()
+        }
+    }
+
+    fn companies(dedupe: bool) -> (MatchRule, AmbiguousMatch, bool) {
+        (MatchRule::parse(MatchKind::Companies, "domain").unwrap(), AmbiguousMatch::Pick, dedupe)
+    }
+
+    fn plan(rule: &MatchRule, dedupe: bool, ambiguous: AmbiguousMatch, body: Value, candidates: Vec<Candidate>, known: &Known) -> CreatePlan {
+        let settings = CreateSettings { kind: RecordKind::Company, rule, dedupe, ambiguous };
+        plan_create(&settings, &items(RecordKind::Company, body), candidates, known, ids())
+    }
+
+    #[test]
+    fn duplicates_inside_one_request_become_one_record() {
+        let (rule, amb, dedupe) = companies(true);
+        let body = json!([
+            {"externalId": "e1", "name": "Acme", "domain": "acme.com"},
+            {"externalId": "e2", "name": "Acme Inc", "domain": "https://www.acme.com/about"},
+            {"externalId": "e1", "name": "Other", "domain": "other.com"},
+        ]);
+        let p = plan(&rule, dedupe, amb, body, vec![], &Known::default());
+        assert_eq!(p.inserts.len(), 1);
+        assert_eq!(p.outcomes[0], Ok(Created::New { id: "co_new1".into() }));
+        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0) }), "same domain");
+        assert_eq!(p.outcomes[2], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::ExternalId }), "same externalId");
+        assert!(p.links.is_empty(), "a record this request creates is never linked again");
+    }
+
+    #[test]
+    fn without_dedupe_every_item_is_new_except_a_repeated_external_id() {
+        let (rule, amb, _) = companies(false);
+        let body = json!([{"externalId": "e1", "domain": "acme.com"}, {"domain": "acme.com"}, {"externalId": "e1"}]);
+        let p = plan(&rule, false, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &[])], &Known::default());
+        assert_eq!(p.inserts.len(), 2);
+        assert!(p.guard.is_none(), "no dedupe, no guard");
+        assert!(matches!(p.outcomes[2], Ok(Created::Same { by: MatchedBy::ExternalId, .. })));
+    }
+
+    #[test]
+    fn a_stored_match_is_linked_once_to_the_first_external_id() {
+        let (rule, amb, dedupe) = companies(true);
+        let body = json!([{"externalId": "e1", "domain": "acme.com"}, {"externalId": "e2", "domain": "acme.com"}]);
+        let p = plan(&rule, dedupe, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &[])], &Known::default());
+        assert!(p.inserts.is_empty());
+        assert_eq!(p.links, vec![ExternalLink { id: "co_old".into(), external_id: "e1".into() }]);
+        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0) }));
+        // Already linked to some externalId: matched, never re-linked.
+        let body = json!([{"externalId": "e3", "domain": "acme.com"}]);
+        let p = plan(&rule, dedupe, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &["e0"])], &Known::default());
+        assert!(p.links.is_empty());
+        assert!(p.guard.is_none(), "nothing written, nothing guarded");
+    }
+
+    #[test]
+    fn the_guard_anchors_the_new_keys_and_names_the_candidates_seen() {
+        let (rule, amb, dedupe) = companies(true);
+        let body = json!([{"domain": "new.com"}, {"name": "No keys"}]);
+        let p = plan(&rule, dedupe, amb, body, vec![stored("co_x", &[(MatchField::Domain, "x.com")], &[])], &Known::default());
+        let guard = p.guard.expect("dedupe on and records written");
+        assert_eq!(guard.anchors, vec![("domain", "new.com".to_string())]);
+        assert_eq!(guard.seen, vec!["co_x".to_string()]);
+    }
+
+    #[test]
+    fn ambiguity_is_an_item_error_in_error_mode() {
+        let rule = MatchRule::parse(MatchKind::Companies, "domain").unwrap();
+        let two = vec![stored("co_b", &[(MatchField::Domain, "acme.com")], &[]), stored("co_a", &[(MatchField::Domain, "acme.com")], &[])];
+        let p = plan(&rule, true, AmbiguousMatch::Error, json!([{"domain": "acme.com"}]), two, &Known::default());
+        let err = p.outcomes[0].clone().unwrap_err();
+        assert_eq!(err.code.as_str(), "ambiguous");
+        assert!(err.message.ends_with("not created (candidates: co_a, co_b)"), "{}", err.message);
+        assert!(p.inserts.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_owner_or_parent_fails_its_item_only() {
+        let (rule, amb, dedupe) = companies(true);
+        let known = Known { companies: ["co_parent".to_string()].into(), users_exist: true, owners: ["us_1".to_string()].into(), ..Known::default() };
+        let body = json!([
+            {"domain": "a.com", "ownerId": "us_gone"},
+            {"domain": "b.com", "parentCrmId": "co_gone"},
+            {"domain": "c.com", "parentCrmId": "co_parent", "ownerId": "us_1"},
+        ]);
+        let p = plan(&rule, dedupe, amb, body, vec![], &known);
+        let codes: Vec<_> = p.outcomes.iter().map(|o| o.as_ref().err().map(|e| (e.code.as_str(), e.field.clone().unwrap()))).collect();
+        assert_eq!(codes[0], Some(("not_found", "ownerId".into())));
+        assert_eq!(codes[1], Some(("not_found", "parentCrmId".into())));
+        assert_eq!(codes[2], None);
+        assert_eq!(p.refs(), vec![Refs { contact: None, company: Some("co_parent"), owner: Some("us_1") }]);
+    }
+
+    #[test]
+    fn the_answer_keeps_request_order_and_reports_a_lost_race_as_a_match() {
+        let (rule, amb, dedupe) = companies(true);
+        let body = json!([{"externalId": 7, "domain": "a.com"}, {"externalId": "e2", "domain": "nope"}, 5]);
+        let mut p = plan(&rule, dedupe, amb, body.clone(), vec![], &Known::default());
+        p.outcomes[1] = Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0) });
+        let sent: Vec<Value> = body.as_array().unwrap().iter().map(|v| v.get("externalId").cloned().unwrap_or(Value::Null)).collect();
+        let resolved: HashMap<String, String> = [("co_new1".to_string(), "co_theirs".to_string())].into();
+        let a = answer_create(&rule, &p, &sent, &resolved);
+        assert_eq!(a["results"][0], json!({"externalId": "7", "crmId": "co_theirs", "created": false, "matchedBy": "externalId"}));
+        assert_eq!(a["results"][1]["crmId"], "co_theirs");
+        assert_eq!((a["errors"][0]["index"].as_u64(), a["errors"][0]["code"].as_str()), (Some(2), Some("invalid")));
+        let fresh = answer_create(&rule, &p, &sent, &HashMap::new());
+        assert_eq!(fresh["results"][0], json!({"externalId": "7", "crmId": "co_new1", "created": true}));
+    }
+}

@@ -1,0 +1,99 @@
+//! The decisions of the record write paths, pure. Each planner takes the parsed request and what
+//! the store loaded for it, and answers what to write and what to tell each item; the handler
+//! only parses, loads, plans, writes and answers:
+//! - [`plan_create`]: new records, links of matched records, the guard against concurrent
+//!   creates, each item's outcome (`POST /{kind}`);
+//! - [`plan_update`]: the changed records with their history, the refusals (`PUT /{kind}`);
+//! - [`plan_sync`]: each item's match, the links to write, the parents to answer with
+//!   (`POST /{kind}/sync`).
+//!
+//! What the store writes is typed here ([`RecordWrite`], [`ExternalLink`], [`KeyGuard`]); the
+//! store serialises it itself.
+
+mod create;
+mod sync;
+mod update;
+
+pub use create::{answer_create, plan_create, CreatePlan, CreateSettings, Created};
+pub use sync::{answer_sync, plan_sync, SyncItem, SyncPlan, Synced};
+pub use update::{answer_update, plan_update, update_ids, update_refs, UpdateOutcome, UpdatePlan};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::record::{display_name, match_keys, search_text, Change, KeySet, RecordKind};
+use super::refs::Refs;
+
+/// One contact or company as the store writes it (created or updated).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordWrite {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub fields: Map<String, Value>,
+    pub properties: Map<String, Value>,
+    pub owner_id: Option<String>,
+    /// A company's parent company.
+    pub parent_id: Option<String>,
+    pub display_name: String,
+    pub search_text: String,
+    /// The normalised match keys, as `[field, key]` pairs.
+    pub keys: Vec<(&'static str, String)>,
+}
+
+impl RecordWrite {
+    pub fn of(kind: RecordKind, id: String, external_id: Option<String>, fields: Map<String, Value>, properties: Map<String, Value>) -> RecordWrite {
+        let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_string);
+        RecordWrite {
+            keys: match_keys(kind, &fields).into_iter().map(|(field, key)| (field.name(), key)).collect(),
+            owner_id: text("ownerId"),
+            parent_id: text("parentCrmId"),
+            display_name: display_name(kind, &fields),
+            search_text: search_text(kind, &fields),
+            id,
+            external_id,
+            fields,
+            properties,
+        }
+    }
+
+    /// What the write's reference guard checks again: the owner, and the parent company.
+    pub fn refs(&self) -> Refs<'_> {
+        record_refs(&self.fields)
+    }
+}
+
+/// The references of a record's fields: `ownerId`, and `parentCrmId` as its company.
+pub fn record_refs(fields: &Map<String, Value>) -> Refs<'_> {
+    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+    Refs { contact: None, company: text("parentCrmId"), owner: text("ownerId") }
+}
+
+/// An updated record as the store writes it: the record, the `updated_at` it was read at (the
+/// write fails when the record changed since), and the changes for its history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordChange {
+    #[serde(flatten)]
+    pub record: RecordWrite,
+    pub base: String,
+    pub changes: Vec<Change>,
+}
+
+/// A matched record linked to the incoming externalId that found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalLink {
+    pub id: String,
+    pub external_id: String,
+}
+
+/// What a create's guard checks at the write: no record holding one of `anchors` exists besides
+/// the `seen` candidates (another request created a possible duplicate in between).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGuard {
+    pub anchors: Vec<(&'static str, String)>,
+    pub seen: Vec<String>,
+}
+
+/// The keys whose holders a write changes: the match cache forgets them after the commit.
+pub type Touched = Vec<KeySet>;

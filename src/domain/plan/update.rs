@@ -1,0 +1,228 @@
+//! `PUT /{kind}`: partial updates under `FIELD_POLICY`, every real change kept for the history.
+//!
+//! Updates of one record apply in request order on top of each other. An item fails alone when it
+//! is invalid or its record does not exist. A record whose update introduces an owner or parent
+//! that does not exist is not written, and every item that updates it fails with that reason; a
+//! reference the update leaves as it was is not checked again (a record whose parent was deleted
+//! since can still be updated).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::{record_refs, RecordChange, RecordWrite, Touched};
+use crate::domain::config::FieldPolicy;
+use crate::domain::error::ItemError;
+use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord};
+use crate::domain::refs::{Known, RefFields, Refs};
+
+/// One item's outcome: the `crmId` it names (as sent), and whether it was applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateOutcome {
+    pub crm_id: Value,
+    pub result: Result<(), ItemError>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatePlan {
+    pub outcomes: Vec<UpdateOutcome>,
+    pub writes: Vec<RecordChange>,
+    /// The `updated_at` each loaded record was read at (its answer when nothing changed).
+    pub read_at: HashMap<String, String>,
+    /// The old and new keys of the written records.
+    pub touched: Touched,
+}
+
+impl UpdatePlan {
+    /// What the write's reference guard checks again: the references the updates introduce.
+    pub fn refs<'a>(&'a self, stored: &'a [RecordRow]) -> Vec<Refs<'a>> {
+        let before: HashMap<&str, &RecordRow> = stored.iter().map(|r| (r.id.as_str(), r)).collect();
+        self.writes
+            .iter()
+            .map(|w| {
+                let old = before.get(w.record.id.as_str()).map(|r| record_refs(&r.fields)).unwrap_or_default();
+                w.record.refs().changed_from(old)
+            })
+            .collect()
+    }
+}
+
+/// The ids an update names, each once, in request order: the records to load.
+pub fn update_ids(items: &[Result<RecordUpdate, ItemError>]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().flatten().map(|u| u.crm_id.clone()).filter(|id| seen.insert(id.clone())).collect()
+}
+
+/// Every owner and parent an update sets: what the store checks in one read.
+pub fn update_refs(items: &[Result<RecordUpdate, ItemError>]) -> Vec<Refs<'_>> {
+    items.iter().flatten().map(|u| record_refs(&u.fields)).collect()
+}
+
+/// Plans an update against the live records `stored` (read by id), with `known` the owners and
+/// parents that exist among those the items set.
+pub fn plan_update(
+    kind: RecordKind,
+    items: &[Result<RecordUpdate, ItemError>],
+    crm_ids: &[Value],
+    stored: &[RecordRow],
+    policy: &BTreeMap<String, FieldPolicy>,
+    known: &Known,
+) -> UpdatePlan {
+    let mut current: BTreeMap<String, StoredRecord> = stored.iter().map(|r| (r.id.clone(), r.stored())).collect();
+    let mut changes: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let sent = crm_ids.get(i).cloned().unwrap_or(Value::Null);
+        let update = match item {
+            Ok(u) => u,
+            Err(e) => {
+                outcomes.push(UpdateOutcome { crm_id: sent, result: Err(e.clone()) });
+                continue;
+            }
+        };
+        let crm_id = json!(update.crm_id);
+        let Some(state) = current.get(&update.crm_id) else {
+            outcomes.push(UpdateOutcome { crm_id, result: Err(ItemError::missing(None, kind.not_found_message())) });
+            continue;
+        };
+        let applied = apply_update(state, update, policy);
+        outcomes.push(UpdateOutcome { crm_id, result: Ok(()) });
+        if applied.changes.is_empty() {
+            continue;
+        }
+        changes.entry(update.crm_id.clone()).or_default().extend(applied.changes);
+        current.insert(
+            update.crm_id.clone(),
+            StoredRecord { id: update.crm_id.clone(), fields: applied.fields, properties: applied.properties },
+        );
+    }
+
+    // References are checked on what each changed record now names that it did not before.
+    let before: HashMap<&str, &RecordRow> = stored.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut refused: HashMap<String, ItemError> = HashMap::new();
+    for id in changes.keys() {
+        let old = record_refs(&before[id.as_str()].fields);
+        if let Err(e) = known.check(record_refs(&current[id].fields).changed_from(old), RefFields::RECORD) {
+            refused.insert(id.clone(), e);
+        }
+    }
+    for outcome in outcomes.iter_mut() {
+        if let (Ok(()), Some(e)) = (&outcome.result, outcome.crm_id.as_str().and_then(|id| refused.get(id))) {
+            outcome.result = Err(e.clone());
+        }
+    }
+
+    let mut writes = Vec::new();
+    let mut touched = Vec::new();
+    for (id, log) in changes {
+        if refused.contains_key(&id) {
+            continue;
+        }
+        let record = current.remove(&id).expect("a changed record is current");
+        let row = before[id.as_str()];
+        touched.push(KeySet::of(kind, &row.fields));
+        touched.push(KeySet::of(kind, &record.fields));
+        writes.push(RecordChange {
+            record: RecordWrite::of(kind, id, None, record.fields, record.properties),
+            base: row.updated_at.clone(),
+            changes: log,
+        });
+    }
+    let read_at = stored.iter().map(|r| (r.id.clone(), r.updated_at.clone())).collect();
+    UpdatePlan { outcomes, writes, read_at, touched }
+}
+
+/// The answer of an update: `{results}` in request order, each applied item with its record's
+/// `updated_at` after the write (`written`) or as read when it did not change.
+pub fn answer_update(plan: &UpdatePlan, written: &HashMap<String, String>) -> Value {
+    let results: Vec<Value> = plan
+        .outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Err(e) => {
+                let mut entry = Map::new();
+                entry.insert("crmId".into(), o.crm_id.clone());
+                entry.insert("success".into(), json!(false));
+                entry.extend(e.to_json());
+                Value::Object(entry)
+            }
+            Ok(()) => {
+                let id = o.crm_id.as_str().unwrap_or_default();
+                let stamp = written.get(id).or_else(|| plan.read_at.get(id));
+                json!({"crmId": id, "success": true, "properties": {"lastUpdated": stamp}})
+            }
+        })
+        .collect();
+    json!({ "results": results })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::record::parse_update;
+
+    fn row(id: &str, fields: Value) -> RecordRow {
+        RecordRow { id: id.into(), fields: fields.as_object().unwrap().clone(), updated_at: format!("t-{id}"), ..Default::default() }
+    }
+
+    fn run(body: Value, stored: &[RecordRow], policy: &BTreeMap<String, FieldPolicy>, known: &Known) -> UpdatePlan {
+        let raw = body.as_array().unwrap();
+        let items: Vec<_> = raw.iter().map(|v| parse_update(RecordKind::Company, v)).collect();
+        let ids: Vec<Value> = raw.iter().map(|v| v.get("crmId").cloned().unwrap_or(Value::Null)).collect();
+        plan_update(RecordKind::Company, &items, &ids, stored, policy, known)
+    }
+
+    #[test]
+    fn updates_of_one_record_stack_in_request_order_into_one_write() {
+        let stored = [row("co_1", json!({"name": "Acme", "domain": "acme.com"}))];
+        let body = json!([{"crmId": "co_1", "industry": "Software"}, {"crmId": "co_1", "industry": "SaaS", "domain": "acme.io"}]);
+        let p = run(body, &stored, &BTreeMap::new(), &Known::default());
+        assert_eq!(p.writes.len(), 1);
+        let w = &p.writes[0];
+        assert_eq!((w.record.fields["industry"].as_str(), w.base.as_str()), (Some("SaaS"), "t-co_1"));
+        let logged: Vec<(&str, Option<&Value>)> = w.changes.iter().map(|c| (c.field.as_str(), c.new.as_ref())).collect();
+        // The first item's change, then the second's (each in field order).
+        assert_eq!(logged, vec![("industry", Some(&json!("Software"))), ("domain", Some(&json!("acme.io"))), ("industry", Some(&json!("SaaS")))]);
+        assert_eq!(p.touched.len(), 2, "old and new keys");
+        assert!(p.touched[0].keys(crate::domain::matching::MatchField::Domain).any(|k| k == "acme.com"));
+    }
+
+    #[test]
+    fn field_policy_decides_per_field() {
+        let stored = [row("co_1", json!({"name": "Acme", "industry": "Retail"}))];
+        let policy: BTreeMap<String, FieldPolicy> =
+            [("industry".to_string(), FieldPolicy::FillEmpty), ("name".to_string(), FieldPolicy::Ignore)].into();
+        let p = run(json!([{"crmId": "co_1", "industry": "Software", "name": "New", "phone": "+1 555"}]), &stored, &policy, &Known::default());
+        let fields = &p.writes[0].record.fields;
+        assert_eq!((fields["industry"].as_str(), fields["name"].as_str(), fields["phone"].as_str()), (Some("Retail"), Some("Acme"), Some("+1 555")));
+        assert_eq!(p.writes[0].changes.len(), 1);
+    }
+
+    #[test]
+    fn unknown_records_and_bad_items_fail_alone_and_nothing_unchanged_is_written() {
+        let stored = [row("co_1", json!({"name": "Acme"}))];
+        let p = run(json!([{"crmId": "co_9"}, {"crmId": 5}, {"crmId": "co_1", "name": "Acme"}]), &stored, &BTreeMap::new(), &Known::default());
+        assert_eq!(p.outcomes[0].result.as_ref().unwrap_err().message, "Company not found");
+        assert_eq!(p.outcomes[1].crm_id, json!(5));
+        assert!(p.outcomes[2].result.is_ok());
+        assert!(p.writes.is_empty(), "an update to the same value is not a change");
+        let a = answer_update(&p, &HashMap::new());
+        assert_eq!(a["results"][2], json!({"crmId": "co_1", "success": true, "properties": {"lastUpdated": "t-co_1"}}));
+        assert_eq!((a["results"][0]["success"].as_bool(), a["results"][0]["code"].as_str()), (Some(false), Some("not_found")));
+    }
+
+    #[test]
+    fn a_reference_that_vanished_refuses_its_record_but_an_unchanged_one_does_not() {
+        let stored = [row("co_1", json!({"name": "A", "parentCrmId": "co_gone"})), row("co_2", json!({"name": "B"}))];
+        let known = Known::default();
+        let body = json!([{"crmId": "co_1", "name": "A2"}, {"crmId": "co_2", "parentCrmId": "co_deleted"}, {"crmId": "co_2", "name": "B2"}]);
+        let p = run(body, &stored, &BTreeMap::new(), &known);
+        assert!(p.outcomes[0].result.is_ok(), "co_1 keeps its old parent: not checked again");
+        for i in [1, 2] {
+            let e = p.outcomes[i].result.as_ref().unwrap_err();
+            assert_eq!((e.code.as_str(), e.field.as_deref()), ("not_found", Some("parentCrmId")));
+        }
+        assert_eq!(p.writes.iter().map(|w| w.record.id.as_str()).collect::<Vec<_>>(), vec!["co_1"]);
+        assert!(p.refs(&stored).iter().all(|r| r.is_empty()), "the guard checks only what changed");
+    }
+}
