@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::auth::ApiKeys;
-use super::matching::{MatchKind, MatchRule};
+use super::matching::MatchRule;
+use super::record::RecordKind;
 
 pub const DEFAULT_API_KEY_HEADER: &str = "X-API-Key";
 pub const DEFAULT_MAX_BATCH: usize = 1000;
@@ -134,7 +135,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         }
     }
 
-    fn match_rule(&mut self, name: &'static str, kind: MatchKind) -> MatchRule {
+    fn match_rule(&mut self, name: &'static str, kind: RecordKind) -> MatchRule {
         let Some(raw) = self.get(name) else { return MatchRule::default_for(kind) };
         match MatchRule::parse(kind, &raw) {
             Ok(rule) => rule,
@@ -204,8 +205,8 @@ impl Config {
         if dashboard_password.as_ref().is_some_and(|p| p.chars().count() < 8) {
             r.fail("DASHBOARD_PASSWORD", "is shorter than 8 characters".to_string());
         }
-        let company_match = r.match_rule("COMPANY_MATCH", MatchKind::Companies);
-        let contact_match = r.match_rule("CONTACT_MATCH", MatchKind::Contacts);
+        let company_match = r.match_rule("COMPANY_MATCH", RecordKind::Company);
+        let contact_match = r.match_rule("CONTACT_MATCH", RecordKind::Contact);
         let ambiguous_match = match r.get("AMBIGUOUS_MATCH").as_deref() {
             None | Some("pick") => AmbiguousMatch::Pick,
             Some("error") => AmbiguousMatch::Error,
@@ -264,18 +265,18 @@ impl Config {
 
 impl Config {
     /// The identifier of a kind (`CONTACT_MATCH` / `COMPANY_MATCH`).
-    pub fn match_rule(&self, kind: MatchKind) -> &MatchRule {
+    pub fn match_rule(&self, kind: RecordKind) -> &MatchRule {
         match kind {
-            MatchKind::Contacts => &self.contact_match,
-            MatchKind::Companies => &self.company_match,
+            RecordKind::Contact => &self.contact_match,
+            RecordKind::Company => &self.company_match,
         }
     }
 
     /// `SYNC_BACK_FIELDS_{KIND}`; `None` means every field.
-    pub fn sync_back_fields(&self, kind: MatchKind) -> Option<&[String]> {
+    pub fn sync_back_fields(&self, kind: RecordKind) -> Option<&[String]> {
         match kind {
-            MatchKind::Contacts => self.sync_back_fields_contacts.as_deref(),
-            MatchKind::Companies => self.sync_back_fields_companies.as_deref(),
+            RecordKind::Contact => self.sync_back_fields_contacts.as_deref(),
+            RecordKind::Company => self.sync_back_fields_companies.as_deref(),
         }
     }
 }
@@ -320,8 +321,8 @@ mod tests {
     fn defaults_follow_the_contract() {
         let c = config(&[]).unwrap();
         assert_eq!(c.auth.api_key_header, "X-API-Key");
-        assert_eq!(c.company_match, MatchRule::default_for(MatchKind::Companies));
-        assert_eq!(c.contact_match, MatchRule::default_for(MatchKind::Contacts));
+        assert_eq!(c.company_match, MatchRule::default_for(RecordKind::Company));
+        assert_eq!(c.contact_match, MatchRule::default_for(RecordKind::Contact));
         assert_eq!(c.ambiguous_match, AmbiguousMatch::Pick);
         assert!(c.create_dedupe);
         assert!(!c.match_to_parent);
@@ -362,7 +363,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.auth.api_key_header, "Authorization-Key");
-        assert_eq!(c.company_match, MatchRule::parse(MatchKind::Companies, "domain | name").unwrap());
+        assert_eq!(c.company_match, MatchRule::parse(RecordKind::Company, "domain | name").unwrap());
         assert_eq!(c.ambiguous_match, AmbiguousMatch::Error);
         assert!(!c.create_dedupe);
         assert!(c.match_to_parent);

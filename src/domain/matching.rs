@@ -7,8 +7,8 @@
 //! the sync needs: every term becomes one indexed lookup, the first term that matches names the
 //! match on the wire (`matchedBy`), and term order breaks ties between candidates.
 //!
-//! Evaluation is pure too: [`MatchRule::first_match`] compares two records through the small
-//! [`MatchKeys`] trait, so the decision is tested here without a database.
+//! Evaluation lives with the keys: `KeySet::applies` and `KeySet::matches` compare two records'
+//! normalised keys under a term, and `domain::sync::decide` picks among candidates.
 //!
 //! Decisions where the spec leaves room:
 //! - Field and preset names are accepted in any ASCII case (`LinkedinURL`, `Domain_Or_Name`): no two
@@ -20,8 +20,9 @@
 //! - Preset names are whole-text only; a preset inside an expression is an error that shows its
 //!   expansion.
 
-use std::collections::BTreeMap;
 use std::fmt;
+
+use super::record::RecordKind;
 
 /// Longest identifier text accepted, in characters.
 pub const MAX_LEN: usize = 500;
@@ -32,38 +33,24 @@ pub const MAX_TERMS: usize = 32;
 /// keeps the recursive parser far from the stack limit whatever the input.
 pub const MAX_DEPTH: usize = 16;
 
-/// The two kinds of record that have an identifier. (To be unified with the record kind.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MatchKind {
-    Contacts,
-    Companies,
-}
-
-impl MatchKind {
-    /// Singular noun for messages: "contact" or "company".
-    pub fn noun(self) -> &'static str {
-        match self {
-            MatchKind::Contacts => "contact",
-            MatchKind::Companies => "company",
-        }
-    }
-
-    /// The fields an identifier of this kind may use, in the order API.md §5 lists them.
-    pub fn fields(self) -> &'static [MatchField] {
+/// What each record kind's identifier may say.
+impl RecordKind {
+    /// The fields an identifier of this kind may use.
+    pub fn match_fields(self) -> &'static [MatchField] {
         use MatchField::*;
         match self {
-            MatchKind::Companies => &[Domain, DomainAnyTld, Name, LinkedinUrl, Phone, Country, VatId],
-            MatchKind::Contacts => &[Email, LinkedinUrl, FirstName, LastName, Company, CompanyDomain, Phone],
+            RecordKind::Company => &[Domain, DomainAnyTld, Name, LinkedinUrl, Phone, Country, VatId],
+            RecordKind::Contact => &[Email, LinkedinUrl, FirstName, LastName, Company, CompanyDomain, Phone],
         }
     }
 
     /// The presets of this kind as `(name, expression)`, the default first.
     pub fn presets(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            MatchKind::Companies => {
+            RecordKind::Company => {
                 &[("domain", "domain"), ("domain_any_tld", "domainAnyTld"), ("domain_or_name", "domain | name")]
             }
-            MatchKind::Contacts => &[
+            RecordKind::Contact => &[
                 ("linkedin_or_name_company", "linkedinUrl | firstName & lastName & company"),
                 ("name_company", "firstName & lastName & company"),
                 ("email_or_linkedin_or_name_company", "email | linkedinUrl | firstName & lastName & company"),
@@ -76,10 +63,10 @@ impl MatchKind {
         self.presets()[0].0
     }
 
-    fn other(self) -> MatchKind {
+    fn other(self) -> RecordKind {
         match self {
-            MatchKind::Contacts => MatchKind::Companies,
-            MatchKind::Companies => MatchKind::Contacts,
+            RecordKind::Contact => RecordKind::Company,
+            RecordKind::Company => RecordKind::Contact,
         }
     }
 
@@ -145,8 +132,8 @@ impl MatchField {
         MatchField::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
-    pub fn allowed_for(self, kind: MatchKind) -> bool {
-        kind.fields().contains(&self)
+    pub fn allowed_for(self, kind: RecordKind) -> bool {
+        kind.match_fields().contains(&self)
     }
 
     /// One bit per field, so a term's field set is a `u16` and duplicate terms are found by
@@ -160,29 +147,6 @@ impl fmt::Display for MatchField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// The normalised keys of one record, as the matcher sees them. Keys must already be normalised
-/// (API.md §5): the matcher compares them byte for byte. An absent or empty key never matches.
-pub trait MatchKeys {
-    fn key(&self, field: MatchField) -> Option<&str>;
-}
-
-impl<T: MatchKeys + ?Sized> MatchKeys for &T {
-    fn key(&self, field: MatchField) -> Option<&str> {
-        (**self).key(field)
-    }
-}
-
-/// Handy for tests and for keys computed in memory.
-impl MatchKeys for BTreeMap<MatchField, String> {
-    fn key(&self, field: MatchField) -> Option<&str> {
-        self.get(&field).map(String::as_str)
-    }
-}
-
-fn present<K: MatchKeys + ?Sized>(keys: &K, field: MatchField) -> Option<&str> {
-    keys.key(field).filter(|k| !k.is_empty())
 }
 
 /// One alternative of an identifier: fields that must all be present and equal, in written order.
@@ -202,24 +166,6 @@ impl MatchTerm {
         let names: Vec<&str> = self.fields.iter().map(MatchField::name).collect();
         names.join("&")
     }
-
-    /// Whether `incoming` has every field of this term, i.e. whether the term is worth a lookup.
-    /// A term with a field missing on the incoming record never matches (API.md §5).
-    pub fn applies_to<I: MatchKeys + ?Sized>(&self, incoming: &I) -> bool {
-        self.fields.iter().all(|&f| present(incoming, f).is_some())
-    }
-
-    /// Whether every field of this term is present on both records and equal.
-    pub fn matches<I, C>(&self, incoming: &I, candidate: &C) -> bool
-    where
-        I: MatchKeys + ?Sized,
-        C: MatchKeys + ?Sized,
-    {
-        self.fields.iter().all(|&f| match (present(incoming, f), present(candidate, f)) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        })
-    }
 }
 
 impl fmt::Display for MatchTerm {
@@ -233,13 +179,13 @@ impl fmt::Display for MatchTerm {
 /// duplicates. At least one term, at most [`MAX_TERMS`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MatchRule {
-    kind: MatchKind,
+    kind: RecordKind,
     terms: Vec<MatchTerm>,
 }
 
 impl MatchRule {
     /// Parses a preset name or an expression (see the module documentation).
-    pub fn parse(kind: MatchKind, text: &str) -> Result<MatchRule, MatchRuleError> {
+    pub fn parse(kind: RecordKind, text: &str) -> Result<MatchRule, MatchRuleError> {
         let length = text.chars().count();
         if length > MAX_LEN {
             return Err(MatchRuleError::new(
@@ -262,16 +208,16 @@ impl MatchRule {
             let message = match kind.other().preset(trimmed) {
                 Some((name, _)) => format!(
                     "\"{name}\" at position {position} is a {} preset, not a {} preset ({} presets: {})",
-                    kind.other().noun(),
-                    kind.noun(),
-                    kind.noun(),
+                    kind.other().key_kind(),
+                    kind.key_kind(),
+                    kind.key_kind(),
                     preset_list(kind)
                 ),
                 None => format!(
                     "unknown preset or field \"{trimmed}\" at position {position} ({} presets: {}; {} fields: {})",
-                    kind.noun(),
+                    kind.key_kind(),
                     preset_list(kind),
-                    kind.noun(),
+                    kind.key_kind(),
                     field_list(kind)
                 ),
             };
@@ -280,7 +226,7 @@ impl MatchRule {
         MatchRule::parse_expression(kind, text)
     }
 
-    fn parse_expression(kind: MatchKind, text: &str) -> Result<MatchRule, MatchRuleError> {
+    fn parse_expression(kind: RecordKind, text: &str) -> Result<MatchRule, MatchRuleError> {
         let mut parser = Parser { kind, lexer: Lexer { chars: text.chars().collect(), at: 0 }, prev: None };
         let dnf = parser.expression(0)?;
         let next = parser.peek()?;
@@ -296,11 +242,11 @@ impl MatchRule {
 
     /// The rule of the kind's default preset (`domain` for companies, `linkedin_or_name_company`
     /// for contacts).
-    pub fn default_for(kind: MatchKind) -> MatchRule {
+    pub fn default_for(kind: RecordKind) -> MatchRule {
         MatchRule::parse(kind, kind.default_preset()).expect("every preset parses (tested below)")
     }
 
-    pub fn kind(&self) -> MatchKind {
+    pub fn kind(&self) -> RecordKind {
         self.kind
     }
 
@@ -317,15 +263,6 @@ impl MatchRule {
             }
         }
         out
-    }
-
-    /// Index of the first term under which `candidate` matches `incoming`, if any.
-    pub fn first_match<I, C>(&self, incoming: &I, candidate: &C) -> Option<usize>
-    where
-        I: MatchKeys + ?Sized,
-        C: MatchKeys + ?Sized,
-    {
-        self.terms.iter().position(|t| t.matches(incoming, candidate))
     }
 }
 
@@ -371,12 +308,12 @@ impl fmt::Display for MatchRuleError {
 
 impl std::error::Error for MatchRuleError {}
 
-fn field_list(kind: MatchKind) -> String {
-    let names: Vec<&str> = kind.fields().iter().map(MatchField::name).collect();
+fn field_list(kind: RecordKind) -> String {
+    let names: Vec<&str> = kind.match_fields().iter().map(MatchField::name).collect();
     names.join(", ")
 }
 
-fn preset_list(kind: MatchKind) -> String {
+fn preset_list(kind: RecordKind) -> String {
     let names: Vec<&str> = kind.presets().iter().map(|(name, _)| *name).collect();
     names.join(", ")
 }
@@ -461,7 +398,7 @@ type Dnf = Vec<Vec<MatchField>>;
 /// `conjunction := factor ("&" factor)*`, `factor := field | "(" expression ")"`; each level
 /// returns its DNF, so `&` distributes over `|` as the parse goes.
 struct Parser {
-    kind: MatchKind,
+    kind: RecordKind,
     lexer: Lexer,
     /// The last token consumed, for "after ..." in messages. Errors are raised on a peeked
     /// token, so this is always the one before the offending token.
@@ -576,8 +513,8 @@ impl Parser {
                 format!(
                     "field \"{}\" at position {pos} is not a {} field ({} fields: {})",
                     field.name(),
-                    kind.noun(),
-                    kind.noun(),
+                    kind.key_kind(),
+                    kind.key_kind(),
                     field_list(kind)
                 ),
             ));
@@ -587,7 +524,7 @@ impl Parser {
         } else if word.eq_ignore_ascii_case("externalId") {
             format!("\"externalId\" at position {pos} is always matched first, by link; leave it out of the identifier")
         } else {
-            format!("unknown field \"{word}\" at position {pos} ({} fields: {})", kind.noun(), field_list(kind))
+            format!("unknown field \"{word}\" at position {pos} ({} fields: {})", kind.key_kind(), field_list(kind))
         };
         Err(MatchRuleError::new(pos, message))
     }
@@ -621,21 +558,22 @@ fn check_size(dnf: &Dnf, operator: &Token) -> Result<(), MatchRuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use MatchKind::{Companies, Contacts};
+    use crate::domain::record::KeySet;
+    use RecordKind::{Company as Companies, Contact as Contacts};
 
     const COMPANY_FIELDS: &str = "company fields: domain, domainAnyTld, name, linkedinUrl, phone, country, vatId";
     const CONTACT_FIELDS: &str =
         "contact fields: email, linkedinUrl, firstName, lastName, company, companyDomain, phone";
 
-    fn rule(kind: MatchKind, text: &str) -> MatchRule {
+    fn rule(kind: RecordKind, text: &str) -> MatchRule {
         MatchRule::parse(kind, text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
     }
 
-    fn labels(kind: MatchKind, text: &str) -> Vec<String> {
+    fn labels(kind: RecordKind, text: &str) -> Vec<String> {
         rule(kind, text).terms().iter().map(MatchTerm::label).collect()
     }
 
-    fn err(kind: MatchKind, text: &str) -> MatchRuleError {
+    fn err(kind: RecordKind, text: &str) -> MatchRuleError {
         match MatchRule::parse(kind, text) {
             Ok(rule) => panic!("{text:?} parsed as {rule}"),
             Err(e) => e,
@@ -643,15 +581,20 @@ mod tests {
     }
 
     /// Asserts the error's position and its whole sentence.
-    fn assert_err(kind: MatchKind, text: &str, position: usize, message: &str) {
+    fn assert_err(kind: RecordKind, text: &str, position: usize, message: &str) {
         let e = err(kind, text);
         assert_eq!(e.message, message, "{text:?}");
         assert_eq!(e.position, position, "{text:?}");
         assert_eq!(e.to_string(), message);
     }
 
-    fn keys(pairs: &[(MatchField, &str)]) -> BTreeMap<MatchField, String> {
-        pairs.iter().map(|&(f, v)| (f, v.to_string())).collect()
+    fn keys(pairs: &[(MatchField, &str)]) -> KeySet {
+        KeySet::new(pairs.iter().map(|&(f, v)| (f, v.to_string())))
+    }
+
+    /// The first term of `r` under which `candidate` matches `incoming`.
+    fn first_match(r: &MatchRule, incoming: &KeySet, candidate: &KeySet) -> Option<usize> {
+        r.terms().iter().position(|t| incoming.matches(t, candidate))
     }
 
     #[test]
@@ -1020,13 +963,13 @@ mod tests {
         use MatchField::*;
         let term = &rule(Contacts, "name_company").terms()[0].clone();
         let incoming = keys(&[(FirstName, "ana"), (LastName, "garcia"), (Company, "acme")]);
-        assert!(term.applies_to(&incoming));
-        assert!(term.matches(&incoming, &incoming.clone()));
+        assert!(incoming.applies(term));
+        assert!(incoming.matches(term, &incoming));
         let other_company = keys(&[(FirstName, "ana"), (LastName, "garcia"), (Company, "globex")]);
-        assert!(!term.matches(&incoming, &other_company));
+        assert!(!incoming.matches(term, &other_company));
         let no_company = keys(&[(FirstName, "ana"), (LastName, "garcia")]);
-        assert!(!term.matches(&incoming, &no_company));
-        assert!(!term.matches(&no_company, &incoming));
+        assert!(!incoming.matches(term, &no_company));
+        assert!(!no_company.matches(term, &incoming));
     }
 
     #[test]
@@ -1036,14 +979,14 @@ mod tests {
         let absent = keys(&[]);
         let empty = keys(&[(Domain, "")]);
         let acme = keys(&[(Domain, "acme.com")]);
-        assert!(!term.applies_to(&absent));
-        assert!(!term.applies_to(&empty));
+        assert!(!absent.applies(term));
+        assert!(!empty.applies(term));
         // Two records that both lack the key are not the same record.
-        assert!(!term.matches(&absent, &absent));
-        assert!(!term.matches(&empty, &empty));
-        assert!(!term.matches(&empty, &acme));
-        assert!(!term.matches(&acme, &empty));
-        assert!(term.matches(&acme, &acme));
+        assert!(!absent.matches(term, &absent));
+        assert!(!empty.matches(term, &empty));
+        assert!(!empty.matches(term, &acme));
+        assert!(!acme.matches(term, &empty));
+        assert!(acme.matches(term, &acme));
     }
 
     #[test]
@@ -1055,28 +998,14 @@ mod tests {
             keys(&[(LinkedinUrl, "in/ana"), (FirstName, "ana"), (LastName, "garcia"), (Company, "acme")]);
         let same_name = keys(&[(LinkedinUrl, "in/ana-g"), (FirstName, "ana"), (LastName, "garcia"), (Company, "acme")]);
         let stranger = keys(&[(LinkedinUrl, "in/bob"), (FirstName, "bob"), (LastName, "garcia"), (Company, "acme")]);
-        assert_eq!(r.first_match(&incoming, &same_profile), Some(0));
-        assert_eq!(r.first_match(&incoming, &same_name), Some(1));
+        assert_eq!(first_match(&r, &incoming, &same_profile), Some(0));
+        assert_eq!(first_match(&r, &incoming, &same_name), Some(1));
         assert_eq!(r.terms()[1].label(), "firstName&lastName&company");
-        assert_eq!(r.first_match(&incoming, &stranger), None);
+        assert_eq!(first_match(&r, &incoming, &stranger), None);
         // No LinkedIn URL on the incoming record: only the name term can match.
         let no_profile = keys(&[(LinkedinUrl, ""), (FirstName, "ana"), (LastName, "garcia"), (Company, "acme")]);
-        assert_eq!(r.first_match(&no_profile, &same_profile), Some(1));
-        assert_eq!(r.first_match(&keys(&[]), &same_profile), None);
-    }
-
-    #[test]
-    fn match_keys_can_be_any_type() {
-        struct Domainless;
-        impl MatchKeys for Domainless {
-            fn key(&self, field: MatchField) -> Option<&str> {
-                (field == MatchField::Name).then_some("acme")
-            }
-        }
-        let r = rule(Companies, "domain | name");
-        assert_eq!(r.first_match(&Domainless, &Domainless), Some(1));
-        let by_ref: &dyn MatchKeys = &Domainless;
-        assert_eq!(r.first_match(by_ref, &keys(&[(MatchField::Name, "acme")])), Some(1));
+        assert_eq!(first_match(&r, &no_profile, &same_profile), Some(1));
+        assert_eq!(first_match(&r, &keys(&[]), &same_profile), None);
     }
 
     #[test]

@@ -244,7 +244,7 @@ pub fn ambiguity_message(plural: &str, term: &MatchTerm, keys: &KeySet) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::matching::MatchKind;
+    use crate::domain::record::RecordKind;
 
     fn keys(list: &[(MatchField, &str)]) -> KeySet {
         KeySet::new(list.iter().map(|(f, k)| (*f, k.to_string())))
@@ -260,7 +260,7 @@ mod tests {
         }
     }
 
-    fn rule(kind: MatchKind, text: &str) -> MatchRule {
+    fn rule(kind: RecordKind, text: &str) -> MatchRule {
         MatchRule::parse(kind, text).unwrap()
     }
 
@@ -271,7 +271,7 @@ mod tests {
         let a = cand("co_a", &[(Domain, "acme.com")], &[], "2024-01-02");
         let b = cand("co_b", &[(Domain, "other.com")], &["ext-1"], "2024-01-01");
         let incoming = keys(&[(Domain, "acme.com")]);
-        let d = decide(Some("ext-1"), &incoming, &[&a, &b], &rule(MatchKind::Companies, "domain"), AmbiguousMatch::Pick);
+        let d = decide(Some("ext-1"), &incoming, &[&a, &b], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
         assert_eq!(d, Decision::Matched { id: "co_b".into(), by: MatchedBy::ExternalId });
     }
 
@@ -280,10 +280,10 @@ mod tests {
         let by_name = cand("co_n", &[(Name, "acme")], &[], "2024-01-09");
         let by_domain = cand("co_d", &[(Domain, "acme.com")], &[], "2024-01-01");
         let incoming = keys(&[(Domain, "acme.com"), (Name, "acme")]);
-        let r = rule(MatchKind::Companies, "name | domain");
+        let r = rule(RecordKind::Company, "name | domain");
         let d = decide(None, &incoming, &[&by_name, &by_domain], &r, AmbiguousMatch::Pick);
         assert_eq!(d, Decision::Matched { id: "co_n".into(), by: MatchedBy::Term(0) });
-        let r = rule(MatchKind::Companies, "domain | name");
+        let r = rule(RecordKind::Company, "domain | name");
         let d = decide(None, &incoming, &[&by_name, &by_domain], &r, AmbiguousMatch::Pick);
         assert_eq!(d, Decision::Matched { id: "co_d".into(), by: MatchedBy::Term(0) });
         assert_eq!((MatchedBy::Term(1).label(&r), MatchedBy::ExternalId.label(&r)), ("name".to_string(), "externalId".to_string()));
@@ -295,7 +295,7 @@ mod tests {
         let planned = Candidate { updated_at: None, ..cand("co_a", &[(Domain, "acme.com")], &[], "") };
         assert!(!planned.is_stored() && stored.is_stored());
         let incoming = keys(&[(Domain, "acme.com")]);
-        let d = decide(None, &incoming, &[&planned, &stored], &rule(MatchKind::Companies, "domain"), AmbiguousMatch::Pick);
+        let d = decide(None, &incoming, &[&planned, &stored], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
         assert_eq!(d, Decision::Matched { id: "co_z".into(), by: MatchedBy::Term(0) });
     }
 
@@ -304,7 +304,7 @@ mod tests {
         let half = cand("ct_1", &[(FirstName, "ana"), (LastName, "ruiz"), (Company, "beta")], &[], "x");
         let full = cand("ct_2", &[(FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")], &[], "x");
         let incoming = keys(&[(FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")]);
-        let r = rule(MatchKind::Contacts, "name_company");
+        let r = rule(RecordKind::Contact, "name_company");
         let d = decide(None, &incoming, &[&half, &full], &r, AmbiguousMatch::Pick);
         assert_eq!(d, Decision::Matched { id: "ct_2".into(), by: MatchedBy::Term(0) });
         let partial = keys(&[(FirstName, "ana"), (LastName, "ruiz")]);
@@ -316,7 +316,7 @@ mod tests {
         let old_linked = cand("co_b", &[(Domain, "acme.com")], &["x"], "2024-01-01");
         let new_unlinked = cand("co_a", &[(Domain, "acme.com")], &[], "2024-06-01");
         let incoming = keys(&[(Domain, "acme.com")]);
-        let r = rule(MatchKind::Companies, "domain");
+        let r = rule(RecordKind::Company, "domain");
         let d = decide(None, &incoming, &[&new_unlinked, &old_linked], &r, AmbiguousMatch::Pick);
         assert_eq!(d, Decision::Matched { id: "co_b".into(), by: MatchedBy::Term(0) });
         let older = cand("co_c", &[(Domain, "acme.com")], &[], "2024-01-01");
@@ -335,7 +335,7 @@ mod tests {
         let a = cand("co_b", &[(Domain, "acme.com")], &[], "1");
         let b = cand("co_a", &[(Domain, "acme.com")], &[], "2");
         let incoming = keys(&[(Domain, "acme.com")]);
-        let r = rule(MatchKind::Companies, "domain");
+        let r = rule(RecordKind::Company, "domain");
         let d = decide(None, &incoming, &[&a, &b], &r, AmbiguousMatch::Error);
         assert_eq!(d, Decision::Ambiguous { term: 0, candidates: vec!["co_a".into(), "co_b".into()] });
         assert_eq!(ambiguity_message("companies", &r.terms()[0], &incoming), "Multiple companies match domain acme.com");
@@ -356,7 +356,7 @@ mod tests {
         assert!(pool.get("co_z").is_none());
         // Deciding on the relevant subset is deciding on all.
         let incoming = keys(&[(Domain, "acme.com"), (Name, "acme")]);
-        let r = rule(MatchKind::Companies, "domain_or_name");
+        let r = rule(RecordKind::Company, "domain_or_name");
         let everything: Vec<&Candidate> = pool.all().iter().collect();
         assert_eq!(
             decide(None, &incoming, &pool.relevant(None, &incoming), &r, AmbiguousMatch::Pick),
@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn lookups_use_the_most_selective_field_of_each_term() {
-        let r = rule(MatchKind::Contacts, "email | linkedinUrl | (firstName & lastName & company)");
+        let r = rule(RecordKind::Contact, "email | linkedinUrl | (firstName & lastName & company)");
         let a = keys(&[(Email, "a@x.com"), (FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")]);
         let b = keys(&[(FirstName, "ben")]);
         let got = lookup_keys(&r, [&a, &b].into_iter());

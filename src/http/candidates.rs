@@ -19,7 +19,7 @@ pub async fn load<'a>(
 ) -> Result<Vec<Candidate>, ApiError> {
     let (external_ids, keys): (Vec<Option<&str>>, Vec<&KeySet>) = incoming.unzip();
     let external_ids: Vec<&str> = external_ids.into_iter().flatten().collect();
-    let lookups = lookup_keys(ctx.config.match_rule(kind.match_kind()), keys.into_iter());
+    let lookups = lookup_keys(ctx.config.match_rule(kind), keys.into_iter());
     if external_ids.is_empty() && lookups.is_empty() {
         return Ok(Vec::new());
     }

@@ -22,7 +22,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
     let parsed: Vec<_> = items.iter().map(|item| parse_new(kind, item)).collect();
     let keys: Vec<Option<KeySet>> = parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
-    let rule = ctx.config.match_rule(kind.match_kind());
+    let rule = ctx.config.match_rule(kind);
     let settings = CreateSettings { kind, rule, dedupe: ctx.config.create_dedupe, ambiguous: ctx.config.ambiguous_match };
 
     let (plan, resolved) = retry("records with the same keys are being created by other requests", async || {

@@ -12,7 +12,7 @@ use crate::domain::request::{batch_items, sent};
 pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
     let parsed: Vec<_> = items.iter().map(|item| parse_new(kind, item).map(|r| SyncItem::of(kind, &r))).collect();
-    let rule = ctx.config.match_rule(kind.match_kind());
+    let rule = ctx.config.match_rule(kind);
     let to_parent = kind == RecordKind::Company && ctx.config.match_to_parent;
 
     let incoming = parsed.iter().flatten().map(|i| (i.external_id.as_deref(), &i.keys));
@@ -25,6 +25,6 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     if !plan.links.is_empty() {
         ctx.store.link_external(kind, &plan.links, &now(), ctx.request_id).await?;
     }
-    let only = ctx.config.sync_back_fields(kind.match_kind());
+    let only = ctx.config.sync_back_fields(kind);
     respond::json(&answer_sync(kind, rule, &plan, &sent(items, "externalId"), &parents, to_parent, only), 200)
 }

@@ -306,7 +306,7 @@ impl Store {
         statements.extend([
             self.prepare(s.insert_new, &[items.clone(), text(now)])?,
             self.prepare(s.link_new, &[items.clone(), text(now)])?,
-            self.prepare(s.keys_new, &[items.clone()])?,
+            self.prepare(s.keys_new, std::slice::from_ref(&items))?,
             self.prepare(s.history_new, &logged(&items))?,
             self.prepare(s.history_link, &logged(&links))?,
             self.prepare(s.link_matched, &[links.clone(), text(now)])?,
@@ -339,10 +339,10 @@ impl Store {
         let items = json_arg(&plan.writes);
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(s.guard, &[items.clone()])?,
+            self.prepare(s.guard, std::slice::from_ref(&items))?,
             self.prepare(s.update, &[items.clone(), text(now)])?,
-            self.prepare(s.keys_delete, &[items.clone()])?,
-            self.prepare(s.keys_new, &[items.clone()])?,
+            self.prepare(s.keys_delete, std::slice::from_ref(&items))?,
+            self.prepare(s.keys_new, std::slice::from_ref(&items))?,
             self.prepare(s.history_changes, &[items.clone(), text(now), text(request_id)])?,
             self.prepare(s.stamps, &[items])?,
         ];
@@ -416,7 +416,7 @@ impl Store {
         let statements = vec![
             self.prepare(HISTORY_REPLACED, &logged)?,
             self.prepare(HISTORY_ADDED, &logged)?,
-            self.prepare(DELETE_REPLACED, &[plan.clone()])?,
+            self.prepare(DELETE_REPLACED, std::slice::from_ref(&plan))?,
             self.prepare(DEMOTE, &[plan.clone(), text(now)])?,
             self.prepare(UPSERT, &[plan, text(now)])?,
         ];

@@ -187,7 +187,7 @@ pub fn answer_create(rule: &MatchRule, plan: &CreatePlan, external_ids: &[Value]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::matching::{MatchField, MatchKind};
+    use crate::domain::matching::MatchField;
     use crate::domain::record::parse_new;
     use serde_json::json;
 
@@ -214,7 +214,7 @@ mod tests {
     }
 
     fn companies(dedupe: bool) -> (MatchRule, AmbiguousMatch, bool) {
-        (MatchRule::parse(MatchKind::Companies, "domain").unwrap(), AmbiguousMatch::Pick, dedupe)
+        (MatchRule::parse(RecordKind::Company, "domain").unwrap(), AmbiguousMatch::Pick, dedupe)
     }
 
     fn plan(rule: &MatchRule, dedupe: bool, ambiguous: AmbiguousMatch, body: Value, candidates: Vec<Candidate>, known: &Known) -> CreatePlan {
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn ambiguity_is_an_item_error_in_error_mode() {
-        let rule = MatchRule::parse(MatchKind::Companies, "domain").unwrap();
+        let rule = MatchRule::parse(RecordKind::Company, "domain").unwrap();
         let two = vec![stored("co_b", &[(MatchField::Domain, "acme.com")], &[]), stored("co_a", &[(MatchField::Domain, "acme.com")], &[])];
         let p = plan(&rule, true, AmbiguousMatch::Error, json!([{"domain": "acme.com"}]), two, &Known::default());
         let err = p.outcomes[0].clone().unwrap_err();

@@ -158,7 +158,7 @@ pub fn answer_sync(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::matching::{MatchField, MatchKind};
+    use crate::domain::matching::MatchField;
     use serde_json::json;
 
     fn item(ext: Option<&str>, keys: &[(MatchField, &str)]) -> Result<SyncItem, ItemError> {
@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn rule() -> MatchRule {
-        MatchRule::parse(MatchKind::Companies, "domain").unwrap()
+        MatchRule::parse(RecordKind::Company, "domain").unwrap()
     }
 
     #[test]

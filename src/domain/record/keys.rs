@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::kind::RecordKind;
-use crate::domain::matching::{MatchField, MatchKeys, MatchRule, MatchTerm};
+use crate::domain::matching::{MatchField, MatchTerm};
 use crate::domain::normalize::Normalizer;
 
 /// Where each key comes from: (match field, core field read, normaliser).
@@ -112,10 +112,6 @@ impl KeySet {
         term.fields().iter().all(|&f| self.keys(f).any(|k| candidate.keys(f).any(|c| c == k)))
     }
 
-    /// Index of the first term of `rule` under which `candidate` matches this record.
-    pub fn first_match(&self, rule: &MatchRule, candidate: &KeySet) -> Option<usize> {
-        rule.terms().iter().position(|term| self.matches(term, candidate))
-    }
 }
 
 impl FromIterator<(MatchField, String)> for KeySet {
@@ -129,16 +125,11 @@ impl FromIterator<(MatchField, String)> for KeySet {
 
 /// One key per field: the first. Enough for fields with a single key; for the two-key company
 /// domains use [`KeySet::matches`], which compares every key.
-impl MatchKeys for KeySet {
-    fn key(&self, field: MatchField) -> Option<&str> {
-        self.keys(field).next()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::matching::MatchKind;
+    use crate::domain::matching::MatchRule;
+    use crate::domain::record::RecordKind;
     use serde_json::json;
 
     fn fields(v: Value) -> Map<String, Value> {
@@ -159,11 +150,11 @@ mod tests {
             for (_, source, _) in sources(kind) {
                 assert!(kind.is_core(source), "{kind:?} reads {source}");
             }
-            for field in kind.match_kind().fields() {
+            for field in kind.match_fields() {
                 assert!(sources(kind).iter().any(|(f, _, _)| f == field), "{kind:?} has no {field} key");
             }
             for (field, _, _) in sources(kind) {
-                assert!(field.allowed_for(kind.match_kind()));
+                assert!(field.allowed_for(kind));
             }
         }
     }
@@ -254,27 +245,31 @@ mod tests {
         assert_eq!(set.as_slice(), pairs(&[(MatchField::Domain, "x.com"), (MatchField::Name, "a"), (MatchField::Name, "b")]));
         assert_eq!(set.keys(MatchField::Name).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(set.keys(MatchField::Phone).count(), 0);
-        assert_eq!(set.key(MatchField::Name), Some("a"));
+        assert_eq!(set.keys(MatchField::Name).next(), Some("a"));
         assert!(!set.has(MatchField::Phone));
         assert!(KeySet::default().is_empty());
     }
 
+    fn first_match(rule: &MatchRule, incoming: &KeySet, candidate: &KeySet) -> Option<usize> {
+        rule.terms().iter().position(|term| incoming.matches(term, candidate))
+    }
+
     #[test]
     fn any_key_of_a_field_can_match() {
-        let rule = MatchRule::parse(MatchKind::Companies, "domain | name").unwrap();
+        let rule = MatchRule::parse(RecordKind::Company, "domain | name").unwrap();
         let stored = KeySet::of(RecordKind::Company, &fields(json!({"domain": "acme.com", "website": "acme.co.uk"})));
         let by_website = KeySet::of(RecordKind::Company, &fields(json!({"domain": "https://acme.co.uk/x"})));
-        assert_eq!(by_website.first_match(&rule, &stored), Some(0));
-        assert_eq!(stored.first_match(&rule, &by_website), Some(0));
+        assert_eq!(first_match(&rule, &by_website, &stored), Some(0));
+        assert_eq!(first_match(&rule, &stored, &by_website), Some(0));
         let other = KeySet::of(RecordKind::Company, &fields(json!({"domain": "acme.org", "name": "Acme"})));
-        assert_eq!(other.first_match(&rule, &stored), None);
+        assert_eq!(first_match(&rule, &other, &stored), None);
         let named = KeySet::of(RecordKind::Company, &fields(json!({"name": "ACME, Inc."})));
-        assert_eq!(other.first_match(&rule, &named), Some(1));
+        assert_eq!(first_match(&rule, &other, &named), Some(1));
     }
 
     #[test]
     fn a_term_needs_every_field_on_both_sides() {
-        let rule = MatchRule::parse(MatchKind::Contacts, "name_company").unwrap();
+        let rule = MatchRule::parse(RecordKind::Contact, "name_company").unwrap();
         let term = &rule.terms()[0];
         let full = KeySet::of(
             RecordKind::Contact,
@@ -286,7 +281,5 @@ mod tests {
         assert!(full.matches(term, &full.clone()));
         assert!(!full.matches(term, &partial));
         assert!(!partial.matches(term, &full));
-        // Through the trait, the matcher's own evaluation agrees for single-key fields.
-        assert_eq!(rule.first_match(&full, &full), Some(0));
     }
 }

@@ -5,7 +5,6 @@
 //! adding a field is one line in a table, not a change to the logic.
 
 use crate::domain::ids::IdKind;
-use crate::domain::matching::MatchKind;
 
 /// Longest text of most core text fields, in characters.
 pub const MAX_TEXT_CHARS: usize = 2_000;
@@ -198,20 +197,6 @@ impl RecordKind {
     pub fn is_core(self, name: &str) -> bool {
         self.field(name).is_some()
     }
-
-    pub fn match_kind(self) -> MatchKind {
-        match self {
-            RecordKind::Contact => MatchKind::Contacts,
-            RecordKind::Company => MatchKind::Companies,
-        }
-    }
-
-    pub fn from_match_kind(kind: MatchKind) -> RecordKind {
-        match kind {
-            MatchKind::Contacts => RecordKind::Contact,
-            MatchKind::Companies => RecordKind::Company,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -227,21 +212,20 @@ mod tests {
             ("contacts", "contacts", "contact", "Contact", "Contact not found")
         );
         assert_eq!(c.id_kind(), IdKind::Contact);
-        assert_eq!(c.match_kind(), MatchKind::Contacts);
+        assert_eq!(c, RecordKind::Contact);
         let co = RecordKind::Company;
         assert_eq!(
             (co.collection(), co.table(), co.key_kind(), co.noun(), co.not_found_message()),
             ("companies", "companies", "company", "Company", "Company not found")
         );
         assert_eq!(co.id_kind(), IdKind::Company);
-        assert_eq!(co.match_kind(), MatchKind::Companies);
+        assert_eq!(co, RecordKind::Company);
     }
 
     #[test]
     fn collections_round_trip() {
         for kind in RecordKind::ALL {
             assert_eq!(RecordKind::from_collection(kind.collection()), Some(kind));
-            assert_eq!(RecordKind::from_match_kind(kind.match_kind()), kind);
         }
         for bad in ["contact", "Contacts", "company", "", "tasks"] {
             assert_eq!(RecordKind::from_collection(bad), None, "{bad}");
