@@ -125,18 +125,7 @@ async fn handle(
     let config = context::config(env)?;
     let store = Store::from_env(env)?;
     let query = context::query_pairs(&req);
-    let body: Option<Value> = if matched.route.takes_body {
-        let header = |name: &str| req.headers().get(name).ok().flatten();
-        check_content_type(header("Content-Type").as_deref())?;
-        check_declared_length(header("Content-Length").as_deref(), config.max_body_bytes)?;
-        let bytes = req
-            .bytes()
-            .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-        Some(parse_json_body(&bytes, config.max_body_bytes)?)
-    } else {
-        None
-    };
+    let body = if matched.route.takes_body { Some(read_body(&mut req, config.max_body_bytes).await?) } else { None };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
     let mut response = dispatch(matched.route.id, &ctx, &query).await?;
@@ -146,6 +135,16 @@ async fn handle(
         response.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;
     }
     Ok(Ok(response))
+}
+
+/// The JSON body: `415` unless it is JSON, `413` past `max_bytes` (declared or read), `400` when
+/// it does not parse.
+async fn read_body(req: &mut Request, max_bytes: usize) -> Result<Value, ApiError> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    check_content_type(header("Content-Type").as_deref())?;
+    check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+    parse_json_body(&bytes, max_bytes)
 }
 
 /// One line per route: where each route's code lives.
