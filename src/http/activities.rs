@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
-use super::respond::object;
 use super::records::is_live;
 use super::work::{answer, check_refs, history as entity_history, items};
 use super::{respond, Ctx};
@@ -29,9 +28,9 @@ fn wire(row: &ActivityRow) -> Value {
         "occurredAt": row.occurred_at,
         "contactId": row.contact_id,
         "companyId": row.company_id,
-        "metadata": object(&row.metadata),
+        "metadata": row.metadata,
         "createdAt": row.created_at,
-        "properties": object(&row.properties),
+        "properties": row.properties,
     })
 }
 
@@ -65,7 +64,7 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
         let resolved: HashMap<usize, ActivityRow> = if write.is_empty() {
             HashMap::new()
         } else {
-            let rows = ctx.store.log_activities(&Value::Array(write).to_string(), &json!(refs).to_string(), &at, ctx.request_id).await?;
+            let rows = ctx.store.log_activities(&write, &refs, &at, ctx.request_id).await?;
             rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect()
         };
         Ok((checked, retried, position, resolved))
@@ -99,7 +98,7 @@ async fn logged_before(
     if lookups.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = ctx.store.logged_activities(&Value::Array(lookups).to_string()).await?;
+    let rows = ctx.store.logged_activities(&lookups).await?;
     Ok(rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect())
 }
 

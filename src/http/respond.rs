@@ -1,7 +1,7 @@
 //! Building responses.
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use worker::Response;
 
 use crate::domain::error::ApiError;
@@ -29,27 +29,22 @@ pub fn error(err: &ApiError, request_id: &str) -> Result<Response, ApiError> {
 /// An entity's history (a record's, a task's, an activity's), newest first: `{id, history}` with
 /// each change's old and new value as the JSON they were.
 pub fn history(id: &str, rows: &[HistoryRow]) -> Result<Response, ApiError> {
-    let parse = |v: &Option<String>| v.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()).unwrap_or(Value::Null);
-    let data: Vec<Value> = rows
+    // A value that is not the JSON it was written as is an error, never shown as `null`.
+    let parse = |v: &Option<String>| match v.as_deref() {
+        None => Ok(Value::Null),
+        Some(t) => serde_json::from_str::<Value>(t).map_err(|e| ApiError::Internal(format!("history of {id}: {e}"))),
+    };
+    let data = rows
         .iter()
         .map(|h| {
-            json!({
+            Ok(json!({
                 "field": h.field,
-                "oldValue": parse(&h.old_value),
-                "newValue": parse(&h.new_value),
+                "oldValue": parse(&h.old_value)?,
+                "newValue": parse(&h.new_value)?,
                 "changedAt": h.changed_at,
                 "requestId": h.request_id,
-            })
+            }))
         })
-        .collect();
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     json(&json!({ "id": id, "history": data }), 200)
-}
-
-/// A JSON object stored as text (fields, properties, metadata); `{}` if the column holds anything
-/// else.
-pub fn object(text: &str) -> Map<String, Value> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
 }

@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
-use super::respond::object;
 use super::work::{answer, check_refs, history as entity_history, items, known};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
@@ -41,7 +40,7 @@ fn values(row: &TaskRow) -> TaskValues {
         }
     }
     fields.insert("completed".into(), json!(row.completed > 0.0));
-    TaskValues { fields, properties: object(&row.properties) }
+    TaskValues { fields, properties: row.properties.clone() }
 }
 
 fn wire(row: &TaskRow) -> Value {
@@ -78,8 +77,7 @@ pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
             return Ok((checked, ids, HashMap::new()));
         }
         let written: Vec<&String> = ids.iter().flatten().collect();
-        let (items, refs, written) = (Value::Array(write).to_string(), json!(refs).to_string(), json!(written).to_string());
-        let rows = ctx.store.insert_tasks(&items, &refs, &written, &at, ctx.request_id).await?;
+        let rows = ctx.store.insert_tasks(&write, &refs, &written, &at, ctx.request_id).await?;
         Ok((checked, ids, rows.into_iter().map(|r| (r.id.clone(), r)).collect::<HashMap<String, TaskRow>>()))
     })
     .await?;
@@ -88,7 +86,7 @@ pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
-    let rows = ctx.store.tasks_by_ids(&json!([ctx.params[0]]).to_string()).await?;
+    let rows = ctx.store.tasks_by_ids(&[ctx.params[0]]).await?;
     respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
 }
 
@@ -100,9 +98,8 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
     check_patch(patch, &now()).map_err(|e| e.into_api_error("task"))?;
     let mut seen = HashSet::new();
     let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
-    let ids_json = json!(ids).to_string();
     retry("these tasks are being changed by other requests", async || {
-        let rows = ctx.store.tasks_by_ids(&ids_json).await?;
+        let rows = ctx.store.tasks_by_ids(&ids).await?;
         let at = now();
         let mut updated = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -130,8 +127,7 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
         if write.is_empty() {
             return Ok(rows);
         }
-        let refs = json!(introduced).to_string();
-        Ok(ctx.store.update_tasks(&Value::Array(write).to_string(), &refs, &ids_json, &at, ctx.request_id).await?)
+        Ok(ctx.store.update_tasks(&write, &introduced, &ids, &at, ctx.request_id).await?)
     })
     .await
 }
@@ -158,7 +154,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
 /// `POST /tasks/batch {"ids": [...]}`: the found tasks, a bare array.
 pub async fn read_batch(ctx: &Ctx<'_>) -> HandlerResult {
     let ids = batch_ids(ctx.body(), ctx.config.max_batch)?;
-    let rows = ctx.store.tasks_by_ids(&json!(ids).to_string()).await?;
+    let rows = ctx.store.tasks_by_ids(&ids).await?;
     respond::json(&rows.iter().map(wire).collect::<Vec<_>>(), 200)
 }
 

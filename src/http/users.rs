@@ -39,7 +39,7 @@ pub async fn upsert(ctx: &Ctx<'_>) -> HandlerResult {
         HashMap::new()
     } else {
         ctx.store
-            .upsert_users(&Value::Array(write).to_string(), &now())
+            .upsert_users(&write, &now())
             .await
             ?
             .into_iter()

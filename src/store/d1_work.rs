@@ -1,12 +1,21 @@
 //! Running the statements of [`super::sql_work`]: tasks, activities and users. Like every store
 //! function, a fixed number of statements whatever the batch size, writes in one transaction.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
-use super::d1::{text, Result, Store, StoreError};
+use super::d1::{json_arg, text, Result, Store, StoreError};
+use crate::domain::refs::Refs;
 use super::sql::REFERENCES_GUARD;
 use super::sql_work::{activities, tasks, users};
+
+/// A column holding a JSON object as text, decoded; a row whose column is not one fails to
+/// read (an error, never an empty default).
+fn json_object<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Map<String, Value>, D::Error> {
+    let text = String::deserialize(d)?;
+    serde_json::from_str(&text).map_err(serde::de::Error::custom)
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaskRow {
@@ -23,7 +32,8 @@ pub struct TaskRow {
     pub company_id: Option<String>,
     pub completed: f64,
     pub completed_at: Option<String>,
-    pub properties: String,
+    #[serde(deserialize_with = "json_object")]
+    pub properties: Map<String, Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -42,8 +52,10 @@ pub struct ActivityRow {
     pub occurred_at: String,
     pub contact_id: Option<String>,
     pub company_id: Option<String>,
-    pub metadata: String,
-    pub properties: String,
+    #[serde(deserialize_with = "json_object")]
+    pub metadata: Map<String, Value>,
+    #[serde(deserialize_with = "json_object")]
+    pub properties: Map<String, Value>,
     pub created_at: String,
 }
 
@@ -59,31 +71,34 @@ pub struct UserRow {
 impl Store {
     /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers them as stored.
     /// `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
-    pub async fn insert_tasks(&self, items: &str, refs: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], ids: &[&String], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+        let items = json_arg(items);
         let statements = vec![
-            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
-            self.prepare(tasks::INSERT, &[text(items), text(now)])?,
-            self.prepare(tasks::HISTORY_NEW, &[text(items), text(now), text(request_id)])?,
-            self.prepare(tasks::BY_IDS, &[text(ids)])?,
+            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
+            self.prepare(tasks::INSERT, &[items.clone(), text(now)])?,
+            self.prepare(tasks::HISTORY_NEW, &[items, text(now), text(request_id)])?,
+            self.prepare(tasks::BY_IDS, &[json_arg(ids)])?,
         ];
         self.batch_then_read(statements).await
     }
 
-    /// Live tasks by id (`ids` a JSON array), in the order asked.
-    pub async fn tasks_by_ids(&self, ids: &str) -> Result<Vec<TaskRow>> {
-        self.rows(tasks::BY_IDS, &[text(ids)]).await
+    /// Live tasks by id, in the order asked.
+    pub async fn tasks_by_ids<S: AsRef<str>>(&self, ids: &[S]) -> Result<Vec<TaskRow>> {
+        let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+        self.rows(tasks::BY_IDS, &[json_arg(&ids)]).await
     }
 
     /// Writes updated tasks (`[{id, base, fields, properties, changes}]`) with history, refusing
     /// with `Conflict` when one changed since it was read or a reference of `refs` is gone;
     /// answers the tasks as stored.
-    pub async fn update_tasks(&self, items: &str, refs: &str, ids: &str, now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    pub async fn update_tasks(&self, items: &[Value], refs: &[Refs<'_>], ids: &[&String], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+        let items = json_arg(items);
         let statements = vec![
-            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
-            self.prepare(tasks::GUARD, &[text(items)])?,
-            self.prepare(tasks::UPDATE, &[text(items), text(now)])?,
-            self.prepare(tasks::HISTORY_CHANGES, &[text(items), text(now), text(request_id)])?,
-            self.prepare(tasks::BY_IDS, &[text(ids)])?,
+            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
+            self.prepare(tasks::GUARD, std::slice::from_ref(&items))?,
+            self.prepare(tasks::UPDATE, &[items.clone(), text(now)])?,
+            self.prepare(tasks::HISTORY_CHANGES, &[items, text(now), text(request_id)])?,
+            self.prepare(tasks::BY_IDS, &[json_arg(ids)])?,
         ];
         self.batch_then_read(statements).await
     }
@@ -100,22 +115,23 @@ impl Store {
 
     /// Logs activities, ignoring retries of a `(type, messageId)` already logged, and answers
     /// for each item the activity it is now. `Conflict` when a reference of `refs` is gone.
-    pub async fn log_activities(&self, items: &str, refs: &str, now: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
+    pub async fn log_activities(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
+        let items = json_arg(items);
         let statements = vec![
-            self.prepare(REFERENCES_GUARD, &[text(refs)])?,
-            self.prepare(activities::INSERT, &[text(items), text(now)])?,
-            self.prepare(activities::HISTORY_NEW, &[text(items), text(now), text(request_id)])?,
-            self.prepare(activities::BUMP_CONTACTS, &[text(items)])?,
-            self.prepare(activities::BUMP_COMPANIES, &[text(items)])?,
-            self.prepare(activities::RESOLVE, &[text(items)])?,
+            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
+            self.prepare(activities::INSERT, &[items.clone(), text(now)])?,
+            self.prepare(activities::HISTORY_NEW, &[items.clone(), text(now), text(request_id)])?,
+            self.prepare(activities::BUMP_CONTACTS, std::slice::from_ref(&items))?,
+            self.prepare(activities::BUMP_COMPANIES, std::slice::from_ref(&items))?,
+            self.prepare(activities::RESOLVE, &[items])?,
         ];
         self.batch_then_read(statements).await
     }
 
     /// The activities already logged under the `(type, messageId)` of `items`
     /// (`[{i, type, messageId}]`), each with its `i`.
-    pub async fn logged_activities(&self, items: &str) -> Result<Vec<ActivityRow>> {
-        self.rows(activities::LOGGED, &[text(items)]).await
+    pub async fn logged_activities(&self, items: &[Value]) -> Result<Vec<ActivityRow>> {
+        self.rows(activities::LOGGED, &[json_arg(items)]).await
     }
 
     pub async fn activity(&self, id: &str) -> Result<Option<ActivityRow>> {
@@ -134,11 +150,12 @@ impl Store {
 
     /// Upserts users by normalised email (one item per email); answers, per item, the user it is
     /// now.
-    pub async fn upsert_users(&self, items: &str, now: &str) -> Result<Vec<UserRow>> {
+    pub async fn upsert_users(&self, items: &[Value], now: &str) -> Result<Vec<UserRow>> {
+        let items = json_arg(items);
         let statements = vec![
-            self.prepare(users::UPDATE_EXISTING, &[text(items), text(now)])?,
-            self.prepare(users::INSERT_NEW, &[text(items), text(now)])?,
-            self.prepare(users::RESOLVE, &[text(items)])?,
+            self.prepare(users::UPDATE_EXISTING, &[items.clone(), text(now)])?,
+            self.prepare(users::INSERT_NEW, &[items.clone(), text(now)])?,
+            self.prepare(users::RESOLVE, &[items])?,
         ];
         self.batch_then_read(statements).await
     }
