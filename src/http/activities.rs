@@ -122,7 +122,7 @@ pub async fn timeline(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)
     // One more than the page: whether another page follows.
     let rows = ctx
         .store
-        .timeline(kind == RecordKind::Company, id, (&q.before_time, &q.before_id), q.limit + 1)
+        .timeline(kind, id, (&q.before_time, &q.before_id), q.limit + 1)
         .await?;
     let page = &rows[..rows.len().min(q.limit)];
     let next = if rows.len() > q.limit { page.last().map(|r| encode_cursor(&r.occurred_at, &r.id)) } else { None };

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
 use super::d1::{json_arg, text, Result, Store, StoreError};
+use crate::domain::record::RecordKind;
 use crate::domain::refs::Refs;
 use super::sql::REFERENCES_GUARD;
 use super::sql_work::{activities, tasks, users};
@@ -139,8 +140,11 @@ impl Store {
     }
 
     /// A record's activities, newest first, before `(occurred_at, id)`.
-    pub async fn timeline(&self, company: bool, id: &str, before: (&str, &str), limit: usize) -> Result<Vec<ActivityRow>> {
-        let sql = if company { activities::TIMELINE_COMPANY } else { activities::TIMELINE_CONTACT };
+    pub async fn timeline(&self, kind: RecordKind, id: &str, before: (&str, &str), limit: usize) -> Result<Vec<ActivityRow>> {
+        let sql = match kind {
+            RecordKind::Company => activities::TIMELINE_COMPANY,
+            RecordKind::Contact => activities::TIMELINE_CONTACT,
+        };
         self.rows(sql, &[text(id), text(before.0), text(before.1), JsValue::from_f64(limit as f64)]).await
     }
 
