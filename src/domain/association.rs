@@ -21,11 +21,18 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// Read leniently: any case, spaces or hyphens for underscores, and Enginy's own labels ("Add
+    /// association as Primary and remove previous").
     pub fn parse(text: &str) -> Option<LinkType> {
-        match text {
-            "additional" => Some(LinkType::Additional),
-            "primary" => Some(LinkType::Primary),
-            "primary_replace" => Some(LinkType::PrimaryReplace),
+        let folded: String = text
+            .trim()
+            .chars()
+            .map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_lowercase() })
+            .collect();
+        match folded.as_str() {
+            "additional" | "add_association" => Some(LinkType::Additional),
+            "primary" | "add_association_as_primary" => Some(LinkType::Primary),
+            "primary_replace" | "add_association_as_primary_and_remove_previous" => Some(LinkType::PrimaryReplace),
             _ => None,
         }
     }
@@ -46,7 +53,10 @@ impl Link {
     }
 }
 
-fn id_field(item: &Value, name: &str) -> Result<String, ItemError> {
+/// An id field, under its name or its alias (`contactCrmId` for `contactCRMId`): the error names
+/// the field as the client wrote it.
+fn id_field(item: &Value, name: &str, alias: &str) -> Result<String, ItemError> {
+    let name = if item.get(name).is_none() && item.get(alias).is_some() { alias } else { name };
     match item.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => Ok(s.clone()),
         Some(Value::String(_)) => Err(ItemError::invalid(name, "expected a crm id")),
@@ -77,8 +87,8 @@ pub fn parse_link(item: &Value, default: LinkType) -> Result<Link, ItemError> {
     if !item.is_object() {
         return Err(ItemError::whole(format!("expected an object, got {}", json_type(item))));
     }
-    let contact_id = id_field(item, "contactCRMId")?;
-    let company_id = id_field(item, "companyCRMId")?;
+    let contact_id = id_field(item, "contactCRMId", "contactCrmId")?;
+    let company_id = id_field(item, "companyCRMId", "companyCrmId")?;
     let link_type = match item.get("type") {
         None | Some(Value::Null) => default,
         Some(Value::String(s)) => LinkType::parse(s)
@@ -114,8 +124,9 @@ pub fn answer_links(items: &[Value], outcomes: &[Result<Link, ItemError>]) -> Va
             Ok(l) => json!({"contactCRMId": l.contact_id, "companyCRMId": l.company_id, "success": true}),
             Err(e) => {
                 let mut entry = serde_json::Map::new();
-                entry.insert("contactCRMId".into(), item.get("contactCRMId").cloned().unwrap_or(Value::Null));
-                entry.insert("companyCRMId".into(), item.get("companyCRMId").cloned().unwrap_or(Value::Null));
+                let sent = |name: &str, alias: &str| item.get(name).or_else(|| item.get(alias)).cloned().unwrap_or(Value::Null);
+                entry.insert("contactCRMId".into(), sent("contactCRMId", "contactCrmId"));
+                entry.insert("companyCRMId".into(), sent("companyCRMId", "companyCrmId"));
                 entry.insert("success".into(), json!(false));
                 entry.extend(e.to_json());
                 Value::Object(entry)
@@ -170,6 +181,25 @@ mod tests {
         assert_eq!(parse_link(&item, LinkType::Primary).unwrap().link_type, LinkType::Primary);
         let typed = json!({"contactCRMId": "ct_1", "companyCRMId": "co_1", "type": "primary_replace"});
         assert_eq!(parse_link(&typed, LinkType::Additional).unwrap().link_type, LinkType::PrimaryReplace);
+    }
+
+    #[test]
+    fn aliases_and_enginy_labels_are_read() {
+        let item = json!({"contactCrmId": "ct_1", "companyCrmId": "co_1", "type": "PRIMARY"});
+        let link = parse_link(&item, LinkType::Additional).unwrap();
+        assert_eq!((link.contact_id.as_str(), link.company_id.as_str(), link.link_type), ("ct_1", "co_1", LinkType::Primary));
+        for (label, t) in [
+            ("Add association", LinkType::Additional),
+            ("Add association as Primary", LinkType::Primary),
+            ("Add association as Primary and remove previous", LinkType::PrimaryReplace),
+            ("primary-replace", LinkType::PrimaryReplace),
+            (" Additional ", LinkType::Additional),
+        ] {
+            assert_eq!(LinkType::parse(label), Some(t), "{label}");
+        }
+        assert_eq!(LinkType::parse("best friend"), None);
+        let err = parse_link(&json!({"contactCrmId": 5, "companyCRMId": "co_1"}), LinkType::Additional).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("contactCrmId"));
     }
 
     #[test]

@@ -136,6 +136,16 @@ impl MatchField {
         kind.match_fields().contains(&self)
     }
 
+    /// Whether one value of this field identifies one record of `kind`: contacts' `email` and
+    /// `linkedinUrl`; companies' `domain`, `linkedinUrl` and `vatId`. Two records holding
+    /// different values of a strong field are two records, whatever else they share.
+    pub fn is_strong(self, kind: RecordKind) -> bool {
+        match kind {
+            RecordKind::Contact => matches!(self, MatchField::Email | MatchField::LinkedinUrl),
+            RecordKind::Company => matches!(self, MatchField::Domain | MatchField::LinkedinUrl | MatchField::VatId),
+        }
+    }
+
     /// One bit per field, so a term's field set is a `u16` and duplicate terms are found by
     /// comparing numbers.
     fn bit(self) -> u16 {
@@ -159,6 +169,12 @@ pub struct MatchTerm {
 impl MatchTerm {
     pub fn fields(&self) -> &[MatchField] {
         &self.fields
+    }
+
+    /// Whether the term holds a strong field of `kind` (see [`MatchField::is_strong`]): such a
+    /// term is evidence enough and is never vetoed.
+    pub fn is_strong(&self, kind: RecordKind) -> bool {
+        self.fields.iter().any(|f| f.is_strong(kind))
     }
 
     /// The `matchedBy` value of this term: field names joined by `&`, e.g. `firstName&lastName&company`.

@@ -156,10 +156,12 @@ pub fn match_route<'p>(method: &str, path: &'p str) -> Result<Matched<'p>, Route
     }
 }
 
+/// Segment by segment. Empty segments do not count, so a doubled slash (`//health`, from a base URL
+/// pasted with a trailing slash) reads as one.
 fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
     let mut params = Vec::new();
-    let mut want = pattern.split('/');
-    let mut have = path.split('/');
+    let mut want = pattern.split('/').filter(|s| !s.is_empty());
+    let mut have = path.split('/').filter(|s| !s.is_empty());
     loop {
         match (want.next(), have.next()) {
             (None, None) => return Some(params),
@@ -185,12 +187,18 @@ mod tests {
         assert_eq!(m.route.id, RouteId::Health);
         assert!(m.params.is_empty());
         assert_eq!(match_route("get", "/health/").unwrap().route.id, RouteId::Health);
+        // A base URL pasted with a trailing slash doubles the first one.
+        assert_eq!(match_route("GET", "//health").unwrap().route.id, RouteId::Health);
+        let m = match_route("POST", "//companies//sync").unwrap();
+        assert_eq!(m.route.id, RouteId::RecordSync(RecordKind::Company));
+        let m = match_route("GET", "//contacts//ct_1").unwrap();
+        assert_eq!(m.params, vec!["ct_1"]);
         assert_eq!(match_route("GET", "/openapi.json").unwrap().route.access, Access::Public);
     }
 
     #[test]
     fn unknown_paths_are_not_found() {
-        for path in ["/healthz", "/health/x", "//health", "/HEALTH", "", "/contacts/a/b", "/people"] {
+        for path in ["/healthz", "/health/x", "/HEALTH", "/contacts/a/b", "/people"] {
             assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
         }
     }

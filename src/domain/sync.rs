@@ -4,7 +4,8 @@
 //! The glue loads, in one statement, every live record that shares an externalId link or an
 //! anchor key with the batch ([`lookup_keys`]), and [`decide`] picks per incoming record:
 //! 1. a record linked to the incoming `externalId`;
-//! 2. otherwise the first term of the identifier that some candidate matches on every field;
+//! 2. otherwise the first term of the identifier that some candidate matches on every field and,
+//!    for a term without a strong field, does not contradict on a strong one (the veto);
 //!    several candidates for that term are ambiguous: with `AMBIGUOUS_MATCH=pick` the choice is
 //!    a record already linked to some externalId first, then the most recently updated, then the
 //!    smallest id; with `error` the candidates are reported.
@@ -15,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::config::AmbiguousMatch;
 use super::matching::{MatchField, MatchRule, MatchTerm};
-use super::record::{KeySet, StoredRecord};
+use super::record::{KeySet, RecordKind, StoredRecord};
 
 /// A record that may match: a stored one, or one that an earlier item of the same create is
 /// creating.
@@ -111,6 +112,19 @@ pub fn lookup_keys<'a>(rule: &MatchRule, incoming: impl Iterator<Item = &'a KeyS
     out.into_iter().collect()
 }
 
+/// Whether two records hold different values of some strong field of `kind` (both hold the field
+/// and share no key of it), for a match under `term`. A value missing on either side is no
+/// conflict. A term that compares `domainAnyTld` asked for `acme.es` to equal `acme.com`, so the
+/// domain it is derived from is not held against it (a different LinkedIn page or VAT number
+/// still is).
+pub fn conflicts(kind: RecordKind, term: &MatchTerm, a: &KeySet, b: &KeySet) -> bool {
+    let derived = |f: MatchField| f == MatchField::Domain && term.fields().contains(&MatchField::DomainAnyTld);
+    kind.match_fields()
+        .iter()
+        .filter(|&&f| f.is_strong(kind) && !derived(f))
+        .any(|&f| a.has(f) && b.has(f) && !a.keys(f).any(|k| b.keys(f).any(|o| o == k)))
+}
+
 /// Picks the stored record for one incoming record.
 pub fn decide(
     external_id: Option<&str>,
@@ -128,7 +142,14 @@ pub fn decide(
         if !keys.applies(term) {
             continue;
         }
-        let mut found: Vec<&Candidate> = candidates.iter().copied().filter(|c| keys.matches(term, &c.keys)).collect();
+        // A weak term (names, company, phone, ...) never joins two records that disagree on a
+        // strong field: a wrong merge is worse than a duplicate.
+        let strong = term.is_strong(rule.kind());
+        let mut found: Vec<&Candidate> = candidates
+            .iter()
+            .copied()
+            .filter(|c| keys.matches(term, &c.keys) && (strong || !conflicts(rule.kind(), term, keys, &c.keys)))
+            .collect();
         if found.is_empty() {
             continue;
         }
@@ -339,6 +360,53 @@ mod tests {
         let d = decide(None, &incoming, &[&a, &b], &r, AmbiguousMatch::Error);
         assert_eq!(d, Decision::Ambiguous { term: 0, candidates: vec!["co_a".into(), "co_b".into()] });
         assert_eq!(ambiguity_message("companies", &r.terms()[0], &incoming), "Multiple companies match domain acme.com");
+    }
+
+    #[test]
+    fn conflicting_strong_fields_veto_a_weak_match() {
+        let r = rule(RecordKind::Contact, "linkedin_or_name_company");
+        let name = [(FirstName, "john"), (LastName, "smith"), (Company, "acme")];
+        let with = |extra: &[(MatchField, &'static str)]| {
+            let mut all: Vec<(MatchField, &str)> = name.to_vec();
+            all.extend_from_slice(extra);
+            all
+        };
+        let stored = cand("ct_1", &with(&[(LinkedinUrl, "in/john-smith-1"), (Email, "john@acme.com")]), &[], "1");
+        // Another John Smith at Acme: another profile, another email. Two people.
+        let other = keys(&with(&[(LinkedinUrl, "in/john-smith-2"), (Email, "jsmith@acme.com")]));
+        assert_eq!(decide(None, &other, &[&stored], &r, AmbiguousMatch::Pick), Decision::NoMatch);
+        // Only the email differs: still a conflict.
+        let other_mail = keys(&with(&[(Email, "john.smith@acme.com")]));
+        assert_eq!(decide(None, &other_mail, &[&stored], &r, AmbiguousMatch::Pick), Decision::NoMatch);
+        // A missing value is no conflict: the same name with no profile and no email matches.
+        let bare = keys(&name);
+        assert_eq!(decide(None, &bare, &[&stored], &r, AmbiguousMatch::Pick), Decision::Matched { id: "ct_1".into(), by: MatchedBy::Term(1) });
+        // Same profile: the strong term matches first, never vetoed, even with another email.
+        let same = keys(&with(&[(LinkedinUrl, "in/john-smith-1"), (Email, "other@acme.com")]));
+        assert_eq!(decide(None, &same, &[&stored], &r, AmbiguousMatch::Pick), Decision::Matched { id: "ct_1".into(), by: MatchedBy::Term(0) });
+    }
+
+    #[test]
+    fn companies_with_one_name_and_two_domains_stay_two() {
+        let r = rule(RecordKind::Company, "domain_or_name");
+        let stored = cand("co_1", &[(Domain, "acme.com"), (Name, "acme")], &[], "1");
+        let beta = keys(&[(Domain, "beta.com"), (Name, "acme")]);
+        assert_eq!(decide(None, &beta, &[&stored], &r, AmbiguousMatch::Pick), Decision::NoMatch);
+        let no_domain = keys(&[(Name, "acme")]);
+        assert_eq!(decide(None, &no_domain, &[&stored], &r, AmbiguousMatch::Pick), Decision::Matched { id: "co_1".into(), by: MatchedBy::Term(1) });
+        // A different VAT number vetoes too; the same one is no conflict.
+        let vat_stored = cand("co_2", &[(Name, "globex"), (VatId, "ESB1")], &[], "1");
+        let r = rule(RecordKind::Company, "domain | name");
+        assert_eq!(decide(None, &keys(&[(Name, "globex"), (VatId, "ESB2")]), &[&vat_stored], &r, AmbiguousMatch::Pick), Decision::NoMatch);
+        assert!(matches!(decide(None, &keys(&[(Name, "globex"), (VatId, "ESB1")]), &[&vat_stored], &r, AmbiguousMatch::Pick), Decision::Matched { .. }));
+        // domainAnyTld is weak, but the domain it derives from is not held against it: acme.es is
+        // acme.com under domain_any_tld, unless their LinkedIn pages differ.
+        let any = rule(RecordKind::Company, "domain_any_tld");
+        let es = cand("co_es", &[(Domain, "acme.es"), (DomainAnyTld, "acme"), (LinkedinUrl, "company/acme-es")], &[], "1");
+        let com = keys(&[(Domain, "acme.com"), (DomainAnyTld, "acme")]);
+        assert!(matches!(decide(None, &com, &[&es], &any, AmbiguousMatch::Pick), Decision::Matched { .. }));
+        let other_page = keys(&[(Domain, "acme.com"), (DomainAnyTld, "acme"), (LinkedinUrl, "company/acme-inc")]);
+        assert_eq!(decide(None, &other_page, &[&es], &any, AmbiguousMatch::Pick), Decision::NoMatch);
     }
 
     #[test]

@@ -14,7 +14,11 @@
 //! 4. validation `psl` does not do: LDH labels, no empty labels, length limits, no IP address
 //!    (`psl` calls `0.1` the registrable domain of `192.168.0.1`);
 //! 5. `psl`, whose suffix must be *known*: for an unknown TLD it falls back to the last label, so
-//!    `acme.local` would otherwise get a key.
+//!    `acme.local` would otherwise get a key;
+//! 6. shared domains give no key: a page on a platform (`facebook.com/acme`,
+//!    `sites.google.com/view/acme`, `linktr.ee/acme`) and a free mail domain (`gmail.com`,
+//!    `yahoo.es`) identify a page or a mailbox, not a company, so they never match (and never
+//!    veto). The bare platform domain with no path is an ordinary domain.
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use psl::Type;
@@ -57,6 +61,59 @@ pub fn domain_any_tld(raw: &str) -> Option<String> {
     // The registrable domain is exactly one label plus the suffix.
     let label_end = r.domain.find('.').unwrap_or(r.domain.len());
     Some(r.domain[..label_end].to_owned())
+}
+
+/// Sites whose pages belong to whoever made them: a value on one of these hosts *with a path*
+/// (`facebook.com/acme`) names a page, not the company that runs the site, so it gives no key. The
+/// bare host (`facebook.com`, for Meta itself) is an ordinary domain.
+const PLATFORM_HOSTS: [&str; 12] = [
+    "facebook.com",
+    "fb.com",
+    "instagram.com",
+    "linkedin.com",
+    "twitter.com",
+    "x.com",
+    "linktr.ee",
+    "medium.com",
+    "youtube.com",
+    "tiktok.com",
+    "github.com",
+    "sites.google.com",
+];
+
+/// Hosts that only serve other people's pages: any value under them gives no key.
+const PLATFORM_SUBDOMAINS: [&str; 4] = ["sites.google.com", "docs.google.com", "groups.google.com", "drive.google.com"];
+
+/// Free mail providers: an address there names a person, never a company.
+const FREE_MAIL: [&str; 13] = [
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "live.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "web.de",
+    "mail.ru",
+    "qq.com",
+    "163.com",
+];
+
+/// Free mail providers under many country suffixes (`yahoo.es`, `hotmail.co.uk`, `gmx.de`).
+const FREE_MAIL_BRANDS: [&str; 4] = ["yahoo", "hotmail", "gmx", "yandex"];
+
+/// Whether a value on `host` (registrable domain `domain`, with `path`) names a page or a mailbox
+/// on a shared site rather than an organisation's own domain.
+fn is_shared(host: &str, domain: &str, path: &str, private: bool) -> bool {
+    let under = |site: &str| host == site || host.ends_with(&format!(".{site}"));
+    let has_path = !path.trim_matches(['/', '\\']).is_empty();
+    let brand = domain.split('.').next().unwrap_or(domain);
+    PLATFORM_SUBDOMAINS.iter().any(|s| under(s))
+        || (has_path && PLATFORM_HOSTS.iter().any(|s| under(s)))
+        || FREE_MAIL.contains(&domain)
+        || (!private && FREE_MAIL_BRANDS.contains(&brand))
 }
 
 struct Registrable {
@@ -103,10 +160,11 @@ fn registrable(raw: &str) -> Option<Registrable> {
     let domain = psl::domain(name.as_bytes())?;
     // The name is ASCII, so every slice of it is UTF-8: this `?` never returns.
     let domain = std::str::from_utf8(domain.as_bytes()).ok()?.to_owned();
-    Some(Registrable {
-        domain,
-        private: suffix.typ() == Some(Type::Private),
-    })
+    let private = suffix.typ() == Some(Type::Private);
+    if is_shared(name, &domain, parts.path, private) {
+        return None;
+    }
+    Some(Registrable { domain, private })
 }
 
 /// Host-name syntax (RFC 1123) on the ASCII form: 1–63 octet labels of letters, digits and
@@ -454,5 +512,40 @@ mod tests {
         ] {
             assert_eq!(any(raw), None, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn pages_on_platforms_and_free_mail_give_no_key() {
+        for shared in [
+            "https://sites.google.com/view/acme",
+            "sites.google.com/view/beta",
+            "sites.google.com",
+            "https://www.facebook.com/acmeinc",
+            "fb.com/acme",
+            "linktr.ee/acme",
+            "https://medium.com/@acme",
+            "github.com/acme",
+            "x.com/acme",
+            "gmail.com",
+            "john@gmail.com",
+            "https://mail.yahoo.es",
+            "ana@hotmail.co.uk",
+            "gmx.de",
+            "proton.me",
+        ] {
+            assert_eq!(d(shared), None, "{shared}");
+            assert_eq!(any(shared), None, "{shared}");
+        }
+    }
+
+    #[test]
+    fn bare_platform_domains_and_lookalikes_are_ordinary() {
+        assert_eq!(d("facebook.com"), some("facebook.com"));
+        assert_eq!(d("https://www.facebook.com/"), some("facebook.com"));
+        assert_eq!(d("github.com"), some("github.com"));
+        assert_eq!(d("acme.github.io"), some("acme.github.io"), "a private suffix site is its own");
+        assert_eq!(d("yahoo-inc.com"), some("yahoo-inc.com"));
+        assert_eq!(d("gmailer.com"), some("gmailer.com"));
+        assert_eq!(d("google.com/about"), some("google.com"));
     }
 }
