@@ -117,6 +117,8 @@ pub enum ItemCode {
     NotFound,
     /// Several stored records match the item and `AMBIGUOUS_MATCH=error` (`ambiguous`).
     Ambiguous,
+    /// The item writes a name the CRM owns (`id`, `createdAt`, ...) (`read_only`).
+    ReadOnly,
 }
 
 impl ItemCode {
@@ -125,6 +127,7 @@ impl ItemCode {
             ItemCode::Invalid => "invalid",
             ItemCode::NotFound => "not_found",
             ItemCode::Ambiguous => "ambiguous",
+            ItemCode::ReadOnly => "read_only",
         }
     }
 }
@@ -159,6 +162,15 @@ impl ItemError {
     /// words), at `field` when the item names it by one.
     pub fn missing(field: Option<&str>, message: impl Into<String>) -> ItemError {
         ItemError { code: ItemCode::NotFound, field: field.map(str::to_string), message: message.into() }
+    }
+
+    /// A name the CRM owns, sent as data: never a silent success.
+    pub fn read_only(field: &str) -> ItemError {
+        ItemError {
+            code: ItemCode::ReadOnly,
+            field: Some(field.to_string()),
+            message: format!("{field}: is set by the CRM and cannot be written"),
+        }
     }
 
     pub fn ambiguous(message: impl Into<String>) -> ItemError {

@@ -197,6 +197,14 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The lines of the log that tell of a failure on the Worker's side (a panic, an uncaught
+    /// exception, a restart, a 5xx answer), for the report of a failed run: the log itself goes
+    /// with the server's state.
+    pub fn trouble(&self) -> Vec<String> {
+        let signs = ["panic", "Uncaught", "restart", "RuntimeError", "\"status\":5", "✘", "internal error"];
+        self.log_text().lines().filter(|l| signs.iter().any(|s| l.contains(s))).map(str::to_string).collect()
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.state
     }

@@ -14,6 +14,7 @@ mod pipeline;
 mod records;
 mod sync;
 mod tasks;
+mod trust;
 mod users;
 
 use std::sync::Arc;
@@ -60,7 +61,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS, trust::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -147,6 +148,18 @@ fn main() {
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
+    if conclusion.has_failed() {
+        let servers = [&app.server, &app.broken_server, &app.policy_server, &app.matching_server, &app.users_server];
+        for server in servers {
+            let trouble = server.trouble();
+            if !trouble.is_empty() {
+                eprintln!("\n[e2e] server {} reported:", server.name);
+                for line in trouble.iter().rev().take(40).rev() {
+                    eprintln!("  {line}");
+                }
+            }
+        }
+    }
     // Stop the servers before exiting: `exit` skips destructors.
     drop(Arc::try_unwrap(app).ok());
     drop(build);

@@ -142,7 +142,7 @@ fn bad_values_are_per_record_errors_naming_the_field(app: &App) {
     }
     let cases = [
         (json!({"name": 42}), "name"),
-        (json!({"name": "A", "tags": "not-a-list"}), "tags"),
+        (json!({"name": "A", "tags": {"not": "a list"}}), "tags"),
         (json!({"name": "A", "tags": [1, 2]}), "tags"),
         (json!({"name": "A", "foundedYear": 19.5}), "foundedYear"),
         (json!({"name": "A", "customFields": []}), "customFields"),

@@ -116,6 +116,26 @@ fn is_shared(host: &str, domain: &str, path: &str, private: bool) -> bool {
         || (!private && FREE_MAIL_BRANDS.contains(&brand))
 }
 
+/// A domain as it is stored: the host alone, lower case, without scheme, credentials, `www.`,
+/// port, path, query, fragment or trailing dot (`HTTPS://www.Acme.com/en?utm=x` is `acme.com`),
+/// and whether the value carried a path (a page the caller may want kept elsewhere). A value that
+/// names no organisation's domain (no host, a page on a shared site such as
+/// `facebook.com/acme`, whose host alone would name the platform) is kept trimmed, as sent.
+#[must_use]
+pub fn clean_domain(raw: &str) -> (String, bool) {
+    let as_sent = || (raw.trim().to_string(), false);
+    if normalize_domain(raw).is_none() {
+        return as_sent();
+    }
+    let Some(parts) = url::split(raw).filter(|p| !p.host.is_empty()) else {
+        return as_sent();
+    };
+    let host = parts.host.trim_end_matches('.').to_lowercase();
+    let host = host.strip_prefix("www.").map(str::to_string).unwrap_or(host);
+    let has_path = !parts.path.trim_matches(['/', '\\']).is_empty();
+    (host, has_path)
+}
+
 struct Registrable {
     domain: String,
     /// Whether the public suffix comes from the PSL's private section (`github.io`,
@@ -547,5 +567,19 @@ mod tests {
         assert_eq!(d("yahoo-inc.com"), some("yahoo-inc.com"));
         assert_eq!(d("gmailer.com"), some("gmailer.com"));
         assert_eq!(d("google.com/about"), some("google.com"));
+    }
+
+    #[test]
+    fn stored_domains_are_the_host_alone() {
+        assert_eq!(clean_domain("HTTPS://www.Acme.com/en?utm=x"), ("acme.com".to_string(), true));
+        assert_eq!(clean_domain("http://hooli.com/en/home?utm_source=x"), ("hooli.com".to_string(), true));
+        assert_eq!(clean_domain(" acme.co.uk "), ("acme.co.uk".to_string(), false));
+        assert_eq!(clean_domain("https://user:pw@Shop.Acme.com:8443/"), ("shop.acme.com".to_string(), false));
+        assert_eq!(clean_domain("acme.com."), ("acme.com".to_string(), false));
+        assert_eq!(clean_domain("ana@acme.com"), ("acme.com".to_string(), false));
+        assert_eq!(clean_domain("[::1]"), ("[::1]".to_string(), false), "no host: kept as sent");
+        let page = "https://www.facebook.com/acme";
+        assert_eq!(clean_domain(page), (page.to_string(), false), "the host alone would name the platform");
+        assert_eq!(clean_domain("https://www.Facebook.com/"), ("facebook.com".to_string(), false));
     }
 }

@@ -31,6 +31,7 @@ use super::kind::{
     MAX_LIST_ITEMS,
 };
 use crate::domain::error::ItemError;
+use crate::domain::normalize::clean_domain;
 use crate::domain::request::json_type;
 
 /// Longest custom field name, in characters.
@@ -126,17 +127,32 @@ type Data = (Map<String, Value>, Map<String, Value>);
 fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Result<Data, ItemError> {
     let mut fields = Map::new();
     let mut properties = Map::new();
+    // A domain sent with a path (a page URL), kept as `website` when that is empty.
+    let mut page: Option<Value> = None;
     let mut put = |path: &str, name: &str, value: &Value| -> Result<(), ItemError> {
-        let target = match kind.field(name) {
+        if READ_ONLY.contains(&name) || (name == CRM_ID && mode == Mode::Create) {
+            return Err(ItemError::read_only(path));
+        }
+        // A contact's `companyName` is another name for `company`.
+        let name = if kind == RecordKind::Contact && name == "companyName" { "company" } else { name };
+        let (target, value) = match kind.field(name) {
             Some(spec) => {
-                if !value.is_null() {
-                    check_core(spec, value).map_err(|p| ItemError::invalid(path, p))?;
-                }
-                &mut fields
+                let read = read_core(spec, value).map_err(|p| ItemError::invalid(path, p))?;
+                let read = match (name, read) {
+                    ("domain" | "companyDomain", Value::String(raw)) => {
+                        let (host, has_path) = clean_domain(&raw);
+                        if has_path && name == "domain" {
+                            page = Some(Value::String(raw));
+                        }
+                        Value::String(host)
+                    }
+                    (_, other) => other,
+                };
+                (&mut fields, read)
             }
             None => {
                 check_custom(value).map_err(|p| ItemError::invalid(path, p))?;
-                &mut properties
+                (&mut properties, value.clone())
             }
         };
         if value.is_null() && mode == Mode::Create {
@@ -144,12 +160,20 @@ fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Resu
             // overridden by this explicit null.
             target.remove(name);
         } else {
-            target.insert(name.to_string(), value.clone());
+            target.insert(name.to_string(), value);
         }
         Ok(())
     };
 
-    each_data_field(object, |name| name == PROPERTIES || is_reserved(name), |f| put(&f.path, f.name, f.value))?;
+    each_data_field(object, |name| name == PROPERTIES || name == EXTERNAL_ID || (name == CRM_ID && mode == Mode::Update), |f| {
+        put(&f.path, f.name, f.value)
+    })?;
+    // On create, a page URL sent as the domain is kept as the website when none was sent.
+    if let (Some(page), Mode::Create) = (page, mode) {
+        if kind.is_core("website") && crate::domain::record::is_empty(fields.get("website")) {
+            fields.insert("website".to_string(), page);
+        }
+    }
     if !fits_as_json(&(&fields, &properties), MAX_RECORD_BYTES) {
         return Err(ItemError::whole(format!("record is larger than {MAX_RECORD_BYTES} bytes as JSON")));
     }
@@ -201,11 +225,6 @@ pub fn each_data_field<'a>(
     Ok(())
 }
 
-/// Names handled apart from the data (or not at all), wherever they appear.
-fn is_reserved(name: &str) -> bool {
-    name == EXTERNAL_ID || name == CRM_ID || READ_ONLY.contains(&name)
-}
-
 fn check_name(name: &str, parent: Option<&str>) -> Result<(), ItemError> {
     let at = |path: String, problem: String| Err(ItemError::invalid(&path, problem));
     let path = |n: &str| match parent {
@@ -227,6 +246,35 @@ fn check_name(name: &str, parent: Option<&str>) -> Result<(), ItemError> {
         );
     }
     Ok(())
+}
+
+/// A core value as stored: read leniently (Enginy sends user-mapped values as they come), then
+/// checked. A list field sent as a string is split on commas (trimmed, empty items dropped); a
+/// number field sent as a numeric string is that number. `null` stays `null` (a clear).
+fn read_core(spec: &FieldSpec, value: &Value) -> Result<Value, String> {
+    let read = match (spec.ty, value) {
+        (_, Value::Null) => return Ok(Value::Null),
+        (FieldType::TextList, Value::String(s)) => {
+            Value::Array(s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Value::String(t.to_string())).collect())
+        }
+        // Checked as sent (its length, that it is a number), then read as the number.
+        (FieldType::Number | FieldType::Integer, Value::String(s)) => {
+            check_core(spec, value)?;
+            return Ok(number_of(s).unwrap_or_else(|| value.clone()));
+        }
+        _ => value.clone(),
+    };
+    check_core(spec, &read)?;
+    Ok(read)
+}
+
+/// The number a numeric string holds (`" 120 "`, `"1e3"`, `"-2.5"`), if it is one and finite.
+fn number_of(s: &str) -> Option<Value> {
+    let t = s.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number)
 }
 
 /// The problem with a core value, if any, in words that follow `<field>: `. `value` is not null.
@@ -468,9 +516,18 @@ mod tests {
 
     #[test]
     fn numbers_accept_numbers_and_numeric_strings() {
-        for ok in [json!(500), json!(2.5), json!(-1), json!("500"), json!(" 1e3 "), json!("0.5"), json!(""), json!("  ")] {
-            let rec = parse_new(COMPANY, &json!({"employeeCount": ok.clone()})).unwrap();
-            assert_eq!(rec.fields["employeeCount"], ok, "kept as sent");
+        for (sent, stored) in [
+            (json!(500), json!(500)),
+            (json!(2.5), json!(2.5)),
+            (json!(-1), json!(-1)),
+            (json!("500"), json!(500)),
+            (json!(" 1e3 "), json!(1000.0)),
+            (json!("0.5"), json!(0.5)),
+            (json!(""), json!("")),
+            (json!("  "), json!("  ")),
+        ] {
+            let rec = parse_new(COMPANY, &json!({"employeeCount": sent.clone()})).unwrap();
+            assert_eq!(rec.fields["employeeCount"], stored, "{sent}: a numeric string is read as its number");
         }
         assert_err(
             COMPANY,
@@ -522,7 +579,7 @@ mod tests {
     #[test]
     fn text_lists_are_arrays_of_bounded_strings() {
         assert!(parse_new(COMPANY, &json!({"tags": ["a", "b"], "technologies": []})).is_ok());
-        assert_err(COMPANY, json!({"tags": "a,b"}), "tags", "tags: expected an array of strings, got a string");
+        assert_err(COMPANY, json!({"tags": 5}), "tags", "tags: expected an array of strings, got a number");
         assert_err(
             COMPANY,
             json!({"technologies": ["rust", 5]}),
@@ -661,23 +718,52 @@ mod tests {
     }
 
     #[test]
-    fn read_only_names_are_ignored() {
-        let rec = parse_new(
-            COMPANY,
-            &json!({"crmId": "co_1", "id": "co_1", "createdAt": "x", "updatedAt": "y", "name": "Acme"}),
-        )
-        .unwrap();
-        assert_eq!(rec.fields.len(), 1);
-        assert!(rec.properties.is_empty());
-        let upd = parse_update(
-            COMPANY,
-            &json!({"crmId": "co_1", "externalId": "e-1", "id": "co_1", "createdAt": "x", "updatedAt": 5}),
-        )
-        .unwrap();
+    fn names_the_crm_owns_are_refused_never_silently_dropped() {
+        for (body, field) in [
+            (json!({"id": "co_1", "name": "Acme"}), "id"),
+            (json!({"crmId": "co_1", "name": "Acme"}), "crmId"),
+            (json!({"createdAt": "x", "name": "Acme"}), "createdAt"),
+            (json!({"name": "Acme", "properties": {"updatedAt": 5}}), "properties.updatedAt"),
+        ] {
+            let err = parse_new(COMPANY, &body).unwrap_err();
+            assert_eq!((err.code.as_str(), err.field.as_deref()), ("read_only", Some(field)), "{body}");
+        }
+        // On update, crmId names the record; the others are still the CRM's.
+        let upd = parse_update(COMPANY, &json!({"crmId": "co_1", "name": "A"})).unwrap();
         assert_eq!(upd.crm_id, "co_1");
-        assert!(upd.fields.is_empty() && upd.properties.is_empty());
-        // Ignored in the update even with a type a create would refuse.
-        assert!(parse_update(COMPANY, &json!({"crmId": "co_1", "externalId": {}})).is_ok());
+        let err = parse_update(COMPANY, &json!({"crmId": "co_1", "updatedAt": 5})).unwrap_err();
+        assert_eq!((err.code.as_str(), err.field.as_deref()), ("read_only", Some("updatedAt")));
+    }
+
+    #[test]
+    fn values_are_read_leniently() {
+        let rec = parse_new(COMPANY, &json!({"tags": "Hot lead, , VIP ", "employeeCount": " 120 ", "foundedYear": "1999", "revenue": "100M-250M"})).unwrap();
+        assert_eq!(rec.fields["tags"], json!(["Hot lead", "VIP"]));
+        assert_eq!(rec.fields["employeeCount"], json!(120));
+        assert_eq!(rec.fields["foundedYear"], json!(1999));
+        assert_eq!(rec.fields["revenue"], json!("100M-250M"), "a range stays text");
+        let upd = parse_update(COMPANY, &json!({"crmId": "co_1", "tags": "Conversation A"})).unwrap();
+        assert_eq!(upd.fields["tags"], json!(["Conversation A"]));
+        let contact = parse_new(RecordKind::Contact, &json!({"companyName": "Acme"})).unwrap();
+        assert_eq!(contact.fields["company"], json!("Acme"));
+        // Still not a number: an error naming the field and what was expected.
+        let err = company_err(json!({"employeeCount": "about forty"}));
+        assert_eq!(err.field.as_deref(), Some("employeeCount"));
+        assert!(err.message.contains("expected a number"), "{}", err.message);
+    }
+
+    #[test]
+    fn domains_are_stored_clean_and_a_page_is_kept_as_the_website() {
+        let rec = parse_new(COMPANY, &json!({"domain": "http://Hooli.com/en/home?utm_source=x"})).unwrap();
+        assert_eq!(rec.fields["domain"], json!("hooli.com"));
+        assert_eq!(rec.fields["website"], json!("http://Hooli.com/en/home?utm_source=x"));
+        let rec = parse_new(COMPANY, &json!({"domain": "https://www.acme.com/x", "website": "https://acme.com"})).unwrap();
+        assert_eq!((rec.fields["domain"].as_str(), rec.fields["website"].as_str()), (Some("acme.com"), Some("https://acme.com")));
+        let rec = parse_new(COMPANY, &json!({"domain": "WWW.ACME.COM"})).unwrap();
+        assert_eq!(rec.fields["domain"], json!("acme.com"));
+        assert!(!rec.fields.contains_key("website"), "no path: nothing to keep");
+        let contact = parse_new(RecordKind::Contact, &json!({"companyDomain": "https://www.acme.com/team"})).unwrap();
+        assert_eq!(contact.fields["companyDomain"], json!("acme.com"));
     }
 
     #[test]
@@ -708,7 +794,7 @@ mod tests {
         let body = json!({
             "name": "Top",
             "score": 1,
-            "properties": {"score": 2, "tier": "gold", "industry": "Tech", "name": "Nested", "externalId": "x", "id": "y",
+            "properties": {"score": 2, "tier": "gold", "industry": "Tech", "name": "Nested", "externalId": "x",
                 "properties": {"a": 1}}
         });
         let rec = parse_new(COMPANY, &body).unwrap();
@@ -737,5 +823,16 @@ mod tests {
         assert_eq!(d.message, "employeeCount: expected a number, got an object");
         let err = company_err(json!(5));
         assert_eq!(err.detail("companies[0]").path, "companies[0]");
+    }
+}
+#[cfg(test)]
+mod probe {
+    use super::*;
+    use serde_json::json;
+    #[test]
+    fn probe() {
+        for v in [json!({"crmId": "x", "employeeCount": "120"}), json!({"crmId": "x", "tags": "a, b"}), json!({"crmId": "x", "employeeCount": "1,200"}), json!({"crmId":"x","foundedYear":"1999"})] {
+            println!("{v} -> {:?}", parse_update(RecordKind::Company, &v).map(|u| u.fields));
+        }
     }
 }

@@ -1,0 +1,132 @@
+//! Trust (precision of matching, nothing refused, dropped or mangled): what Enginy sends is kept
+//! as meant, and two different people or companies are never made one.
+
+use serde_json::{json, Value};
+
+use crate::harness::{unique, Client};
+use crate::App;
+
+pub const TESTS: &[(&str, crate::TestFn)] = &[
+    ("trust::two_people_with_one_name_and_two_profiles_stay_two", two_people_with_one_name_and_two_profiles_stay_two),
+    ("trust::one_company_name_at_two_domains_stays_two", one_company_name_at_two_domains_stays_two),
+    ("trust::pages_on_shared_sites_never_collapse_companies", pages_on_shared_sites_never_collapse_companies),
+    ("trust::values_are_read_leniently_on_create_and_update", values_are_read_leniently_on_create_and_update),
+    ("trust::names_the_crm_owns_are_refused_by_name", names_the_crm_owns_are_refused_by_name),
+    ("trust::domains_are_stored_and_synced_back_clean", domains_are_stored_and_synced_back_clean),
+    ("trust::a_base_url_with_a_trailing_slash_works", a_base_url_with_a_trailing_slash_works),
+    ("trust::associations_take_aliases_and_enginy_labels", associations_take_aliases_and_enginy_labels),
+];
+
+fn post(c: &Client, path: &str, body: Value) -> Value {
+    let resp = c.json("POST", path, &body);
+    assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+    resp.json()
+}
+
+fn two_people_with_one_name_and_two_profiles_stay_two(app: &App) {
+    let company = unique("Initech");
+    let person = |ext: &str, profile: &str, email: &str| {
+        json!({"externalId": ext, "firstName": "John", "lastName": "Smith", "company": company, "linkedinUrl": profile, "email": email})
+    };
+    let (p1, p2) = (unique("js1"), unique("js2"));
+    let first = post(&app.api, "/contacts", json!({"contacts": [person(&unique("e"), &format!("https://linkedin.com/in/{p1}"), &format!("{p1}@x.test"))]}));
+    let first_id = first["results"][0]["crmId"].clone();
+    // Same name and company, another profile and email: another person.
+    let second = post(&app.api, "/contacts", json!({"contacts": [person(&unique("e"), &format!("https://linkedin.com/in/{p2}"), &format!("{p2}@x.test"))]}));
+    assert_eq!(second["results"][0]["created"], true, "{second}");
+    assert_ne!(second["results"][0]["crmId"], first_id);
+    // Sync says the same: the second profile matches only the second record.
+    let synced = post(&app.api, "/contacts/sync", json!({"contacts": [person(&unique("e"), &format!("https://linkedin.com/in/{p2}"), "")]}));
+    assert_eq!(synced["results"][0]["crmId"], second["results"][0]["crmId"], "{synced}");
+    assert_eq!(synced["results"][0]["matchedBy"], "linkedinUrl");
+}
+
+fn one_company_name_at_two_domains_stays_two(app: &App) {
+    // The matching server identifies companies by `domain | name`.
+    let (name, d1, d2) = (unique("Acme"), format!("{}.com", unique("acme")), format!("{}.com", unique("beta")));
+    let stored = post(&app.matching, "/companies", json!({"companies": [{"externalId": unique("e"), "name": name, "domain": d1}]}));
+    let id = stored["results"][0]["crmId"].clone();
+    let other = post(&app.matching, "/companies/sync", json!({"companies": [{"externalId": unique("e"), "name": name, "domain": d2}]}));
+    assert_eq!(other["results"], json!([]), "a name shared by two domains is two companies: {other}");
+    let by_name = post(&app.matching, "/companies/sync", json!({"companies": [{"externalId": unique("e"), "name": name}]}));
+    assert_eq!((by_name["results"][0]["crmId"].clone(), by_name["results"][0]["matchedBy"].clone()), (id, json!("name")), "{by_name}");
+}
+
+fn pages_on_shared_sites_never_collapse_companies(app: &App) {
+    let pages = ["https://sites.google.com/view/{}", "https://www.facebook.com/{}", "linktr.ee/{}"];
+    for page in pages {
+        let a = page.replace("{}", &unique("a"));
+        let b = page.replace("{}", &unique("b"));
+        let body = json!({"companies": [
+            {"externalId": unique("e"), "name": unique("Page A"), "domain": a},
+            {"externalId": unique("e"), "name": unique("Page B"), "domain": b},
+        ]});
+        let created = post(&app.api, "/companies", body);
+        let r = &created["results"];
+        assert_eq!((r[0]["created"].clone(), r[1]["created"].clone()), (json!(true), json!(true)), "{page}: {created}");
+        assert_ne!(r[0]["crmId"], r[1]["crmId"]);
+    }
+}
+
+fn values_are_read_leniently_on_create_and_update(app: &App) {
+    let created = post(&app.api, "/companies", json!({"companies": [{"externalId": unique("e"), "name": unique("Lenient"), "employeeCount": "120", "technologies": "rust, wasm"}]}));
+    let id = created["results"][0]["crmId"].as_str().unwrap().to_string();
+    let resp = app.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "tags": "Interested, Follow up", "foundedYear": "1999"}]}));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["results"][0]["success"], true, "{}", resp.text());
+    let record = app.api.get(&format!("/companies/{id}")).json();
+    assert_eq!(record["employeeCount"], 120);
+    assert_eq!(record["foundedYear"], 1999);
+    assert_eq!(record["technologies"], json!(["rust", "wasm"]));
+    assert_eq!(record["tags"], json!(["Interested", "Follow up"]));
+    // What still does not fit is an error naming the field.
+    let bad = app.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "employeeCount": "a few"}]})).json();
+    assert_eq!((bad["results"][0]["success"].clone(), bad["results"][0]["field"].clone()), (json!(false), json!("employeeCount")), "{bad}");
+    // A contact's companyName is its company.
+    let contact = post(&app.api, "/contacts", json!({"contacts": [{"externalId": unique("e"), "firstName": "Ana", "companyName": "Globex"}]}));
+    let ct = contact["results"][0]["crmId"].as_str().unwrap();
+    assert_eq!(app.api.get(&format!("/contacts/{ct}")).json()["company"], "Globex");
+}
+
+fn names_the_crm_owns_are_refused_by_name(app: &App) {
+    let created = post(&app.api, "/companies", json!({"companies": [
+        {"externalId": unique("e"), "name": "With an id", "id": "co_mine"},
+        {"externalId": unique("e"), "name": "Fine"},
+    ]}));
+    assert_eq!((created["errors"][0]["code"].clone(), created["errors"][0]["field"].clone()), (json!("read_only"), json!("id")), "{created}");
+    let id = created["results"][0]["crmId"].as_str().unwrap();
+    let updated = app.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "updatedAt": "2020-01-01T00:00:00Z"}]})).json();
+    let r = &updated["results"][0];
+    assert_eq!((r["success"].clone(), r["code"].clone(), r["field"].clone()), (json!(false), json!("read_only"), json!("updatedAt")), "{updated}");
+}
+
+fn domains_are_stored_and_synced_back_clean(app: &App) {
+    let host = format!("{}.com", unique("hooli"));
+    let sent = format!("http://{host}/en/home?utm_source=x");
+    let ext = unique("e");
+    let created = post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "name": "Hooli", "domain": sent}]}));
+    let id = created["results"][0]["crmId"].as_str().unwrap();
+    let record = app.api.get(&format!("/companies/{id}")).json();
+    assert_eq!((record["domain"].as_str(), record["website"].as_str()), (Some(host.as_str()), Some(sent.as_str())));
+    let synced = post(&app.api, "/companies/sync", json!({"companies": [{"externalId": ext, "domain": host}]}));
+    assert_eq!(synced["results"][0]["properties"]["domain"], json!(host), "{synced}");
+}
+
+fn a_base_url_with_a_trailing_slash_works(app: &App) {
+    assert_eq!(app.api.get("//health").status, 200);
+    let name = unique("Slash");
+    post(&app.api, "//companies", json!({"companies": [{"externalId": unique("e"), "name": name, "domain": format!("{}.com", unique("slash"))}]}));
+    let resp = app.api.json("POST", "//companies//sync", &json!({"companies": []}));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+fn associations_take_aliases_and_enginy_labels(app: &App) {
+    let ct = post(&app.api, "/contacts", json!({"contacts": [{"externalId": unique("e"), "firstName": "Al"}]}))["results"][0]["crmId"].clone();
+    let co = post(&app.api, "/companies", json!({"companies": [{"externalId": unique("e"), "name": unique("Aliased")}]}))["results"][0]["crmId"].clone();
+    let body = json!({"associations": [{"contactCrmId": ct, "companyCrmId": co, "type": "Add association as Primary"}]});
+    let linked = post(&app.api, "/associations", body);
+    assert_eq!(linked["success"], true, "{linked}");
+    let contact = app.api.get(&format!("/contacts/{}", ct.as_str().unwrap())).json();
+    let link = &contact["associations"][0];
+    assert_eq!((link["companyId"].clone(), link["primary"].clone()), (co, json!(true)), "{contact}");
+}
