@@ -33,6 +33,17 @@ pub struct Candidate {
     /// Its core fields and custom properties, for the sync's answer.
     pub fields: Map<String, Value>,
     pub properties: Map<String, Value>,
+    /// What the CRM itself knows, for the sync's answer: the owner when it is a stored user, and
+    /// the date of the newest activity.
+    pub owner: Option<Owner>,
+    pub last_activity_at: Option<String>,
+}
+
+/// A record's owner, as stored among the users.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Owner {
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 impl Candidate {

@@ -20,7 +20,7 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let plan = plan_sync(kind, &parsed, candidates, rule, ctx.config.ambiguous_match, to_parent);
     let parents = match plan.parents_to_read.is_empty() {
         true => Vec::new(),
-        false => ctx.store.by_ids(kind, &plan.parents_to_read).await?.iter().map(RecordRow::stored).collect(),
+        false => ctx.store.by_ids(kind, &plan.parents_to_read).await?.iter().map(RecordRow::candidate).collect(),
     };
     if !plan.links.is_empty() {
         ctx.store.link_external(kind, &plan.links, &now(), ctx.request_id).await?;

@@ -445,6 +445,10 @@ struct RawCandidate {
     parent_id: Option<String>,
     keys: String,
     external_ids: String,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    last_activity_at: Option<String>,
 }
 
 fn decode_candidate(raw: RawCandidate) -> Result<Candidate> {
@@ -458,6 +462,11 @@ fn decode_candidate(raw: RawCandidate) -> Result<Candidate> {
         external_ids: decode("external ids", &raw.id, &raw.external_ids)?,
         fields: decode_object("fields", &raw.id, &raw.fields)?,
         properties: decode_object("properties", &raw.id, &raw.properties)?,
+        owner: match &raw.owner {
+            Some(text) => Some(decode("owner", &raw.id, text)?),
+            None => None,
+        },
+        last_activity_at: raw.last_activity_at,
         updated_at: Some(raw.updated_at),
         parent_id: raw.parent_id,
         id: raw.id,

@@ -96,9 +96,9 @@ macro_rules! record_sql {
         RecordSql {
             insert_new: concat!(
                 "INSERT INTO ", $table, " (id, external_id, fields, properties, owner_id", $extra_col,
-                ", display_name, search_text, created_at, updated_at) ",
+                ", display_name, search_text, last_activity_at, created_at, updated_at) ",
                 "SELECT j.value->>'id', j.value->>'externalId', json(j.value->'fields'), json(j.value->'properties'), ",
-                "j.value->>'ownerId'", $extra_val, ", j.value->>'displayName', j.value->>'searchText', w.t, w.t ",
+                "j.value->>'ownerId'", $extra_val, ", j.value->>'displayName', j.value->>'searchText', j.value->>'lastActivityAt', w.t, w.t ",
                 "FROM json_each(?1) j, (SELECT ", write_time!($table), " AS t) w ",
                 "WHERE j.value->>'externalId' IS NULL OR NOT EXISTS (SELECT 1 FROM external_ids e WHERE e.kind = '", $kind,
                 "' AND e.external_id = j.value->>'externalId')"
@@ -124,7 +124,7 @@ macro_rules! record_sql {
                 "CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId'"
             ),
             load: concat!(
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at FROM ", $table, " r ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at FROM ", $table, " r ",
                 "WHERE r.id IN (SELECT value FROM json_each(?1)) AND +r.deleted_at IS NULL"
             ),
             guard: concat!(
@@ -134,7 +134,10 @@ macro_rules! record_sql {
             update: concat!(
                 "UPDATE ", $table, " SET fields = json(j.value->'fields'), properties = json(j.value->'properties'), ",
                 "owner_id = j.value->>'ownerId'", $extra_set, ", display_name = j.value->>'displayName', ",
-                "search_text = j.value->>'searchText', updated_at = ", write_time!($table), " ",
+                "search_text = j.value->>'searchText', updated_at = ", write_time!($table), ", ",
+                // A sent date moves the record's forward, never back.
+                "last_activity_at = CASE WHEN ", $table, ".last_activity_at IS NULL OR ", $table, ".last_activity_at < j.value->>'lastActivityAt' ",
+                "THEN j.value->>'lastActivityAt' ELSE ", $table, ".last_activity_at END ",
                 "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id'"
             ),
             keys_delete: concat!(
@@ -178,7 +181,8 @@ macro_rules! record_sql {
                 "UNION SELECT m.record_id FROM json_each(?2) j CROSS JOIN match_keys m ",
                 "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1 ",
                 "UNION SELECT value FROM json_each(?3)) ",
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, ", $parent, " AS parent_id, ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ", $parent, " AS parent_id, ",
+                "(SELECT json_object('name', u.name, 'email', u.email) FROM users u WHERE u.id = r.owner_id) AS owner, ",
                 "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys, ",
                 "(SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "') AS external_ids ",
                 "FROM cand CROSS JOIN ", $table, " r ON r.id = cand.id WHERE +r.deleted_at IS NULL"

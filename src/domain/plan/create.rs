@@ -132,7 +132,8 @@ pub fn plan_create(
                     updated_at: None,
                     ..Candidate::default()
                 });
-                plan.inserts.push(RecordWrite::of(kind, id.clone(), record.external_id.clone(), record.fields.clone(), record.properties.clone()));
+                let insert = RecordWrite::of(kind, id.clone(), record.external_id.clone(), record.fields.clone(), record.properties.clone());
+                plan.inserts.push(insert.with_last_activity(record.last_activity.clone()));
                 plan.touched.push(keys);
                 Ok(Created::New { id })
             }

@@ -39,6 +39,8 @@ pub struct RecordWrite {
     pub search_text: String,
     /// The normalised match keys, as `[field, key]` pairs.
     pub keys: Vec<(&'static str, String)>,
+    /// A `lastActivityDate` the client sent: the stored date moves forward to it, never back.
+    pub last_activity_at: Option<String>,
 }
 
 impl RecordWrite {
@@ -50,11 +52,17 @@ impl RecordWrite {
             parent_id: text("parentCrmId"),
             display_name: display_name(kind, &fields),
             search_text: search_text(kind, &fields),
+            last_activity_at: None,
             id,
             external_id,
             fields,
             properties,
         }
+    }
+
+    pub fn with_last_activity(mut self, at: Option<String>) -> RecordWrite {
+        self.last_activity_at = at;
+        self
     }
 
     /// What the write's reference guard checks again: the owner, and the parent company.

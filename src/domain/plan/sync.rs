@@ -14,7 +14,7 @@ use super::ExternalLink;
 use crate::domain::config::AmbiguousMatch;
 use crate::domain::error::ItemError;
 use crate::domain::matching::MatchRule;
-use crate::domain::record::{sync_back, KeySet, NewRecord, RecordKind, StoredRecord};
+use crate::domain::record::{sync_back, KeySet, NewRecord, RecordKind, LAST_ACTIVITY};
 use crate::domain::sync::{ambiguity_message, decide, Candidate, CandidatePool, Decision, MatchedBy};
 
 /// What a sync item is matched by.
@@ -107,14 +107,14 @@ pub fn answer_sync(
     rule: &MatchRule,
     plan: &SyncPlan,
     external_ids: &[Value],
-    parents: &[StoredRecord],
+    parents: &[Candidate],
     match_to_parent: bool,
     only: Option<&[String]>,
 ) -> Value {
-    let read: HashMap<&str, &StoredRecord> = parents.iter().map(|p| (p.id.as_str(), p)).collect();
-    let parent_of = |c: &Candidate| -> Option<StoredRecord> {
+    let read: HashMap<&str, &Candidate> = parents.iter().map(|p| (p.id.as_str(), p)).collect();
+    let parent_of = |c: &Candidate| -> Option<Candidate> {
         let id = c.parent_id.as_deref().filter(|_| match_to_parent && kind == RecordKind::Company)?;
-        plan.pool.get(id).map(Candidate::stored).or_else(|| read.get(id).map(|p| (*p).clone()))
+        plan.pool.get(id).or_else(|| read.get(id).copied()).cloned()
     };
     let mut results = Vec::new();
     let mut errors = Vec::new();
@@ -138,12 +138,12 @@ pub fn answer_sync(
             Ok(Synced::Matched { id, by }) => {
                 let matched = plan.pool.get(id).expect("a match is a candidate");
                 let parent = parent_of(matched);
-                let answered = parent.clone().unwrap_or_else(|| matched.stored());
+                let answered = parent.as_ref().unwrap_or(matched);
                 let mut result = json!({
                     "externalId": sent,
                     "crmId": answered.id,
                     "matchedBy": by.label(rule),
-                    "properties": sync_back(kind, &answered, only),
+                    "properties": properties(kind, answered, only),
                 });
                 if parent.is_some() {
                     result["matchedRecordId"] = json!(id);
@@ -153,6 +153,28 @@ pub fn answer_sync(
         }
     }
     json!({ "results": results, "errors": errors })
+}
+
+/// What a sync sends back of a record: its stored fields (see [`sync_back`]), then what the CRM
+/// itself knows: `ownerId` with `ownerName` and `ownerEmail` when the owner is a stored user, and
+/// the computed `lastActivityDate`. By default all of them; with a `SYNC_BACK_FIELDS_*` list,
+/// those it names. Never an empty value: Enginy clears a field it receives empty.
+fn properties(kind: RecordKind, record: &Candidate, only: Option<&[String]>) -> Map<String, Value> {
+    let mut out = sync_back(kind, &record.stored(), only);
+    let owner = record.owner.as_ref();
+    let known = [
+        ("ownerId", record.fields.get("ownerId").and_then(Value::as_str).map(str::to_string)),
+        ("ownerName", owner.and_then(|o| o.name.clone())),
+        ("ownerEmail", owner.and_then(|o| o.email.clone())),
+        (LAST_ACTIVITY, record.last_activity_at.clone()),
+    ];
+    for (name, value) in known {
+        let wanted = only.is_none_or(|names| names.iter().any(|n| n == name));
+        if let Some(value) = value.filter(|v| wanted && !v.trim().is_empty()) {
+            out.insert(name.to_string(), Value::String(value));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -203,7 +225,7 @@ mod tests {
         with_here.push(company("co_here", "here.com", &[], None));
         let plan = plan_sync(RecordKind::Company, &items, with_here, &rule(), AmbiguousMatch::Pick, true);
         assert_eq!(plan.parents_to_read, vec!["co_parent".to_string()], "co_here was among the candidates");
-        let parent = StoredRecord { id: "co_parent".into(), fields: json!({"name": "Parent"}).as_object().unwrap().clone(), ..Default::default() };
+        let parent = Candidate { id: "co_parent".into(), fields: json!({"name": "Parent"}).as_object().unwrap().clone(), ..Default::default() };
         let sent = vec![json!("e1"), json!("e2")];
         let a = answer_sync(RecordKind::Company, &rule(), &plan, &sent, &[parent], true, None);
         assert_eq!((a["results"][0]["crmId"].as_str(), a["results"][0]["matchedRecordId"].as_str()), (Some("co_parent"), Some("co_child")));
@@ -214,6 +236,23 @@ mod tests {
         let a = answer_sync(RecordKind::Company, &rule(), &off, &sent, &[], false, None);
         assert_eq!(a["results"][0]["crmId"], "co_child");
         assert!(a["results"][0].get("matchedRecordId").is_none());
+    }
+
+    #[test]
+    fn the_owner_and_the_last_activity_date_are_synced_back() {
+        let mut c = company("co_a", "acme.com", &[], None);
+        c.fields.insert("ownerId".into(), json!("us_1"));
+        c.owner = Some(crate::domain::sync::Owner { name: Some("Ana".into()), email: Some("ana@x.test".into()) });
+        c.last_activity_at = Some("2024-02-01T00:00:00.000Z".into());
+        let items = vec![item(None, &[(MatchField::Domain, "acme.com")])];
+        let plan = plan_sync(RecordKind::Company, &items, vec![c], &rule(), AmbiguousMatch::Pick, false);
+        let a = answer_sync(RecordKind::Company, &rule(), &plan, &[json!(null)], &[], false, None);
+        let p = &a["results"][0]["properties"];
+        assert_eq!((p["ownerId"].as_str(), p["ownerName"].as_str(), p["ownerEmail"].as_str()), (Some("us_1"), Some("Ana"), Some("ana@x.test")));
+        assert_eq!(p["lastActivityDate"], "2024-02-01T00:00:00.000Z");
+        let only = vec!["name".to_string(), "lastActivityDate".to_string()];
+        let a = answer_sync(RecordKind::Company, &rule(), &plan, &[json!(null)], &[], false, Some(&only));
+        assert_eq!(a["results"][0]["properties"], json!({"name": "Name of co_a", "lastActivityDate": "2024-02-01T00:00:00.000Z"}));
     }
 
     #[test]

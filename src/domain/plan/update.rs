@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::{record_refs, RecordChange, RecordWrite, Touched};
 use crate::domain::config::FieldPolicy;
 use crate::domain::error::ItemError;
-use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord};
+use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord, LAST_ACTIVITY};
 use crate::domain::refs::{Known, RefFields, Refs};
 
 /// One item's outcome: the `crmId` it names (as sent), and whether it was applied.
@@ -69,6 +69,8 @@ pub fn plan_update(
     known: &Known,
 ) -> UpdatePlan {
     let mut current: BTreeMap<String, StoredRecord> = stored.iter().map(|r| (r.id.clone(), r.stored())).collect();
+    // Each record's last activity date, moved forward by the items that send a later one.
+    let mut activity: HashMap<String, Option<String>> = stored.iter().map(|r| (r.id.clone(), r.last_activity_at.clone())).collect();
     let mut changes: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     let mut outcomes = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -85,8 +87,13 @@ pub fn plan_update(
             outcomes.push(UpdateOutcome { crm_id, result: Err(ItemError::missing(None, kind.not_found_message())) });
             continue;
         };
-        let applied = apply_update(state, update, policy);
+        let mut applied = apply_update(state, update, policy);
         outcomes.push(UpdateOutcome { crm_id, result: Ok(()) });
+        let date = activity.entry(update.crm_id.clone()).or_default();
+        if let Some(sent) = update.last_activity.as_ref().filter(|sent| date.as_ref().is_none_or(|d| d < *sent)) {
+            let old = date.replace(sent.clone());
+            applied.changes.push(Change { field: LAST_ACTIVITY.to_string(), old: old.map(Value::String), new: Some(json!(sent)) });
+        }
         if applied.changes.is_empty() {
             continue;
         }
@@ -122,8 +129,9 @@ pub fn plan_update(
         let row = before[id.as_str()];
         touched.push(KeySet::of(kind, &row.fields));
         touched.push(KeySet::of(kind, &record.fields));
+        let moved = activity.get(&id).cloned().flatten().filter(|d| row.last_activity_at.as_ref() != Some(d));
         writes.push(RecordChange {
-            record: RecordWrite::of(kind, id, None, record.fields, record.properties),
+            record: RecordWrite::of(kind, id, None, record.fields, record.properties).with_last_activity(moved),
             base: row.updated_at.clone(),
             changes: log,
         });
@@ -185,6 +193,21 @@ mod tests {
         assert_eq!(logged, vec![("industry", Some(&json!("Software"))), ("domain", Some(&json!("acme.io"))), ("industry", Some(&json!("SaaS")))]);
         assert_eq!(p.touched.len(), 2, "old and new keys");
         assert!(p.touched[0].keys(crate::domain::matching::MatchField::Domain).any(|k| k == "acme.com"));
+    }
+
+    #[test]
+    fn a_sent_last_activity_date_only_moves_forward_and_is_in_history() {
+        let mut r = row("co_1", json!({"name": "Acme"}));
+        r.last_activity_at = Some("2024-05-01T00:00:00.000Z".into());
+        let stored = [r];
+        let back = run(json!([{"crmId": "co_1", "lastActivityDate": "2024-01-01T00:00:00Z"}]), &stored, &BTreeMap::new(), &Known::default());
+        assert!(back.writes.is_empty(), "an earlier date changes nothing");
+        let on = run(json!([{"crmId": "co_1", "lastActivityDate": "2024-06-01T10:00:00+02:00"}]), &stored, &BTreeMap::new(), &Known::default());
+        let w = &on.writes[0];
+        assert_eq!(w.record.last_activity_at.as_deref(), Some("2024-06-01T08:00:00.000Z"));
+        assert_eq!(w.changes[0].field, "lastActivityDate");
+        assert_eq!(w.changes[0].old, Some(json!("2024-05-01T00:00:00.000Z")));
+        assert!(w.record.properties.is_empty(), "one field, never a custom property too");
     }
 
     #[test]

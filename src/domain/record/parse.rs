@@ -58,6 +58,8 @@ pub struct NewRecord {
     pub fields: Map<String, Value>,
     /// Every other field, as sent.
     pub properties: Map<String, Value>,
+    /// `lastActivityDate` as sent (RFC 3339 UTC): it only moves the record's date forward.
+    pub last_activity: Option<String>,
 }
 
 /// Validated item of `PUT /{kind}`: only the fields present, `Value::Null` meaning "clear".
@@ -67,6 +69,8 @@ pub struct RecordUpdate {
     pub crm_id: String,
     pub fields: Map<String, Value>,
     pub properties: Map<String, Value>,
+    /// `lastActivityDate` as sent: it only moves the record's date forward.
+    pub last_activity: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -83,7 +87,7 @@ pub fn parse_new(kind: RecordKind, value: &Value) -> Result<NewRecord, ItemError
         Some(v) => Some(parse_external_id(v)?),
     };
     let (fields, properties) = parse_data(kind, object, Mode::Create)?;
-    Ok(NewRecord { external_id, fields, properties })
+    Ok(NewRecord { external_id, fields, properties, last_activity: last_activity(object)? })
 }
 
 /// Parses one item of an update body.
@@ -96,7 +100,7 @@ pub fn parse_update(kind: RecordKind, value: &Value) -> Result<RecordUpdate, Ite
         Some(other) => return Err(ItemError::invalid(CRM_ID, format!("expected a string, got {}", json_type(other)))),
     };
     let (fields, properties) = parse_data(kind, object, Mode::Update)?;
-    Ok(RecordUpdate { crm_id, fields, properties })
+    Ok(RecordUpdate { crm_id, fields, properties, last_activity: last_activity(object)? })
 }
 
 fn record_object(kind: RecordKind, value: &Value) -> Result<&Map<String, Value>, ItemError> {
@@ -118,6 +122,15 @@ fn parse_external_id(value: &Value) -> Result<String, ItemError> {
             format!("expected a string or a number, got {}", json_type(other)),
         )),
     }
+}
+
+/// The name of the record's last activity date: one field, which the CRM computes from logged
+/// activities and a client may move forward, never back.
+pub const LAST_ACTIVITY: &str = "lastActivityDate";
+
+/// `lastActivityDate` as sent (a timestamp, or `null`, which changes nothing).
+fn last_activity(object: &Map<String, Value>) -> Result<Option<String>, ItemError> {
+    Ok(crate::domain::work::timestamp(object, LAST_ACTIVITY)?.flatten())
 }
 
 /// Core fields and custom properties of one record.
@@ -165,7 +178,8 @@ fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Resu
         Ok(())
     };
 
-    each_data_field(object, |name| name == PROPERTIES || name == EXTERNAL_ID || (name == CRM_ID && mode == Mode::Update), |f| {
+    let skip = |name: &str| name == PROPERTIES || name == EXTERNAL_ID || name == LAST_ACTIVITY || (name == CRM_ID && mode == Mode::Update);
+    each_data_field(object, skip, |f| {
         put(&f.path, f.name, f.value)
     })?;
     // On create, a page URL sent as the domain is kept as the website when none was sent.

@@ -28,6 +28,18 @@ impl RecordRow {
         StoredRecord { id: self.id.clone(), fields: self.fields.clone(), properties: self.properties.clone() }
     }
 
+    /// The record as a sync answers it (a parent read by id: no keys, no owner's name).
+    pub fn candidate(&self) -> crate::domain::sync::Candidate {
+        crate::domain::sync::Candidate {
+            id: self.id.clone(),
+            fields: self.fields.clone(),
+            properties: self.properties.clone(),
+            updated_at: Some(self.updated_at.clone()),
+            last_activity_at: self.last_activity_at.clone(),
+            ..Default::default()
+        }
+    }
+
     /// The record as the API answers it, `lastActivityDate` included, and its associations when
     /// they were read.
     pub fn to_wire(&self, kind: RecordKind) -> Value {
