@@ -88,6 +88,8 @@ pub fn build_worker() -> Build {
     assert!(status.success(), "the Worker did not build");
     let dir = std::env::temp_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
     copy_dir(&repo_root().join("build"), &dir.join("build"));
+    // The migrations go with it: `migrations_dir` is relative to the configuration file.
+    copy_dir(&repo_root().join("migrations"), &dir.join("migrations"));
     // The project's configuration, less its build step.
     let config = std::fs::read_to_string(repo_root().join("wrangler.toml")).unwrap();
     let mut in_build = false;
@@ -111,6 +113,7 @@ pub struct ServerOptions<'a> {
     pub vars: Vec<(&'a str, String)>,
     /// Secrets, passed in an env file so wrangler never prints them.
     pub secrets: Vec<(&'a str, String)>,
+    /// Applies `migrations/` (`wrangler d1 migrations apply DB --local`) before serving.
     pub apply_schema: bool,
 }
 
@@ -129,17 +132,16 @@ impl Server {
         let state = std::env::temp_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
         std::fs::create_dir_all(&state).unwrap();
         if opts.apply_schema {
-            let out = tool_env(Command::new("wrangler").args(["d1", "execute", "DB", "--local", "-c"]))
+            // As a team does it: every migration in migrations/, recorded in d1_migrations.
+            let out = tool_env(Command::new("wrangler").args(["d1", "migrations", "apply", "DB", "--local", "-c"]))
                 .arg(build.config())
                 .arg("--persist-to")
                 .arg(&state)
-                .arg("--file")
-                .arg(repo_root().join("schema.sql"))
                 .output()
-                .expect("run wrangler d1 execute");
+                .expect("run wrangler d1 migrations apply");
             assert!(
                 out.status.success(),
-                "applying schema.sql failed:\n{}\n{}",
+                "applying the migrations failed:\n{}\n{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
