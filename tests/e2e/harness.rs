@@ -4,14 +4,19 @@
 //! port, stopped (its whole process group) when the run ends. Tests share a server and keep to
 //! their own data by using unique ids (`App::unique`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::openapi::Spec;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -247,10 +252,25 @@ impl Resp {
 }
 
 /// A client for one server, with the keys that server accepts.
+///
+/// With a [`Spec`] (every client of the suite has one), each request body the Worker accepts is
+/// checked against the request schema of its route in the served OpenAPI document, so the
+/// description cannot drift from what the Worker takes. The rule:
+/// - only a `2xx` answer counts as accepted: a body a test sends on purpose to be refused gets a
+///   `4xx` and is not checked (and nothing else need mark it);
+/// - in a batch that answers `200` with per-item outcomes, the items the answer reports as failed
+///   are left out and the rest of the body is checked (see [`accepted_part`]): one bad item on
+///   purpose does not exempt its neighbours;
+/// - a route whose operation documents no body (the Worker reads none) is not checked; the
+///   native test `tests/openapi_document.rs` keeps "documents a body" equal to "reads a body".
+///
+/// A mismatch panics, failing the test, with the method, the route, and each place in the body
+/// (`$.contacts[0].email`) with what the schema wanted.
 pub struct Client {
     pub base: String,
     pub keys: Vec<String>,
     agent: ureq::Agent,
+    spec: Option<Arc<Spec>>,
 }
 
 /// How a request is authenticated.
@@ -264,7 +284,18 @@ pub enum Key<'a> {
 
 impl Client {
     pub fn new(base: &str, keys: Vec<String>) -> Client {
-        Client { base: base.to_string(), keys, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() }
+        Client {
+            base: base.to_string(),
+            keys,
+            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build(),
+            spec: None,
+        }
+    }
+
+    /// The same client, checking every accepted request body against `spec` (see [`Client`]).
+    pub fn with_spec(mut self, spec: Arc<Spec>) -> Client {
+        self.spec = Some(spec);
+        self
     }
 
     /// The general form: any method, key, extra headers and raw body.
@@ -296,9 +327,17 @@ impl Client {
                 (n.to_ascii_lowercase(), v)
             })
             .collect();
-        let mut body = Vec::new();
-        response.into_reader().read_to_end(&mut body).unwrap();
-        Resp { status, headers, body }
+        let mut bytes = Vec::new();
+        response.into_reader().read_to_end(&mut bytes).unwrap();
+        let resp = Resp { status, headers, body: bytes };
+        if let (Some(spec), Some(sent)) = (&self.spec, body) {
+            if (200..300).contains(&resp.status) {
+                if let Err(e) = check_accepted_request(spec, method, path, sent, &resp) {
+                    panic!("the Worker accepted a request body that openapi.json does not allow: {e}");
+                }
+            }
+        }
+        resp
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -309,6 +348,73 @@ impl Client {
     pub fn json(&self, method: &str, path: &str, body: &serde_json::Value) -> Resp {
         self.send(method, path, Key::Valid, &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))
     }
+}
+
+/// Checks a body the Worker answered `2xx` to against its route's request schema (see [`Client`]).
+pub fn check_accepted_request(spec: &Spec, method: &str, path: &str, sent: &[u8], resp: &Resp) -> Result<(), String> {
+    let Some(route) = spec.route_of(method, path) else {
+        // Not an API operation (the HTML pages): nothing documents its body.
+        return Ok(());
+    };
+    if spec.request_schema(&route, method)?.is_none() {
+        return Ok(());
+    }
+    let body: Value = serde_json::from_slice(sent)
+        .map_err(|e| format!("{method} {route} ({path}) answered {} to a body that is not JSON ({e})", resp.status))?;
+    let answer: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let accepted = accepted_part(method, &route, &body, &answer);
+    spec.check_request(&route, method, &accepted).map_err(|e| {
+        let mut shown = accepted.to_string();
+        if shown.len() > 2_000 {
+            let cut = (0..=2_000).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
+            shown.truncate(cut);
+            shown.push_str("…");
+        }
+        format!("{e} (sent to {path}, answered {})\nbody as checked: {shown}", resp.status)
+    })
+}
+
+/// The part of a `2xx` request the Worker accepted: for a batch route with per-item outcomes, the
+/// body without the items its answer reports as failed (`errors[].index` for creates, sync, tasks,
+/// activities and users; `results[i].success == false` for updates and associations). Any other
+/// body was accepted whole.
+pub fn accepted_part(method: &str, route: &str, body: &Value, answer: &Value) -> Value {
+    enum Failed {
+        ErrorIndexes,
+        UnsuccessfulResults,
+    }
+    let (key, failed) = match (method, route) {
+        ("POST", "/contacts" | "/contacts/sync") => ("contacts", Failed::ErrorIndexes),
+        ("POST", "/companies" | "/companies/sync") => ("companies", Failed::ErrorIndexes),
+        ("PUT", "/contacts") => ("contacts", Failed::UnsuccessfulResults),
+        ("PUT", "/companies") => ("companies", Failed::UnsuccessfulResults),
+        ("POST" | "DELETE", "/associations") => ("associations", Failed::UnsuccessfulResults),
+        // The one-or-batch routes: only the batch form (the body has the key) has item outcomes.
+        ("POST", "/tasks") => ("tasks", Failed::ErrorIndexes),
+        ("POST", "/activities") => ("activities", Failed::ErrorIndexes),
+        ("POST", "/users") => ("users", Failed::ErrorIndexes),
+        _ => return body.clone(),
+    };
+    let Some(items) = body.get(key).and_then(Value::as_array) else { return body.clone() };
+    let bad: HashSet<usize> = match failed {
+        Failed::ErrorIndexes => answer["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["index"].as_u64().map(|i| i as usize))
+            .collect(),
+        Failed::UnsuccessfulResults => answer["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, r)| r["success"] == Value::Bool(false))
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    let mut out = body.clone();
+    out[key] = Value::Array(items.iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, v)| v.clone()).collect());
+    out
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);

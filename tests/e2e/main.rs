@@ -41,7 +41,9 @@ pub struct App {
     /// A server with field write policies (FIELD_POLICY) and the match cache off.
     pub policy: Client,
     pub policy_server: Server,
-    pub spec: openapi::Spec,
+    /// The served OpenAPI document; every client above checks the request bodies the Worker
+    /// accepts against it (see `harness::Client`).
+    pub spec: Arc<openapi::Spec>,
     /// The `api`, `broken` and `matching` servers' `DASHBOARD_PASSWORD` (the others have none:
     /// their pages are 404). The `matching` server also has a `PUBLIC_URL`.
     pub dashboard_password: String,
@@ -113,20 +115,21 @@ fn main() {
         s.wait_ready(Duration::from_secs(120));
     }
 
-    let api = Client::new(&server.base, keys.clone());
-    let doc = api.send("GET", "/openapi.json", harness::Key::None, &[], None).json();
+    let doc = Client::new(&server.base, vec![]).send("GET", "/openapi.json", harness::Key::None, &[], None).json();
+    let spec = Arc::new(openapi::Spec::new(doc));
+    let client = |base: &str, keys: Vec<String>| Client::new(base, keys).with_spec(Arc::clone(&spec));
     let app = Arc::new(App {
-        broken: Client::new(&broken_server.base, vec![keys[0].clone()]),
-        policy: Client::new(&policy_server.base, vec![keys[0].clone()]),
-        matching: Client::new(&matching_server.base, vec![keys[0].clone()]),
+        api: client(&server.base, keys.clone()),
+        broken: client(&broken_server.base, vec![keys[0].clone()]),
+        policy: client(&policy_server.base, vec![keys[0].clone()]),
+        matching: client(&matching_server.base, vec![keys[0].clone()]),
         matching_server,
-        users: Client::new(&users_server.base, vec![keys[0].clone()]),
+        users: client(&users_server.base, vec![keys[0].clone()]),
         users_server,
         policy_server,
-        api,
         server,
         broken_server,
-        spec: openapi::Spec::new(doc),
+        spec,
         dashboard_password,
     });
 
