@@ -4,7 +4,7 @@
 //! port, stopped (its whole process group) when the run ends. Tests share a server and keep to
 //! their own data by using unique ids (`App::unique`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -20,6 +20,15 @@ use crate::openapi::Spec;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where a run keeps its build snapshot and server state: under this checkout's `target/`, not the
+/// machine's shared temporary directory, so runs of other checkouts on the same machine (which
+/// use the same names) can never see, reuse or delete them.
+pub fn scratch_dir() -> PathBuf {
+    let dir = repo_root().join("target").join("e2e-tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Random hex from the OS, for keys and unique ids.
@@ -91,7 +100,7 @@ pub fn build_worker() -> Build {
     eprintln!("[e2e] building the Worker (scripts/build.sh)");
     let status = tool_env(Command::new("bash").arg("scripts/build.sh")).status().expect("run scripts/build.sh");
     assert!(status.success(), "the Worker did not build");
-    let dir = std::env::temp_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
+    let dir = scratch_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
     copy_dir(&repo_root().join("build"), &dir.join("build"));
     // The migrations go with it: `migrations_dir` is relative to the configuration file.
     copy_dir(&repo_root().join("migrations"), &dir.join("migrations"));
@@ -134,7 +143,7 @@ pub struct Server {
 impl Server {
     /// Spawns the server; `wait_ready` then waits until it answers.
     pub fn spawn(build: &Build, opts: ServerOptions) -> Server {
-        let state = std::env::temp_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
+        let state = scratch_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
         std::fs::create_dir_all(&state).unwrap();
         if opts.apply_schema {
             // As a team does it: every migration in migrations/, recorded in d1_migrations.
@@ -375,10 +384,22 @@ pub fn check_accepted_request(spec: &Spec, method: &str, path: &str, sent: &[u8]
 }
 
 /// The part of a `2xx` request the Worker accepted: for a batch route with per-item outcomes, the
-/// body without the items its answer reports as failed (`errors[].index` for creates, sync, tasks,
-/// activities and users; `results[i].success == false` for updates and associations). Any other
-/// body was accepted whole.
+/// body without the items its answer reports as failed ([`item_outcomes`]). Any other body was
+/// accepted whole.
 pub fn accepted_part(method: &str, route: &str, body: &Value, answer: &Value) -> Value {
+    let Some((key, outcomes)) = item_outcomes(method, route, body, answer) else { return body.clone() };
+    let mut out = body.clone();
+    let kept = body[key].as_array().into_iter().flatten().zip(&outcomes).filter(|(_, failed)| failed.is_none());
+    out[key] = Value::Array(kept.map(|(item, _)| item.clone()).collect());
+    out
+}
+
+/// For a batch route that answers each item's outcome: the key of the items in the body, and per
+/// item the `code` of its failure (`None` when it succeeded). A failure is read from
+/// `errors[].index` for creates, sync, tasks, activities and users, and from
+/// `results[i].success == false` for updates and associations. `None` for every other route, and
+/// for the single form of the one-or-batch routes (the body lacks the key).
+pub fn item_outcomes(method: &str, route: &str, body: &Value, answer: &Value) -> Option<(&'static str, Vec<Option<String>>)> {
     enum Failed {
         ErrorIndexes,
         UnsuccessfulResults,
@@ -389,32 +410,31 @@ pub fn accepted_part(method: &str, route: &str, body: &Value, answer: &Value) ->
         ("PUT", "/contacts") => ("contacts", Failed::UnsuccessfulResults),
         ("PUT", "/companies") => ("companies", Failed::UnsuccessfulResults),
         ("POST" | "DELETE", "/associations") => ("associations", Failed::UnsuccessfulResults),
-        // The one-or-batch routes: only the batch form (the body has the key) has item outcomes.
         ("POST", "/tasks") => ("tasks", Failed::ErrorIndexes),
         ("POST", "/activities") => ("activities", Failed::ErrorIndexes),
         ("POST", "/users") => ("users", Failed::ErrorIndexes),
-        _ => return body.clone(),
+        _ => return None,
     };
-    let Some(items) = body.get(key).and_then(Value::as_array) else { return body.clone() };
-    let bad: HashSet<usize> = match failed {
-        Failed::ErrorIndexes => answer["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["index"].as_u64().map(|i| i as usize))
-            .collect(),
-        Failed::UnsuccessfulResults => answer["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .filter(|(_, r)| r["success"] == Value::Bool(false))
-            .map(|(i, _)| i)
-            .collect(),
-    };
-    let mut out = body.clone();
-    out[key] = Value::Array(items.iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, v)| v.clone()).collect());
-    out
+    let items = body.get(key)?.as_array()?;
+    let mut outcomes: Vec<Option<String>> = vec![None; items.len()];
+    let code = |v: &Value| v["code"].as_str().unwrap_or("(no code)").to_string();
+    match failed {
+        Failed::ErrorIndexes => {
+            for e in answer["errors"].as_array().into_iter().flatten() {
+                if let Some(slot) = e["index"].as_u64().and_then(|i| outcomes.get_mut(i as usize)) {
+                    *slot = Some(code(e));
+                }
+            }
+        }
+        Failed::UnsuccessfulResults => {
+            for (slot, r) in outcomes.iter_mut().zip(answer["results"].as_array().into_iter().flatten()) {
+                if r["success"] == Value::Bool(false) {
+                    *slot = Some(code(r));
+                }
+            }
+        }
+    }
+    Some((key, outcomes))
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);

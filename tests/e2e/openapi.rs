@@ -240,8 +240,14 @@ impl Spec {
                 let passing = outcomes.iter().filter(|e| e.is_empty()).count();
                 let ok = if keyword == "oneOf" { passing == 1 } else { passing >= 1 };
                 if !ok {
-                    // The option that came closest says best what is wrong.
-                    let closest = outcomes.iter().enumerate().filter(|(_, e)| !e.is_empty()).min_by_key(|(_, e)| e.len());
+                    // The option that came closest says best what is wrong: the one whose shape
+                    // fits here (fewest mismatches at this level), then the fewest mismatches.
+                    let here = format!("{at}: ");
+                    let closest = outcomes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| !e.is_empty())
+                        .min_by_key(|(_, e)| (e.iter().filter(|m| m.starts_with(&here)).count(), e.len()));
                     match closest {
                         Some((i, e)) if passing == 0 => {
                             errors.push(format!("{at}: none of the {keyword} options match; closest (option {i}): {}", e.join("; ")))
