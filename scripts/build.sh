@@ -5,7 +5,7 @@
 # The wasm is optimised for size with `wasm-opt -Oz` from the npm package `binaryen` (pinned in
 # package-lock.json, installed by scripts/setup.sh), not with worker-build's own optimiser (hence
 # --no-opt), which would need a system wasm-opt (Debian's is too old for this output). wasm-opt
-# takes about half a minute, so its result is kept in target/wasm-opt/ by the hash of its input: a
+# takes half a minute to a minute, so its result is kept in target/wasm-opt/ by the hash of its input: a
 # rebuild with no change in the Rust code reuses it. WASM_OPT=off skips it (a faster edit loop;
 # never for a deploy).
 set -euo pipefail
