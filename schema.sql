@@ -1,8 +1,9 @@
 -- edge-crm database schema (D1 / SQLite).
 --
--- Safe to apply any number of times: every statement is IF NOT EXISTS or OR IGNORE.
--- Apply locally:  npx wrangler d1 execute DB --local --file schema.sql
--- Apply remotely: npx wrangler d1 execute DB --remote --file schema.sql
+-- The whole current schema, for reading and for tests. Stores are created and upgraded by the
+-- migrations in migrations/ (`npx wrangler d1 migrations apply DB --local|--remote`), which
+-- tests/migrations.rs checks give exactly this schema. A schema change is a new migration plus
+-- the same change here.
 --
 -- Conventions: ids are the prefixed CRM ids (ct_, co_, tk_, ac_, us_); timestamps are RFC 3339
 -- UTC strings with milliseconds, so text order is time order; JSON columns hold objects as sent.

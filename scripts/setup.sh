@@ -47,8 +47,8 @@ fi
 stamp=node_modules/.edge-crm-lock
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -x node_modules/.bin/wrangler ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  step "installing wrangler from package-lock.json"
+  step "installing wrangler and binaryen (wasm-opt) from package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
-step "ready: $(worker-build --version | sed 's/^/worker-build /'), $(wasm-bindgen --version), wrangler $(wrangler --version 2>/dev/null | tail -n1)"
+step "ready: $(worker-build --version | sed 's/^/worker-build /'), $(wasm-bindgen --version), wrangler $(wrangler --version 2>/dev/null | tail -n1), $(wasm-opt --version)"

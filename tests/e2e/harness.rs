@@ -11,10 +11,24 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::openapi::Spec;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where a run keeps its build snapshot and server state: under this checkout's `target/`, not the
+/// machine's shared temporary directory, so runs of other checkouts on the same machine (which
+/// use the same names) can never see, reuse or delete them.
+pub fn scratch_dir() -> PathBuf {
+    let dir = repo_root().join("target").join("e2e-tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Random hex from the OS, for keys and unique ids.
@@ -86,8 +100,10 @@ pub fn build_worker() -> Build {
     eprintln!("[e2e] building the Worker (scripts/build.sh)");
     let status = tool_env(Command::new("bash").arg("scripts/build.sh")).status().expect("run scripts/build.sh");
     assert!(status.success(), "the Worker did not build");
-    let dir = std::env::temp_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
+    let dir = scratch_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
     copy_dir(&repo_root().join("build"), &dir.join("build"));
+    // The migrations go with it: `migrations_dir` is relative to the configuration file.
+    copy_dir(&repo_root().join("migrations"), &dir.join("migrations"));
     // The project's configuration, less its build step.
     let config = std::fs::read_to_string(repo_root().join("wrangler.toml")).unwrap();
     let mut in_build = false;
@@ -111,6 +127,7 @@ pub struct ServerOptions<'a> {
     pub vars: Vec<(&'a str, String)>,
     /// Secrets, passed in an env file so wrangler never prints them.
     pub secrets: Vec<(&'a str, String)>,
+    /// Applies `migrations/` (`wrangler d1 migrations apply DB --local`) before serving.
     pub apply_schema: bool,
 }
 
@@ -126,20 +143,19 @@ pub struct Server {
 impl Server {
     /// Spawns the server; `wait_ready` then waits until it answers.
     pub fn spawn(build: &Build, opts: ServerOptions) -> Server {
-        let state = std::env::temp_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
+        let state = scratch_dir().join(format!("edge-crm-e2e-{}-{}-{}", opts.name, std::process::id(), random_hex(4)));
         std::fs::create_dir_all(&state).unwrap();
         if opts.apply_schema {
-            let out = tool_env(Command::new("wrangler").args(["d1", "execute", "DB", "--local", "-c"]))
+            // As a team does it: every migration in migrations/, recorded in d1_migrations.
+            let out = tool_env(Command::new("wrangler").args(["d1", "migrations", "apply", "DB", "--local", "-c"]))
                 .arg(build.config())
                 .arg("--persist-to")
                 .arg(&state)
-                .arg("--file")
-                .arg(repo_root().join("schema.sql"))
                 .output()
-                .expect("run wrangler d1 execute");
+                .expect("run wrangler d1 migrations apply");
             assert!(
                 out.status.success(),
-                "applying schema.sql failed:\n{}\n{}",
+                "applying the migrations failed:\n{}\n{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -253,10 +269,25 @@ impl Resp {
 }
 
 /// A client for one server, with the keys that server accepts.
+///
+/// With a [`Spec`] (every client of the suite has one), each request body the Worker accepts is
+/// checked against the request schema of its route in the served OpenAPI document, so the
+/// description cannot drift from what the Worker takes. The rule:
+/// - only a `2xx` answer counts as accepted: a body a test sends on purpose to be refused gets a
+///   `4xx` and is not checked (and nothing else need mark it);
+/// - in a batch that answers `200` with per-item outcomes, the items the answer reports as failed
+///   are left out and the rest of the body is checked (see [`accepted_part`]): one bad item on
+///   purpose does not exempt its neighbours;
+/// - a route whose operation documents no body (the Worker reads none) is not checked; the
+///   native test `tests/openapi_document.rs` keeps "documents a body" equal to "reads a body".
+///
+/// A mismatch panics, failing the test, with the method, the route, and each place in the body
+/// (`$.contacts[0].email`) with what the schema wanted.
 pub struct Client {
     pub base: String,
     pub keys: Vec<String>,
     agent: ureq::Agent,
+    spec: Option<Arc<Spec>>,
 }
 
 /// How a request is authenticated.
@@ -270,7 +301,18 @@ pub enum Key<'a> {
 
 impl Client {
     pub fn new(base: &str, keys: Vec<String>) -> Client {
-        Client { base: base.to_string(), keys, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() }
+        Client {
+            base: base.to_string(),
+            keys,
+            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build(),
+            spec: None,
+        }
+    }
+
+    /// The same client, checking every accepted request body against `spec` (see [`Client`]).
+    pub fn with_spec(mut self, spec: Arc<Spec>) -> Client {
+        self.spec = Some(spec);
+        self
     }
 
     /// The general form: any method, key, extra headers and raw body.
@@ -302,9 +344,17 @@ impl Client {
                 (n.to_ascii_lowercase(), v)
             })
             .collect();
-        let mut body = Vec::new();
-        response.into_reader().read_to_end(&mut body).unwrap();
-        Resp { status, headers, body }
+        let mut bytes = Vec::new();
+        response.into_reader().read_to_end(&mut bytes).unwrap();
+        let resp = Resp { status, headers, body: bytes };
+        if let (Some(spec), Some(sent)) = (&self.spec, body) {
+            if (200..300).contains(&resp.status) {
+                if let Err(e) = check_accepted_request(spec, method, path, sent, &resp) {
+                    panic!("the Worker accepted a request body that openapi.json does not allow: {e}");
+                }
+            }
+        }
+        resp
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -315,6 +365,84 @@ impl Client {
     pub fn json(&self, method: &str, path: &str, body: &serde_json::Value) -> Resp {
         self.send(method, path, Key::Valid, &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))
     }
+}
+
+/// Checks a body the Worker answered `2xx` to against its route's request schema (see [`Client`]).
+pub fn check_accepted_request(spec: &Spec, method: &str, path: &str, sent: &[u8], resp: &Resp) -> Result<(), String> {
+    let Some(route) = spec.route_of(method, path) else {
+        // Not an API operation (the HTML pages): nothing documents its body.
+        return Ok(());
+    };
+    if spec.request_schema(&route, method)?.is_none() {
+        return Ok(());
+    }
+    let body: Value = serde_json::from_slice(sent)
+        .map_err(|e| format!("{method} {route} ({path}) answered {} to a body that is not JSON ({e})", resp.status))?;
+    let answer: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let accepted = accepted_part(method, &route, &body, &answer);
+    spec.check_request(&route, method, &accepted).map_err(|e| {
+        let mut shown = accepted.to_string();
+        if shown.len() > 2_000 {
+            let cut = (0..=2_000).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
+            shown.truncate(cut);
+            shown.push_str("…");
+        }
+        format!("{e} (sent to {path}, answered {})\nbody as checked: {shown}", resp.status)
+    })
+}
+
+/// The part of a `2xx` request the Worker accepted: for a batch route with per-item outcomes, the
+/// body without the items its answer reports as failed ([`item_outcomes`]). Any other body was
+/// accepted whole.
+pub fn accepted_part(method: &str, route: &str, body: &Value, answer: &Value) -> Value {
+    let Some((key, outcomes)) = item_outcomes(method, route, body, answer) else { return body.clone() };
+    let mut out = body.clone();
+    let kept = body[key].as_array().into_iter().flatten().zip(&outcomes).filter(|(_, failed)| failed.is_none());
+    out[key] = Value::Array(kept.map(|(item, _)| item.clone()).collect());
+    out
+}
+
+/// For a batch route that answers each item's outcome: the key of the items in the body, and per
+/// item the `code` of its failure (`None` when it succeeded). A failure is read from
+/// `errors[].index` for creates, sync, tasks, activities and users, and from
+/// `results[i].success == false` for updates and associations. `None` for every other route, and
+/// for the single form of the one-or-batch routes (the body lacks the key).
+pub fn item_outcomes(method: &str, route: &str, body: &Value, answer: &Value) -> Option<(&'static str, Vec<Option<String>>)> {
+    enum Failed {
+        ErrorIndexes,
+        UnsuccessfulResults,
+    }
+    let (key, failed) = match (method, route) {
+        ("POST", "/contacts" | "/contacts/sync") => ("contacts", Failed::ErrorIndexes),
+        ("POST", "/companies" | "/companies/sync") => ("companies", Failed::ErrorIndexes),
+        ("PUT", "/contacts") => ("contacts", Failed::UnsuccessfulResults),
+        ("PUT", "/companies") => ("companies", Failed::UnsuccessfulResults),
+        ("POST" | "DELETE", "/associations") => ("associations", Failed::UnsuccessfulResults),
+        ("POST", "/tasks") => ("tasks", Failed::ErrorIndexes),
+        ("POST", "/activities") => ("activities", Failed::ErrorIndexes),
+        ("POST", "/users") => ("users", Failed::ErrorIndexes),
+        _ => return None,
+    };
+    let items = body.get(key)?.as_array()?;
+    let mut outcomes: Vec<Option<String>> = vec![None; items.len()];
+    let code = |v: &Value| v["code"].as_str().unwrap_or("(no code)").to_string();
+    match failed {
+        Failed::ErrorIndexes => {
+            for e in answer["errors"].as_array().into_iter().flatten() {
+                if let Some(slot) = e["index"].as_u64().and_then(|i| outcomes.get_mut(i as usize)) {
+                    *slot = Some(code(e));
+                }
+            }
+        }
+        Failed::UnsuccessfulResults => {
+            for (slot, r) in outcomes.iter_mut().zip(answer["results"].as_array().into_iter().flatten()) {
+                if r["success"] == Value::Bool(false) {
+                    *slot = Some(code(r));
+                }
+            }
+        }
+    }
+    Some((key, outcomes))
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);

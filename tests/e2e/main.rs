@@ -12,6 +12,7 @@ mod openapi;
 mod pages;
 mod pipeline;
 mod records;
+mod schemas;
 mod sync;
 mod tasks;
 mod trust;
@@ -42,7 +43,9 @@ pub struct App {
     /// A server with field write policies (FIELD_POLICY) and the match cache off.
     pub policy: Client,
     pub policy_server: Server,
-    pub spec: openapi::Spec,
+    /// The served OpenAPI document; every client above checks the request bodies the Worker
+    /// accepts against it (see `harness::Client`).
+    pub spec: Arc<openapi::Spec>,
     /// The `api`, `broken` and `matching` servers' `DASHBOARD_PASSWORD` (the others have none:
     /// their pages are 404). The `matching` server also has a `PUBLIC_URL`.
     pub dashboard_password: String,
@@ -61,7 +64,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS, trust::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -114,20 +117,21 @@ fn main() {
         s.wait_ready(Duration::from_secs(120));
     }
 
-    let api = Client::new(&server.base, keys.clone());
-    let doc = api.send("GET", "/openapi.json", harness::Key::None, &[], None).json();
+    let doc = Client::new(&server.base, vec![]).send("GET", "/openapi.json", harness::Key::None, &[], None).json();
+    let spec = Arc::new(openapi::Spec::new(doc));
+    let client = |base: &str, keys: Vec<String>| Client::new(base, keys).with_spec(Arc::clone(&spec));
     let app = Arc::new(App {
-        broken: Client::new(&broken_server.base, vec![keys[0].clone()]),
-        policy: Client::new(&policy_server.base, vec![keys[0].clone()]),
-        matching: Client::new(&matching_server.base, vec![keys[0].clone()]),
+        api: client(&server.base, keys.clone()),
+        broken: client(&broken_server.base, vec![keys[0].clone()]),
+        policy: client(&policy_server.base, vec![keys[0].clone()]),
+        matching: client(&matching_server.base, vec![keys[0].clone()]),
         matching_server,
-        users: Client::new(&users_server.base, vec![keys[0].clone()]),
+        users: client(&users_server.base, vec![keys[0].clone()]),
         users_server,
         policy_server,
-        api,
         server,
         broken_server,
-        spec: openapi::Spec::new(doc),
+        spec,
         dashboard_password,
     });
 
