@@ -26,6 +26,17 @@ pub enum AmbiguousMatch {
     Error,
 }
 
+/// What a create does with the fields of an item that matched a stored record (`CREATE_MERGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateMerge {
+    /// Empty stored fields are filled, filled ones kept (the default).
+    FillEmpty,
+    /// The field policy of an update applies (`FIELD_POLICY`, else overwrite).
+    Overwrite,
+    /// Nothing is merged.
+    None,
+}
+
 /// How an update treats a field (API.md §4 PUT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldPolicy {
@@ -66,6 +77,7 @@ pub struct Config {
     pub contact_match: MatchRule,
     pub ambiguous_match: AmbiguousMatch,
     pub create_dedupe: bool,
+    pub create_merge: CreateMerge,
     pub match_to_parent: bool,
     pub field_policy: BTreeMap<String, FieldPolicy>,
     /// `None`: every stored core and custom field.
@@ -216,6 +228,15 @@ impl Config {
             }
         };
         let create_dedupe = r.bool("CREATE_DEDUPE", true);
+        let create_merge = match r.get("CREATE_MERGE").as_deref() {
+            None | Some("fill_empty") => CreateMerge::FillEmpty,
+            Some("overwrite") => CreateMerge::Overwrite,
+            Some("none") => CreateMerge::None,
+            Some(other) => {
+                r.fail("CREATE_MERGE", format!("must be fill_empty, overwrite or none, got {other:?}"));
+                CreateMerge::FillEmpty
+            }
+        };
         let match_to_parent = r.bool("MATCH_TO_PARENT", false);
         let field_policy = match r.get("FIELD_POLICY") {
             None => BTreeMap::new(),
@@ -249,6 +270,7 @@ impl Config {
                 contact_match,
                 ambiguous_match,
                 create_dedupe,
+                create_merge,
                 match_to_parent,
                 field_policy,
                 sync_back_fields_companies,
@@ -325,6 +347,7 @@ mod tests {
         assert_eq!(c.contact_match, MatchRule::default_for(RecordKind::Contact));
         assert_eq!(c.ambiguous_match, AmbiguousMatch::Pick);
         assert!(c.create_dedupe);
+        assert_eq!(c.create_merge, CreateMerge::FillEmpty);
         assert!(!c.match_to_parent);
         assert!(c.field_policy.is_empty());
         assert_eq!(c.sync_back_fields_companies, None);
@@ -358,6 +381,7 @@ mod tests {
             ("MAX_BATCH", "500"),
             ("MAX_BODY_BYTES", "1_048_576"),
             ("MATCH_CACHE", "on"),
+            ("CREATE_MERGE", "overwrite"),
             ("PUBLIC_URL", "https://crm.example.com/"),
             ("DASHBOARD_PASSWORD", "correct horse"),
         ])
@@ -366,6 +390,7 @@ mod tests {
         assert_eq!(c.company_match, MatchRule::parse(RecordKind::Company, "domain | name").unwrap());
         assert_eq!(c.ambiguous_match, AmbiguousMatch::Error);
         assert!(!c.create_dedupe);
+        assert_eq!(c.create_merge, CreateMerge::Overwrite);
         assert!(c.match_to_parent);
         assert_eq!(c.field_policy["industry"], FieldPolicy::FillEmpty);
         assert_eq!(c.field_policy["tags"], FieldPolicy::Union);

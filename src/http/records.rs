@@ -23,7 +23,14 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let parsed: Vec<_> = items.iter().map(|item| parse_new(kind, item)).collect();
     let keys: Vec<Option<KeySet>> = parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
     let rule = ctx.config.match_rule(kind);
-    let settings = CreateSettings { kind, rule, dedupe: ctx.config.create_dedupe, ambiguous: ctx.config.ambiguous_match };
+    let settings = CreateSettings {
+        kind,
+        rule,
+        dedupe: ctx.config.create_dedupe,
+        ambiguous: ctx.config.ambiguous_match,
+        merge: ctx.config.create_merge,
+        policy: &ctx.config.field_policy,
+    };
 
     let (plan, resolved) = retry("records with the same keys are being created by other requests", async || {
         let known = ctx.store.references(parsed.iter().flatten().map(|r| record_refs(&r.fields))).await?;

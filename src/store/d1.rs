@@ -303,6 +303,18 @@ impl Store {
             statements.push(self.prepare(s.guard_keys, &[json_arg(&guard.anchors), json_arg(&guard.seen)])?);
         }
         let logged = |items: &JsValue| [items.clone(), text(now), text(request_id)];
+        // Stored records the items matched, with what they carried merged in: written like an
+        // update, refused when the record changed since it was read.
+        if !plan.merges.is_empty() {
+            let merges = json_arg(&plan.merges);
+            statements.extend([
+                self.prepare(s.guard, std::slice::from_ref(&merges))?,
+                self.prepare(s.update, &[merges.clone(), text(now)])?,
+                self.prepare(s.keys_delete, std::slice::from_ref(&merges))?,
+                self.prepare(s.keys_new, std::slice::from_ref(&merges))?,
+                self.prepare(s.history_changes, &logged(&merges))?,
+            ]);
+        }
         statements.extend([
             self.prepare(s.insert_new, &[items.clone(), text(now)])?,
             self.prepare(s.link_new, &[items.clone(), text(now)])?,

@@ -15,6 +15,8 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::domains_are_stored_and_synced_back_clean", domains_are_stored_and_synced_back_clean),
     ("trust::a_base_url_with_a_trailing_slash_works", a_base_url_with_a_trailing_slash_works),
     ("trust::associations_take_aliases_and_enginy_labels", associations_take_aliases_and_enginy_labels),
+    ("trust::a_deduplicated_export_keeps_what_it_carried", a_deduplicated_export_keeps_what_it_carried),
+    ("trust::sync_sends_back_the_owner_and_the_last_activity", sync_sends_back_the_owner_and_the_last_activity),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -129,4 +131,45 @@ fn associations_take_aliases_and_enginy_labels(app: &App) {
     let contact = app.api.get(&format!("/contacts/{}", ct.as_str().unwrap())).json();
     let link = &contact["associations"][0];
     assert_eq!((link["companyId"].clone(), link["primary"].clone()), (co, json!(true)), "{contact}");
+}
+
+fn a_deduplicated_export_keeps_what_it_carried(app: &App) {
+    let domain = format!("{}.com", unique("merge"));
+    let stored = post(&app.api, "/companies", json!({"companies": [{"externalId": unique("e"), "name": "Merge Co", "domain": domain}]}));
+    let id = stored["results"][0]["crmId"].as_str().unwrap().to_string();
+    let ext = unique("e");
+    let export = json!({"companies": [{"externalId": ext, "name": "MERGE CO INC", "domain": format!("https://www.{domain}/about"), "industry": "Software", "tier": "gold"}]});
+    let answer = post(&app.api, "/companies", export);
+    let r = &answer["results"][0];
+    assert_eq!((r["crmId"].as_str(), r["created"].as_bool()), (Some(id.as_str()), Some(false)), "{answer}");
+    // The page URL sent as the domain fills the empty website too.
+    assert_eq!(r["updatedFields"], json!(["industry", "website", "properties.tier"]), "{answer}");
+    let record = app.api.get(&format!("/companies/{id}")).json();
+    assert_eq!((record["name"].as_str(), record["industry"].as_str()), (Some("Merge Co"), Some("Software")), "filled, not overwritten");
+    assert_eq!(record["properties"]["tier"], "gold");
+    let history = app.api.get(&format!("/companies/{id}/history")).json();
+    assert!(history["history"].as_array().unwrap().iter().any(|h| h["field"] == "industry" && h["newValue"] == "Software"), "{history}");
+    // The same export again changes nothing more.
+    let again = post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "domain": domain, "industry": "Retail"}]}));
+    assert!(again["results"][0].get("updatedFields").is_none(), "{again}");
+}
+
+fn sync_sends_back_the_owner_and_the_last_activity(app: &App) {
+    // The users server has users, so owners are stored users there.
+    let c = &app.users;
+    let email = format!("{}@x.test", unique("owner"));
+    let user = post(c, "/users", json!({"name": "Olive Owner", "email": email}));
+    let owner = user["id"].as_str().unwrap();
+    let domain = format!("{}.com", unique("owned"));
+    let ext = unique("e");
+    post(c, "/companies", json!({"companies": [{"externalId": ext, "name": "Owned", "domain": domain, "ownerId": owner, "lastActivityDate": "2024-03-01T09:00:00Z"}]}));
+    let synced = post(c, "/companies/sync", json!({"companies": [{"externalId": unique("e"), "domain": domain}]}));
+    let p = &synced["results"][0]["properties"];
+    assert_eq!((p["ownerId"].as_str(), p["ownerName"].as_str(), p["ownerEmail"].as_str()), (Some(owner), Some("Olive Owner"), Some(email.as_str())), "{synced}");
+    assert_eq!(p["lastActivityDate"], "2024-03-01T09:00:00.000Z");
+    // A date sent later only moves it forward.
+    let id = synced["results"][0]["crmId"].as_str().unwrap();
+    let back = c.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "lastActivityDate": "2023-01-01T00:00:00Z"}]}));
+    assert_eq!(back.json()["results"][0]["success"], true);
+    assert_eq!(c.get(&format!("/companies/{id}")).json()["lastActivityDate"], "2024-03-01T09:00:00.000Z");
 }

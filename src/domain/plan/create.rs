@@ -17,11 +17,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::{record_refs, ExternalLink, KeyGuard, RecordWrite, Touched};
-use crate::domain::config::AmbiguousMatch;
+use std::collections::BTreeMap;
+
+use super::{record_refs, ExternalLink, KeyGuard, RecordChange, RecordWrite, Touched};
+use crate::domain::config::{AmbiguousMatch, CreateMerge, FieldPolicy};
 use crate::domain::error::ItemError;
 use crate::domain::matching::MatchRule;
-use crate::domain::record::{KeySet, NewRecord, RecordKind};
+use crate::domain::record::{apply_update, Change, KeySet, NewRecord, RecordKind, RecordUpdate, StoredRecord, LAST_ACTIVITY};
 use crate::domain::refs::{Known, RefFields, Refs};
 use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, CandidatePool, Decision, MatchedBy};
 
@@ -33,6 +35,10 @@ pub struct CreateSettings<'r> {
     /// `CREATE_DEDUPE`: match against stored records before creating.
     pub dedupe: bool,
     pub ambiguous: AmbiguousMatch,
+    /// `CREATE_MERGE`: what becomes of the fields of an item that matched a stored record.
+    pub merge: CreateMerge,
+    /// `FIELD_POLICY`: a field it says to ignore is never merged either.
+    pub policy: &'r BTreeMap<String, FieldPolicy>,
 }
 
 /// What became of one valid item.
@@ -40,8 +46,9 @@ pub struct CreateSettings<'r> {
 pub enum Created {
     /// Created by this request (unless the write finds its externalId taken meanwhile).
     New { id: String },
-    /// The same as a stored record, or as an earlier item of this request.
-    Same { id: String, by: MatchedBy },
+    /// The same as a stored record, or as an earlier item of this request; `merged` names the
+    /// fields the item's values changed on the stored record (`CREATE_MERGE`).
+    Same { id: String, by: MatchedBy, merged: Vec<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +56,8 @@ pub struct CreatePlan {
     /// One per item, in request order.
     pub outcomes: Vec<Result<Created, ItemError>>,
     pub inserts: Vec<RecordWrite>,
+    /// Stored records the items matched, with the fields the items brought merged in.
+    pub merges: Vec<RecordChange>,
     pub links: Vec<ExternalLink>,
     /// Present when dedupe is on and something is written.
     pub guard: Option<KeyGuard>,
@@ -58,12 +67,13 @@ pub struct CreatePlan {
 
 impl CreatePlan {
     pub fn writes_nothing(&self) -> bool {
-        self.inserts.is_empty() && self.links.is_empty()
+        self.inserts.is_empty() && self.links.is_empty() && self.merges.is_empty()
     }
 
-    /// What the write's reference guard checks again: the owners and parents of the new records.
+    /// What the write's reference guard checks again: the owners and parents of the new records
+    /// and of the merged ones.
     pub fn refs(&self) -> Vec<Refs<'_>> {
-        self.inserts.iter().map(RecordWrite::refs).collect()
+        self.inserts.iter().chain(self.merges.iter().map(|m| &m.record)).map(RecordWrite::refs).collect()
     }
 }
 
@@ -77,10 +87,19 @@ pub fn plan_create(
     known: &Known,
     mut new_id: impl FnMut() -> String,
 ) -> CreatePlan {
-    let CreateSettings { kind, rule, dedupe, ambiguous } = *settings;
+    let CreateSettings { kind, rule, dedupe, ambiguous, .. } = *settings;
     let seen: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
     let mut pool = CandidatePool::new(candidates);
-    let mut plan = CreatePlan { outcomes: Vec::with_capacity(items.len()), inserts: Vec::new(), links: Vec::new(), guard: None, touched: Vec::new() };
+    let mut plan = CreatePlan {
+        outcomes: Vec::with_capacity(items.len()),
+        inserts: Vec::new(),
+        merges: Vec::new(),
+        links: Vec::new(),
+        guard: None,
+        touched: Vec::new(),
+    };
+    // The stored records merged into so far: later items merge on top.
+    let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     let mut linked: HashSet<String> = HashSet::new();
     let mut by_external: HashMap<String, String> = HashMap::new();
 
@@ -98,7 +117,7 @@ pub fn plan_create(
         }
         let ext = record.external_id.as_deref();
         if let Some(id) = ext.and_then(|e| by_external.get(e)) {
-            plan.outcomes.push(Ok(Created::Same { id: id.clone(), by: MatchedBy::ExternalId }));
+            plan.outcomes.push(Ok(Created::Same { id: id.clone(), by: MatchedBy::ExternalId, merged: Vec::new() }));
             continue;
         }
         let keys = KeySet::of(kind, &record.fields);
@@ -106,14 +125,19 @@ pub fn plan_create(
         let outcome = match decision {
             Decision::Matched { id, by } => {
                 // Only a stored record is linked: one this request creates has its own externalId.
-                let unlinked = pool.get(&id).is_some_and(|c| c.is_stored() && c.external_ids.is_empty());
-                if let (Some(e), true) = (ext, unlinked) {
-                    if linked.insert(id.clone()) {
+                let candidate = pool.get(&id).filter(|c| c.is_stored());
+                if let (Some(e), Some(c)) = (ext, candidate) {
+                    if c.external_ids.is_empty() && linked.insert(id.clone()) {
                         plan.links.push(ExternalLink { id: id.clone(), external_id: e.to_string() });
                         by_external.insert(e.to_string(), id.clone());
                     }
                 }
-                Ok(Created::Same { id, by })
+                // What the item carried is merged into the stored record it matched.
+                let fields = match (candidate, by) {
+                    (Some(c), MatchedBy::Term(_)) => merge_into(settings, &mut merged, c, record),
+                    _ => Vec::new(),
+                };
+                Ok(Created::Same { id, by, merged: fields })
             }
             Decision::Ambiguous { term, candidates } => Err(ItemError::ambiguous(format!(
                 "{}; not created (candidates: {})",
@@ -140,11 +164,76 @@ pub fn plan_create(
         };
         plan.outcomes.push(outcome);
     }
+    for (id, m) in merged {
+        if m.changes.is_empty() {
+            continue;
+        }
+        plan.touched.push(m.old_keys);
+        plan.touched.push(KeySet::of(kind, &m.record.fields));
+        plan.merges.push(RecordChange {
+            record: RecordWrite::of(kind, id, None, m.record.fields, m.record.properties).with_last_activity(m.last_activity),
+            base: m.base,
+            changes: m.changes,
+        });
+    }
     if dedupe && !plan.writes_nothing() {
         let anchors = lookup_keys(rule, plan.touched.iter()).into_iter().map(|(f, k)| (f.name(), k)).collect();
         plan.guard = Some(KeyGuard { anchors, seen });
     }
     plan
+}
+
+/// A stored record as the merges of this request leave it.
+struct Merged {
+    record: StoredRecord,
+    base: String,
+    old_keys: KeySet,
+    last_activity: Option<String>,
+    changes: Vec<Change>,
+}
+
+/// Merges `record` into the stored candidate `c` under `CREATE_MERGE` (on top of the earlier
+/// items' merges), and answers the names of the fields it changed.
+fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merged>, c: &Candidate, record: &NewRecord) -> Vec<String> {
+    let policy: BTreeMap<String, FieldPolicy> = match settings.merge {
+        CreateMerge::None => return Vec::new(),
+        CreateMerge::Overwrite => settings.policy.clone(),
+        CreateMerge::FillEmpty => record
+            .fields
+            .keys()
+            .chain(record.properties.keys())
+            .map(|name| {
+                let ignored = settings.policy.get(name) == Some(&FieldPolicy::Ignore);
+                (name.clone(), if ignored { FieldPolicy::Ignore } else { FieldPolicy::FillEmpty })
+            })
+            .collect(),
+    };
+    let state = merged.entry(c.id.clone()).or_insert_with(|| Merged {
+        record: c.stored(),
+        base: c.updated_at.clone().unwrap_or_default(),
+        old_keys: c.keys.clone(),
+        last_activity: None,
+        changes: Vec::new(),
+    });
+    let update = RecordUpdate {
+        crm_id: c.id.clone(),
+        fields: record.fields.clone(),
+        properties: record.properties.clone(),
+        last_activity: None,
+    };
+    let applied = apply_update(&state.record, &update, &policy);
+    let mut names: Vec<String> = applied.changes.iter().map(|ch| ch.field.clone()).collect();
+    let current = state.last_activity.as_ref().or(c.last_activity_at.as_ref());
+    if let Some(sent) = record.last_activity.as_ref().filter(|s| current.is_none_or(|d| d < *s)) {
+        state.changes.push(Change { field: LAST_ACTIVITY.to_string(), old: current.map(|d| json!(d)), new: Some(json!(sent)) });
+        state.last_activity = Some(sent.clone());
+        names.push(LAST_ACTIVITY.to_string());
+    }
+    state.record.fields = applied.fields;
+    state.record.properties = applied.properties;
+    state.changes.extend(applied.changes);
+    names.dedup();
+    names
 }
 
 /// The answer of a create: `{results, errors}` in request order. `external_ids` are the items'
@@ -175,9 +264,13 @@ pub fn answer_create(rule: &MatchRule, plan: &CreatePlan, external_ids: &[Value]
                 }
                 _ => json!({"externalId": ext, "crmId": id, "created": true}),
             },
-            Ok(Created::Same { id, by }) => {
+            Ok(Created::Same { id, by, merged }) => {
                 let id = resolved.get(id).unwrap_or(id);
-                json!({"externalId": ext, "crmId": id, "created": false, "matchedBy": by.label(rule)})
+                let mut result = json!({"externalId": ext, "crmId": id, "created": false, "matchedBy": by.label(rule)});
+                if !merged.is_empty() {
+                    result["updatedFields"] = json!(merged);
+                }
+                result
             }
         };
         results.push(result);
@@ -219,8 +312,61 @@ mod tests {
     }
 
     fn plan(rule: &MatchRule, dedupe: bool, ambiguous: AmbiguousMatch, body: Value, candidates: Vec<Candidate>, known: &Known) -> CreatePlan {
-        let settings = CreateSettings { kind: RecordKind::Company, rule, dedupe, ambiguous };
+        let none = BTreeMap::new();
+        let settings = CreateSettings { kind: RecordKind::Company, rule, dedupe, ambiguous, merge: CreateMerge::None, policy: &none };
         plan_create(&settings, &items(RecordKind::Company, body), candidates, known, ids())
+    }
+
+    fn merging(merge: CreateMerge, policy: &BTreeMap<String, FieldPolicy>, body: Value, candidates: Vec<Candidate>) -> CreatePlan {
+        let rule = MatchRule::parse(RecordKind::Company, "domain").unwrap();
+        let settings = CreateSettings { kind: RecordKind::Company, rule: &rule, dedupe: true, ambiguous: AmbiguousMatch::Pick, merge, policy };
+        plan_create(&settings, &items(RecordKind::Company, body), candidates, &Known::default(), ids())
+    }
+
+    fn acme() -> Candidate {
+        let mut c = stored("co_old", &[(MatchField::Domain, "acme.com")], &[]);
+        c.fields = json!({"name": "Acme", "domain": "acme.com", "industry": ""}).as_object().unwrap().clone();
+        c
+    }
+
+    #[test]
+    fn what_a_deduplicated_export_carries_is_merged_into_the_stored_record() {
+        let body = json!([
+            {"externalId": "e1", "domain": "acme.com", "name": "ACME Inc", "industry": "Software", "tier": "gold"},
+            {"externalId": "e2", "domain": "acme.com", "employeeCount": 50, "industry": "Retail"},
+        ]);
+        let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), body.clone(), vec![acme()]);
+        assert!(p.inserts.is_empty());
+        assert_eq!(p.merges.len(), 1, "two items, one stored record: one write");
+        let m = &p.merges[0];
+        assert_eq!((m.record.id.as_str(), m.base.as_str()), ("co_old", "2024-01-01T00:00:00.000Z"));
+        assert_eq!(m.record.fields["name"], "Acme", "a filled field is kept");
+        assert_eq!(m.record.fields["industry"], "Software", "an empty one is filled, by the first item");
+        assert_eq!(m.record.fields["employeeCount"], 50);
+        assert_eq!(m.record.properties["tier"], "gold");
+        assert_eq!(p.outcomes[0], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec!["industry".into(), "properties.tier".into()] }));
+        assert!(matches!(&p.outcomes[1], Ok(Created::Same { merged, .. }) if merged == &vec!["employeeCount".to_string()]));
+        let a = answer_create(&MatchRule::parse(RecordKind::Company, "domain").unwrap(), &p, &[json!("e1"), json!("e2")], &HashMap::new());
+        assert_eq!(a["results"][0]["updatedFields"], json!(["industry", "properties.tier"]));
+        // overwrite: the update's policy; none: nothing.
+        let p = merging(CreateMerge::Overwrite, &BTreeMap::new(), body.clone(), vec![acme()]);
+        assert_eq!(p.merges[0].record.fields["industry"], "Retail");
+        assert_eq!(p.merges[0].record.fields["name"], "ACME Inc");
+        let ignore: BTreeMap<String, FieldPolicy> = [("industry".to_string(), FieldPolicy::Ignore)].into();
+        let p = merging(CreateMerge::FillEmpty, &ignore, body.clone(), vec![acme()]);
+        assert_eq!(p.merges[0].record.fields["industry"], "", "FIELD_POLICY ignore holds for merges too");
+        let p = merging(CreateMerge::None, &BTreeMap::new(), body, vec![acme()]);
+        assert!(p.merges.is_empty());
+    }
+
+    #[test]
+    fn a_match_by_external_id_or_with_nothing_new_merges_nothing() {
+        let mut linked = acme();
+        linked.external_ids = vec!["e1".into()];
+        let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), json!([{"externalId": "e1", "industry": "Software"}]), vec![linked]);
+        assert!(p.merges.is_empty(), "an externalId names the record; it is not an export to merge");
+        let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), json!([{"domain": "acme.com", "name": "Other name"}]), vec![acme()]);
+        assert!(p.merges.is_empty() && p.writes_nothing());
     }
 
     #[test]
@@ -234,8 +380,8 @@ mod tests {
         let p = plan(&rule, dedupe, amb, body, vec![], &Known::default());
         assert_eq!(p.inserts.len(), 1);
         assert_eq!(p.outcomes[0], Ok(Created::New { id: "co_new1".into() }));
-        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0) }), "same domain");
-        assert_eq!(p.outcomes[2], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::ExternalId }), "same externalId");
+        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0), merged: vec![] }), "same domain");
+        assert_eq!(p.outcomes[2], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::ExternalId, merged: vec![] }), "same externalId");
         assert!(p.links.is_empty(), "a record this request creates is never linked again");
     }
 
@@ -256,7 +402,7 @@ mod tests {
         let p = plan(&rule, dedupe, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &[])], &Known::default());
         assert!(p.inserts.is_empty());
         assert_eq!(p.links, vec![ExternalLink { id: "co_old".into(), external_id: "e1".into() }]);
-        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0) }));
+        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec![] }));
         // Already linked to some externalId: matched, never re-linked.
         let body = json!([{"externalId": "e3", "domain": "acme.com"}]);
         let p = plan(&rule, dedupe, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &["e0"])], &Known::default());
@@ -307,7 +453,7 @@ mod tests {
         let (rule, amb, dedupe) = companies(true);
         let body = json!([{"externalId": 7, "domain": "a.com"}, {"externalId": "e2", "domain": "nope"}, 5]);
         let mut p = plan(&rule, dedupe, amb, body.clone(), vec![], &Known::default());
-        p.outcomes[1] = Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0) });
+        p.outcomes[1] = Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0), merged: vec![] });
         let sent: Vec<Value> = body.as_array().unwrap().iter().map(|v| v.get("externalId").cloned().unwrap_or(Value::Null)).collect();
         let resolved: HashMap<String, String> = [("co_new1".to_string(), "co_theirs".to_string())].into();
         let a = answer_create(&rule, &p, &sent, &resolved);
