@@ -212,3 +212,15 @@ CREATE INDEX IF NOT EXISTS contacts_search  ON contacts (deleted_at, display_nam
 CREATE INDEX IF NOT EXISTS companies_search ON companies (deleted_at, display_name, id, search_text);
 DROP INDEX IF EXISTS contacts_list;
 DROP INDEX IF EXISTS companies_list;
+
+-- Idempotency-Key (POST and PATCH): the first answer to a key is kept for 24 hours, so a retry
+-- with the same key and body gets it again and writes nothing. A row without a status is a
+-- request still running under that key.
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  route TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  status INTEGER,
+  response TEXT,
+  created_at TEXT NOT NULL
+);

@@ -34,6 +34,11 @@ pub enum ApiError {
     PayloadTooLarge(String),
     /// A body that is not JSON (`415`).
     UnsupportedMediaType(String),
+    /// The request is in conflict with one still running (`409`): the same `Idempotency-Key`.
+    Conflict(String),
+    /// Well-formed but not acceptable (`422`): an `Idempotency-Key` too long, or reused with
+    /// another body.
+    Unprocessable(String),
     /// Configuration invalid or database unreachable (`503`).
     Unavailable(String),
     /// Anything else (`500`). The cause is for the log only.
@@ -57,6 +62,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::Conflict(_) => 409,
+            ApiError::Unprocessable(_) => 422,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -71,6 +78,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -83,6 +92,8 @@ impl ApiError {
             | ApiError::NotFound(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)
+            | ApiError::Conflict(message)
+            | ApiError::Unprocessable(message)
             | ApiError::Unavailable(message) => message.clone(),
             ApiError::Unauthorized => "Unauthorized - invalid API key".to_string(),
             ApiError::MethodNotAllowed { allow } => {
@@ -228,6 +239,8 @@ mod tests {
             (ApiError::MethodNotAllowed { allow: vec!["GET"] }, 405, "method_not_allowed"),
             (ApiError::PayloadTooLarge("x".into()), 413, "payload_too_large"),
             (ApiError::UnsupportedMediaType("x".into()), 415, "unsupported_media_type"),
+            (ApiError::Conflict("x".into()), 409, "conflict"),
+            (ApiError::Unprocessable("x".into()), 422, "unprocessable"),
             (ApiError::Unavailable("x".into()), 503, "unavailable"),
             (ApiError::Internal("x".into()), 500, "internal_error"),
         ];

@@ -6,6 +6,7 @@ pub mod base64;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod idempotency;
 pub mod ids;
 pub mod log;
 pub mod matching;

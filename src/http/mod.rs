@@ -5,6 +5,7 @@ mod associations;
 mod candidates;
 mod context;
 mod health;
+mod idempotency;
 mod pages;
 mod records;
 mod respond;
@@ -125,10 +126,31 @@ async fn handle(
     let config = context::config(env)?;
     let store = Store::from_env(env)?;
     let query = context::query_pairs(&req);
-    let body = if matched.route.takes_body { Some(read_body(&mut req, config.max_body_bytes).await?) } else { None };
+    // An Idempotency-Key is checked before anything is read or written: a bad one is `422`.
+    let idempotency_key = match method {
+        "POST" | "PATCH" => req.headers().get("Idempotency-Key").ok().flatten(),
+        _ => None,
+    };
+    if let Some(key) = &idempotency_key {
+        crate::domain::idempotency::check_key(key)?;
+    }
+    let (body, bytes) = match matched.route.takes_body {
+        true => {
+            let (value, bytes) = read_body(&mut req, config.max_body_bytes).await?;
+            (Some(value), bytes)
+        }
+        false => (None, Vec::new()),
+    };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
-    let mut response = dispatch(matched.route.id, &ctx, &query).await?;
+    let mut response = match &idempotency_key {
+        Some(key) => {
+            let fingerprint = crate::domain::idempotency::fingerprint(method, matched.route.pattern, &bytes);
+            let pattern = matched.route.pattern;
+            idempotency::run(&ctx, key.trim(), pattern, &fingerprint, dispatch(matched.route.id, &ctx, &query)).await?
+        }
+        None => dispatch(matched.route.id, &ctx, &query).await?,
+    };
     context::store_figures(&mut response, &ctx.store)?;
     let (found, looked_up) = ctx.cache_use.get();
     if ctx.cache.is_some() && looked_up > 0 {
@@ -139,12 +161,12 @@ async fn handle(
 
 /// The JSON body: `415` unless it is JSON, `413` past `max_bytes` (declared or read), `400` when
 /// it does not parse.
-async fn read_body(req: &mut Request, max_bytes: usize) -> Result<Value, ApiError> {
+async fn read_body(req: &mut Request, max_bytes: usize) -> Result<(Value, Vec<u8>), ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten();
     check_content_type(header("Content-Type").as_deref())?;
     check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
     let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-    parse_json_body(&bytes, max_bytes)
+    Ok((parse_json_body(&bytes, max_bytes)?, bytes))
 }
 
 /// One line per route: where each route's code lives.

@@ -447,6 +447,48 @@ impl Store {
     }
 }
 
+/// A used `Idempotency-Key`, as D1 answers it.
+#[derive(Debug, Deserialize)]
+struct RawUsedKey {
+    body_hash: String,
+    status: Option<f64>,
+    response: Option<String>,
+}
+
+impl Store {
+    /// Claims an `Idempotency-Key` for this request: `true` when it is ours to run, `false` when
+    /// the key is in use (read it with [`Store::used_key`]). One statement.
+    pub async fn claim_key(&self, key: &str, route: &str, fingerprint: &str, now: &str, kept_since: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct Claimed {
+            #[allow(dead_code)]
+            key: String,
+        }
+        let args = [text(key), text(route), text(fingerprint), text(now), text(kept_since)];
+        Ok(!self.rows::<Claimed>(sql::idempotency::CLAIM, &args).await?.is_empty())
+    }
+
+    pub async fn used_key(&self, key: &str) -> Result<Option<crate::domain::idempotency::UsedKey>> {
+        let row: Option<RawUsedKey> = self.rows(sql::idempotency::GET, &[text(key)]).await?.pop();
+        Ok(row.map(|r| crate::domain::idempotency::UsedKey {
+            fingerprint: r.body_hash,
+            status: r.status.map(|s| s as u16),
+            response: r.response,
+        }))
+    }
+
+    /// Keeps the answer of the request that claimed `key`.
+    pub async fn finish_key(&self, key: &str, status: u16, body: &str) -> Result<()> {
+        let args = [text(key), JsValue::from_f64(f64::from(status)), text(body)];
+        self.rows::<serde_json::Value>(sql::idempotency::FINISH, &args).await.map(|_| ())
+    }
+
+    /// Gives up a claimed key, so a retry runs again.
+    pub async fn release_key(&self, key: &str) -> Result<()> {
+        self.rows::<serde_json::Value>(sql::idempotency::RELEASE, &[text(key)]).await.map(|_| ())
+    }
+}
+
 /// A record that may match a sync or create, as D1 answers it (keys and links as JSON arrays).
 #[derive(Debug, Deserialize)]
 struct RawCandidate {

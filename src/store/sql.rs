@@ -250,6 +250,24 @@ pub const REFERENCES: &str = "SELECT \
     EXISTS (SELECT 1 FROM users) AS users, \
     (SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?3))) AS owners";
 
+/// `Idempotency-Key`: the kept answers of POST and PATCH requests.
+pub mod idempotency {
+    /// Claims key `?1` for route `?2` with request fingerprint `?3` at `?4`: inserts it, or takes
+    /// over a row older than `?5` (expired). Returns the row when this request claimed it, nothing
+    /// when the key is in use.
+    pub const CLAIM: &str = "INSERT INTO idempotency (key, route, body_hash, status, response, created_at) \
+        VALUES (?1, ?2, ?3, NULL, NULL, ?4) \
+        ON CONFLICT (key) DO UPDATE SET route = excluded.route, body_hash = excluded.body_hash, status = NULL, \
+        response = NULL, created_at = excluded.created_at WHERE idempotency.created_at < ?5 \
+        RETURNING key";
+    /// The key's row.
+    pub const GET: &str = "SELECT body_hash, status, response FROM idempotency WHERE key = ?1";
+    /// Keeps the answer (`?2` status, `?3` body) of the request that claimed `?1`.
+    pub const FINISH: &str = "UPDATE idempotency SET status = ?2, response = ?3 WHERE key = ?1 AND status IS NULL";
+    /// Gives the key up (the request failed on our side: a retry should run again).
+    pub const RELEASE: &str = "DELETE FROM idempotency WHERE key = ?1 AND status IS NULL";
+}
+
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
 pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id FROM history \
      WHERE entity_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
@@ -334,6 +352,10 @@ pub fn all() -> Vec<(String, &'static str)> {
         ("HEALTH_CHECK".to_string(), HEALTH_CHECK),
         ("HISTORY".to_string(), HISTORY),
         ("REFERENCES".to_string(), REFERENCES),
+        ("idempotency::CLAIM".to_string(), idempotency::CLAIM),
+        ("idempotency::GET".to_string(), idempotency::GET),
+        ("idempotency::FINISH".to_string(), idempotency::FINISH),
+        ("idempotency::RELEASE".to_string(), idempotency::RELEASE),
         ("REFERENCES_GUARD".to_string(), REFERENCES_GUARD),
     ];
     all.extend(CONTACTS.all("CONTACTS"));

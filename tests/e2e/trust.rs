@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{unique, Client};
+use crate::harness::{unique, Client, Key};
 use crate::App;
 
 pub const TESTS: &[(&str, crate::TestFn)] = &[
@@ -17,6 +17,8 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::associations_take_aliases_and_enginy_labels", associations_take_aliases_and_enginy_labels),
     ("trust::a_deduplicated_export_keeps_what_it_carried", a_deduplicated_export_keeps_what_it_carried),
     ("trust::sync_sends_back_the_owner_and_the_last_activity", sync_sends_back_the_owner_and_the_last_activity),
+    ("trust::an_idempotency_key_replays_the_first_answer", an_idempotency_key_replays_the_first_answer),
+    ("trust::a_concurrent_retry_with_one_key_creates_one_task", a_concurrent_retry_with_one_key_creates_one_task),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -172,4 +174,51 @@ fn sync_sends_back_the_owner_and_the_last_activity(app: &App) {
     let back = c.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "lastActivityDate": "2023-01-01T00:00:00Z"}]}));
     assert_eq!(back.json()["results"][0]["success"], true);
     assert_eq!(c.get(&format!("/companies/{id}")).json()["lastActivityDate"], "2024-03-01T09:00:00.000Z");
+}
+
+fn with_key(c: &Client, method: &str, path: &str, key: &str, body: &Value) -> crate::harness::Resp {
+    let bytes = body.to_string();
+    c.send(method, path, Key::Valid, &[("Content-Type", "application/json"), ("Idempotency-Key", key)], Some(bytes.as_bytes()))
+}
+
+fn an_idempotency_key_replays_the_first_answer(app: &App) {
+    let key = unique("idem");
+    let body = json!({"subject": unique("Call back")});
+    let first = with_key(&app.api, "POST", "/tasks", &key, &body);
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(first.header("idempotent-replayed").is_none());
+    let again = with_key(&app.api, "POST", "/tasks", &key, &body);
+    assert_eq!((again.status, again.header("idempotent-replayed")), (200, Some("true")));
+    assert_eq!(again.json()["id"], first.json()["id"], "the retry answers the first task: no copy");
+    assert_eq!(again.header("x-d1-statements"), Some("2"), "a replay reads the key and writes nothing");
+    // The same key for another body, or a key too long: 422 naming the cause.
+    let other = with_key(&app.api, "POST", "/tasks", &key, &json!({"subject": "Something else"}));
+    assert_eq!((other.status, other.json()["code"].clone()), (422, json!("unprocessable")), "{}", other.text());
+    assert!(other.json()["error"].as_str().unwrap().contains("another request"));
+    let long = with_key(&app.api, "POST", "/tasks", &"k".repeat(256), &body);
+    assert_eq!(long.status, 422);
+    assert!(long.json()["error"].as_str().unwrap().contains("Idempotency-Key"), "{}", long.text());
+}
+
+fn a_concurrent_retry_with_one_key_creates_one_task(app: &App) {
+    for _round in 0..3 {
+        let key = unique("race");
+        let body = json!({"subject": unique("Race")});
+        let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| {
+                    let r = with_key(&app.api, "POST", "/tasks", &key, &body);
+                    (r.status, if r.status == 200 { r.json() } else { Value::Null })
+                }))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let ids: std::collections::HashSet<String> =
+            answers.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids.len(), 1, "one task, whoever answered: {answers:?}");
+        assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 409), "{answers:?}");
+        // Once done, every retry gets the task.
+        let after = with_key(&app.api, "POST", "/tasks", &key, &body);
+        assert_eq!(after.json()["id"].as_str().map(str::to_string), ids.into_iter().next());
+    }
 }
