@@ -92,11 +92,12 @@ pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: 
     });
 }
 
-/// Forgets, after the response, the entries a write made stale: the anchor keys the written
-/// records held before and after it, and their externalIds.
-pub fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator<Item = &'a KeySet>, external_ids: impl IntoIterator<Item = &'a str>) {
+/// Forgets the entries a write made stale: the anchor keys the written records held before and
+/// after it, and their externalIds. Called after the commit and awaited, so the next request of
+/// this location reads the new truth; a refused delete is logged, never an error.
+pub async fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator<Item = &'a KeySet>, external_ids: impl IntoIterator<Item = &'a str>) {
     if let Some(cache) = &ctx.cache {
         let names = stale_names(kind, ctx.config.match_rule(kind), keys, external_ids);
-        cache.write_later(ctx.worker, plan_writes(names, Vec::new(), MAX_WRITES));
+        kv::write(&cache.kv(), plan_writes(names, Vec::new(), MAX_WRITES)).await;
     }
 }

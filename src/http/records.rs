@@ -43,7 +43,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         let resolved = ctx.store.create(kind, &plan, &now(), ctx.request_id).await?;
         let linked = plan.links.iter().filter_map(|l| stored_keys.get(&l.id));
         let external_ids = plan.inserts.iter().filter_map(|w| w.external_id.as_deref()).chain(plan.links.iter().map(|l| l.external_id.as_str()));
-        candidates::forget(ctx, kind, plan.touched.iter().chain(linked), external_ids);
+        candidates::forget(ctx, kind, plan.touched.iter().chain(linked), external_ids).await;
         Ok((plan, resolved))
     })
     .await?;
@@ -67,7 +67,7 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         let written = ctx.store.update(kind, &plan, &plan.refs(&stored), &now(), ctx.request_id).await?;
         // The written records' externalIds: their cached copies hold the old fields.
         let external_ids = stored.iter().filter(|r| written.contains_key(&r.id)).filter_map(|r| r.external_id.as_deref());
-        candidates::forget(ctx, kind, &plan.touched, external_ids);
+        candidates::forget(ctx, kind, &plan.touched, external_ids).await;
         Ok((plan, written))
     })
     .await?;
@@ -97,7 +97,7 @@ pub async fn delete(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let Some((keys, external_ids)) = ctx.store.delete(kind, id, &now(), ctx.request_id).await? else {
         return Err(not_found(kind));
     };
-    candidates::forget(ctx, kind, [&keys], external_ids.iter().map(String::as_str));
+    candidates::forget(ctx, kind, [&keys], external_ids.iter().map(String::as_str)).await;
     respond::json(&json!({ "id": id, "deleted": true }), 200)
 }
 
