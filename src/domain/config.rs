@@ -233,7 +233,7 @@ impl Config {
         let max_body_bytes = r.number("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, MAX_MAX_BODY_BYTES);
         // Off by default: measured, the KV round trips cost more than the indexed D1 lookup they
         // would save (README, Performance).
-        let match_cache = r.bool("MATCH_CACHE", false);
+        let match_cache = r.bool("MATCH_CACHE", true);
         let public_url = r.get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         if let Some(url) = &public_url {
             let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(c.sync_back_fields_companies, None);
         assert_eq!(c.max_batch, 1000);
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
-        assert!(!c.match_cache);
+        assert!(c.match_cache, "the edge read path is on by default (README: the model)");
         assert_eq!(c.public_url, None);
         assert_eq!(c.dashboard_password, None);
     }

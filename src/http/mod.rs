@@ -135,6 +135,10 @@ async fn handle(
     context::store_figures(&mut response, &ctx.store)?;
     let kv_reads = ctx.cache.as_ref().map_or(0, |c| c.calls());
     response.headers_mut().set("X-KV-Reads", &kv_reads.to_string())?;
+    if let Some(cache) = ctx.cache.as_ref().filter(|c| c.calls() > 0) {
+        let timing = format!("d1;dur={:.1}, kv;dur={:.1}", ctx.store.waited_ms(), cache.waited_ms());
+        response.headers_mut().set("Server-Timing", &timing)?;
+    }
     Ok(Ok(response))
 }
 

@@ -31,17 +31,23 @@ pub struct MatchCache {
     kv: KvStore,
     /// KV calls this request made (the `X-KV-Reads` header).
     calls: Rc<Cell<u32>>,
+    /// Milliseconds this request waited for KV reads (`Server-Timing: kv`).
+    waited: Rc<Cell<f64>>,
     format: Rc<String>,
 }
 
 impl MatchCache {
     pub fn from_env(env: &Env) -> Option<MatchCache> {
-        env.kv(KV_BINDING).ok().map(|kv| MatchCache { kv, calls: Rc::default(), format: Rc::new(format()) })
+        env.kv(KV_BINDING).ok().map(|kv| MatchCache { kv, calls: Rc::default(), waited: Rc::default(), format: Rc::new(format()) })
     }
 
     /// KV read calls made so far by this request.
     pub fn calls(&self) -> u32 {
         self.calls.get()
+    }
+
+    pub fn waited_ms(&self) -> f64 {
+        self.waited.get()
     }
 
     /// The entries of the names that have one, in concurrent bulk reads. A failed or unreadable
@@ -51,7 +57,10 @@ impl MatchCache {
         self.calls.set(self.calls.get() + chunks.len() as u32);
         let reads = chunks.into_iter().map(|chunk| self.kv.get_bulk(chunk).text());
         let mut found = HashMap::new();
-        for values in join_all(reads).await.into_iter().flatten() {
+        let started = js_sys::Date::now();
+        let answers = join_all(reads).await;
+        self.waited.set(self.waited.get() + js_sys::Date::now() - started);
+        for values in answers.into_iter().flatten() {
             for (name, value) in values {
                 if let Some(entry) = value.and_then(|v| Entry::decode(&v, &self.format)) {
                     found.insert(name, entry);
