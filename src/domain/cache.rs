@@ -219,10 +219,20 @@ pub fn refresh(
         })
         .collect();
     let missing: HashSet<&Subject> = missing.iter().collect();
+    // Who holds what, indexed once: a sync of 1,000 has about 2,000 subjects and 1,000 candidates.
+    let mut holding: HashMap<Subject, Vec<usize>> = HashMap::new();
+    for (at, c) in after.iter().enumerate() {
+        let held = c.keys.as_slice().iter().map(|(f, k)| Subject::Key(*f, k.clone()));
+        for subject in held.chain(c.external_ids.iter().map(|e| Subject::External(e.clone()))) {
+            holding.entry(subject).or_default().push(at);
+        }
+    }
     let mut store = Vec::new();
     let mut stored: HashSet<String> = HashSet::new();
     for subject in subjects {
-        let holders: Vec<Candidate> = after.iter().filter(|c| subject.held_by(c)).cloned().collect();
+        let mut indexes = holding.get(subject).cloned().unwrap_or_default();
+        indexes.dedup();
+        let holders: Vec<Candidate> = indexes.into_iter().map(|i| after[i].clone()).filter(|c| subject.held_by(c)).collect();
         let touches_link = holders.iter().any(|c| linked.contains_key(c.id.as_str()));
         if !missing.contains(subject) && !touches_link {
             continue;
