@@ -252,8 +252,8 @@ impl Config {
         let sync_back_fields_contacts = r.field_list("SYNC_BACK_FIELDS_CONTACTS");
         let max_batch = r.number("MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_MAX_BATCH);
         let max_body_bytes = r.number("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, MAX_MAX_BODY_BYTES);
-        // Off by default: measured, the KV round trips cost more than the indexed D1 lookup they
-        // would save (README, Performance).
+        // Off by default: the edge read path wins only when the Worker runs far from D1, and its
+        // cold path is not yet as fast as the D1 path (README, "The edge read path").
         let match_cache = r.bool("MATCH_CACHE", false);
         let public_url = r.get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         if let Some(url) = &public_url {
@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(c.sync_back_fields_companies, None);
         assert_eq!(c.max_batch, 1000);
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
-        assert!(!c.match_cache);
+        assert!(!c.match_cache, "the edge read path is turned on knowingly (README: the model)");
         assert_eq!(c.public_url, None);
         assert_eq!(c.dashboard_password, None);
     }

@@ -5,6 +5,39 @@
 use super::record::RecordKind::{self, Company, Contact};
 use Access::{ApiKey, Page, Public};
 
+/// Where a request's D1 session starts (API.md §10): writes on the primary; reads that may lag
+/// on any replica, or on one at least as new as the bookmark the client sent back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFrom {
+    Primary,
+    AnyReplica,
+    Bookmark(String),
+}
+
+/// The longest bookmark taken from a client (D1's are about 60 characters).
+const MAX_BOOKMARK: usize = 256;
+
+impl ReadFrom {
+    /// The session of `route`, given the client's `X-D1-Bookmark`. A value that cannot be a
+    /// bookmark (empty, too long, not a plain token) is ignored.
+    pub fn of(route: RouteId, bookmark: Option<&str>) -> ReadFrom {
+        if !route.may_read_a_replica() {
+            return ReadFrom::Primary;
+        }
+        match bookmark.map(str::trim) {
+            Some(b)
+                if !b.is_empty()
+                    && b.len() <= MAX_BOOKMARK
+                    && !b.starts_with("first-")
+                    && b.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.:+/=".contains(&c)) =>
+            {
+                ReadFrom::Bookmark(b.to_string())
+            }
+            _ => ReadFrom::AnyReplica,
+        }
+    }
+}
+
 /// What a route is, for dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
@@ -177,9 +210,36 @@ fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
     }
 }
 
+impl RouteId {
+    /// Whether the route only reads, or writes nothing it must read back in the same request, so
+    /// a read replica may answer it (a sync's links go to the primary like every write).
+    pub fn may_read_a_replica(self) -> bool {
+        use RouteId::*;
+        matches!(
+            self,
+            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
+                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_may_use_a_replica_or_the_clients_bookmark_and_writes_the_primary() {
+        let sync = RouteId::RecordSync(Company);
+        assert_eq!(ReadFrom::of(sync, None), ReadFrom::AnyReplica);
+        assert_eq!(ReadFrom::of(sync, Some("0000000a-00000001-00004f9a-abc")), ReadFrom::Bookmark("0000000a-00000001-00004f9a-abc".into()));
+        for junk in ["", "  ", "first-primary", "a b", "x;y", &"a".repeat(300)] {
+            assert_eq!(ReadFrom::of(RouteId::RecordGet(Contact), Some(junk)), ReadFrom::AnyReplica, "{junk:?}");
+        }
+        for write in [RouteId::RecordCreate(Contact), RouteId::RecordUpdate(Company), RouteId::RecordDelete(Contact), RouteId::LinksAdd, RouteId::TaskUpdate, RouteId::UsersUpsert, RouteId::ActivityLog] {
+            assert_eq!(ReadFrom::of(write, Some("0000000a-00000001")), ReadFrom::Primary, "{write:?}");
+        }
+        assert!(RouteId::PageDashboard.may_read_a_replica() && !RouteId::Health.may_read_a_replica());
+    }
 
     #[test]
     fn matches_known_routes() {

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::config::AmbiguousMatch;
@@ -20,7 +21,9 @@ use super::record::{KeySet, RecordKind, StoredRecord};
 
 /// A record that may match: a stored one, or one that an earlier item of the same create is
 /// creating.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// It is also what the match cache stores per key (`domain::cache`): a field added here is cached
+/// with no change there, and entries written before the field existed stop being read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub id: String,
     pub keys: KeySet,
@@ -40,7 +43,7 @@ pub struct Candidate {
 }
 
 /// A record's owner, as stored among the users.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -105,6 +108,13 @@ fn selectivity(field: MatchField) -> u8 {
 
 fn anchor(term: &MatchTerm) -> MatchField {
     *term.fields().iter().min_by_key(|f| selectivity(**f)).expect("a term has at least one field")
+}
+
+/// The fields a lookup may use under `rule`: the anchor of each term. The match cache keeps
+/// entries for these fields only, so a write forgets the keys of these fields.
+pub fn anchor_fields(rule: &MatchRule) -> Vec<MatchField> {
+    let fields: BTreeSet<MatchField> = rule.terms().iter().map(anchor).collect();
+    fields.into_iter().collect()
 }
 
 /// The `(field, key)` pairs to look candidates up by, for a batch of incoming key sets.
@@ -237,30 +247,6 @@ impl CandidatePool {
         at.dedup();
         at.into_iter().map(|i| &self.candidates[i]).collect()
     }
-}
-
-/// KV keys are at most 512 bytes.
-const MAX_CACHE_KEY_BYTES: usize = 512;
-
-/// The match cache's key of a normalised key: `mk:<kind>:<field>:<key>`, or `None` when it would
-/// be longer than KV allows (such keys are simply not cached).
-pub fn cache_key(kind: &str, field: MatchField, key: &str) -> Option<String> {
-    let name = format!("mk:{kind}:{}:{key}", field.name());
-    (name.len() <= MAX_CACHE_KEY_BYTES).then_some(name)
-}
-
-/// What the cache should now hold for each looked-up key: the ids of the live candidates that
-/// hold it, sorted. Computed from the database's answer, so the cache only ever learns the truth.
-pub fn cache_entries(lookups: &[(MatchField, String)], candidates: &[Candidate]) -> Vec<((MatchField, String), Vec<String>)> {
-    lookups
-        .iter()
-        .map(|(field, key)| {
-            let mut ids: Vec<String> =
-                candidates.iter().filter(|c| c.keys.keys(*field).any(|k| k == key)).map(|c| c.id.clone()).collect();
-            ids.sort();
-            ((*field, key.clone()), ids)
-        })
-        .collect()
 }
 
 /// The words of an ambiguity error: `Multiple companies match domain acme.com`.
@@ -444,28 +430,12 @@ mod tests {
     }
 
     #[test]
-    fn cache_keys_name_kind_field_and_key_within_kv_limits() {
-        assert_eq!(cache_key("company", Domain, "acme.com").as_deref(), Some("mk:company:domain:acme.com"));
-        assert_eq!(cache_key("company", Domain, &"a".repeat(600)), None);
-    }
-
-    #[test]
-    fn cache_entries_list_the_holders_of_each_key() {
-        let a = cand("co_b", &[(Domain, "acme.com")], &[], "1");
-        let b = cand("co_a", &[(Domain, "acme.com"), (Name, "acme")], &[], "1");
-        let lookups = vec![(Domain, "acme.com".to_string()), (Name, "acme".to_string()), (Domain, "none.com".to_string())];
-        let entries = cache_entries(&lookups, &[a, b]);
-        assert_eq!(entries[0].1, vec!["co_a".to_string(), "co_b".to_string()]);
-        assert_eq!(entries[1].1, vec!["co_a".to_string()]);
-        assert!(entries[2].1.is_empty(), "a key nobody holds is cached as empty");
-    }
-
-    #[test]
     fn lookups_use_the_most_selective_field_of_each_term() {
         let r = rule(RecordKind::Contact, "email | linkedinUrl | (firstName & lastName & company)");
         let a = keys(&[(Email, "a@x.com"), (FirstName, "ana"), (LastName, "ruiz"), (Company, "acme")]);
         let b = keys(&[(FirstName, "ben")]);
         let got = lookup_keys(&r, [&a, &b].into_iter());
         assert_eq!(got, vec![(Email, "a@x.com".to_string()), (Company, "acme".to_string())]);
+        assert_eq!(anchor_fields(&r), vec![LinkedinUrl, Email, Company]);
     }
 }

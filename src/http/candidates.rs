@@ -1,17 +1,22 @@
-//! The candidates of a sync or a deduplicating create, read in one statement, with the match
-//! cache in front when `MATCH_CACHE` is on; and forgetting the cache entries a write changed.
-//! Shared by `records.rs` and `sync.rs`, which never import each other.
+//! The candidates of a sync or a deduplicating create, and the match cache around them (API.md
+//! §10): a sync reads KV first and D1 only for what KV lacks; a create always reads D1; every
+//! write forgets the entries it made stale. Shared by `records.rs` and `sync.rs`, which never
+//! import each other.
 
-use std::collections::{HashMap, HashSet};
-
+use super::context::now_millis;
 use super::Ctx;
+use crate::domain::cache::{answer, merge, plan_writes, refresh, split, stale_names, subjects, Subject};
 use crate::domain::error::ApiError;
+use crate::domain::plan::ExternalLink;
 use crate::domain::record::{KeySet, RecordKind};
-use crate::domain::sync::{cache_entries, cache_key, lookup_keys, Candidate};
+use crate::domain::sync::{lookup_keys, Candidate};
+use crate::domain::routes::ReadFrom;
+use crate::store::d1::Store;
+use crate::store::kv::{self, MAX_WRITES};
 
 /// Every live record linked to one of the incoming externalIds or holding one of their lookup
-/// keys: one statement, none when there is nothing to look up. With the match cache on, the
-/// cached ids of those keys join the statement as hints and the cache is refreshed afterwards.
+/// keys, read from D1 in one statement (none when there is nothing to look up). A create decides
+/// on this, never on the cache.
 pub async fn load<'a>(
     ctx: &Ctx<'_>,
     kind: RecordKind,
@@ -23,37 +28,76 @@ pub async fn load<'a>(
     if external_ids.is_empty() && lookups.is_empty() {
         return Ok(Vec::new());
     }
-    let names: Vec<Option<String>> = lookups.iter().map(|(f, k)| cache_key(kind.key_kind(), *f, k)).collect();
-    let cached = match &ctx.cache {
-        Some(cache) => cache.read(&names.iter().flatten().cloned().collect::<Vec<_>>()).await,
-        None => HashMap::new(),
-    };
-    let (found, looked_up) = ctx.cache_use.get();
-    ctx.cache_use.set((found + cached.len(), looked_up + names.iter().flatten().count()));
-    let hinted: Vec<&str> = cached.values().flatten().map(String::as_str).collect::<HashSet<_>>().into_iter().collect();
-    let candidates = ctx.store.candidates(kind, &external_ids, &lookups, &hinted).await?;
-    if let Some(cache) = &ctx.cache {
-        // Refresh the entries that were missing or differ from the database's answer.
-        let changed: Vec<(String, Vec<String>)> = cache_entries(&lookups, &candidates)
-            .into_iter()
-            .zip(names)
-            .filter_map(|((_, ids), name)| {
-                let name = name?;
-                (cached.get(&name) != Some(&ids)).then_some((name, ids))
-            })
-            .collect();
-        cache.write_later(ctx.worker, changed);
-    }
-    Ok(candidates)
+    Ok(ctx.store.candidates(kind, &external_ids, &lookups, &[]).await?)
 }
 
-/// Forgets the cache entries of these keys after the response: a write changed who holds them.
-pub fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator<Item = &'a KeySet>) {
+/// What a sync looked up and which of it D1 answered.
+pub struct SyncRead {
+    subjects: Vec<Subject>,
+    /// The subjects read from D1 (all of them with the cache off).
+    missing: Vec<Subject>,
+}
+
+/// A sync's candidates: from the cache's entries where it has them (unless the client sent
+/// `Cache-Control: no-cache`), the rest from D1 in one statement.
+pub async fn load_for_sync<'a>(
+    ctx: &Ctx<'_>,
+    kind: RecordKind,
+    incoming: impl Iterator<Item = (Option<&'a str>, &'a KeySet)>,
+) -> Result<(Vec<Candidate>, SyncRead), ApiError> {
+    let (external_ids, keys): (Vec<Option<&str>>, Vec<&KeySet>) = incoming.unzip();
+    let lookups = lookup_keys(ctx.config.match_rule(kind), keys.into_iter());
+    let subjects = subjects(&lookups, external_ids.into_iter().flatten());
+    let answered = match (&ctx.cache, ctx.no_cache) {
+        (Some(cache), false) if !subjects.is_empty() => {
+            let names: Vec<String> = subjects.iter().filter_map(|s| s.name(kind)).collect();
+            let found = cache.read(&names).await;
+            answer(kind, &subjects, &found)
+        }
+        _ => crate::domain::cache::Answered { candidates: Vec::new(), missing: subjects.clone() },
+    };
+    let fresh = match answered.missing.is_empty() {
+        true => Vec::new(),
+        false => {
+            let (external_ids, keys) = split(&answered.missing);
+            ctx.store.candidates(kind, &external_ids, &keys, &[]).await?
+        }
+    };
+    Ok((merge(answered.candidates, fresh), SyncRead { subjects, missing: answered.missing }))
+}
+
+/// After a sync's plan on `candidates`: writes `links` after the response when `defer` (a sync
+/// the cache answered runs no statement before its answer), then refreshes the cache from what
+/// the database holds after the sync.
+pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: &[Candidate], links: Vec<ExternalLink>, defer: bool) {
+    let Some(cache) = &ctx.cache else { return };
+    let rule = ctx.config.match_rule(kind);
+    let plan = refresh(kind, rule, &read.subjects, &read.missing, candidates, &links, ctx.config.create_dedupe, now_millis());
+    let writes = plan_writes(plan.forget, plan.store, MAX_WRITES);
+    if !defer || links.is_empty() {
+        cache.write_later(ctx.worker, writes);
+        return;
+    }
+    let (env, kv, request_id) = (ctx.env.clone(), cache.kv(), ctx.request_id.to_string());
+    ctx.worker.wait_until(async move {
+        let linked = match Store::open(&env, ReadFrom::Primary) {
+            Ok(store) => store.link_external(kind, &links, &super::context::now(), &request_id).await,
+            Err(e) => Err(e),
+        };
+        match linked {
+            Ok(()) => kv::write(&kv, writes).await,
+            // The cache is left as it was: the next sync finds the records unlinked and links them.
+            Err(e) => worker::console_error!("sync {request_id}: links after the response failed: {e}"),
+        }
+    });
+}
+
+/// Forgets the entries a write made stale: the anchor keys the written records held before and
+/// after it, and their externalIds. Called after the commit and awaited, so the next request of
+/// this location reads the new truth; a refused delete is logged, never an error.
+pub async fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator<Item = &'a KeySet>, external_ids: impl IntoIterator<Item = &'a str>) {
     if let Some(cache) = &ctx.cache {
-        let names: HashSet<String> = keys
-            .into_iter()
-            .flat_map(|k| k.as_slice().iter().filter_map(|(f, key)| cache_key(kind.key_kind(), *f, key)))
-            .collect();
-        cache.forget_later(ctx.worker, names.into_iter().collect());
+        let names = stale_names(kind, ctx.config.match_rule(kind), keys, external_ids);
+        kv::write(&cache.kv(), plan_writes(names, Vec::new(), MAX_WRITES)).await;
     }
 }

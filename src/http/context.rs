@@ -15,14 +15,13 @@ use crate::store::d1::{Store, StoreError};
 use crate::store::kv::MatchCache;
 
 pub struct Ctx<'a> {
-    #[allow(dead_code)]
     pub env: &'a Env,
     /// The invocation, for work after the response (`wait_until`).
     pub worker: &'a WorkerContext,
     /// The KV match cache, when `MATCH_CACHE` is on.
     pub cache: Option<MatchCache>,
-    /// Match-cache entries found and keys looked up by this request (the `X-Match-Cache` header).
-    pub cache_use: std::cell::Cell<(usize, usize)>,
+    /// The client sent `Cache-Control: no-cache`: a sync reads D1, not the cache.
+    pub no_cache: bool,
     pub config: Rc<Config>,
     pub store: Store,
     pub request_id: &'a str,
@@ -135,10 +134,13 @@ pub fn query_pairs(req: &worker::Request) -> Vec<(String, String)> {
 }
 
 /// The store's figures on a response: how many D1 statements the request ran (the benchmark
-/// reports it) and the time spent waiting for D1 (the rest of the request's time is the Worker's
-/// own).
+/// reports it), the time spent waiting for D1 (the rest of the request's time is the Worker's
+/// own), and the session's latest bookmark, for the client to send back (`X-D1-Bookmark`).
 pub fn store_figures(response: &mut worker::Response, store: &Store) -> worker::Result<()> {
     response.headers_mut().set("X-D1-Statements", &store.statements().to_string())?;
+    if let Some(bookmark) = store.bookmark() {
+        response.headers_mut().set("X-D1-Bookmark", &bookmark)?;
+    }
     response.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", store.waited_ms()))
 }
 

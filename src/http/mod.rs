@@ -21,7 +21,7 @@ use worker::{event, Context as WorkerContext, Env, Request, Response};
 use crate::domain::error::ApiError;
 use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
-use crate::domain::routes::{match_route, Access, RouteError, RouteId};
+use crate::domain::routes::{match_route, Access, ReadFrom, RouteError, RouteId};
 use crate::store::d1::Store;
 use crate::store::kv::MatchCache;
 
@@ -124,7 +124,10 @@ async fn handle(
         _ => {}
     }
     let config = context::config(env)?;
-    let store = Store::from_env(env)?;
+    let bookmark = req.headers().get("X-D1-Bookmark").ok().flatten();
+    let store = Store::open(env, ReadFrom::of(matched.route.id, bookmark.as_deref()))?;
+    // `Cache-Control: no-cache`: the client wants the answer from the database, not the cache.
+    let no_cache = req.headers().get("Cache-Control").ok().flatten().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
     let query = context::query_pairs(&req);
     // An Idempotency-Key is checked before anything is read or written: a bad one is `422`.
     let idempotency_key = match method {
@@ -142,7 +145,7 @@ async fn handle(
         false => (None, Vec::new()),
     };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
-    let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
+    let ctx = Ctx { env, worker, cache, no_cache, config, store, request_id, body, params: matched.params };
     let mut response = match &idempotency_key {
         Some(key) => {
             let fingerprint = crate::domain::idempotency::fingerprint(method, matched.route.pattern, &bytes);
@@ -152,9 +155,11 @@ async fn handle(
         None => dispatch(matched.route.id, &ctx, &query).await?,
     };
     context::store_figures(&mut response, &ctx.store)?;
-    let (found, looked_up) = ctx.cache_use.get();
-    if ctx.cache.is_some() && looked_up > 0 {
-        response.headers_mut().set("X-Match-Cache", &format!("{found}/{looked_up}"))?;
+    let kv_reads = ctx.cache.as_ref().map_or(0, |c| c.calls());
+    response.headers_mut().set("X-KV-Reads", &kv_reads.to_string())?;
+    if let Some(cache) = ctx.cache.as_ref().filter(|c| c.calls() > 0) {
+        let timing = format!("d1;dur={:.1}, kv;dur={:.1}", ctx.store.waited_ms(), cache.waited_ms());
+        response.headers_mut().set("Server-Timing", &timing)?;
     }
     Ok(Ok(response))
 }

@@ -14,7 +14,7 @@ use crate::domain::pages::{
     page_access, Dashboard, DashboardQuery, List, PageAccess, RecordPage, Settings, CHALLENGE,
 };
 use crate::domain::record::RecordKind;
-use crate::domain::routes::RouteId;
+use crate::domain::routes::{ReadFrom, RouteId};
 use crate::store::d1::Store;
 use crate::store::sql_pages::{DASHBOARD_PAGE, RECENT_ACTIVITIES};
 
@@ -49,7 +49,8 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
     // The sentence that names a bad variable is for `/health`, behind the API key.
     let config = config?;
 
-    let store = Store::from_env(env)?;
+    let bookmark = req.headers().get("X-D1-Bookmark").ok().flatten();
+    let store = Store::open(env, ReadFrom::of(route, bookmark.as_deref()))?;
     let (status, body) = match route {
         RouteId::PageRecord(kind) => record(&store, kind, params[0], &nonce).await?,
         RouteId::PageDashboard => {

@@ -41,12 +41,16 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
             }
             false => Vec::new(),
         };
+        // The keys of the stored records a create may link, for the cache to forget them.
+        let stored_keys: HashMap<String, KeySet> = candidates.iter().map(|c| (c.id.clone(), c.keys.clone())).collect();
         let plan = plan_create(&settings, &parsed, candidates, &known, || new_id(kind.id_kind()).into_string());
         if plan.writes_nothing() {
             return Ok((plan, HashMap::new()));
         }
         let resolved = ctx.store.create(kind, &plan, &now(), ctx.request_id).await?;
-        candidates::forget(ctx, kind, &plan.touched);
+        let linked = plan.links.iter().filter_map(|l| stored_keys.get(&l.id));
+        let external_ids = plan.inserts.iter().filter_map(|w| w.external_id.as_deref()).chain(plan.links.iter().map(|l| l.external_id.as_str()));
+        candidates::forget(ctx, kind, plan.touched.iter().chain(linked), external_ids).await;
         Ok((plan, resolved))
     })
     .await?;
@@ -68,7 +72,9 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
             return Ok((plan, HashMap::new()));
         }
         let written = ctx.store.update(kind, &plan, &plan.refs(&stored), &now(), ctx.request_id).await?;
-        candidates::forget(ctx, kind, &plan.touched);
+        // The written records' externalIds: their cached copies hold the old fields.
+        let external_ids = stored.iter().filter(|r| written.contains_key(&r.id)).filter_map(|r| r.external_id.as_deref());
+        candidates::forget(ctx, kind, &plan.touched, external_ids).await;
         Ok((plan, written))
     })
     .await?;
@@ -95,9 +101,10 @@ pub async fn get(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
 /// `DELETE /{kind}/{id}`: soft delete.
 pub async fn delete(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let id = ctx.params[0];
-    if !ctx.store.delete(kind, id, &now(), ctx.request_id).await? {
+    let Some((keys, external_ids)) = ctx.store.delete(kind, id, &now(), ctx.request_id).await? else {
         return Err(not_found(kind));
-    }
+    };
+    candidates::forget(ctx, kind, [&keys], external_ids.iter().map(String::as_str)).await;
     respond::json(&json!({ "id": id, "deleted": true }), 200)
 }
 

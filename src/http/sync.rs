@@ -1,7 +1,8 @@
-//! `POST /{kind}/sync`: which incoming records already exist. Parse, load the candidates (one
-//! statement), plan in the pure core (`domain::plan::plan_sync`), read the parents that
-//! `MATCH_TO_PARENT` answers with when they were not candidates, link matched records that had
-//! no externalId yet (one batch), answer.
+//! `POST /{kind}/sync`: which incoming records already exist. Parse, load the candidates (from
+//! the match cache, the rest in one statement), plan in the pure core (`domain::plan::plan_sync`)
+//! whatever they came from, read the parents that `MATCH_TO_PARENT` answers with when they were
+//! not candidates, link matched records that had no externalId yet (one batch; after the response
+//! when the cache answered everything, so such a sync runs no D1 statement), answer.
 
 use super::context::{now, HandlerResult};
 use super::{candidates, respond, Ctx};
@@ -16,15 +17,18 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let to_parent = kind == RecordKind::Company && ctx.config.match_to_parent;
 
     let incoming = parsed.iter().flatten().map(|i| (i.external_id.as_deref(), &i.keys));
-    let candidates = candidates::load(ctx, kind, incoming).await?;
+    let (candidates, read) = candidates::load_for_sync(ctx, kind, incoming).await?;
     let plan = plan_sync(kind, &parsed, candidates, rule, ctx.config.ambiguous_match, to_parent);
     let parents = match plan.parents_to_read.is_empty() {
         true => Vec::new(),
         false => ctx.store.by_ids(kind, &plan.parents_to_read).await?.iter().map(RecordRow::candidate).collect(),
     };
-    if !plan.links.is_empty() {
+    // A sync that has run no statement yet leaves its links to after the response.
+    let defer = ctx.cache.is_some() && ctx.store.statements() == 0;
+    if !plan.links.is_empty() && !defer {
         ctx.store.link_external(kind, &plan.links, &now(), ctx.request_id).await?;
     }
+    candidates::after_sync(ctx, kind, &read, plan.candidates(), plan.links.clone(), defer);
     let only = ctx.config.sync_back_fields(kind);
     respond::json(&answer_sync(kind, rule, &plan, &sent(items, "externalId"), &parents, to_parent, only), 200)
 }

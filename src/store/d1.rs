@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1DatabaseSession, D1PreparedStatement, Env};
 
 use super::sql::{self, RecordSql, REFERENCES, REFERENCES_GUARD};
 use crate::domain::error::ApiError;
@@ -18,6 +18,7 @@ use crate::domain::matching::MatchField;
 use crate::domain::plan::{CreatePlan, ExternalLink, UpdatePlan};
 use crate::domain::record::{KeySet, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
+use crate::domain::routes::ReadFrom;
 use crate::domain::sync::Candidate;
 
 /// Binding name in `wrangler.toml`.
@@ -26,8 +27,11 @@ pub const DB_BINDING: &str = "DB";
 /// The largest string D1 binds (2 MB, less a margin).
 pub const MAX_BOUND_BYTES: usize = 2_000_000;
 
+/// A request's D1 session (the Sessions API): every statement of the request goes through it, so
+/// its reads are sequentially consistent, and its bookmark after the last one is what the response
+/// hands back as `X-D1-Bookmark`.
 pub struct Store {
-    db: D1Database,
+    db: D1DatabaseSession,
     statements: Cell<u32>,
     /// Milliseconds spent waiting for D1, for the `Server-Timing` header.
     waited: Cell<f64>,
@@ -200,10 +204,27 @@ fn record_sql(kind: RecordKind) -> &'static RecordSql {
 }
 
 impl Store {
+    /// A store on the primary (writes, and reads that must see the latest).
     pub fn from_env(env: &Env) -> Result<Store> {
-        env.d1(DB_BINDING)
-            .map(|db| Store { db, statements: Cell::new(0), waited: Cell::new(0.0) })
-            .map_err(|e| StoreError::Binding(e.to_string()))
+        Store::open(env, ReadFrom::Primary)
+    }
+
+    /// A store whose first statement is answered by the primary, by any replica, or by one at
+    /// least as new as a client's bookmark. Writes always go to the primary.
+    pub fn open(env: &Env, from: ReadFrom) -> Result<Store> {
+        let db = env.d1(DB_BINDING).map_err(|e| StoreError::Binding(e.to_string()))?;
+        let session = match &from {
+            ReadFrom::Primary => db.with_session(Some("first-primary")),
+            ReadFrom::AnyReplica => db.with_session(Some("first-unconstrained")),
+            ReadFrom::Bookmark(b) => db.with_session(Some(b)),
+        };
+        let db = session.map_err(StoreError::from_d1)?;
+        Ok(Store { db, statements: Cell::new(0), waited: Cell::new(0.0) })
+    }
+
+    /// The latest bookmark of this request's session, once it ran a statement.
+    pub fn bookmark(&self) -> Option<String> {
+        self.db.get_bookmark().ok().flatten()
     }
 
     /// Statements run so far by this request.
@@ -372,8 +393,18 @@ impl Store {
         decode_records(self.rows(record_sql(kind).one, &[text(id)]).await?).map(|mut rows| rows.pop())
     }
 
-    /// Soft-deletes a record, its links and keys, with history; `false` when it was not live.
-    pub async fn delete(&self, kind: RecordKind, id: &str, now: &str, request_id: &str) -> Result<bool> {
+    /// Soft-deletes a record, its links and keys, with history. Answers the keys and externalIds
+    /// it held (the match cache forgets them), or `None` when it was not live.
+    pub async fn delete(&self, kind: RecordKind, id: &str, now: &str, request_id: &str) -> Result<Option<(KeySet, Vec<String>)>> {
+        #[derive(Deserialize)]
+        struct Key {
+            field: String,
+            key: String,
+        }
+        #[derive(Deserialize)]
+        struct Link {
+            external_id: String,
+        }
         let s = record_sql(kind);
         let statements = vec![
             self.prepare(s.history_delete, &[text(id), text(now), text(request_id)])?,
@@ -387,7 +418,13 @@ impl Store {
             .and_then(|r| r.meta().ok().flatten())
             .and_then(|m| m.changes)
             .unwrap_or(0);
-        Ok(changes > 0)
+        if changes == 0 {
+            return Ok(None);
+        }
+        let links: Vec<Link> = results.get(2).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
+        let keys: Vec<Key> = results.get(3).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
+        let keys = keys.into_iter().filter_map(|k| Some((MatchField::from_name(&k.field)?, k.key))).collect();
+        Ok(Some((keys, links.into_iter().map(|l| l.external_id).collect())))
     }
 
     /// The change feed after `(updated_at, id)`.

@@ -1,76 +1,101 @@
-//! The match cache in KV (API.md §10): normalised key → ids of the records holding it.
-//!
-//! The database stays the truth. A cached entry only adds candidate ids to the one candidates
-//! statement, which still looks every key up in D1 and returns live records with their real keys;
-//! the pure core then checks every field. So an empty, stale or missing cache gives the same
-//! answers, and the cache can never hide a record (KV is eventually consistent: a delete can take
-//! a minute to reach another location). Entries are refreshed from the database's answer after a
-//! lookup and forgotten when a write changes a key, both after the response (`wait_until`).
+//! The match cache in KV (API.md §10): reads and writes the names and entries that
+//! `domain::cache` decides. Bulk reads go 100 names a call, the calls concurrent; writes happen
+//! after the response (`wait_until`), coalesced and bounded by the core, and a write KV refuses
+//! (one write per key per second, or an outage) is logged and dropped, never a failed request.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
+use futures_util::future::join_all;
 use worker::kv::KvStore;
 use worker::{Context, Env};
+
+use crate::domain::cache::{format, read_chunks, Entry, Writes};
 
 /// Binding name in `wrangler.toml`.
 pub const KV_BINDING: &str = "MATCH_KV";
 /// KV reads at most 100 keys per bulk read.
 const BULK: usize = 100;
-/// Entries expire after a day, so a key nobody asks for again does not linger.
-const TTL_SECONDS: u64 = 86_400;
-/// KV writes one request may queue (an invocation may run 1,000 KV operations).
-const MAX_WRITES: usize = 400;
+/// Bulk reads one request may make (40,000 names); names past them are read from D1. With
+/// [`MAX_WRITES`] this stays under the 1,000 KV operations an invocation may make.
+const MAX_READ_CALLS: usize = 400;
+/// KV writes (puts and deletes) one request may queue.
+pub const MAX_WRITES: usize = 500;
+/// Entries expire after an hour: the bound on how long a write that went past [`MAX_WRITES`], or a
+/// refresh that raced a write, can leave a stale entry.
+const TTL_SECONDS: u64 = 3_600;
 
 #[derive(Clone)]
 pub struct MatchCache {
     kv: KvStore,
+    /// KV calls this request made (the `X-KV-Reads` header).
+    calls: Rc<Cell<u32>>,
+    /// Milliseconds this request waited for KV reads (`Server-Timing: kv`).
+    waited: Rc<Cell<f64>>,
+    format: Rc<String>,
 }
 
 impl MatchCache {
     pub fn from_env(env: &Env) -> Option<MatchCache> {
-        env.kv(KV_BINDING).ok().map(|kv| MatchCache { kv })
+        env.kv(KV_BINDING).ok().map(|kv| MatchCache { kv, calls: Rc::default(), waited: Rc::default(), format: Rc::new(format()) })
     }
 
-    /// The cached ids of each name that has an entry. A KV failure is a miss, never an error.
-    pub async fn read(&self, names: &[String]) -> HashMap<String, Vec<String>> {
+    /// KV read calls made so far by this request.
+    pub fn calls(&self) -> u32 {
+        self.calls.get()
+    }
+
+    pub fn waited_ms(&self) -> f64 {
+        self.waited.get()
+    }
+
+    /// The entries of the names that have one, in concurrent bulk reads. A failed or unreadable
+    /// read is a miss, never an error.
+    pub async fn read(&self, names: &[String]) -> HashMap<String, Entry> {
+        let chunks = read_chunks(names, BULK, MAX_READ_CALLS);
+        self.calls.set(self.calls.get() + chunks.len() as u32);
+        let reads = chunks.into_iter().map(|chunk| self.kv.get_bulk(chunk).text());
         let mut found = HashMap::new();
-        for chunk in names.chunks(BULK) {
-            let Ok(values) = self.kv.get_bulk(chunk).text().await else { continue };
+        let started = js_sys::Date::now();
+        let answers = join_all(reads).await;
+        self.waited.set(self.waited.get() + js_sys::Date::now() - started);
+        for values in answers.into_iter().flatten() {
             for (name, value) in values {
-                if let Some(ids) = value.and_then(|v| serde_json::from_str::<Vec<String>>(&v).ok()) {
-                    found.insert(name, ids);
+                if let Some(entry) = value.and_then(|v| Entry::decode(&v, &self.format)) {
+                    found.insert(name, entry);
                 }
             }
         }
         found
     }
 
-    /// Stores entries after the response has been sent.
-    pub fn write_later(&self, ctx: &Context, entries: Vec<(String, Vec<String>)>) {
-        if entries.is_empty() {
+    /// Runs `writes` after the response.
+    pub fn write_later(&self, ctx: &Context, writes: Writes) {
+        if writes.deletes.is_empty() && writes.puts.is_empty() {
             return;
         }
         let kv = self.kv.clone();
-        ctx.wait_until(async move {
-            for (name, ids) in entries.into_iter().take(MAX_WRITES) {
-                let value = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-                if let Ok(put) = kv.put(&name, value) {
-                    let _ = put.expiration_ttl(TTL_SECONDS).execute().await;
-                }
-            }
-        });
+        ctx.wait_until(async move { write(&kv, writes).await });
     }
 
-    /// Forgets entries after the response has been sent.
-    pub fn forget_later(&self, ctx: &Context, names: Vec<String>) {
-        if names.is_empty() {
-            return;
-        }
-        let kv = self.kv.clone();
-        ctx.wait_until(async move {
-            for name in names.into_iter().take(MAX_WRITES) {
-                let _ = kv.delete(&name).await;
-            }
-        });
+    pub fn kv(&self) -> KvStore {
+        self.kv.clone()
+    }
+}
+
+/// Runs the writes, concurrently; failures are logged and dropped.
+pub async fn write(kv: &KvStore, writes: Writes) {
+    if writes.dropped > 0 {
+        worker::console_warn!("match cache: {} writes over the per-request budget left out", writes.dropped);
+    }
+    let deletes = writes.deletes.iter().map(|name| kv.delete(name));
+    let failed = join_all(deletes).await.into_iter().filter(Result::is_err).count();
+    let puts = writes.puts.into_iter().map(|(name, value)| async move {
+        kv.put(&name, value)?.expiration_ttl(TTL_SECONDS).execute().await
+    });
+    let failed = failed + join_all(puts).await.into_iter().filter(Result::is_err).count();
+    if failed > 0 {
+        worker::console_warn!("match cache: KV refused {failed} writes");
     }
 }

@@ -163,8 +163,8 @@ macro_rules! record_sql {
                 "UPDATE ", $table, " SET deleted_at = ", write_time!($table), ", updated_at = ", write_time!($table), " ",
                 "WHERE id = ?1 AND +deleted_at IS NULL"
             ),
-            unlink: concat!("DELETE FROM external_ids WHERE kind = '", $kind, "' AND record_id = ?1"),
-            keys_delete_one: concat!("DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id = ?1"),
+            unlink: concat!("DELETE FROM external_ids WHERE kind = '", $kind, "' AND record_id = ?1 RETURNING external_id"),
+            keys_delete_one: concat!("DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id = ?1 RETURNING field, key"),
             history_delete: concat!(
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
                 "SELECT '", $kind, "', r.id, '(deleted)', json_object('externalId', r.external_id, 'fields', json(r.fields), ",

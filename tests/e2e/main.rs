@@ -33,10 +33,14 @@ pub struct App {
     /// A server with a broken variable and no schema, for the `503` paths.
     pub broken: Client,
     pub broken_server: Server,
-    /// A server with `COMPANY_MATCH=domain | name`, `AMBIGUOUS_MATCH=error`, `MATCH_TO_PARENT=true`
-    /// and no dedupe on create.
+    /// A server with `COMPANY_MATCH=domain | name`, `AMBIGUOUS_MATCH=error`, `MATCH_TO_PARENT=true`,
+    /// no dedupe on create, and the match cache on.
     pub matching: Client,
     pub matching_server: Server,
+    /// A server with the defaults and the match cache off: the matching scenarios run on it and on
+    /// `api` (cache on).
+    pub plain: Client,
+    pub plain_server: Server,
     /// A server with no user, for the tests that need owners off and then on.
     pub users: Client,
     pub users_server: Server,
@@ -64,7 +68,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -103,8 +107,15 @@ fn main() {
             ("MATCH_TO_PARENT", "true".to_string()),
             ("CREATE_DEDUPE", "false".to_string()),
             ("PUBLIC_URL", "https://crm.e2e.test/".to_string()),
+            ("MATCH_CACHE", "on".to_string()),
         ],
         secrets: vec![("API_KEYS", keys[0].clone()), ("DASHBOARD_PASSWORD", dashboard_password.clone())],
+        apply_schema: true,
+    });
+    let mut plain_server = Server::spawn(&build, ServerOptions {
+        name: "plain",
+        vars: vec![("MATCH_CACHE", "off".to_string())],
+        secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });
     let mut users_server = Server::spawn(&build, ServerOptions {
@@ -113,7 +124,7 @@ fn main() {
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });
-    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server, &mut users_server] {
+    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server, &mut plain_server, &mut users_server] {
         s.wait_ready(Duration::from_secs(120));
     }
 
@@ -126,6 +137,8 @@ fn main() {
         policy: client(&policy_server.base, vec![keys[0].clone()]),
         matching: client(&matching_server.base, vec![keys[0].clone()]),
         matching_server,
+        plain: client(&plain_server.base, vec![keys[0].clone()]),
+        plain_server,
         users: client(&users_server.base, vec![keys[0].clone()]),
         users_server,
         policy_server,

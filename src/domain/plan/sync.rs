@@ -50,6 +50,13 @@ pub struct SyncPlan {
     pool: CandidatePool,
 }
 
+impl SyncPlan {
+    /// The candidates it decided on.
+    pub fn candidates(&self) -> &[Candidate] {
+        self.pool.all()
+    }
+}
+
 /// Decides every item against the candidates.
 pub fn plan_sync(
     kind: RecordKind,

@@ -114,6 +114,29 @@ impl KeySet {
 
 }
 
+/// Written as `[[field, key], ...]` (the match cache stores candidates with their keys); reading
+/// refuses an unknown field rather than dropping it.
+impl serde::Serialize for KeySet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.keys.len()))?;
+        for (field, key) in &self.keys {
+            seq.serialize_element(&(field.name(), key))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeySet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KeySet, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        pairs
+            .into_iter()
+            .map(|(f, k)| MatchField::from_name(&f).map(|f| (f, k)).ok_or_else(|| serde::de::Error::custom(format!("unknown match field {f:?}"))))
+            .collect()
+    }
+}
+
 impl FromIterator<(MatchField, String)> for KeySet {
     fn from_iter<I: IntoIterator<Item = (MatchField, String)>>(iter: I) -> KeySet {
         let mut keys: Vec<(MatchField, String)> = iter.into_iter().filter(|(_, k)| !k.is_empty()).collect();
