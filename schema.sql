@@ -119,8 +119,12 @@ CREATE TABLE IF NOT EXISTS tasks (
   properties   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
   created_at   TEXT NOT NULL,
   updated_at   TEXT NOT NULL,
-  deleted_at   TEXT
+  deleted_at   TEXT,
+  -- The client's own id of the task (its externalId): a retried create makes no copy. A deleted
+  -- task releases it.
+  external_id  TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_external ON tasks (external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_contact ON tasks (contact_id, created_at) WHERE contact_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_company ON tasks (company_id, created_at) WHERE company_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_list    ON tasks (deleted_at, completed, due_date, id);

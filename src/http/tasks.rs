@@ -34,6 +34,7 @@ fn values(row: &TaskRow) -> TaskValues {
         ("contactId", &row.contact_id),
         ("companyId", &row.company_id),
         ("completedAt", &row.completed_at),
+        ("externalId", &row.external_id),
     ] {
         if let Some(v) = v {
             fields.insert(name.to_string(), json!(v));
@@ -61,28 +62,27 @@ pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
             apply_task(&mut v, item, &at, true).map(|_| v)
         })
         .collect();
-    let (checked, ids, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
+    let (checked, position, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
         let checked = check_refs(ctx, &parsed, TaskValues::refs).await?;
-        let mut ids: Vec<Option<String>> = Vec::with_capacity(checked.len());
+        let mut position: Vec<Option<usize>> = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
         for c in &checked {
-            ids.push(c.as_ref().ok().map(|v| {
+            position.push(c.as_ref().ok().map(|v| {
                 let id = new_id(IdKind::Task).into_string();
                 write.push(json!({"id": id, "fields": v.fields, "properties": v.properties}));
                 refs.push(v.refs());
-                id
+                write.len() - 1
             }));
         }
         if write.is_empty() {
-            return Ok((checked, ids, HashMap::new()));
+            return Ok((checked, position, HashMap::new()));
         }
-        let written: Vec<&String> = ids.iter().flatten().collect();
-        let rows = ctx.store.insert_tasks(&write, &refs, &written, &at, ctx.request_id).await?;
-        Ok((checked, ids, rows.into_iter().map(|r| (r.id.clone(), r)).collect::<HashMap<String, TaskRow>>()))
+        let rows = ctx.store.insert_tasks(&write, &refs, &at, ctx.request_id).await?;
+        Ok((checked, position, rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect::<HashMap<usize, TaskRow>>()))
     })
     .await?;
     let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
-    answer("task", batch, outcomes, |i| ids[i].as_ref().and_then(|id| rows.get(id)).map(wire))
+    answer("task", batch, outcomes, |i| position[i].and_then(|w| rows.get(&w)).map(wire))
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {

@@ -20,6 +20,9 @@ fn json_object<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Map<Strin
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaskRow {
+    /// The position of the item a create answered with this task.
+    #[serde(default)]
+    pub i: Option<f64>,
     pub id: String,
     pub subject: Option<String>,
     pub description: Option<String>,
@@ -37,6 +40,8 @@ pub struct TaskRow {
     pub properties: Map<String, Value>,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,15 +75,16 @@ pub struct UserRow {
 }
 
 impl Store {
-    /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers them as stored.
-    /// `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
-    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], ids: &[&String], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers, for each item
+    /// (by position `i`), the task it is now (a retry with a known `externalId` answers the
+    /// stored one). `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
+    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
         let items = json_arg(items);
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
             self.prepare(tasks::INSERT, &[items.clone(), text(now)])?,
-            self.prepare(tasks::HISTORY_NEW, &[items, text(now), text(request_id)])?,
-            self.prepare(tasks::BY_IDS, &[json_arg(ids)])?,
+            self.prepare(tasks::HISTORY_NEW, &[items.clone(), text(now), text(request_id)])?,
+            self.prepare(tasks::RESOLVE, &[items])?,
         ];
         self.batch_then_read(statements).await
     }

@@ -7,23 +7,33 @@ macro_rules! task_columns {
         concat!(
             $t, ".id, ", $t, ".subject, ", $t, ".description, ", $t, ".type, ", $t, ".priority, ", $t, ".status, ",
             $t, ".owner_id, ", $t, ".due_date, ", $t, ".contact_id, ", $t, ".company_id, ", $t, ".completed, ",
-            $t, ".completed_at, ", $t, ".properties, ", $t, ".created_at, ", $t, ".updated_at"
+            $t, ".completed_at, ", $t, ".properties, ", $t, ".created_at, ", $t, ".updated_at, ", $t, ".external_id"
         )
     };
 }
 
 pub mod tasks {
     /// `?1` `[{id, fields: {...}, properties}]`, `?2` time.
-    pub const INSERT: &str = "INSERT INTO tasks (id, subject, description, type, priority, status, owner_id, due_date, \
-        contact_id, company_id, completed, completed_at, properties, created_at, updated_at) \
+    /// Inserts the tasks of `?1`; one whose `externalId` a live task already holds is not
+    /// inserted (the unique index refuses it, quietly): a retried create.
+    pub const INSERT: &str = "INSERT OR IGNORE INTO tasks (id, subject, description, type, priority, status, owner_id, due_date, \
+        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id) \
         SELECT j.value->>'id', j.value->'fields'->>'subject', j.value->'fields'->>'description', j.value->'fields'->>'type', \
         j.value->'fields'->>'priority', j.value->'fields'->>'status', j.value->'fields'->>'ownerId', j.value->'fields'->>'dueDate', \
         j.value->'fields'->>'contactId', j.value->'fields'->>'companyId', \
         CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, j.value->'fields'->>'completedAt', \
-        json(j.value->'properties'), ?2, ?2 FROM json_each(?1) j";
+        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId' FROM json_each(?1) j";
+    /// History of the tasks this batch inserted (a proposed id exists only if inserted).
     pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'task', j.value->>'id', '(created)', NULL, \
-        json_object('fields', json(j.value->'fields'), 'properties', json(j.value->'properties')), ?2, ?3 FROM json_each(?1) j";
+        json_object('fields', json(j.value->'fields'), 'properties', json(j.value->'properties')), ?2, ?3 \
+        FROM json_each(?1) j WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = j.value->>'id')";
+    /// For each item of `?1` (its position `i`), the task it is now: the one holding its
+    /// `externalId`, else the one inserted under its proposed id.
+    pub const RESOLVE: &str = concat!(
+        "SELECT j.key AS i, ", task_columns!("t"), " FROM json_each(?1) j CROSS JOIN tasks t ON t.id = coalesce(",
+        "(SELECT x.id FROM tasks x WHERE x.external_id = j.value->'fields'->>'externalId'), j.value->>'id')"
+    );
     /// Live tasks by id (`?1` JSON array), in the order asked.
     pub const BY_IDS: &str = concat!(
         "SELECT ", task_columns!("t"), " FROM json_each(?1) j CROSS JOIN tasks t ON t.id = j.value ",
@@ -48,7 +58,8 @@ pub mod tasks {
         FROM json_each(?1) j, json_each(j.value->'changes') c";
     pub const HISTORY_DELETE: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'task', id, '(deleted)', json_object('subject', subject), NULL, ?2, ?3 FROM tasks WHERE id = ?1 AND +deleted_at IS NULL";
-    pub const DELETE: &str = "UPDATE tasks SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND +deleted_at IS NULL";
+    /// Soft-deletes `?1`; its `externalId` is released, so a later create with it is a new task.
+    pub const DELETE: &str = "UPDATE tasks SET deleted_at = ?2, updated_at = ?2, external_id = NULL WHERE id = ?1 AND +deleted_at IS NULL";
 }
 
 macro_rules! activity_columns {
@@ -156,6 +167,7 @@ pub fn all() -> Vec<(String, &'static str)> {
         ("tasks::INSERT", tasks::INSERT),
         ("tasks::HISTORY_NEW", tasks::HISTORY_NEW),
         ("tasks::BY_IDS", tasks::BY_IDS),
+        ("tasks::RESOLVE", tasks::RESOLVE),
         ("tasks::GUARD", tasks::GUARD),
         ("tasks::UPDATE", tasks::UPDATE),
         ("tasks::HISTORY_CHANGES", tasks::HISTORY_CHANGES),

@@ -19,6 +19,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::sync_sends_back_the_owner_and_the_last_activity", sync_sends_back_the_owner_and_the_last_activity),
     ("trust::an_idempotency_key_replays_the_first_answer", an_idempotency_key_replays_the_first_answer),
     ("trust::a_concurrent_retry_with_one_key_creates_one_task", a_concurrent_retry_with_one_key_creates_one_task),
+    ("trust::a_retried_task_or_activity_makes_no_copy", a_retried_task_or_activity_makes_no_copy),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -221,4 +222,29 @@ fn a_concurrent_retry_with_one_key_creates_one_task(app: &App) {
         let after = with_key(&app.api, "POST", "/tasks", &key, &body);
         assert_eq!(after.json()["id"].as_str().map(str::to_string), ids.into_iter().next());
     }
+}
+
+fn a_retried_task_or_activity_makes_no_copy(app: &App) {
+    let ext = unique("task");
+    let first = post(&app.api, "/tasks", json!({"subject": "Follow up", "externalId": ext}));
+    assert_eq!(first["externalId"], json!(ext));
+    let retry = post(&app.api, "/tasks", json!({"subject": "Follow up", "externalId": ext}));
+    assert_eq!(retry["id"], first["id"], "a retried create answers the first task");
+    // In a batch, and twice in one batch.
+    let other = unique("task");
+    let batch = post(&app.api, "/tasks", json!({"tasks": [{"subject": "A", "externalId": ext}, {"subject": "B", "externalId": other}, {"subject": "B", "externalId": other}]}));
+    let ids: Vec<Value> = batch["results"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect();
+    assert_eq!(ids[0], first["id"], "{batch}");
+    assert_eq!(ids[1], ids[2], "the same externalId twice is one task: {batch}");
+    // A deleted task releases its externalId.
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(app.api.send("DELETE", &format!("/tasks/{id}"), Key::Valid, &[], None).status, 200);
+    let again = post(&app.api, "/tasks", json!({"subject": "Follow up", "externalId": ext}));
+    assert_ne!(again["id"], first["id"]);
+    // An activity without a messageId is keyed by its externalId.
+    let act = unique("act");
+    let a1 = post(&app.api, "/activities", json!({"type": "LINKEDIN", "externalId": act, "subject": "Connected"}));
+    let a2 = post(&app.api, "/activities", json!({"type": "LINKEDIN", "externalId": act, "subject": "Connected"}));
+    assert_eq!(a1["id"], a2["id"], "a retried log answers the first activity");
+    assert_eq!(a1["properties"]["externalId"], json!(act));
 }

@@ -72,6 +72,19 @@ pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, ItemErr
             return Err(ItemError::invalid("metadata.messageId", format!("expected a string, got {}", json_type(other))))
         }
     };
+    // Without a messageId, the activity's own externalId makes a retry the same activity (in its
+    // own key space, so it never meets a messageId of the same text). It stays in the properties.
+    let message_id = match (message_id, object.get("externalId")) {
+        (Some(m), _) => Some(m),
+        (None, None | Some(Value::Null)) => None,
+        (None, Some(Value::String(s))) if s.trim().is_empty() => return Err(ItemError::invalid("externalId", "must not be empty")),
+        (None, Some(Value::String(s))) if s.len() > 255 => return Err(ItemError::invalid("externalId", "is longer than 255 bytes")),
+        (None, Some(Value::String(s))) => Some(format!("externalId:{s}")),
+        (None, Some(Value::Number(n))) => Some(format!("externalId:{n}")),
+        (None, Some(other)) => {
+            return Err(ItemError::invalid("externalId", format!("expected a string or a number, got {}", json_type(other))))
+        }
+    };
     Ok(ActivityInput {
         activity_type,
         subject: text(object, "subject", MAX_TEXT)?.flatten(),
@@ -122,6 +135,16 @@ mod tests {
     use serde_json::json;
 
     const NOW: &str = "2024-01-20T10:30:00.000Z";
+
+    #[test]
+    fn an_external_id_keys_an_activity_without_a_message_id() {
+        let a = parse_activity(&json!({"type": "LINKEDIN", "externalId": "act-7"}), NOW).unwrap();
+        assert_eq!(a.message_id.as_deref(), Some("externalId:act-7"));
+        assert_eq!(a.properties["externalId"], "act-7", "kept as sent");
+        let m = parse_activity(&json!({"type": "EMAIL", "externalId": "act-7", "metadata": {"messageId": "m-1"}}), NOW).unwrap();
+        assert_eq!(m.message_id.as_deref(), Some("m-1"), "a messageId comes first");
+        assert_eq!(parse_activity(&json!({"type": "EMAIL", "externalId": true}), NOW).unwrap_err().field.as_deref(), Some("externalId"));
+    }
 
     #[test]
     fn activities_are_upper_cased_and_keyed_by_message_id() {

@@ -11,7 +11,7 @@ use crate::domain::request::json_type;
 
 const TASK_FIELDS: &[&str] = &[
     "subject", "description", "type", "priority", "status", "ownerId", "dueDate", "contactId", "companyId", "completed",
-    "completedAt",
+    "completedAt", "externalId",
 ];
 
 /// A task's stored values: the core fields (absent = unset) and its custom properties.
@@ -61,6 +61,11 @@ pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: 
     for name in ["ownerId", "contactId", "companyId"] {
         set(values, name, id_field(object, name)?);
     }
+    // The client's own id of the task, set once: a create retried with it creates no copy. An
+    // update carrying it (a task sent back as read) leaves it as it is.
+    if creating {
+        set(values, "externalId", external_id(object)?);
+    }
     set(values, "dueDate", timestamp(object, "dueDate")?);
     match object.get("completed") {
         None => {}
@@ -96,6 +101,19 @@ pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: 
     Ok(())
 }
 
+/// A task's `externalId`: a non-blank string of at most 255 characters, or a number (its decimal
+/// text), as a record's.
+fn external_id(object: &Map<String, Value>) -> Result<Option<Option<String>>, ItemError> {
+    match object.get("externalId") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(Some(Some(n.to_string()))),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(ItemError::invalid("externalId", "must not be empty")),
+        Some(Value::String(s)) if s.chars().count() > 255 => Err(ItemError::invalid("externalId", "is longer than 255 characters")),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(other) => Err(ItemError::invalid("externalId", format!("expected a string or a number, got {}", json_type(other)))),
+    }
+}
+
 /// Checks a patch on its own, before any task is read: a bad patch is a `400` even when it names
 /// no stored task.
 pub fn check_patch(patch: &Value, now: &str) -> Result<(), ItemError> {
@@ -109,6 +127,7 @@ pub fn task_to_wire(id: &str, values: &TaskValues, created_at: &str, updated_at:
     let get = |name: &str| values.fields.get(name).cloned().unwrap_or(Value::Null);
     json!({
         "id": id,
+        "externalId": get("externalId"),
         "subject": get("subject"),
         "description": get("description"),
         "type": get("type"),
@@ -187,6 +206,20 @@ mod tests {
         assert!(!t.completed());
         assert_eq!(t.str("completedAt"), None);
         assert!(task(json!({"subject": "x", "completed": true})).unwrap().str("completedAt").is_some());
+    }
+
+    #[test]
+    fn an_external_id_is_set_on_create_only() {
+        let t = task(json!({"subject": "x", "externalId": 42})).unwrap();
+        assert_eq!(t.str("externalId"), Some("42"));
+        assert!(t.properties.is_empty(), "not a custom property");
+        assert_eq!(task_to_wire("tk_1", &t, "a", "b")["externalId"], "42");
+        let mut patched = t.clone();
+        apply_task(&mut patched, &json!({"externalId": "other", "subject": "y"}), NOW, false).unwrap();
+        assert_eq!(patched.str("externalId"), Some("42"), "an update leaves it");
+        for bad in [json!(""), json!(true), json!("x".repeat(256))] {
+            assert_eq!(task(json!({"subject": "x", "externalId": bad})).unwrap_err().field.as_deref(), Some("externalId"));
+        }
     }
 
     #[test]
