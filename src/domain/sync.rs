@@ -439,3 +439,90 @@ mod tests {
         assert_eq!(anchor_fields(&r), vec![LinkedinUrl, Email, Company]);
     }
 }
+
+/// Precision beside completeness, preset by preset: pairs that look alike and must stay apart, and
+/// pairs that must still match, decided from raw fields as Enginy sends them (normalisation,
+/// shared domains and the veto all take part).
+#[cfg(test)]
+mod precision {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn stored(kind: RecordKind, id: &str, fields: Value) -> Candidate {
+        let fields = fields.as_object().unwrap().clone();
+        Candidate { id: id.into(), keys: KeySet::of(kind, &fields), updated_at: Some("t".into()), fields, ..Candidate::default() }
+    }
+
+    fn matches(kind: RecordKind, preset: &str, incoming: Value, existing: Value) -> bool {
+        let rule = MatchRule::parse(kind, preset).unwrap();
+        let c = stored(kind, "x_1", existing);
+        let keys = KeySet::of(kind, incoming.as_object().unwrap());
+        matches!(decide(None, &keys, &[&c], &rule, AmbiguousMatch::Pick), Decision::Matched { .. })
+    }
+
+    #[test]
+    fn companies_apart_and_together_under_every_preset() {
+        use RecordKind::Company;
+        let same = [
+            ("domain", json!({"domain": "https://www.acme.com/about"}), json!({"domain": "acme.com"})),
+            ("domain", json!({"domain": "shop.acme.co.uk"}), json!({"website": "http://acme.co.uk"})),
+            ("domain", json!({"domain": "ana@acme.com"}), json!({"domain": "ACME.COM"})),
+            ("domain_any_tld", json!({"domain": "acme.es"}), json!({"domain": "acme.com"})),
+            ("domain_or_name", json!({"name": "Acme, Inc."}), json!({"name": "ACME", "domain": "acme.com"})),
+            ("domain_or_name", json!({"name": "Acme", "domain": "acme.com"}), json!({"name": "Acme Holdings", "domain": "acme.com"})),
+        ];
+        for (preset, a, b) in same {
+            assert!(matches(Company, preset, a.clone(), b.clone()), "{preset}: {a} should match {b}");
+        }
+        let apart = [
+            ("domain", json!({"domain": "sites.google.com/view/acme"}), json!({"domain": "sites.google.com/view/beta"})),
+            ("domain", json!({"domain": "facebook.com/acme"}), json!({"domain": "facebook.com/beta"})),
+            ("domain", json!({"domain": "linktr.ee/acme"}), json!({"domain": "linktr.ee/acme-two"})),
+            ("domain", json!({"domain": "gmail.com"}), json!({"domain": "gmail.com"})),
+            ("domain", json!({"domain": "acme.github.io"}), json!({"domain": "beta.github.io"})),
+            ("domain", json!({"domain": "acme.com"}), json!({"domain": "acme.co"})),
+            ("domain_any_tld", json!({"domain": "acme.es", "linkedinUrl": "linkedin.com/company/acme-es"}), json!({"domain": "acme.com", "linkedinUrl": "linkedin.com/company/acme-corp"})),
+            ("domain_any_tld", json!({"domain": "acme.github.io"}), json!({"domain": "acme.com"})),
+            ("domain_or_name", json!({"name": "Acme", "domain": "beta.com"}), json!({"name": "Acme", "domain": "acme.com"})),
+            ("domain_or_name", json!({"name": "Acme", "vatId": "ESB11111111"}), json!({"name": "Acme", "vatId": "ESB22222222"})),
+            ("domain_or_name", json!({"name": "Acme Labs"}), json!({"name": "Acme"})),
+        ];
+        for (preset, a, b) in apart {
+            assert!(!matches(Company, preset, a.clone(), b.clone()), "{preset}: {a} must stay apart from {b}");
+        }
+    }
+
+    #[test]
+    fn contacts_apart_and_together_under_every_preset() {
+        use RecordKind::Contact;
+        let john = |extra: Value| {
+            let mut v = json!({"firstName": "John", "lastName": "Smith", "company": "Acme Inc"});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v
+        };
+        let same = [
+            ("name_company", john(json!({})), json!({"firstName": "JOHN", "lastName": "smith", "company": "ACME"})),
+            ("name_company", john(json!({"email": "john@acme.com"})), john(json!({}))),
+            ("linkedin_or_name_company", json!({"linkedinUrl": "https://www.linkedin.com/in/jsmith/"}), json!({"linkedinUrl": "linkedin.com/in/JSmith"})),
+            ("linkedin_or_name_company", john(json!({"linkedinUrl": "linkedin.com/in/jsmith"})), john(json!({"email": "other@acme.com"}))),
+            ("email_or_linkedin_or_name_company", json!({"email": " John@Acme.com "}), json!({"email": "john@acme.com"})),
+            ("email_or_linkedin_or_name_company", john(json!({"linkedinUrl": "linkedin.com/in/jsmith", "email": "new@acme.com"})), john(json!({"linkedinUrl": "linkedin.com/in/jsmith", "email": "old@acme.com"}))),
+        ];
+        for (preset, a, b) in same {
+            assert!(matches(Contact, preset, a.clone(), b.clone()), "{preset}: {a} should match {b}");
+        }
+        let apart = [
+            ("name_company", john(json!({"linkedinUrl": "linkedin.com/in/jsmith-1"})), john(json!({"linkedinUrl": "linkedin.com/in/jsmith-2"}))),
+            ("name_company", john(json!({"email": "john@acme.com"})), john(json!({"email": "jsmith@acme.com"}))),
+            ("name_company", john(json!({})), json!({"firstName": "John", "lastName": "Smith", "company": "Beta"})),
+            ("name_company", json!({"firstName": "John", "lastName": "Smith"}), john(json!({}))),
+            ("linkedin_or_name_company", john(json!({"linkedinUrl": "linkedin.com/in/jsmith-1"})), john(json!({"linkedinUrl": "linkedin.com/in/jsmith-2"}))),
+            ("linkedin_or_name_company", json!({"linkedinUrl": "linkedin.com/in/jsmith"}), json!({"linkedinUrl": "linkedin.com/company/jsmith"})),
+            ("email_or_linkedin_or_name_company", john(json!({"email": "a@acme.com"})), john(json!({"email": "b@acme.com"}))),
+            ("email_or_linkedin_or_name_company", json!({"email": "john@acme.com"}), json!({"email": "john@acme.co"})),
+        ];
+        for (preset, a, b) in apart {
+            assert!(!matches(Contact, preset, a.clone(), b.clone()), "{preset}: {a} must stay apart from {b}");
+        }
+    }
+}
