@@ -25,6 +25,7 @@ fn wire(row: &ActivityRow) -> Value {
         "body": row.body,
         "direction": row.direction,
         "ownerId": row.owner_id,
+        "ownerName": row.owner_name,
         "occurredAt": row.occurred_at,
         "contactId": row.contact_id,
         "companyId": row.company_id,

@@ -63,6 +63,9 @@ pub struct ActivityRow {
     #[serde(deserialize_with = "json_object")]
     pub properties: Map<String, Value>,
     pub created_at: String,
+    /// The name of the user the activity is attributed to, when its owner is a stored user.
+    #[serde(default)]
+    pub owner_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

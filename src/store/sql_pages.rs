@@ -17,13 +17,14 @@ pub const DASHBOARD_PAGE: usize = 25;
 /// Activities in the dashboard's "recent activity".
 pub const RECENT_ACTIVITIES: usize = 10;
 
-/// An activity as the pages show it: the names of its contact and company come along, read by
-/// primary key for the few rows a page shows.
+/// An activity as the pages show it: the names of its contact and company, and of the user who
+/// did it, come along, read by primary key for the few rows a page shows.
 macro_rules! activity_json {
     ($a:literal) => {
         concat!(
             "json_object('id', ", $a, ".id, 'type', ", $a, ".type, 'subject', ", $a, ".subject, 'body', ", $a, ".body, ",
             "'direction', ", $a, ".direction, 'occurredAt', ", $a, ".occurred_at, ",
+            "'ownerName', (SELECT name FROM users WHERE id = ", $a, ".owner_id), ",
             "'contactId', ", $a, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $a, ".contact_id AND +deleted_at IS NULL), ",
             "'companyId', ", $a, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $a, ".company_id AND +deleted_at IS NULL))"
         )

@@ -67,7 +67,7 @@ macro_rules! activity_columns {
         concat!(
             $a, ".id, ", $a, ".type, ", $a, ".subject, ", $a, ".body, ", $a, ".direction, ", $a, ".owner_id, ",
             $a, ".occurred_at, ", $a, ".contact_id, ", $a, ".company_id, ", $a, ".metadata, ", $a, ".properties, ",
-            $a, ".created_at"
+            $a, ".created_at, (SELECT u.name FROM users u WHERE u.id = ", $a, ".owner_id) AS owner_name"
         )
     };
 }

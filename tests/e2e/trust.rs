@@ -20,6 +20,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::an_idempotency_key_replays_the_first_answer", an_idempotency_key_replays_the_first_answer),
     ("trust::a_concurrent_retry_with_one_key_creates_one_task", a_concurrent_retry_with_one_key_creates_one_task),
     ("trust::a_retried_task_or_activity_makes_no_copy", a_retried_task_or_activity_makes_no_copy),
+    ("trust::the_timeline_names_the_user_who_acted", the_timeline_names_the_user_who_acted),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -247,4 +248,16 @@ fn a_retried_task_or_activity_makes_no_copy(app: &App) {
     let a2 = post(&app.api, "/activities", json!({"type": "LINKEDIN", "externalId": act, "subject": "Connected"}));
     assert_eq!(a1["id"], a2["id"], "a retried log answers the first activity");
     assert_eq!(a1["properties"]["externalId"], json!(act));
+}
+
+fn the_timeline_names_the_user_who_acted(app: &App) {
+    let c = &app.users;
+    let user = post(c, "/users", json!({"name": "Tim Line", "email": format!("{}@x.test", unique("tim"))}));
+    let owner = user["id"].as_str().unwrap();
+    let ct = post(c, "/contacts", json!({"contacts": [{"externalId": unique("e"), "firstName": "Acted", "ownerId": owner}]}))["results"][0]["crmId"].clone();
+    let ct = ct.as_str().unwrap();
+    let logged = post(c, "/activities", json!({"type": "LINKEDIN", "contactId": ct, "ownerId": owner, "subject": "Invited"}));
+    assert_eq!(logged["ownerName"], "Tim Line", "{logged}");
+    let timeline = c.get(&format!("/contacts/{ct}/activities")).json();
+    assert_eq!((timeline["data"][0]["ownerId"].as_str(), timeline["data"][0]["ownerName"].as_str()), (Some(owner), Some("Tim Line")), "{timeline}");
 }

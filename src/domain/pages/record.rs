@@ -86,6 +86,9 @@ pub struct Activity {
     pub contact_name: Option<String>,
     pub company_id: Option<String>,
     pub company_name: Option<String>,
+    /// The user the activity is attributed to (its `ownerId`), when that is a stored user.
+    #[serde(default)]
+    pub owner_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -464,6 +467,9 @@ pub fn activity_item(h: &mut Html, activity: &Activity, page_kind: Option<Record
     h.raw("<li class=\"").raw(class).raw("\"><span class=\"dir\">").raw(arrow).raw("</span> ");
     h.element("<strong>", &activity.kind, "</strong>");
     h.raw(" <span class=\"mute\">").text(&when(&activity.occurred_at)).raw("</span>");
+    if let Some(owner) = activity.owner_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        h.raw(" <span class=\"by\">by ").text(owner).raw("</span>");
+    }
     let about = [
         (RecordKind::Contact, &activity.contact_id, &activity.contact_name),
         (RecordKind::Company, &activity.company_id, &activity.company_name),
@@ -620,5 +626,30 @@ mod tests {
     fn record_links_encode_the_id() {
         assert_eq!(record_href(RecordKind::Contact, "ct_1"), "/view/contact/ct_1");
         assert_eq!(record_href(RecordKind::Company, "a/b?c"), "/view/company/a%2Fb%3Fc");
+    }
+
+    #[test]
+    fn an_activity_names_the_user_it_is_attributed_to_escaped() {
+        let activity = Activity {
+            id: "ac_1".into(),
+            kind: "LINKEDIN".into(),
+            subject: Some("Connected".into()),
+            body: None,
+            direction: Some("OUTBOUND".into()),
+            occurred_at: "2024-01-01T00:00:00.000Z".into(),
+            contact_id: None,
+            contact_name: None,
+            company_id: None,
+            company_name: None,
+            owner_name: Some(format!("Olive {XSS}")),
+        };
+        let mut h = Html::new();
+        activity_item(&mut h, &activity, None);
+        let html = h.finish();
+        assert!(html.contains("by Olive &lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>"));
+        let mut h = Html::new();
+        activity_item(&mut h, &Activity { owner_name: None, ..activity }, None);
+        assert!(!h.finish().contains(" by "), "no user, no name");
     }
 }
