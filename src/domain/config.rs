@@ -217,8 +217,10 @@ impl Config {
         if dashboard_password.as_ref().is_some_and(|p| p.chars().count() < 8) {
             r.fail("DASHBOARD_PASSWORD", "is shorter than 8 characters".to_string());
         }
-        let company_match = r.match_rule("COMPANY_MATCH", RecordKind::Company);
-        let contact_match = r.match_rule("CONTACT_MATCH", RecordKind::Contact);
+        // SHARED_DOMAINS: hosts that identify no company here, besides the built-in list.
+        let shared_domains = r.field_list("SHARED_DOMAINS").unwrap_or_default();
+        let company_match = r.match_rule("COMPANY_MATCH", RecordKind::Company).with_shared_domains(&shared_domains);
+        let contact_match = r.match_rule("CONTACT_MATCH", RecordKind::Contact).with_shared_domains(&shared_domains);
         let ambiguous_match = match r.get("AMBIGUOUS_MATCH").as_deref() {
             None | Some("pick") => AmbiguousMatch::Pick,
             Some("error") => AmbiguousMatch::Error,
@@ -382,12 +384,16 @@ mod tests {
             ("MAX_BODY_BYTES", "1_048_576"),
             ("MATCH_CACHE", "on"),
             ("CREATE_MERGE", "overwrite"),
+            ("SHARED_DOMAINS", "hosting.example.com, https://pages.example.org/x"),
             ("PUBLIC_URL", "https://crm.example.com/"),
             ("DASHBOARD_PASSWORD", "correct horse"),
         ])
         .unwrap();
         assert_eq!(c.auth.api_key_header, "Authorization-Key");
-        assert_eq!(c.company_match, MatchRule::parse(RecordKind::Company, "domain | name").unwrap());
+        let shared = ["hosting.example.com".to_string(), "https://pages.example.org/x".to_string()];
+        assert_eq!(c.company_match, MatchRule::parse(RecordKind::Company, "domain | name").unwrap().with_shared_domains(&shared));
+        assert!(c.company_match.is_shared(crate::domain::matching::MatchField::Domain, "example.org"));
+        assert!(c.contact_match.is_shared(crate::domain::matching::MatchField::CompanyDomain, "example.com"));
         assert_eq!(c.ambiguous_match, AmbiguousMatch::Error);
         assert!(!c.create_dedupe);
         assert_eq!(c.create_merge, CreateMerge::Overwrite);

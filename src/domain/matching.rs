@@ -197,6 +197,9 @@ impl fmt::Display for MatchTerm {
 pub struct MatchRule {
     kind: RecordKind,
     terms: Vec<MatchTerm>,
+    /// Domain keys that identify no company here (`SHARED_DOMAINS`, normalised): they never
+    /// match and never veto, like the built-in shared domains.
+    shared: Vec<String>,
 }
 
 impl MatchRule {
@@ -253,13 +256,36 @@ impl MatchRule {
             }
             _ => return Err(parser.expected("\"&\" or \"|\"", &next)),
         }
-        Ok(MatchRule { kind, terms: dnf.into_iter().map(|fields| MatchTerm { fields }).collect() })
+        Ok(MatchRule { kind, terms: dnf.into_iter().map(|fields| MatchTerm { fields }).collect(), shared: Vec::new() })
     }
 
     /// The rule of the kind's default preset (`domain` for companies, `linkedin_or_name_company`
     /// for contacts).
     pub fn default_for(kind: RecordKind) -> MatchRule {
         MatchRule::parse(kind, kind.default_preset()).expect("every preset parses (tested below)")
+    }
+
+    /// The rule with these domains treated as shared (`SHARED_DOMAINS`): each entry is
+    /// normalised as a domain key and as a `domainAnyTld` key would be.
+    pub fn with_shared_domains(mut self, domains: &[String]) -> MatchRule {
+        use crate::domain::normalize::{domain_any_tld, normalize_domain};
+        let mut shared: Vec<String> =
+            domains.iter().flat_map(|d| [normalize_domain(d), domain_any_tld(d)]).flatten().collect();
+        shared.sort();
+        shared.dedup();
+        self.shared = shared;
+        self
+    }
+
+    /// Whether `key` of `field` is a domain this deployment declared shared.
+    pub fn is_shared(&self, field: MatchField, key: &str) -> bool {
+        matches!(field, MatchField::Domain | MatchField::DomainAnyTld | MatchField::CompanyDomain)
+            && self.shared.binary_search_by(|s| s.as_str().cmp(key)).is_ok()
+    }
+
+    /// Whether any domain is declared shared (most deployments: none, and nothing is filtered).
+    pub fn has_shared(&self) -> bool {
+        !self.shared.is_empty()
     }
 
     pub fn kind(&self) -> RecordKind {

@@ -121,6 +121,7 @@ pub fn anchor_fields(rule: &MatchRule) -> Vec<MatchField> {
 pub fn lookup_keys<'a>(rule: &MatchRule, incoming: impl Iterator<Item = &'a KeySet>) -> Vec<(MatchField, String)> {
     let mut out = BTreeSet::new();
     for keys in incoming {
+        let keys = &without_shared(rule, keys);
         for term in rule.terms() {
             if keys.applies(term) {
                 let field = anchor(term);
@@ -146,6 +147,14 @@ pub fn conflicts(kind: RecordKind, term: &MatchTerm, a: &KeySet, b: &KeySet) -> 
         .any(|&f| a.has(f) && b.has(f) && !a.keys(f).any(|k| b.keys(f).any(|o| o == k)))
 }
 
+/// The keys without the domains this deployment declared shared (`SHARED_DOMAINS`).
+fn without_shared(rule: &MatchRule, keys: &KeySet) -> KeySet {
+    match rule.has_shared() {
+        true => keys.filtered(|f, k| !rule.is_shared(f, k)),
+        false => keys.clone(),
+    }
+}
+
 /// Picks the stored record for one incoming record.
 pub fn decide(
     external_id: Option<&str>,
@@ -159,6 +168,16 @@ pub fn decide(
             return Decision::Matched { id: c.id.clone(), by: MatchedBy::ExternalId };
         }
     }
+    // Declared shared domains neither match nor veto, on either side.
+    let keys = &without_shared(rule, keys);
+    let stripped: Vec<Candidate>;
+    let candidates: Vec<&Candidate> = match rule.has_shared() {
+        true => {
+            stripped = candidates.iter().map(|c| Candidate { keys: without_shared(rule, &c.keys), ..(*c).clone() }).collect();
+            stripped.iter().collect()
+        }
+        false => candidates.to_vec(),
+    };
     for (at, term) in rule.terms().iter().enumerate() {
         if !keys.applies(term) {
             continue;
@@ -404,6 +423,21 @@ mod tests {
         assert!(matches!(decide(None, &com, &[&es], &any, AmbiguousMatch::Pick), Decision::Matched { .. }));
         let other_page = keys(&[(Domain, "acme.com"), (DomainAnyTld, "acme"), (LinkedinUrl, "company/acme-inc")]);
         assert_eq!(decide(None, &other_page, &[&es], &any, AmbiguousMatch::Pick), Decision::NoMatch);
+    }
+
+    #[test]
+    fn declared_shared_domains_neither_match_nor_veto() {
+        let shared = vec!["https://partner-hosting.com".to_string()];
+        let r = rule(RecordKind::Company, "domain | name").with_shared_domains(&shared);
+        let stored = cand("co_1", &[(Domain, "partner-hosting.com"), (Name, "acme")], &[], "1");
+        assert_eq!(decide(None, &keys(&[(Domain, "partner-hosting.com")]), &[&stored], &r, AmbiguousMatch::Pick), Decision::NoMatch);
+        // Not a conflict either: Acme at another domain still matches by name.
+        let by_name = keys(&[(Domain, "acme.com"), (Name, "acme")]);
+        assert_eq!(decide(None, &by_name, &[&stored], &r, AmbiguousMatch::Pick), Decision::Matched { id: "co_1".into(), by: MatchedBy::Term(1) });
+        assert!(lookup_keys(&r, [&keys(&[(Domain, "partner-hosting.com")])].into_iter()).is_empty());
+        // Without the declaration, the same pair is a domain match.
+        let plain = rule(RecordKind::Company, "domain | name");
+        assert!(matches!(decide(None, &keys(&[(Domain, "partner-hosting.com")]), &[&stored], &plain, AmbiguousMatch::Pick), Decision::Matched { .. }));
     }
 
     #[test]

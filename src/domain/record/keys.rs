@@ -78,6 +78,11 @@ impl KeySet {
         keys.into_iter().collect()
     }
 
+    /// The keys that `keep` keeps.
+    pub fn filtered(&self, keep: impl Fn(MatchField, &str) -> bool) -> KeySet {
+        KeySet { keys: self.keys.iter().filter(|(f, k)| keep(*f, k)).cloned().collect() }
+    }
+
     pub fn as_slice(&self) -> &[(MatchField, String)] {
         &self.keys
     }
