@@ -130,6 +130,9 @@ pub enum ItemCode {
     Ambiguous,
     /// The item writes a name the CRM owns (`id`, `createdAt`, ...) (`read_only`).
     ReadOnly,
+    /// The item claims what another record holds: an `externalId` linked to another record
+    /// (`conflict`).
+    Conflict,
 }
 
 impl ItemCode {
@@ -139,6 +142,7 @@ impl ItemCode {
             ItemCode::NotFound => "not_found",
             ItemCode::Ambiguous => "ambiguous",
             ItemCode::ReadOnly => "read_only",
+            ItemCode::Conflict => "conflict",
         }
     }
 }
@@ -182,6 +186,11 @@ impl ItemError {
             field: Some(field.to_string()),
             message: format!("{field}: is set by the CRM and cannot be written"),
         }
+    }
+
+    /// `field` claims a value another record holds.
+    pub fn conflict(field: &str, message: impl std::fmt::Display) -> ItemError {
+        ItemError { code: ItemCode::Conflict, field: Some(field.to_string()), message: format!("{field}: {message}") }
     }
 
     pub fn ambiguous(message: impl Into<String>) -> ItemError {

@@ -10,7 +10,8 @@ use super::{candidates, respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::plan::{
-    answer_create, answer_update, plan_create, plan_update, record_refs, update_ids, update_refs, CreateSettings,
+    answer_create, answer_update, plan_create, plan_update, record_refs, update_external_ids, update_ids, update_refs,
+    CreateSettings,
 };
 use crate::domain::record::{parse_new, parse_update, KeySet, RecordKind};
 use crate::domain::request::{batch_ids, batch_items, sent};
@@ -67,7 +68,8 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let (plan, written) = retry("these records are being changed by other requests", async || {
         let stored = ctx.store.load(kind, &ids).await?;
         let known = ctx.store.references(update_refs(&parsed)).await?;
-        let plan = plan_update(kind, &parsed, &sent(items, "crmId"), &stored, &ctx.config.field_policy, &known);
+        let holders = external_holders(ctx, kind, &update_external_ids(&parsed)).await?;
+        let plan = plan_update(kind, &parsed, &sent(items, "crmId"), &stored, &ctx.config.field_policy, &known, &holders);
         if plan.writes.is_empty() {
             return Ok((plan, HashMap::new()));
         }
@@ -79,6 +81,15 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     })
     .await?;
     respond::json(&answer_update(&plan, &written), 200)
+}
+
+/// Which live record holds each of these externalIds (one statement, none when there are none).
+async fn external_holders(ctx: &Ctx<'_>, kind: RecordKind, external_ids: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+    if external_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let holders = ctx.store.candidates(kind, external_ids, &[], &[]).await?;
+    Ok(holders.into_iter().flat_map(|c| c.external_ids.into_iter().map(move |e| (e, c.id.clone()))).collect())
 }
 
 /// `POST /{kind}/batch`: found records in request order.

@@ -370,15 +370,24 @@ impl Store {
     pub async fn update(&self, kind: RecordKind, plan: &UpdatePlan, refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<HashMap<String, String>> {
         let s = record_sql(kind);
         let items = json_arg(&plan.writes);
-        let statements = vec![
+        let mut statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
             self.prepare(s.guard, std::slice::from_ref(&items))?,
             self.prepare(s.update, &[items.clone(), text(now)])?,
             self.prepare(s.keys_delete, std::slice::from_ref(&items))?,
             self.prepare(s.keys_new, std::slice::from_ref(&items))?,
             self.prepare(s.history_changes, &[items.clone(), text(now), text(request_id)])?,
-            self.prepare(s.stamps, &[items])?,
         ];
+        // The externalIds the update sent: linked, refused when another record took one since.
+        if !plan.links.is_empty() {
+            let links = json_arg(&plan.links);
+            statements.extend([
+                self.prepare(s.link_matched, &[links.clone(), text(now)])?,
+                self.prepare(s.guard_links, std::slice::from_ref(&links))?,
+                self.prepare(s.relink, &[links])?,
+            ]);
+        }
+        statements.push(self.prepare(s.stamps, &[items])?);
         let stamps: Vec<Stamp> = self.batch_then_read(statements).await?;
         Ok(stamps.into_iter().map(|s| (s.id, s.updated_at)).collect())
     }

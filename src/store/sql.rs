@@ -73,6 +73,12 @@ pub struct RecordSql {
     pub set_external: &'static str,
     /// History of those links (`?2` time, `?3` request id); run before `set_external`.
     pub history_link: &'static str,
+    /// Fails the batch (CHECK `concurrent_write`) when an externalId of `?1` (`[{id,
+    /// externalId}]`) is linked to another record than the item's: an update that links one lost
+    /// a race.
+    pub guard_links: &'static str,
+    /// Makes the externalId of each item of `?1` the record's own (an update that sent one).
+    pub relink: &'static str,
     /// Fails the batch (CHECK `concurrent_write`) when a record holding one of the keys of `?1`
     /// (`[[field, key]]`) exists that the request did not see (`?2`, the ids it saw): another
     /// request created a possible duplicate between this one's read and its write.
@@ -203,6 +209,13 @@ macro_rules! record_sql {
             history_link: concat!(
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
                 "SELECT '", $kind, "', j.value->>'id', 'externalId', NULL, json_quote(j.value->>'externalId'), ?2, ?3 FROM json_each(?1) j"
+            ),
+            guard_links: concat!(
+                "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN external_ids e ",
+                "ON e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId' WHERE e.record_id <> j.value->>'id' LIMIT 1"
+            ),
+            relink: concat!(
+                "UPDATE ", $table, " SET external_id = j.value->>'externalId' FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id'"
             ),
         }
     };
@@ -340,6 +353,8 @@ impl RecordSql {
             ("link_matched", self.link_matched),
             ("set_external", self.set_external),
             ("history_link", self.history_link),
+            ("guard_links", self.guard_links),
+            ("relink", self.relink),
             ("guard_keys", self.guard_keys),
         ];
         named.into_iter().map(|(n, s)| (format!("{prefix}.{n}"), s)).collect()

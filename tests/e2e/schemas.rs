@@ -198,8 +198,7 @@ fn record_updates_agree_with_the_worker(app: &App) {
             .filter(|((item, _), _)| item.is_object())
             .map(|((mut item, expect), id)| {
                 item["crmId"] = json!(id);
-                // externalId is ignored in an update, whatever its type.
-                let expect = if item.get("externalId").is_some() { Accepted } else { expect };
+                // An externalId in an update links the record, checked as on create.
                 (item, expect)
             })
             .collect();
@@ -208,7 +207,7 @@ fn record_updates_agree_with_the_worker(app: &App) {
             (json!({"crmId": null}), Refused),
             (json!({"crmId": ""}), Refused),
             (json!({"crmId": 5}), Refused),
-            (json!({"crmId": ids[0], "externalId": {"any": "thing"}}), Accepted),
+            (json!({"crmId": ids[0], "externalId": {"any": "thing"}}), Refused),
             (json!({"crmId": ids[1], "ownerId": null, "tags": null}), Accepted),
         ]);
         agree(app, c, "PUT", &format!("/{kind}"), kind, json!({}), &updates);

@@ -21,6 +21,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::a_concurrent_retry_with_one_key_creates_one_task", a_concurrent_retry_with_one_key_creates_one_task),
     ("trust::a_retried_task_or_activity_makes_no_copy", a_retried_task_or_activity_makes_no_copy),
     ("trust::the_timeline_names_the_user_who_acted", the_timeline_names_the_user_who_acted),
+    ("trust::an_external_id_sent_on_update_links_the_record", an_external_id_sent_on_update_links_the_record),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -260,4 +261,28 @@ fn the_timeline_names_the_user_who_acted(app: &App) {
     assert_eq!(logged["ownerName"], "Tim Line", "{logged}");
     let timeline = c.get(&format!("/contacts/{ct}/activities")).json();
     assert_eq!((timeline["data"][0]["ownerId"].as_str(), timeline["data"][0]["ownerName"].as_str()), (Some(owner), Some("Tim Line")), "{timeline}");
+}
+
+fn an_external_id_sent_on_update_links_the_record(app: &App) {
+    let (old, new) = (unique("old"), unique("new"));
+    let created = post(&app.api, "/contacts", json!({"contacts": [
+        {"externalId": old, "firstName": "Linda"},
+        {"externalId": unique("other"), "firstName": "Other"},
+    ]}));
+    let (id, other) = (created["results"][0]["crmId"].as_str().unwrap(), created["results"][1]["crmId"].as_str().unwrap());
+    let updated = app.api.json("PUT", "/contacts", &json!({"contacts": [{"crmId": id, "externalId": new}]})).json();
+    assert_eq!(updated["results"][0]["success"], true, "{updated}");
+    // Enginy's new id finds the record, and so does the old one.
+    for ext in [&new, &old] {
+        let synced = post(&app.api, "/contacts/sync", json!({"contacts": [{"externalId": ext}]}));
+        assert_eq!(synced["results"][0]["crmId"], json!(id), "{ext}: {synced}");
+    }
+    assert_eq!(app.api.get(&format!("/contacts/{id}")).json()["externalId"], json!(new));
+    let history = app.api.get(&format!("/contacts/{id}/history")).json();
+    assert!(history["history"].as_array().unwrap().iter().any(|h| h["field"] == "externalId" && h["oldValue"] == json!(old) && h["newValue"] == json!(new)), "{history}");
+    // Another record's externalId: conflict, nothing written.
+    let taken = app.api.json("PUT", "/contacts", &json!({"contacts": [{"crmId": other, "externalId": new, "firstName": "Stolen"}]})).json();
+    let r = &taken["results"][0];
+    assert_eq!((r["success"].clone(), r["code"].clone(), r["field"].clone()), (json!(false), json!("conflict"), json!("externalId")), "{taken}");
+    assert_eq!(app.api.get(&format!("/contacts/{other}")).json()["firstName"], "Other");
 }

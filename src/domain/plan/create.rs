@@ -220,6 +220,7 @@ fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merge
         fields: record.fields.clone(),
         properties: record.properties.clone(),
         last_activity: None,
+        external_id: None,
     };
     let applied = apply_update(&state.record, &update, &policy);
     let mut names: Vec<String> = applied.changes.iter().map(|ch| ch.field.clone()).collect();

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
 
-use super::{record_refs, RecordChange, RecordWrite, Touched};
+use super::{record_refs, ExternalLink, RecordChange, RecordWrite, Touched};
 use crate::domain::config::FieldPolicy;
 use crate::domain::error::ItemError;
-use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord, LAST_ACTIVITY};
+use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord, EXTERNAL_ID, LAST_ACTIVITY};
 use crate::domain::refs::{Known, RefFields, Refs};
 
 /// One item's outcome: the `crmId` it names (as sent), and whether it was applied.
@@ -27,6 +27,8 @@ pub struct UpdateOutcome {
 pub struct UpdatePlan {
     pub outcomes: Vec<UpdateOutcome>,
     pub writes: Vec<RecordChange>,
+    /// Records linked to the `externalId` an update sent (each also a write, with the change).
+    pub links: Vec<ExternalLink>,
     /// The `updated_at` each loaded record was read at (its answer when nothing changed).
     pub read_at: HashMap<String, String>,
     /// The old and new keys of the written records.
@@ -53,13 +55,20 @@ pub fn update_ids(items: &[Result<RecordUpdate, ItemError>]) -> Vec<String> {
     items.iter().flatten().map(|u| u.crm_id.clone()).filter(|id| seen.insert(id.clone())).collect()
 }
 
+/// Every `externalId` an update sends: the store reads who holds them (one statement, none when
+/// no item sends one).
+pub fn update_external_ids(items: &[Result<RecordUpdate, ItemError>]) -> Vec<&str> {
+    items.iter().flatten().filter_map(|u| u.external_id.as_deref()).collect()
+}
+
 /// Every owner and parent an update sets: what the store checks in one read.
 pub fn update_refs(items: &[Result<RecordUpdate, ItemError>]) -> Vec<Refs<'_>> {
     items.iter().flatten().map(|u| record_refs(&u.fields)).collect()
 }
 
 /// Plans an update against the live records `stored` (read by id), with `known` the owners and
-/// parents that exist among those the items set.
+/// parents that exist among those the items set, and `holders` the record that holds each
+/// `externalId` the items send, if any.
 pub fn plan_update(
     kind: RecordKind,
     items: &[Result<RecordUpdate, ItemError>],
@@ -67,10 +76,15 @@ pub fn plan_update(
     stored: &[RecordRow],
     policy: &BTreeMap<String, FieldPolicy>,
     known: &Known,
+    holders: &HashMap<String, String>,
 ) -> UpdatePlan {
     let mut current: BTreeMap<String, StoredRecord> = stored.iter().map(|r| (r.id.clone(), r.stored())).collect();
     // Each record's last activity date, moved forward by the items that send a later one.
     let mut activity: HashMap<String, Option<String>> = stored.iter().map(|r| (r.id.clone(), r.last_activity_at.clone())).collect();
+    // Who holds each externalId, as this request leaves it, and each record's current one.
+    let mut holders = holders.clone();
+    let mut linked: HashMap<String, Option<String>> = stored.iter().map(|r| (r.id.clone(), r.external_id.clone())).collect();
+    let mut links: Vec<ExternalLink> = Vec::new();
     let mut changes: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     let mut outcomes = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -87,8 +101,27 @@ pub fn plan_update(
             outcomes.push(UpdateOutcome { crm_id, result: Err(ItemError::missing(None, kind.not_found_message())) });
             continue;
         };
+        // An externalId another record holds: this item is refused whole.
+        let link = match update.external_id.as_deref() {
+            Some(ext) => match holders.get(ext) {
+                Some(holder) if holder != &update.crm_id => {
+                    let e = ItemError::conflict("externalId", format!("{ext:?} is linked to another {} ({holder})", kind.key_kind()));
+                    outcomes.push(UpdateOutcome { crm_id, result: Err(e) });
+                    continue;
+                }
+                Some(_) => None,
+                None => Some(ext.to_string()),
+            },
+            None => None,
+        };
         let mut applied = apply_update(state, update, policy);
         outcomes.push(UpdateOutcome { crm_id, result: Ok(()) });
+        if let Some(ext) = link {
+            holders.insert(ext.clone(), update.crm_id.clone());
+            let old = linked.insert(update.crm_id.clone(), Some(ext.clone())).flatten();
+            applied.changes.push(Change { field: EXTERNAL_ID.to_string(), old: old.map(Value::String), new: Some(json!(ext)) });
+            links.push(ExternalLink { id: update.crm_id.clone(), external_id: ext });
+        }
         let date = activity.entry(update.crm_id.clone()).or_default();
         if let Some(sent) = update.last_activity.as_ref().filter(|sent| date.as_ref().is_none_or(|d| d < *sent)) {
             let old = date.replace(sent.clone());
@@ -137,7 +170,9 @@ pub fn plan_update(
         });
     }
     let read_at = stored.iter().map(|r| (r.id.clone(), r.updated_at.clone())).collect();
-    UpdatePlan { outcomes, writes, read_at, touched }
+    // A record refused for a reference is not linked either.
+    links.retain(|l| !refused.contains_key(&l.id));
+    UpdatePlan { outcomes, writes, links, read_at, touched }
 }
 
 /// The answer of an update: `{results}` in request order, each applied item with its record's
@@ -177,7 +212,7 @@ mod tests {
         let raw = body.as_array().unwrap();
         let items: Vec<_> = raw.iter().map(|v| parse_update(RecordKind::Company, v)).collect();
         let ids: Vec<Value> = raw.iter().map(|v| v.get("crmId").cloned().unwrap_or(Value::Null)).collect();
-        plan_update(RecordKind::Company, &items, &ids, stored, policy, known)
+        plan_update(RecordKind::Company, &items, &ids, stored, policy, known, &HashMap::new())
     }
 
     #[test]
@@ -208,6 +243,34 @@ mod tests {
         assert_eq!(w.changes[0].field, "lastActivityDate");
         assert_eq!(w.changes[0].old, Some(json!("2024-05-01T00:00:00.000Z")));
         assert!(w.record.properties.is_empty(), "one field, never a custom property too");
+    }
+
+    #[test]
+    fn an_external_id_sent_on_update_links_the_record_unless_another_holds_it() {
+        let mut r1 = row("co_1", json!({"name": "A"}));
+        r1.external_id = Some("old-1".into());
+        let stored = [r1, row("co_2", json!({"name": "B"}))];
+        let body = json!([
+            {"crmId": "co_1", "externalId": "new-1", "name": "A2"},
+            {"crmId": "co_2", "externalId": "taken"},
+            {"crmId": "co_2", "externalId": "new-1"},
+            {"crmId": "co_1", "externalId": "mine"},
+        ]);
+        let raw = body.as_array().unwrap();
+        let items: Vec<_> = raw.iter().map(|v| parse_update(RecordKind::Company, v)).collect();
+        let ids: Vec<Value> = raw.iter().map(|v| v["crmId"].clone()).collect();
+        let holders: HashMap<String, String> = [("taken".to_string(), "co_9".to_string()), ("mine".to_string(), "co_1".to_string())].into();
+        let p = plan_update(RecordKind::Company, &items, &ids, &stored, &BTreeMap::new(), &Known::default(), &holders);
+        assert_eq!(p.links, vec![ExternalLink { id: "co_1".into(), external_id: "new-1".into() }]);
+        let w = &p.writes[0];
+        let ext_change = w.changes.iter().find(|c| c.field == "externalId").unwrap();
+        assert_eq!((ext_change.old.clone(), ext_change.new.clone()), (Some(json!("old-1")), Some(json!("new-1"))), "the old one stays in history");
+        for i in [1, 2] {
+            let e = p.outcomes[i].result.as_ref().unwrap_err();
+            assert_eq!((e.code.as_str(), e.field.as_deref()), ("conflict", Some("externalId")), "item {i}");
+        }
+        assert!(p.outcomes[3].result.is_ok(), "an externalId the record already holds changes nothing");
+        assert!(p.writes.iter().all(|w| w.record.id == "co_1"), "co_2's items were refused whole");
     }
 
     #[test]

@@ -145,7 +145,7 @@ mod tests {
     }
 
     fn update(fields: Value, properties: Value) -> RecordUpdate {
-        RecordUpdate { crm_id: "co_1".into(), fields: map(fields), properties: map(properties), last_activity: None }
+        RecordUpdate { crm_id: "co_1".into(), fields: map(fields), properties: map(properties), last_activity: None, external_id: None }
     }
 
     fn policies(pairs: &[(&str, FieldPolicy)]) -> BTreeMap<String, FieldPolicy> {

@@ -71,6 +71,8 @@ pub struct RecordUpdate {
     pub properties: Map<String, Value>,
     /// `lastActivityDate` as sent: it only moves the record's date forward.
     pub last_activity: Option<String>,
+    /// An `externalId` to link the record to (its old one stays linked, and in history).
+    pub external_id: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -100,7 +102,11 @@ pub fn parse_update(kind: RecordKind, value: &Value) -> Result<RecordUpdate, Ite
         Some(other) => return Err(ItemError::invalid(CRM_ID, format!("expected a string, got {}", json_type(other)))),
     };
     let (fields, properties) = parse_data(kind, object, Mode::Update)?;
-    Ok(RecordUpdate { crm_id, fields, properties, last_activity: last_activity(object)? })
+    let external_id = match object.get(EXTERNAL_ID) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(parse_external_id(v)?),
+    };
+    Ok(RecordUpdate { crm_id, fields, properties, last_activity: last_activity(object)?, external_id })
 }
 
 fn record_object(kind: RecordKind, value: &Value) -> Result<&Map<String, Value>, ItemError> {
