@@ -366,12 +366,13 @@ impl Dashboard {
         h.raw("</section>");
     }
 
-    /// Enginy → Settings → Integrations → Custom CRM, field by field. The key is named, never
-    /// shown: this page is behind a different credential than the API.
+    /// How to connect Enginy's Custom CRM: the settings field by field, and the JSON body of
+    /// Enginy's `POST /v1/custom-crm/test` and `/connect` calls. The key is named, never shown:
+    /// this page is behind a different credential than the API.
     fn enginy(&self, h: &mut Html) {
         let base = &self.settings.base_url;
-        h.raw("<section><h2>Connect Enginy</h2><p>In Enginy, open <strong>Settings → Integrations → Custom CRM</strong> ");
-        h.raw("and fill in:</p><div class=\"scroll\"><table class=\"kv\">");
+        h.raw("<section><h2>Connect Enginy</h2><p>Enginy's Custom CRM takes these settings:</p>");
+        h.raw("<div class=\"scroll\"><table class=\"kv\">");
         let rows = [
             ("Base URL", base.clone()),
             ("API key header", self.settings.api_key_header.clone()),
@@ -382,7 +383,25 @@ impl Dashboard {
             h.raw("<tr><th>").text(name).raw("</th><td><code>").text(&value).raw("</code></td></tr>");
         }
         h.raw("<tr><th>API key</th><td>One of the keys in the <code>API_KEYS</code> secret ");
-        h.raw("(not shown here).</td></tr></table></div></section>");
+        h.raw("(not shown here).</td></tr></table></div>");
+        h.raw("<p>Through Enginy's public API, send this body to <code>POST /v1/custom-crm/test</code>, then to ");
+        h.raw("<code>/v1/custom-crm/connect</code>, with one of your keys as <code>apiKey</code> ");
+        h.raw("(or run <code>scripts/connect-enginy.sh</code>, which fills it in):</p><pre class=\"scroll\"><code>");
+        h.text(&self.connect_body());
+        h.raw("</code></pre></section>");
+    }
+
+    /// The body of Enginy's `/connect` call, with a placeholder for the key.
+    pub fn connect_body(&self) -> String {
+        let base = &self.settings.base_url;
+        let body = serde_json::json!({
+            "baseUrl": base,
+            "apiKey": "<one of API_KEYS>",
+            "apiKeyHeader": self.settings.api_key_header,
+            "contactLinkTemplate": format!("{base}/view/contact/{{{{crmId}}}}"),
+            "companyLinkTemplate": format!("{base}/view/company/{{{{crmId}}}}"),
+        });
+        serde_json::to_string_pretty(&body).expect("a JSON value serialises")
     }
 }
 
@@ -482,6 +501,15 @@ mod tests {
         assert!(html.contains("<code>X-API-Key</code>"));
         assert!(html.contains("<code>https://crm.example.com/view/contact/{{crmId}}</code>"));
         assert!(html.contains("<code>https://crm.example.com/view/company/{{crmId}}</code>"));
+        // The JSON of Enginy's /connect call, escaped, with a placeholder where the key goes.
+        let d = Dashboard::from_row(row(), DashboardQuery::default(), settings(), 25);
+        let body: serde_json::Value = serde_json::from_str(&d.connect_body()).unwrap();
+        assert_eq!(body["baseUrl"], "https://crm.example.com");
+        assert_eq!(body["apiKeyHeader"], "X-API-Key");
+        assert_eq!(body["contactLinkTemplate"], "https://crm.example.com/view/contact/{{crmId}}");
+        assert_eq!(body["apiKey"], "<one of API_KEYS>");
+        assert!(html.contains("&quot;apiKey&quot;: &quot;&lt;one of API_KEYS&gt;&quot;"), "{html}");
+        assert!(html.contains("/v1/custom-crm/connect"));
     }
 
     #[test]
