@@ -7,5 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$repo_root"
 started=$(date +%s)
 bash scripts/setup.sh
+# The benchmark is not a test (it prints figures, asserts nothing), but it shares the harness:
+# build it, so a change there cannot leave it broken.
+cargo test --locked --no-run --test bench
 cargo test --locked "$@"
 echo "[test] all tests passed in $(( $(date +%s) - started ))s"
