@@ -4,6 +4,7 @@
 pub mod sql;
 pub mod sql_work;
 pub mod sql_pages;
+pub mod sql_merge;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
