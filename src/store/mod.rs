@@ -11,6 +11,8 @@ pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_work;
 #[cfg(target_arch = "wasm32")]
+pub mod d1_merge;
+#[cfg(target_arch = "wasm32")]
 pub mod d1_pages;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
