@@ -105,6 +105,23 @@ pub fn duplicate_fields(rule: &MatchRule) -> Vec<&'static str> {
     fields.into_iter().map(|f| f.name()).collect()
 }
 
+/// The cursor after a group of `GET /{kind}/duplicates`: its field and key, base64url-encoded
+/// so clients treat it as opaque.
+pub fn encode_group_cursor(field: &str, key: &str) -> String {
+    super::base64::encode(format!("{field}|{key}").as_bytes(), super::base64::URL_SAFE, false)
+}
+
+/// The group a cursor names; `None` for anything this API did not hand out.
+pub fn decode_group_cursor(cursor: &str) -> Option<(String, String)> {
+    if cursor.len() > 2048 {
+        return None;
+    }
+    let text = String::from_utf8(super::base64::decode(cursor, super::base64::URL_SAFE)?).ok()?;
+    let (field, key) = text.split_once('|')?;
+    MatchField::from_name(field)?;
+    Some((field.to_string(), key.to_string()))
+}
+
 /// A checked merge body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeRequest {
@@ -430,6 +447,14 @@ mod tests {
         let mut fields = duplicate_fields(&rule);
         fields.sort();
         assert_eq!(fields, ["email", "linkedinUrl"]);
+    }
+
+    #[test]
+    fn a_group_cursor_round_trips_and_refuses_strangers() {
+        let c = encode_group_cursor("name", "acme|x");
+        assert_eq!(decode_group_cursor(&c), Some(("name".into(), "acme|x".into())));
+        assert_eq!(decode_group_cursor("%%%"), None);
+        assert_eq!(decode_group_cursor(&encode_group_cursor("nope", "k")), None);
     }
 
     fn req(body: Value) -> Result<MergeRequest, ApiError> {

@@ -6,8 +6,8 @@ use serde_json::json;
 use super::context::{now, HandlerResult};
 use super::{candidates, respond, Ctx};
 use crate::domain::error::ApiError;
-use crate::domain::feed::{decode_cursor, encode_cursor, parse_limit};
-use crate::domain::merge::{answer_merge, duplicate_fields, group_duplicates, plan_merge, MergeRequest};
+use crate::domain::feed::parse_limit;
+use crate::domain::merge::{answer_merge, decode_group_cursor, encode_group_cursor, duplicate_fields, group_duplicates, plan_merge, MergeRequest};
 use crate::domain::record::RecordKind;
 use crate::store::d1::StoreError;
 
@@ -21,7 +21,7 @@ pub async fn duplicates(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, Strin
     let limit = parse_limit(query, DEFAULT_GROUPS, MAX_GROUPS)?;
     let after = match query.iter().rev().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str()).filter(|c| !c.is_empty()) {
         None => (String::new(), String::new()),
-        Some(c) => decode_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not a cursor this API returned"))?,
+        Some(c) => decode_group_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not a cursor this API returned"))?,
     };
     let rule = ctx.config.match_rule(kind);
     let fields = duplicate_fields(rule);
@@ -37,7 +37,7 @@ pub async fn duplicates(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, Strin
     let next = if seen.len() > limit {
         let last = &seen[limit - 1];
         rows.retain(|r| (r.group_field.name(), r.group_key.as_str()) <= (last.0.as_str(), last.1.as_str()));
-        Some(encode_cursor(&last.0, &last.1))
+        Some(encode_group_cursor(&last.0, &last.1))
     } else {
         None
     };

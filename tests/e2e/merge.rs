@@ -32,7 +32,7 @@ fn enginy_keeps_working_with_the_old_ids_after_a_merge(app: &App) {
     let (ext_a, ext_b) = (unique("ext-a"), unique("ext-b"));
     let ids = create(c, "contacts", json!([
         {"externalId": ext_a, "firstName": "Merge", "lastName": unique("Survivor"), "email": format!("{}@a.test", unique("m"))},
-        {"externalId": ext_b, "firstName": "Merge", "lastName": unique("Merged"), "jobTitle": "CTO", "phone": "+34 600 111 222"},
+        {"externalId": ext_b, "firstName": "Merge", "lastName": unique("Merged"), "title": "CTO", "phone": "+34 600 111 222"},
     ]));
     let (a, b) = (ids[0].clone(), ids[1].clone());
     let company = create(c, "companies", json!([{"externalId": unique("co"), "name": unique("Merge Co")}]))[0].clone();
@@ -45,9 +45,9 @@ fn enginy_keeps_working_with_the_old_ids_after_a_merge(app: &App) {
     let (status, body) = merge(app, c, "contacts", json!({"survivorId": a, "mergedIds": [b]}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["crmId"], a.as_str());
-    assert_eq!(body["record"]["jobTitle"], "CTO", "an empty field is filled from the merged record: {body}");
+    assert_eq!(body["record"]["title"], "CTO", "an empty field is filled from the merged record: {body}");
     let updated: Vec<&str> = body["updatedFields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert!(updated.contains(&"jobTitle") && updated.contains(&"phone"), "{body}");
+    assert!(updated.contains(&"title") && updated.contains(&"phone"), "{body}");
     assert_eq!(body["record"]["associations"], json!([{"companyId": company, "primary": true}]), "the link moved, primary kept");
 
     // Sync by both old externalIds finds the survivor.
@@ -61,12 +61,12 @@ fn enginy_keeps_working_with_the_old_ids_after_a_merge(app: &App) {
     }
 
     // PUT to the old crmId updates the survivor, and says which record acted.
-    let put = c.json("PUT", "/contacts", &json!({"contacts": [{"crmId": b, "jobTitle": "CEO"}]}));
+    let put = c.json("PUT", "/contacts", &json!({"contacts": [{"crmId": b, "title": "CEO"}]}));
     assert_eq!(put.status, 200, "{}", put.text());
     app.conforms("/contacts", "PUT", &put);
     assert_eq!(put.json()["results"][0]["crmId"], a.as_str(), "{}", put.text());
     let survivor = c.get(&format!("/contacts/{a}"));
-    assert_eq!(survivor.json()["jobTitle"], "CEO");
+    assert_eq!(survivor.json()["title"], "CEO");
 
     // GET by the old crmId answers the survivor.
     let old = c.get(&format!("/contacts/{b}"));
@@ -163,14 +163,14 @@ fn overlapping_concurrent_merges_one_wins_the_other_409(app: &App) {
 fn duplicates_are_grouped_by_the_identifier_with_the_veto(app: &App) {
     // The matching server: COMPANY_MATCH = domain | name, no dedupe on create.
     let c = &app.matching;
-    let domain = format!("{}.test", unique("dup"));
+    let domain = format!("{}.com", unique("dup"));
     let name = unique("Dup Name Co");
     let ids = create(c, "companies", json!([
         {"externalId": unique("dup"), "name": unique("One"), "domain": domain},
         {"externalId": unique("dup"), "name": unique("Two"), "domain": format!("https://www.{domain}/about")},
         // Same name, different domains: the weak term `name` must not join these two...
-        {"externalId": unique("dup"), "name": name, "domain": format!("{}.test", unique("x"))},
-        {"externalId": unique("dup"), "name": name, "domain": format!("{}.test", unique("y"))},
+        {"externalId": unique("dup"), "name": name, "domain": format!("{}.com", unique("x"))},
+        {"externalId": unique("dup"), "name": name, "domain": format!("{}.com", unique("y"))},
         // ...but a third of that name with no domain is a duplicate of one of them.
         {"externalId": unique("dup"), "name": name},
     ]));
