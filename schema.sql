@@ -36,10 +36,12 @@ CREATE TABLE IF NOT EXISTS contacts (
   last_activity_at TEXT,
   created_at       TEXT NOT NULL,
   updated_at       TEXT NOT NULL,
-  deleted_at       TEXT
+  deleted_at       TEXT,
+  merged_into      TEXT                     -- set on a record merged into another (a tombstone)
 );
 CREATE INDEX IF NOT EXISTS contacts_feed  ON contacts (updated_at, id);
 CREATE INDEX IF NOT EXISTS contacts_owner ON contacts (owner_id) WHERE owner_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS contacts_merged ON contacts (merged_into) WHERE merged_into IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS companies (
   id               TEXT PRIMARY KEY,
@@ -53,11 +55,13 @@ CREATE TABLE IF NOT EXISTS companies (
   last_activity_at TEXT,
   created_at       TEXT NOT NULL,
   updated_at       TEXT NOT NULL,
-  deleted_at       TEXT
+  deleted_at       TEXT,
+  merged_into      TEXT                     -- set on a record merged into another (a tombstone)
 );
 CREATE INDEX IF NOT EXISTS companies_feed   ON companies (updated_at, id);
 CREATE INDEX IF NOT EXISTS companies_owner  ON companies (owner_id) WHERE owner_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS companies_parent ON companies (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS companies_merged ON companies (merged_into) WHERE merged_into IS NOT NULL;
 
 -- externalId -> record. The primary key makes an externalId name at most one record per kind:
 -- the database, not a prior read, decides idempotent creates.

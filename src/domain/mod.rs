@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod log;
 pub mod matching;
+pub mod merge;
 pub mod normalize;
 pub mod pages;
 pub mod plan;

@@ -59,6 +59,10 @@ pub enum RouteId {
     RecordDelete(RecordKind),
     /// `GET /{kind}/{id}/history`
     RecordHistory(RecordKind),
+    /// `GET /{kind}/duplicates`: groups of records the identifier would match with each other.
+    RecordDuplicates(RecordKind),
+    /// `POST /{kind}/merge`: merge records into a survivor.
+    RecordMerge(RecordKind),
     /// `POST /associations`
     LinksAdd,
     /// `DELETE /associations`
@@ -121,6 +125,8 @@ pub static ROUTES: &[Route] = &[
     route("/contacts", "GET", RouteId::RecordFeed(Contact), false, ApiKey),
     route("/contacts/batch", "POST", RouteId::RecordBatch(Contact), true, ApiKey),
     route("/contacts/sync", "POST", RouteId::RecordSync(Contact), true, ApiKey),
+    route("/contacts/duplicates", "GET", RouteId::RecordDuplicates(Contact), false, ApiKey),
+    route("/contacts/merge", "POST", RouteId::RecordMerge(Contact), true, ApiKey),
     route("/contacts/{id}", "GET", RouteId::RecordGet(Contact), false, ApiKey),
     route("/contacts/{id}", "DELETE", RouteId::RecordDelete(Contact), false, ApiKey),
     route("/contacts/{id}/history", "GET", RouteId::RecordHistory(Contact), false, ApiKey),
@@ -129,6 +135,8 @@ pub static ROUTES: &[Route] = &[
     route("/companies", "GET", RouteId::RecordFeed(Company), false, ApiKey),
     route("/companies/batch", "POST", RouteId::RecordBatch(Company), true, ApiKey),
     route("/companies/sync", "POST", RouteId::RecordSync(Company), true, ApiKey),
+    route("/companies/duplicates", "GET", RouteId::RecordDuplicates(Company), false, ApiKey),
+    route("/companies/merge", "POST", RouteId::RecordMerge(Company), true, ApiKey),
     route("/companies/{id}", "GET", RouteId::RecordGet(Company), false, ApiKey),
     route("/companies/{id}", "DELETE", RouteId::RecordDelete(Company), false, ApiKey),
     route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),
@@ -217,7 +225,7 @@ impl RouteId {
         use RouteId::*;
         matches!(
             self,
-            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
+            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
                 | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_)
         )
     }

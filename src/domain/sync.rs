@@ -106,7 +106,7 @@ fn selectivity(field: MatchField) -> u8 {
     }
 }
 
-fn anchor(term: &MatchTerm) -> MatchField {
+pub(crate) fn anchor(term: &MatchTerm) -> MatchField {
     *term.fields().iter().min_by_key(|f| selectivity(**f)).expect("a term has at least one field")
 }
 

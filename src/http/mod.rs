@@ -6,6 +6,7 @@ mod candidates;
 mod context;
 mod health;
 mod idempotency;
+mod merge;
 mod pages;
 mod records;
 mod respond;
@@ -187,6 +188,8 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordGet(kind) => records::get(ctx, kind).await,
         RouteId::RecordDelete(kind) => records::delete(ctx, kind).await,
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,
+        RouteId::RecordDuplicates(kind) => merge::duplicates(ctx, kind, query).await,
+        RouteId::RecordMerge(kind) => merge::merge(ctx, kind).await,
         RouteId::LinksAdd => associations::write(ctx, LinkWrite::Add).await,
         RouteId::LinksRemove => associations::write(ctx, LinkWrite::Remove).await,
         RouteId::TaskCreate => tasks::create(ctx).await,

@@ -64,12 +64,31 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
     let parsed: Vec<_> = items.iter().map(|item| parse_update(kind, item)).collect();
     let ids = update_ids(&parsed);
+    let sent_ids = sent(items, "crmId");
 
     let (plan, written) = retry("these records are being changed by other requests", async || {
-        let stored = ctx.store.load(kind, &ids).await?;
-        let known = ctx.store.references(update_refs(&parsed)).await?;
-        let holders = external_holders(ctx, kind, &update_external_ids(&parsed)).await?;
-        let plan = plan_update(kind, &parsed, &sent(items, "crmId"), &stored, &ctx.config.field_policy, &known, &holders);
+        let mut stored = ctx.store.load(kind, &ids).await?;
+        // A crmId of a merged record updates its survivor: resolved (one more statement) only
+        // when some id is not a live record, so an ordinary update costs what it did.
+        let missing: Vec<String> = ids.iter().filter(|id| !stored.iter().any(|r| &r.id == *id)).cloned().collect();
+        let survivors: HashMap<String, String> = ctx.store.merged_of(kind, &missing).await?.into_iter().collect();
+        let mut resolved = parsed.clone();
+        let mut resent = sent_ids.clone();
+        if !survivors.is_empty() {
+            for (item, sent) in resolved.iter_mut().zip(resent.iter_mut()) {
+                if let Ok(item) = item {
+                    if let Some(into) = survivors.get(&item.crm_id) {
+                        item.crm_id = into.clone();
+                        *sent = json!(into);
+                    }
+                }
+            }
+            stored = ctx.store.load(kind, &update_ids(&resolved)).await?;
+        }
+        let parsed = &resolved;
+        let known = ctx.store.references(update_refs(parsed)).await?;
+        let holders = external_holders(ctx, kind, &update_external_ids(parsed)).await?;
+        let plan = plan_update(kind, parsed, &resent, &stored, &ctx.config.field_policy, &known, &holders);
         if plan.writes.is_empty() {
             return Ok((plan, HashMap::new()));
         }
@@ -105,18 +124,42 @@ fn not_found(kind: RecordKind) -> ApiError {
 
 /// `GET /{kind}/{id}`: the record with its associations.
 pub async fn get(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
-    let row = ctx.store.one(kind, ctx.params[0]).await?.ok_or_else(|| not_found(kind))?;
-    respond::json(&row.to_wire(kind), 200)
+    let asked = ctx.params[0];
+    if let Some(row) = ctx.store.one(kind, asked).await? {
+        return respond::json(&row.to_wire(kind), 200);
+    }
+    // A merged record answers with its survivor, and says so.
+    let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind))?;
+    let row = ctx.store.one(kind, &survivor).await?.ok_or_else(|| not_found(kind))?;
+    let mut wire = row.to_wire(kind);
+    wire["mergedFrom"] = json!(asked);
+    respond::json(&wire, 200)
+}
+
+/// The record `id` was merged into, when it was (merges keep that one step long).
+async fn survivor_of(ctx: &Ctx<'_>, kind: RecordKind, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(ctx.store.merged_of(kind, &[id.to_string()]).await?.pop().map(|(_, into)| into))
 }
 
 /// `DELETE /{kind}/{id}`: soft delete.
 pub async fn delete(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
-    let id = ctx.params[0];
-    let Some((keys, external_ids)) = ctx.store.delete(kind, id, &now(), ctx.request_id).await? else {
-        return Err(not_found(kind));
+    let asked = ctx.params[0];
+    let (id, deleted) = match ctx.store.delete(kind, asked, &now(), ctx.request_id).await? {
+        Some(deleted) => (asked.to_string(), deleted),
+        // A merged record's id deletes its survivor, and the answer names it.
+        None => {
+            let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind))?;
+            let deleted = ctx.store.delete(kind, &survivor, &now(), ctx.request_id).await?.ok_or_else(|| not_found(kind))?;
+            (survivor, deleted)
+        }
     };
+    let (keys, external_ids) = deleted;
     candidates::forget(ctx, kind, [&keys], external_ids.iter().map(String::as_str)).await;
-    respond::json(&json!({ "id": id, "deleted": true }), 200)
+    let mut answer = json!({ "id": id, "deleted": true });
+    if id != asked {
+        answer["mergedFrom"] = json!(asked);
+    }
+    respond::json(&answer, 200)
 }
 
 /// `GET /{kind}?updatedAfter&limit&cursor`: the change feed, tombstones included.

@@ -109,7 +109,7 @@ pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 /// A contact or company row as D1 answers it; [`decode_record`] types it.
 #[derive(Debug, Deserialize)]
-struct RawRecord {
+pub(crate) struct RawRecord {
     pub id: String,
     pub external_id: Option<String>,
     pub fields: String,
@@ -123,6 +123,9 @@ struct RawRecord {
     /// When the newest activity logged on the record happened (`lastActivityDate`).
     #[serde(default)]
     pub last_activity_at: Option<String>,
+    /// Set on the tombstone of a record merged into another.
+    #[serde(default)]
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +168,7 @@ fn decode_object(what: &str, id: &str, text: &str) -> Result<Map<String, Value>>
     decode(what, id, text)
 }
 
-fn decode_record(raw: RawRecord) -> Result<RecordRow> {
+pub(crate) fn decode_record(raw: RawRecord) -> Result<RecordRow> {
     let associations = match &raw.associations {
         Some(text) => Some(decode::<Vec<Value>>("associations", &raw.id, text)?),
         None => None,
@@ -180,6 +183,7 @@ fn decode_record(raw: RawRecord) -> Result<RecordRow> {
         updated_at: raw.updated_at,
         deleted_at: raw.deleted_at,
         last_activity_at: raw.last_activity_at,
+        merged_into: raw.merged_into,
     })
 }
 
@@ -196,7 +200,7 @@ struct RawReferences {
     owners: String,
 }
 
-fn record_sql(kind: RecordKind) -> &'static RecordSql {
+pub(crate) fn record_sql(kind: RecordKind) -> &'static RecordSql {
     match kind {
         RecordKind::Contact => &sql::CONTACTS,
         RecordKind::Company => &sql::COMPANIES,
@@ -443,7 +447,7 @@ impl Store {
         // Tombstones carry no data: only live rows are decoded.
         rows.into_iter()
             .map(|r| match r.deleted_at {
-                Some(_) => Ok(RecordRow { id: r.id, updated_at: r.updated_at, deleted_at: r.deleted_at, ..RecordRow::default() }),
+                Some(_) => Ok(RecordRow { id: r.id, updated_at: r.updated_at, deleted_at: r.deleted_at, merged_into: r.merged_into, ..RecordRow::default() }),
                 None => decode_record(r),
             })
             .collect()

@@ -4,11 +4,14 @@
 pub mod sql;
 pub mod sql_work;
 pub mod sql_pages;
+pub mod sql_merge;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_work;
+#[cfg(target_arch = "wasm32")]
+pub mod d1_merge;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_pages;
 #[cfg(target_arch = "wasm32")]

@@ -177,7 +177,7 @@ macro_rules! record_sql {
                 "'properties', json(r.properties)), NULL, ?2, ?3 FROM ", $table, " r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
             ),
             feed: concat!(
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, r.deleted_at FROM ", $table, " r ",
+                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, r.deleted_at, r.merged_into FROM ", $table, " r ",
                 "WHERE (r.updated_at, r.id) > (?1, ?2) ORDER BY r.updated_at, r.id LIMIT ?3"
             ),
             exists_any: concat!("SELECT id FROM ", $table, " WHERE id = ?1"),
@@ -377,6 +377,7 @@ pub fn all() -> Vec<(String, &'static str)> {
     all.extend(COMPANIES.all("COMPANIES"));
     all.extend(super::sql_work::all());
     all.extend(super::sql_pages::all());
+    all.extend(super::sql_merge::all());
     for (name, statement) in [
         ("links::HISTORY_REPLACED", links::HISTORY_REPLACED),
         ("links::DELETE_REPLACED", links::DELETE_REPLACED),

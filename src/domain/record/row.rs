@@ -21,6 +21,8 @@ pub struct RecordRow {
     pub last_activity_at: Option<String>,
     /// The record's contact–company links, when the read asked for them.
     pub associations: Option<Vec<Value>>,
+    /// On a tombstone: the record it was merged into.
+    pub merged_into: Option<String>,
 }
 
 impl RecordRow {
@@ -62,7 +64,10 @@ impl RecordRow {
     /// A change-feed entry: the record, or its tombstone.
     pub fn to_feed_entry(&self, kind: RecordKind) -> Value {
         match &self.deleted_at {
-            Some(_) => json!({ "id": self.id, "deleted": true, "updatedAt": self.updated_at }),
+            Some(_) => match &self.merged_into {
+                Some(into) => json!({ "id": self.id, "deleted": true, "updatedAt": self.updated_at, "mergedInto": into }),
+                None => json!({ "id": self.id, "deleted": true, "updatedAt": self.updated_at }),
+            },
             None => self.to_wire(kind),
         }
     }
@@ -82,5 +87,7 @@ mod tests {
         assert_eq!(linked.to_wire(RecordKind::Contact)["associations"][0]["companyId"], "co_1");
         let gone = RecordRow { deleted_at: Some("t".into()), updated_at: "t".into(), ..row };
         assert_eq!(gone.to_feed_entry(RecordKind::Contact), json!({"id": "ct_1", "deleted": true, "updatedAt": "t"}));
+        let merged = RecordRow { merged_into: Some("ct_2".into()), ..gone };
+        assert_eq!(merged.to_feed_entry(RecordKind::Contact)["mergedInto"], "ct_2");
     }
 }

@@ -1,0 +1,65 @@
+//! Duplicates and merges (issue 14): parse, load, plan in the pure core (`domain::merge`), write
+//! in one batch, answer.
+
+use serde_json::json;
+
+use super::context::{now, HandlerResult};
+use super::{candidates, respond, Ctx};
+use crate::domain::error::ApiError;
+use crate::domain::feed::parse_limit;
+use crate::domain::merge::{answer_merge, decode_group_cursor, encode_group_cursor, duplicate_fields, group_duplicates, plan_merge, MergeRequest};
+use crate::domain::record::RecordKind;
+use crate::store::d1::StoreError;
+
+/// Groups per page of `GET /{kind}/duplicates`: default and most.
+const DEFAULT_GROUPS: usize = 50;
+const MAX_GROUPS: usize = 200;
+
+/// `GET /{kind}/duplicates?limit&cursor`: one statement. The SQL groups records by a shared key of
+/// each term's anchor field; the core keeps the groups the whole term joins without a veto.
+pub async fn duplicates(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
+    let limit = parse_limit(query, DEFAULT_GROUPS, MAX_GROUPS)?;
+    let after = match query.iter().rev().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str()).filter(|c| !c.is_empty()) {
+        None => (String::new(), String::new()),
+        Some(c) => decode_group_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not a cursor this API returned"))?,
+    };
+    let rule = ctx.config.match_rule(kind);
+    let fields = duplicate_fields(rule);
+    let mut rows = ctx.store.duplicates(kind, &fields, (&after.0, &after.1), limit + 1).await?;
+    // One group more than the page was read: when it came, the page ends before it.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for r in &rows {
+        let g = (r.group_field.name().to_string(), r.group_key.clone());
+        if seen.last() != Some(&g) {
+            seen.push(g);
+        }
+    }
+    let next = if seen.len() > limit {
+        let last = &seen[limit - 1];
+        rows.retain(|r| (r.group_field.name(), r.group_key.as_str()) <= (last.0.as_str(), last.1.as_str()));
+        Some(encode_group_cursor(&last.0, &last.1))
+    } else {
+        None
+    };
+    let groups: Vec<_> = group_duplicates(rule, &rows).iter().map(|g| g.to_json()).collect();
+    respond::json(&json!({"data": groups, "nextCursor": next}), 200)
+}
+
+/// `POST /{kind}/merge`: checked, loaded (one statement), planned, written in one batch. A record
+/// that changed or was merged by another request between the read and the write is `409`:
+/// overlapping merges never both apply.
+pub async fn merge(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
+    let request = MergeRequest::parse(kind, ctx.body())?;
+    let loaded = ctx.store.merge_load(kind, &request.ids()).await?;
+    let plan = plan_merge(kind, &request, &loaded)?;
+    let survivor = match ctx.store.merge(kind, &plan, &now(), ctx.request_id).await {
+        Ok(row) => row,
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict("a record of this merge changed or was merged by another request meanwhile; nothing was written".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    candidates::forget(ctx, kind, &plan.touched, plan.external_ids.iter().map(String::as_str)).await;
+    let record = survivor.map(|r| r.to_wire(kind)).unwrap_or(serde_json::Value::Null);
+    respond::json(&answer_merge(&plan, record), 200)
+}

@@ -1,0 +1,211 @@
+//! Duplicates and merges (issue 14): what Enginy sees after a merge, the refusals, the race of
+//! two overlapping merges, and the duplicate groups with the veto.
+
+use serde_json::{json, Value};
+
+use crate::harness::{unique, Client};
+use crate::App;
+
+pub const TESTS: &[(&str, crate::TestFn)] = &[
+    ("merge::enginy_keeps_working_with_the_old_ids_after_a_merge", enginy_keeps_working_with_the_old_ids_after_a_merge),
+    ("merge::bad_merges_are_400_naming_the_cause_and_write_nothing", bad_merges_are_400_naming_the_cause_and_write_nothing),
+    ("merge::overlapping_concurrent_merges_one_wins_the_other_409", overlapping_concurrent_merges_one_wins_the_other_409),
+    ("merge::duplicates_are_grouped_by_the_identifier_with_the_veto", duplicates_are_grouped_by_the_identifier_with_the_veto),
+];
+
+/// Creates one record per item, answers their crmIds.
+fn create(c: &Client, kind: &str, records: Value) -> Vec<String> {
+    let resp = c.json("POST", &format!("/{kind}"), &json!({ kind: records }));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    resp.json()["results"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap().to_string()).collect()
+}
+
+fn merge(app: &App, c: &Client, kind: &str, body: Value) -> (u16, Value) {
+    let path = format!("/{kind}/merge");
+    let resp = c.json("POST", &path, &body);
+    app.conforms(&path, "POST", &resp);
+    (resp.status, resp.json())
+}
+
+fn enginy_keeps_working_with_the_old_ids_after_a_merge(app: &App) {
+    let c = &app.api;
+    let (ext_a, ext_b) = (unique("ext-a"), unique("ext-b"));
+    let ids = create(c, "contacts", json!([
+        {"externalId": ext_a, "firstName": "Merge", "lastName": unique("Survivor"), "email": format!("{}@a.test", unique("m"))},
+        {"externalId": ext_b, "firstName": "Merge", "lastName": unique("Merged"), "title": "CTO", "phone": "+34 600 111 222"},
+    ]));
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let company = create(c, "companies", json!([{"externalId": unique("co"), "name": unique("Merge Co")}]))[0].clone();
+    let link = c.json("POST", "/associations", &json!({"associations": [{"contactCRMId": b, "companyCRMId": company, "type": "primary"}]}));
+    assert_eq!(link.status, 200, "{}", link.text());
+    let task = c.json("POST", "/tasks", &json!({"subject": "Call", "contactId": b}));
+    assert!(task.status == 200 || task.status == 201, "{}", task.text());
+    let task_id = task.json()["id"].as_str().unwrap().to_string();
+
+    let (status, body) = merge(app, c, "contacts", json!({"survivorId": a, "mergedIds": [b]}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["crmId"], a.as_str());
+    assert_eq!(body["record"]["title"], "CTO", "an empty field is filled from the merged record: {body}");
+    let updated: Vec<&str> = body["updatedFields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(updated.contains(&"title") && updated.contains(&"phone"), "{body}");
+    assert_eq!(body["record"]["associations"], json!([{"companyId": company, "primary": true}]), "the link moved, primary kept");
+
+    // Sync by both old externalIds finds the survivor.
+    let sync = c.json("POST", "/contacts/sync", &json!({"contacts": [{"externalId": ext_a, "firstName": "X"}, {"externalId": ext_b, "firstName": "Y"}]}));
+    assert_eq!(sync.status, 200, "{}", sync.text());
+    app.conforms("/contacts/sync", "POST", &sync);
+    let results = sync.json()["results"].as_array().unwrap().clone();
+    for ext in [&ext_a, &ext_b] {
+        let hit = results.iter().find(|r| r["externalId"] == ext.as_str()).unwrap_or_else(|| panic!("{ext} unmatched: {results:?}"));
+        assert_eq!(hit["crmId"], a.as_str(), "{ext} matches the survivor");
+    }
+
+    // PUT to the old crmId updates the survivor, and says which record acted.
+    let put = c.json("PUT", "/contacts", &json!({"contacts": [{"crmId": b, "title": "CEO"}]}));
+    assert_eq!(put.status, 200, "{}", put.text());
+    app.conforms("/contacts", "PUT", &put);
+    assert_eq!(put.json()["results"][0]["crmId"], a.as_str(), "{}", put.text());
+    let survivor = c.get(&format!("/contacts/{a}"));
+    assert_eq!(survivor.json()["title"], "CEO");
+
+    // GET by the old crmId answers the survivor.
+    let old = c.get(&format!("/contacts/{b}"));
+    assert_eq!(old.status, 200, "{}", old.text());
+    app.conforms("/contacts/{id}", "GET", &old);
+    assert_eq!((old.json()["crmId"].as_str(), old.json()["mergedFrom"].as_str()), (Some(a.as_str()), Some(b.as_str())));
+
+    // The task moved, with history naming the change.
+    let moved = c.get(&format!("/tasks/{task_id}"));
+    assert_eq!(moved.json()["contactId"], a.as_str(), "{}", moved.text());
+
+    // The change feed shows the tombstone with mergedInto.
+    let mut cursor: Option<String> = None;
+    let mut tombstone = None;
+    for _ in 0..200 {
+        let path = match &cursor {
+            Some(cur) => format!("/contacts?limit=500&cursor={cur}"),
+            None => "/contacts?limit=500".to_string(),
+        };
+        let page = c.get(&path);
+        app.conforms("/contacts", "GET", &page);
+        let page = page.json();
+        if let Some(t) = page["data"].as_array().unwrap().iter().find(|e| e["id"] == b.as_str()) {
+            tombstone = Some(t.clone());
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let tombstone = tombstone.expect("the merged record's tombstone is in the feed");
+    assert_eq!((tombstone["deleted"].as_bool(), tombstone["mergedInto"].as_str()), (Some(true), Some(a.as_str())));
+
+    // The survivor's history names the merge.
+    let history = c.get(&format!("/contacts/{a}/history")).json();
+    assert!(history.to_string().contains("(merge)"), "{history}");
+}
+
+fn bad_merges_are_400_naming_the_cause_and_write_nothing(app: &App) {
+    let c = &app.api;
+    let ids = create(c, "contacts", json!([{"externalId": unique("bad"), "firstName": "Bad", "lastName": unique("A")}, {"externalId": unique("bad"), "firstName": "Bad", "lastName": unique("B")}]));
+    let company = create(c, "companies", json!([{"externalId": unique("bad-co"), "name": unique("Bad Co")}]))[0].clone();
+    let gone = create(c, "contacts", json!([{"externalId": unique("bad"), "firstName": "Gone"}]))[0].clone();
+    assert_eq!(c.send("DELETE", &format!("/contacts/{gone}"), crate::harness::Key::Valid, &[], None).status, 200);
+    let many: Vec<String> = (0..51).map(|_| ids[1].clone()).collect();
+    for (body, cause) in [
+        (json!({"survivorId": ids[0], "mergedIds": [ids[0]]}), "into itself"),
+        (json!({"survivorId": ids[0], "mergedIds": [company]}), "company id"),
+        (json!({"survivorId": ids[0], "mergedIds": ["ct_unknown"]}), "unknown"),
+        (json!({"survivorId": ids[0], "mergedIds": [ids[1], gone]}), "deleted"),
+        (json!({"survivorId": ids[0], "mergedIds": many}), "at most 50"),
+    ] {
+        let (status, answer) = merge(app, c, "contacts", body.clone());
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.to_string().contains(cause), "{body}: {answer} should name {cause:?}");
+    }
+    // Nothing was written: both records are live and unchanged.
+    for id in &ids {
+        let r = c.get(&format!("/contacts/{id}"));
+        assert_eq!(r.status, 200);
+        assert!(r.json().get("mergedFrom").is_none());
+    }
+}
+
+fn overlapping_concurrent_merges_one_wins_the_other_409(app: &App) {
+    let c = &app.api;
+    let ids = create(c, "companies", json!([
+        {"externalId": unique("race"), "name": unique("Race A")},
+        {"externalId": unique("race"), "name": unique("Race B")},
+        {"externalId": unique("race"), "name": unique("Race C")},
+    ]));
+    let bodies = [json!({"survivorId": ids[0], "mergedIds": [ids[1]]}), json!({"survivorId": ids[2], "mergedIds": [ids[1]]})];
+    let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = bodies.iter().map(|b| s.spawn(move || {
+            let r = c.json("POST", "/companies/merge", b);
+            (r.status, r.text())
+        })).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut codes: Vec<u16> = statuses.iter().map(|s| s.0).collect();
+    codes.sort();
+    assert_eq!(codes, [200, 409], "{statuses:?}");
+    // The loser moved nothing: its survivor has no externalId of the merged record.
+    let winner = if statuses[0].0 == 200 { &ids[0] } else { &ids[2] };
+    let loser = if statuses[0].0 == 200 { &ids[2] } else { &ids[0] };
+    let b = c.get(&format!("/companies/{}", ids[1])).json();
+    assert_eq!(b["crmId"], winner.as_str(), "{b}");
+    let l = c.get(&format!("/companies/{loser}")).json();
+    assert!(l.get("mergedFrom").is_none());
+    let history = c.get(&format!("/companies/{loser}/history")).json();
+    assert!(!history.to_string().contains("(merge)"), "{history}");
+}
+
+fn duplicates_are_grouped_by_the_identifier_with_the_veto(app: &App) {
+    // The matching server: COMPANY_MATCH = domain | name, no dedupe on create.
+    let c = &app.matching;
+    let domain = format!("{}.com", unique("dup"));
+    let name = unique("Dup Name Co");
+    let ids = create(c, "companies", json!([
+        {"externalId": unique("dup"), "name": unique("One"), "domain": domain},
+        {"externalId": unique("dup"), "name": unique("Two"), "domain": format!("https://www.{domain}/about")},
+        // Same name, different domains: the weak term `name` must not join these two...
+        {"externalId": unique("dup"), "name": name, "domain": format!("{}.com", unique("x"))},
+        {"externalId": unique("dup"), "name": name, "domain": format!("{}.com", unique("y"))},
+        // ...but a third of that name with no domain is a duplicate of one of them.
+        {"externalId": unique("dup"), "name": name},
+    ]));
+    let mut groups: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(cur) => format!("/companies/duplicates?limit=2&cursor={cur}"),
+            None => "/companies/duplicates?limit=2".to_string(),
+        };
+        let resp = c.get(&path);
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.header("x-d1-statements"), Some("1"));
+        app.conforms("/companies/duplicates", "GET", &resp);
+        let page = resp.json();
+        groups.extend(page["data"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+        assert!(pages < 1000, "paging ends");
+    }
+    let members = |g: &Value| -> Vec<String> { g["records"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap().to_string()).collect() };
+    let mine: Vec<&Value> = groups.iter().filter(|g| members(g).iter().any(|m| ids.contains(m))).collect();
+    let by_domain = mine.iter().find(|g| g["term"] == "domain").expect("the two records of one domain form a group");
+    assert_eq!(members(by_domain), vec![ids[0].clone(), ids[1].clone()].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+    assert_eq!(by_domain["key"], domain.as_str());
+    let by_name: Vec<&&Value> = mine.iter().filter(|g| g["term"] == "name").collect();
+    assert_eq!(by_name.len(), 1, "{by_name:?}");
+    let named = members(by_name[0]);
+    assert_eq!(named.len(), 2, "{named:?}");
+    assert!(named.contains(&ids[4]), "the record with no domain joins one of them: {named:?}");
+    assert!(!(named.contains(&ids[2]) && named.contains(&ids[3])), "the veto keeps different domains apart");
+    // A bad cursor is refused.
+    assert_eq!(c.get("/companies/duplicates?cursor=%%%").status, 400);
+}
