@@ -83,7 +83,7 @@ fn errors(method: &str, route: &str, body: Value) -> String {
 fn the_request_check_accepts_what_the_worker_takes() {
     for (method, route, body) in [
         ("POST", "/contacts", json!({"contacts": [{"firstName": "Ada", "anything": {"x": [1]}, "externalId": 12}], "extra": 1})),
-        ("PUT", "/companies", json!({"companies": [{"crmId": "co_1", "name": null, "externalId": {}, "tags": ["a"]}]})),
+        ("PUT", "/companies", json!({"companies": [{"crmId": "co_1", "name": null, "externalId": "e-9", "tags": ["a"]}]})),
         ("POST", "/companies/sync", json!({"companies": [{"properties": {"domain": "acme.com", "x": 1}}]})),
         ("POST", "/associations", json!({"associations": [{"contactCRMId": "ct_1", "companyCRMId": "co_1", "type": null}]})),
         ("POST", "/tasks", json!({"subject": "Call", "dueDate": 1_700_000_000_000u64, "tier": 2})),
