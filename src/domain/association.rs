@@ -99,7 +99,8 @@ pub fn parse_link(item: &Value, default: LinkType) -> Result<Link, ItemError> {
 }
 
 /// Each parsed link checked against the live records: a link to a contact or company that does
-/// not exist fails alone, in the reference server's words (`Contact not found`).
+/// not exist fails alone, in the reference server's words (`Contact not found`); one to a merged
+/// record links its survivor.
 pub fn check_links(parsed: Vec<Result<Link, ItemError>>, known: &Known) -> Vec<Result<Link, ItemError>> {
     parsed
         .into_iter()
@@ -108,7 +109,12 @@ pub fn check_links(parsed: Vec<Result<Link, ItemError>>, known: &Known) -> Vec<R
             match known.missing(link.refs()) {
                 Some(Missing::Contact(_)) => Err(ItemError::missing(Some("contactCRMId"), RecordKind::Contact.not_found_message())),
                 Some(Missing::Company(_)) => Err(ItemError::missing(Some("companyCRMId"), RecordKind::Company.not_found_message())),
-                _ => Ok(link),
+                // A merged contact or company is linked through its survivor (the answer names it).
+                _ => Ok(Link {
+                    contact_id: known.acting(&link.contact_id).to_string(),
+                    company_id: known.acting(&link.company_id).to_string(),
+                    link_type: link.link_type,
+                }),
             }
         })
         .collect()
@@ -235,6 +241,19 @@ mod tests {
         assert_eq!((a["results"][1]["code"].as_str(), a["results"][1]["error"].as_str()), (Some("not_found"), Some("Contact not found")));
         assert_eq!((a["results"][2]["field"].as_str(), a["results"][2]["error"].as_str()), (Some("companyCRMId"), Some("Company not found")));
         assert_eq!((a["results"][3]["code"].as_str(), a["results"][3]["contactCRMId"].as_i64()), (Some("invalid"), Some(5)));
+    }
+
+    #[test]
+    fn a_link_to_a_merged_record_links_its_survivor() {
+        let known = Known {
+            contacts: ["ct_old".to_string()].into(),
+            companies: ["co_1".to_string()].into(),
+            survivors: [("ct_old".to_string(), "ct_new".to_string())].into(),
+            ..Known::default()
+        };
+        let parsed = vec![parse_link(&json!({"contactCRMId": "ct_old", "companyCRMId": "co_1"}), LinkType::Additional)];
+        let checked = check_links(parsed, &known);
+        assert_eq!(checked[0].as_ref().unwrap().contact_id, "ct_new");
     }
 
     #[test]

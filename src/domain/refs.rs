@@ -90,10 +90,12 @@ impl RefFields {
 /// Which of the ids a request names exist, as one store read found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
-    /// Live contacts.
+    /// Named contacts that are live, or were merged into a live one.
     pub contacts: HashSet<String>,
-    /// Live companies.
+    /// Named companies that are live, or were merged into a live one.
     pub companies: HashSet<String>,
+    /// A merged contact or company named, and the survivor that acts for it.
+    pub survivors: std::collections::HashMap<String, String>,
     pub owners: HashSet<String>,
     /// Whether any user exists: owners are checked only then, so owner assignment stays off
     /// until the first user is added.
@@ -101,6 +103,16 @@ pub struct Known {
 }
 
 impl Known {
+    /// The live record an id names: its survivor when it was merged, else itself.
+    pub fn acting<'a>(&'a self, id: &'a str) -> &'a str {
+        self.survivors.get(id).map(String::as_str).unwrap_or(id)
+    }
+
+    /// `refs` with every merged contact or company replaced by its survivor.
+    pub fn resolve<'a>(&'a self, refs: Refs<'a>) -> Refs<'a> {
+        Refs { contact: refs.contact.map(|id| self.acting(id)), company: refs.company.map(|id| self.acting(id)), owner: refs.owner }
+    }
+
     /// The first reference of `refs` that names nothing, contact first, then company, then owner.
     pub fn missing<'a>(&self, refs: Refs<'a>) -> Option<Missing<'a>> {
         if let Some(id) = refs.contact.filter(|id| !self.contacts.contains(*id)) {
@@ -137,7 +149,7 @@ mod tests {
 
     #[test]
     fn references_are_checked_owners_only_while_users_exist() {
-        let mut known = Known { contacts: set(&["ct_1"]), companies: set(&["co_1"]), owners: set(&["us_1"]), users_exist: false };
+        let mut known = Known { contacts: set(&["ct_1"]), companies: set(&["co_1"]), owners: set(&["us_1"]), users_exist: false, ..Known::default() };
         assert!(known.check(refs(Some("ct_1"), Some("co_1"), Some("anyone")), RefFields::WORK).is_ok(), "owners off");
         let err = known.check(refs(Some("ct_2"), None, None), RefFields::WORK).unwrap_err();
         assert_eq!((err.field.as_deref(), err.code.as_str()), (Some("contactId"), "not_found"));
@@ -165,6 +177,18 @@ mod tests {
         let after = refs(Some("ct_gone"), Some("co_2"), Some("legacy"));
         assert_eq!(after.changed_from(before), refs(None, Some("co_2"), None));
         assert_eq!(before.changed_from(Refs::default()), before);
+    }
+
+    #[test]
+    fn a_merged_record_is_known_and_acted_for_by_its_survivor() {
+        let known = Known {
+            contacts: set(&["ct_old", "ct_live"]),
+            survivors: [("ct_old".to_string(), "ct_live".to_string())].into(),
+            ..Known::default()
+        };
+        assert!(known.check(refs(Some("ct_old"), None, None), RefFields::WORK).is_ok());
+        assert_eq!(known.resolve(refs(Some("ct_old"), Some("co_x"), None)), refs(Some("ct_live"), Some("co_x"), None));
+        assert_eq!(known.acting("ct_live"), "ct_live");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
     let at = now();
     let parsed: Vec<Result<ActivityInput, ItemError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
     let (checked, retried, position, resolved) = retry("the contacts, companies or users these activities name are being changed", async || {
-        let checked = check_refs(ctx, &parsed, ActivityInput::refs).await?;
+        let checked = check_refs(ctx, &parsed, ActivityInput::refs, ActivityInput::acting).await?;
         // A retry answers the activity logged first, even when what it names is gone since (it
         // failed the check, so it is not written again).
         let retried = logged_before(ctx, &parsed, &checked).await?;
@@ -83,7 +83,7 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
 async fn logged_before(
     ctx: &Ctx<'_>,
     parsed: &[Result<ActivityInput, ItemError>],
-    checked: &[Result<&ActivityInput, ItemError>],
+    checked: &[Result<ActivityInput, ItemError>],
 ) -> Result<HashMap<usize, ActivityRow>, ApiError> {
     let lookups: Vec<Value> = parsed
         .iter()

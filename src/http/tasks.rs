@@ -63,7 +63,7 @@ pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
         })
         .collect();
     let (checked, position, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
-        let checked = check_refs(ctx, &parsed, TaskValues::refs).await?;
+        let checked = check_refs(ctx, &parsed, TaskValues::refs, TaskValues::acting).await?;
         let mut position: Vec<Option<usize>> = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
         for c in &checked {

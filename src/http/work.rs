@@ -67,18 +67,20 @@ pub async fn known(ctx: &Ctx<'_>, refs: &[Refs<'_>]) -> Result<Known, ApiError> 
 }
 
 /// Each parsed item, checked against the contacts, companies and owners that exist now: an item
-/// that names something unknown becomes its `not_found` error. One statement for the batch.
+/// that names something unknown becomes its `not_found` error, and one that names a merged
+/// contact or company names its survivor instead (`acting`). One statement for the batch.
 pub async fn check_refs<'p, T>(
     ctx: &Ctx<'_>,
     parsed: &'p [Result<T, ItemError>],
     refs: impl Fn(&'p T) -> Refs<'p>,
-) -> Result<Vec<Result<&'p T, ItemError>>, ApiError> {
+    acting: impl Fn(&T, &Known) -> T,
+) -> Result<Vec<Result<T, ItemError>>, ApiError> {
     let named: Vec<Refs> = parsed.iter().flatten().map(&refs).collect();
     let known = known(ctx, &named).await?;
     Ok(parsed
         .iter()
         .map(|p| match p {
-            Ok(item) => known.check(refs(item), RefFields::WORK).map(|()| item),
+            Ok(item) => known.check(refs(item), RefFields::WORK).map(|()| acting(item, &known)),
             Err(e) => Err(e.clone()),
         })
         .collect())

@@ -306,9 +306,13 @@ impl Store {
         let row: RawReferences =
             self.rows(REFERENCES, &args).await?.pop().ok_or_else(|| StoreError::Database("references returned no row".into()))?;
         let set = |what: &str, text: &str| decode::<HashSet<String>>(what, "references", text);
+        let map = |what: &str, text: &str| decode::<HashMap<String, String>>(what, "references", text);
+        let (contacts, companies) = (map("contacts", &row.contacts)?, map("companies", &row.companies)?);
+        let survivors = contacts.iter().chain(companies.iter()).filter(|(named, live)| named != live).map(|(n, l)| (n.clone(), l.clone())).collect();
         Ok(Known {
-            contacts: set("contacts", &row.contacts)?,
-            companies: set("companies", &row.companies)?,
+            contacts: contacts.into_keys().collect(),
+            companies: companies.into_keys().collect(),
+            survivors,
             owners: set("owners", &row.owners)?,
             users_exist: row.users > 0.0,
         })

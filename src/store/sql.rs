@@ -254,12 +254,15 @@ pub const REFERENCES_GUARD: &str = "INSERT INTO write_guard (ok) SELECT 0 FROM j
     OR (j.value->>'owner' IS NOT NULL AND EXISTS (SELECT 1 FROM users) AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value->>'owner')) \
     LIMIT 1";
 
-/// Which of the referenced ids exist: live contacts (`?1`), live companies (`?2`), users (`?3`),
+/// Which of the referenced ids exist: contacts (`?1`) and companies (`?2`) as objects mapping each
+/// named id to the live record it names (itself, or the record it was merged into), users (`?3`),
 /// and whether any user exists at all (owners are only checked while some do). The one read of
 /// references for records (owners, parents), tasks, activities and associations.
 pub const REFERENCES: &str = "SELECT \
-    (SELECT json_group_array(id) FROM contacts WHERE id IN (SELECT value FROM json_each(?1)) AND +deleted_at IS NULL) AS contacts, \
-    (SELECT json_group_array(id) FROM companies WHERE id IN (SELECT value FROM json_each(?2)) AND +deleted_at IS NULL) AS companies, \
+    (SELECT json_group_object(j.value, s.id) FROM json_each(?1) j CROSS JOIN contacts r ON r.id = j.value \
+        CROSS JOIN contacts s ON s.id = coalesce(r.merged_into, r.id) WHERE +s.deleted_at IS NULL) AS contacts, \
+    (SELECT json_group_object(j.value, s.id) FROM json_each(?2) j CROSS JOIN companies r ON r.id = j.value \
+        CROSS JOIN companies s ON s.id = coalesce(r.merged_into, r.id) WHERE +s.deleted_at IS NULL) AS companies, \
     EXISTS (SELECT 1 FROM users) AS users, \
     (SELECT json_group_array(id) FROM users WHERE id IN (SELECT value FROM json_each(?3))) AS owners";
 

@@ -78,6 +78,15 @@ fn enginy_keeps_working_with_the_old_ids_after_a_merge(app: &App) {
     let moved = c.get(&format!("/tasks/{task_id}"));
     assert_eq!(moved.json()["contactId"], a.as_str(), "{}", moved.text());
 
+    // Associations, tasks and activities naming the old crmId act on the survivor.
+    let other = create(c, "companies", json!([{"externalId": unique("co"), "name": unique("Other Co")}]))[0].clone();
+    let linked = c.json("POST", "/associations", &json!({"associations": [{"contactCRMId": b, "companyCRMId": other}]}));
+    assert_eq!(linked.json()["results"][0]["contactCRMId"], a.as_str(), "{}", linked.text());
+    let later = c.json("POST", "/tasks", &json!({"subject": "Later", "contactId": b}));
+    assert_eq!(later.json()["contactId"], a.as_str(), "{}", later.text());
+    let logged = c.json("POST", "/activities", &json!({"type": "EMAIL", "contactId": b}));
+    assert_eq!(logged.json()["contactId"], a.as_str(), "{}", logged.text());
+
     // The change feed shows the tombstone with mergedInto.
     let mut cursor: Option<String> = None;
     let mut tombstone = None;

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::{ApiError, Detail, ItemError};
+use crate::domain::refs::Known;
 use crate::domain::feed::{decode_cursor, parse_limit};
 use crate::domain::record::check_custom;
 use crate::domain::request::json_type;
@@ -31,6 +32,14 @@ pub struct ActivityInput {
 impl ActivityInput {
     pub fn refs(&self) -> Refs<'_> {
         Refs { contact: self.contact_id.as_deref(), company: self.company_id.as_deref(), owner: self.owner_id.as_deref() }
+    }
+
+    /// The activity naming the survivor of a merged contact or company it names.
+    pub fn acting(&self, known: &Known) -> ActivityInput {
+        let mut out = self.clone();
+        out.contact_id = self.contact_id.as_deref().map(|id| known.acting(id).to_string());
+        out.company_id = self.company_id.as_deref().map(|id| known.acting(id).to_string());
+        out
     }
 }
 

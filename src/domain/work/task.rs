@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::ItemError;
+use crate::domain::refs::Known;
 use crate::domain::request::json_type;
 
 const TASK_FIELDS: &[&str] = &[
@@ -33,6 +34,17 @@ impl TaskValues {
     /// The contact, company and owner the task names.
     pub fn refs(&self) -> Refs<'_> {
         Refs { contact: self.str("contactId"), company: self.str("companyId"), owner: self.str("ownerId") }
+    }
+
+    /// The task naming the survivor of a merged contact or company it names.
+    pub fn acting(&self, known: &Known) -> TaskValues {
+        let mut out = self.clone();
+        for name in ["contactId", "companyId"] {
+            if let Some(id) = self.str(name) {
+                out.fields.insert(name.to_string(), json!(known.acting(id)));
+            }
+        }
+        out
     }
 }
 
