@@ -1,9 +1,10 @@
 //! `POST /{kind}/sync`: which incoming records already exist. Parse, load the candidates (one
 //! statement), plan in the pure core (`domain::plan::plan_sync`), read the parents that
 //! `MATCH_TO_PARENT` answers with when they were not candidates, link matched records that had
-//! no externalId yet (one batch), answer.
+//! no externalId yet (one batch, which fails when one of them was deleted since the read; the
+//! sync then decides again), answer.
 
-use super::context::{now, HandlerResult};
+use super::context::{now, retry, HandlerResult};
 use super::{candidates, respond, Ctx};
 use crate::domain::plan::{answer_sync, plan_sync, SyncItem};
 use crate::domain::record::{parse_new, RecordKind, RecordRow};
@@ -15,16 +16,22 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let rule = ctx.config.match_rule(kind);
     let to_parent = kind == RecordKind::Company && ctx.config.match_to_parent;
 
-    let incoming = parsed.iter().flatten().map(|i| (i.external_id.as_deref(), &i.keys));
-    let candidates = candidates::load(ctx, kind, incoming).await?;
-    let plan = plan_sync(kind, &parsed, candidates, rule, ctx.config.ambiguous_match, to_parent);
-    let parents = match plan.parents_to_read.is_empty() {
-        true => Vec::new(),
-        false => ctx.store.by_ids(kind, &plan.parents_to_read).await?.iter().map(RecordRow::stored).collect(),
-    };
-    if !plan.links.is_empty() {
-        ctx.store.link_external(kind, &plan.links, &now(), ctx.request_id).await?;
-    }
+    let (plan, parents) = retry("these records are being changed by other requests", async || {
+        let incoming = parsed.iter().flatten().map(|i| (i.external_id.as_deref(), &i.keys));
+        let candidates = candidates::load(ctx, kind, incoming).await?;
+        let plan = plan_sync(kind, &parsed, candidates, rule, ctx.config.ambiguous_match, to_parent);
+        let parents: Vec<_> = match plan.parents_to_read.is_empty() {
+            true => Vec::new(),
+            false => ctx.store.by_ids(kind, &plan.parents_to_read).await?.iter().map(RecordRow::stored).collect(),
+        };
+        if !plan.links.is_empty() {
+            // Fails when a matched record was deleted since the read: the sync then decides
+            // again, and that record is no match.
+            ctx.store.link_external(kind, &plan.links, &now(), ctx.request_id).await?;
+        }
+        Ok((plan, parents))
+    })
+    .await?;
     let only = ctx.config.sync_back_fields(kind);
     respond::json(&answer_sync(kind, rule, &plan, &sent(items, "externalId"), &parents, to_parent, only), 200)
 }

@@ -11,6 +11,7 @@ mod health;
 mod openapi;
 mod pages;
 mod pipeline;
+mod races;
 mod records;
 mod sync;
 mod tasks;
@@ -60,7 +61,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS, races::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
