@@ -1,5 +1,5 @@
 //! The Worker's request pipeline: request id, route, credential, body, handler, error mapping,
-//! one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
+//! the body dropped for `HEAD`, one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
 
 mod associations;
 mod candidates;
@@ -54,6 +54,12 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
         }
     };
     let mut response = response?;
+    // A HEAD is answered as its GET, less the body (RFC 9110 §9.3.2): same status and headers.
+    if method.eq_ignore_ascii_case("HEAD") {
+        let status = response.status_code();
+        let headers = response.headers().clone();
+        response = Response::empty()?.with_status(status).with_headers(headers);
+    }
     let headers = response.headers_mut();
     headers.set("X-Request-Id", &request_id)?;
     headers.set("Cache-Control", "no-store")?;
