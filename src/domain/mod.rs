@@ -3,6 +3,7 @@
 pub mod association;
 pub mod auth;
 pub mod base64;
+pub mod chunk;
 pub mod config;
 pub mod error;
 pub mod feed;

@@ -1,17 +1,25 @@
-//! `POST /{kind}/sync`: which incoming records already exist. Parse, load the candidates (one
+//! `POST /{kind}/sync`: which incoming records already exist, in chunks (see `domain::chunk`). Per
+//! chunk: parse, load the candidates (one
 //! statement), plan in the pure core (`domain::plan::plan_sync`), read the parents that
 //! `MATCH_TO_PARENT` answers with when they were not candidates, link matched records that had
 //! no externalId yet (one batch, which fails when one of them was deleted since the read; the
 //! sync then decides again), answer.
 
 use super::context::{now, retry, HandlerResult};
-use super::{candidates, respond, Ctx};
+use serde_json::Value;
+
+use super::{candidates, records, Ctx};
+use crate::domain::error::ApiError;
 use crate::domain::plan::{answer_sync, plan_sync, SyncItem};
 use crate::domain::record::{parse_new, RecordKind, RecordRow};
 use crate::domain::request::{batch_items, sent};
 
 pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
+    records::chunked(items, async |items, _| sync_chunk(ctx, kind, items).await).await
+}
+
+async fn sync_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value]) -> Result<Value, ApiError> {
     let parsed: Vec<_> = items.iter().map(|item| parse_new(kind, item).map(|r| SyncItem::of(kind, &r))).collect();
     let rule = ctx.config.match_rule(kind);
     let to_parent = kind == RecordKind::Company && ctx.config.match_to_parent;
@@ -33,5 +41,5 @@ pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     })
     .await?;
     let only = ctx.config.sync_back_fields(kind);
-    respond::json(&answer_sync(kind, rule, &plan, &sent(items, "externalId"), &parents, to_parent, only), 200)
+    Ok(answer_sync(kind, rule, &plan, &sent(items, "externalId"), &parents, to_parent, only))
 }
