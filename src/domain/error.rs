@@ -36,6 +36,11 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// Configuration invalid or database unreachable (`503`).
     Unavailable(String),
+    /// Other requests kept changing what this one writes, for longer than its retries may take
+    /// (`503` with `Retry-After`, in seconds).
+    Busy { message: String, retry_after: u32 },
+    /// Too many failed credentials from this client (`429` with `Retry-After`, in seconds).
+    RateLimited { retry_after: u32 },
     /// Anything else (`500`). The cause is for the log only.
     Internal(String),
 }
@@ -57,7 +62,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => 503,
+            ApiError::RateLimited { .. } => 429,
             ApiError::Internal(_) => 500,
         }
     }
@@ -71,7 +77,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => "unavailable",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -83,12 +90,24 @@ impl ApiError {
             | ApiError::NotFound(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)
-            | ApiError::Unavailable(message) => message.clone(),
+            | ApiError::Unavailable(message)
+            | ApiError::Busy { message, .. } => message.clone(),
+            ApiError::RateLimited { retry_after } => {
+                format!("too many failed attempts to authenticate from this address; retry in {retry_after} s")
+            }
             ApiError::Unauthorized => "Unauthorized - invalid API key".to_string(),
             ApiError::MethodNotAllowed { allow } => {
                 format!("Method not allowed; this route accepts {}", allow.join(", "))
             }
             ApiError::Internal(_) => format!("internal error (request id {request_id})"),
+        }
+    }
+
+    /// The `Retry-After` header's value, in seconds, when the answer has one.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::Busy { retry_after, .. } | ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -218,12 +237,22 @@ mod tests {
             (ApiError::UnsupportedMediaType("x".into()), 415, "unsupported_media_type"),
             (ApiError::Unavailable("x".into()), 503, "unavailable"),
             (ApiError::Internal("x".into()), 500, "internal_error"),
+            (ApiError::Busy { message: "x".into(), retry_after: 1 }, 503, "unavailable"),
+            (ApiError::RateLimited { retry_after: 60 }, 429, "rate_limited"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status);
             assert_eq!(err.code(), code);
             assert!(err.body("req_1")["error"].is_string());
         }
+    }
+
+    #[test]
+    fn busy_and_rate_limited_answers_say_when_to_retry() {
+        assert_eq!(ApiError::Busy { message: "x".into(), retry_after: 2 }.retry_after(), Some(2));
+        assert_eq!(ApiError::RateLimited { retry_after: 60 }.retry_after(), Some(60));
+        assert_eq!(ApiError::Unavailable("x".into()).retry_after(), None);
+        assert!(ApiError::RateLimited { retry_after: 60 }.message("r").contains("60 s"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod association;
 pub mod auth;
+pub mod backoff;
 pub mod base64;
 pub mod chunk;
 pub mod config;

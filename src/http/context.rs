@@ -7,6 +7,7 @@ use std::rc::Rc;
 use serde_json::Value;
 use worker::{Context as WorkerContext, Env, Request};
 
+use crate::domain::backoff::{unit_from_bytes, WRITE_BACKOFF};
 use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
@@ -57,10 +58,6 @@ impl From<worker::Error> for ApiError {
     }
 }
 
-/// How often a write is tried when another request changed what it read in between (the
-/// records it updates, the keys it dedupes on, the references it checked).
-pub const WRITE_ATTEMPTS: usize = 4;
-
 /// Why one attempt of a read-decide-write did not finish: another request changed what it read
 /// (try again), or a failure to answer as is.
 pub enum Retry {
@@ -83,18 +80,30 @@ impl From<StoreError> for Retry {
     }
 }
 
-/// Runs `attempt` (read, decide, write) until it finishes without a conflict, at most
-/// [`WRITE_ATTEMPTS`] times; then `503` saying `busy` ("these records are being changed by
-/// other requests") and to retry.
+/// Runs `attempt` (read, decide, write) until it finishes without a conflict. After each
+/// conflict it waits as [`WRITE_BACKOFF`] says (growing, with jitter, so colliding requests
+/// spread out) and decides again on fresh data; once the time budget is spent, `503` saying
+/// `busy` ("these records are being changed by other requests") with `Retry-After`.
 pub async fn retry<T>(busy: &str, mut attempt: impl AsyncFnMut() -> Result<T, Retry>) -> Result<T, ApiError> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let started = js_sys::Date::now();
+    let mut failures = 0;
+    loop {
         match attempt().await {
             Ok(value) => return Ok(value),
-            Err(Retry::Conflict) => continue,
             Err(Retry::Fail(e)) => return Err(e),
+            Err(Retry::Conflict) => {
+                failures += 1;
+                let mut draw = [0u8; 4];
+                getrandom::getrandom(&mut draw).expect("crypto.getRandomValues is available in Workers");
+                match WRITE_BACKOFF.next(failures, js_sys::Date::now() - started, unit_from_bytes(draw)) {
+                    Some(ms) => worker::Delay::from(std::time::Duration::from_micros((ms * 1000.0) as u64)).await,
+                    None => {
+                        return Err(ApiError::Busy { message: format!("{busy}; retry"), retry_after: WRITE_BACKOFF.retry_after_secs })
+                    }
+                }
+            }
         }
     }
-    Err(ApiError::Unavailable(format!("{busy}; retry")))
 }
 
 /// The configuration, or `503` naming every bad variable.

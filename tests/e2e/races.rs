@@ -16,6 +16,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("races::a_sync_racing_a_delete_never_links_the_deleted_record", a_sync_racing_a_delete_never_links_the_deleted_record),
     ("races::a_deduplicating_create_racing_a_delete_never_answers_the_deleted_record", a_deduplicating_create_racing_a_delete_never_answers_the_deleted_record),
     ("races::a_link_racing_a_delete_of_its_company_fails_with_not_found", a_link_racing_a_delete_of_its_company_fails_with_not_found),
+    ("races::concurrent_updates_of_one_record_all_land_in_history_in_commit_order", concurrent_updates_of_one_record_all_land_in_history_in_commit_order),
 ];
 
 /// Rounds per race, and records per round: enough that a read and a delete overlap many times.
@@ -188,4 +189,55 @@ fn a_link_racing_a_delete_of_its_company_fails_with_not_found(app: &App) {
     // Whether an item lost its race is timing; what the store holds afterwards is not.
     eprintln!("[races] links refused because their company was deleted first: {refused}");
     assert_store_consistent(&app.server);
+}
+
+/// `n` concurrent PUTs of one field of one record, started together: all must answer `200` with
+/// `success`, and history must hold `n` changes that chain in commit order (each change's old
+/// value is the previous change's new value), ending in the stored value.
+fn updates_of_one_field(app: &App, n: usize) {
+    let created = app.api.json("POST", "/companies", &json!({"companies": [{"externalId": unique("hot"), "name": "Hot"}]}));
+    let id = ids_of(&created.json()).remove(0);
+    let barrier = Barrier::new(n);
+    let answers: Vec<_> = thread::scope(|s| {
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, id) = (&barrier, &id);
+                s.spawn(move || {
+                    barrier.wait();
+                    app.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "industry": format!("v{i}")}]}))
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for resp in &answers {
+        assert_eq!(resp.status, 200, "{}: {}", resp.status, resp.text());
+        app.conforms("/companies", "PUT", resp);
+        assert_eq!(resp.json()["results"][0]["success"], true, "{}", resp.text());
+    }
+    let history = app.api.get(&format!("/companies/{id}/history")).json();
+    let changes: Vec<(Value, Value)> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "industry")
+        .map(|h| (h["oldValue"].clone(), h["newValue"].clone()))
+        .collect();
+    assert_eq!(changes.len(), n, "{changes:?}");
+    // Newest first: each change starts from the value the one committed before it left.
+    for pair in changes.windows(2) {
+        assert_eq!(pair[0].0, pair[1].1, "{changes:?}");
+    }
+    assert_eq!(changes[n - 1].0, Value::Null, "the first change starts from nothing");
+    let stored = app.api.get(&format!("/companies/{id}")).json();
+    assert_eq!(stored["industry"], changes[0].1, "the last change is what is stored");
+    let mut values: Vec<&Value> = changes.iter().map(|c| &c.1).collect();
+    values.sort_by_key(|v| v.as_str().unwrap().to_string());
+    values.dedup();
+    assert_eq!(values.len(), n, "every request's value was written once");
+}
+
+fn concurrent_updates_of_one_record_all_land_in_history_in_commit_order(app: &App) {
+    updates_of_one_field(app, 8);
+    updates_of_one_field(app, 16);
 }
