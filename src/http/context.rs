@@ -7,6 +7,7 @@ use std::rc::Rc;
 use serde_json::Value;
 use worker::{Context as WorkerContext, Env, Request};
 
+use crate::domain::auth::{failure_counts, limit_key, AUTH_LIMITER, AUTH_LIMIT_PERIOD_SECS};
 use crate::domain::backoff::{unit_from_bytes, WRITE_BACKOFF};
 use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::error::ApiError;
@@ -124,8 +125,10 @@ pub fn config_problem(env: &Env) -> Option<String> {
 }
 
 /// Checks the API key header. When the configuration as a whole is broken but its key part is
-/// sound, a wrong key still gets `401`; when the keys themselves are unusable, `503`.
-pub fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
+/// sound, a wrong key still gets `401`; when the keys themselves are unusable, `503`. A wrong key
+/// counts against the client's address, and once those failures are over the limit the answer
+/// is `429` with `Retry-After` (see [`refused`]).
+pub async fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
     let auth = match config(env) {
         Ok(config) => config.auth.clone(),
         Err(_) => AuthConfig::from_lookup(lookup(env)).map_err(|e| ApiError::Unavailable(e.to_string()))?,
@@ -134,7 +137,22 @@ pub fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
     if auth.api_keys.verify(presented.as_deref()) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(refused(env, req, presented.as_deref(), ApiError::Unauthorized).await)
+    }
+}
+
+/// What a refused credential gets: `refusal`, or `429` when it was a presented, wrong credential
+/// and this client's failures are over the limit of the `AUTH_LIMITER` binding. Without the
+/// binding, or when it fails, nothing is counted (a broken limiter never locks anyone out).
+pub async fn refused(env: &Env, req: &Request, presented: Option<&str>, refusal: ApiError) -> ApiError {
+    if !failure_counts(presented) {
+        return refusal;
+    }
+    let Ok(limiter) = env.rate_limiter(AUTH_LIMITER) else { return refusal };
+    let client = req.headers().get("CF-Connecting-IP").ok().flatten();
+    match limiter.limit(limit_key(client.as_deref())).await {
+        Ok(outcome) if !outcome.success => ApiError::RateLimited { retry_after: AUTH_LIMIT_PERIOD_SECS },
+        _ => refusal,
     }
 }
 

@@ -109,7 +109,7 @@ async fn handle(
         Err(_) => Access::ApiKey,
     };
     if access == Access::ApiKey {
-        context::authenticate(env, &req)?;
+        context::authenticate(env, &req).await?;
     }
     let matched = match matched {
         Ok(m) => m,

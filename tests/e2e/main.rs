@@ -8,6 +8,7 @@ mod associations;
 mod bodies;
 mod harness;
 mod health;
+mod limits;
 mod openapi;
 mod pages;
 mod pipeline;
@@ -61,7 +62,7 @@ type TestFn = fn(&App);
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS, races::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, pages::TESTS, races::TESTS, limits::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
