@@ -37,6 +37,10 @@ pub struct ChunkLimits {
 /// D1's 2 MB per bound value with room for match keys and search text.
 pub const RECORD_CHUNKS: ChunkLimits = ChunkLimits { max_items: 1_000, max_bytes: 600_000, max_item_bytes: 600_000 };
 
+/// The limits of tasks and activities: their writes bind each item's values about as often as a
+/// record's update does (the row, its history, the answer read back).
+pub const WORK_CHUNKS: ChunkLimits = RECORD_CHUNKS;
+
 /// The size of an item as the chunk budget counts it: its compact JSON.
 pub fn item_size(item: &Value) -> usize {
     serde_json::to_string(item).map_or(0, |s| s.len())
