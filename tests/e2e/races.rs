@@ -87,7 +87,7 @@ fn while_deleting<T: Send>(client: &Client, kind: &str, ids: &[String], race: im
                         b.wait();
                         // A delete that starts a little later lands inside the racing request's
                         // read-decide-write more often than one that starts with it.
-                        thread::sleep(Duration::from_micros(700 * ((step + p) % 8) as u64));
+                        thread::sleep(Duration::from_micros(1_200 * ((step + p) % 8) as u64));
                         let resp = client.send("DELETE", &format!("/{kind}/{id}"), crate::harness::Key::Valid, &[], None);
                         assert_eq!(resp.status, 200, "DELETE {id}: {}", resp.text());
                     }
