@@ -25,6 +25,9 @@ pub struct Ctx<'a> {
     pub cache: Option<MatchCache>,
     /// Match-cache entries found and keys looked up by this request (the `X-Match-Cache` header).
     pub cache_use: std::cell::Cell<(usize, usize)>,
+    /// KV operations this request has used or queued on the match cache (see
+    /// `candidates::KV_BUDGET`): a batch served in chunks shares one invocation's allowance.
+    pub kv_ops: std::cell::Cell<usize>,
     pub config: Rc<Config>,
     pub store: Store,
     pub request_id: &'a str,

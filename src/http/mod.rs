@@ -133,7 +133,7 @@ async fn handle(
     let query = context::query_pairs(&req);
     let body = if matched.route.takes_body { Some(read_body(&mut req, config.max_body_bytes).await?) } else { None };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
-    let ctx = Ctx { env, worker, cache, cache_use: Default::default(), config, store, request_id, body, params: matched.params };
+    let ctx = Ctx { env, worker, cache, cache_use: Default::default(), kv_ops: Default::default(), config, store, request_id, body, params: matched.params };
     let mut response = dispatch(matched.route.id, &ctx, &query).await?;
     context::store_figures(&mut response, &ctx.store)?;
     let (found, looked_up) = ctx.cache_use.get();

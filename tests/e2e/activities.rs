@@ -187,6 +187,7 @@ fn batch_log_runs_a_fixed_number_of_statements(app: &App) {
 }
 
 fn a_large_activity_batch_is_served_in_chunks_in_request_order(app: &App) {
+    let _turn = crate::heavy();
     // 2,500 emails of 2 KB: 5 MB, over what one D1 statement binds.
     let tag = crate::harness::unique("bulk");
     let text = "b".repeat(2_000);

@@ -410,6 +410,7 @@ fn result_external_ids(body: &Value) -> Vec<String> {
 }
 
 fn a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order(app: &App) {
+    let _turn = crate::heavy();
     // 1,000 records of 9.5 KB: 9.5 MB of data, under MAX_BODY_BYTES but over what D1 binds at once.
     let tag = unique("big");
     let notes = "n".repeat(9_400);
@@ -434,6 +435,7 @@ fn a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order(app: &App) {
 }
 
 fn long_descriptions_and_a_record_too_big_for_a_row(app: &App) {
+    let _turn = crate::heavy();
     // 100 companies with 20,000-character descriptions (2 MB), and one record of 1.2 MB, which
     // no D1 row can hold: it alone fails, in its place.
     let tag = unique("desc");
@@ -450,6 +452,7 @@ fn long_descriptions_and_a_record_too_big_for_a_row(app: &App) {
 }
 
 fn twenty_five_hundred_records_are_created_and_synced_in_order(app: &App) {
+    let _turn = crate::heavy();
     let tag = unique("many");
     let sent: Vec<String> = (0..2500).map(|i| format!("{tag}-{i}")).collect();
     // Every other record exists before the sync; the sync sends all 2,500 under new externalIds.
@@ -466,7 +469,7 @@ fn twenty_five_hundred_records_are_created_and_synced_in_order(app: &App) {
     }
     let synced: Vec<Value> = sent.iter().enumerate().map(|(i, e)| json!({"externalId": format!("{e}-s"), "domain": format!("{tag}-{i}.com")})).collect();
     let resp = app.api.json("POST", "/companies/sync", &json!({ "companies": synced }));
-    assert_eq!(resp.status, 200);
+    assert_eq!(resp.status, 200, "{}", &resp.text()[..resp.text().len().min(500)]);
     app.conforms("/companies/sync", "POST", &resp);
     let want: Vec<String> = sent.iter().map(|e| format!("{e}-s")).collect();
     let body_sync = resp.json();

@@ -314,6 +314,7 @@ fn batch_forms_run_a_fixed_number_of_statements(app: &App) {
 }
 
 fn a_large_task_batch_is_served_in_chunks_in_request_order(app: &App) {
+    let _turn = crate::heavy();
     // 2,500 tasks of 2 KB: 5 MB, over what one D1 statement binds; one item too large to store.
     let tag = crate::harness::unique("bulk");
     let description = "t".repeat(2_000);
