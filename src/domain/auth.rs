@@ -67,6 +67,28 @@ impl ApiKeys {
     }
 }
 
+/// The Workers Rate Limiting binding that counts failed credentials (`[[ratelimits]]` in
+/// `wrangler.toml`). Without it, failures are not counted.
+pub const AUTH_LIMITER: &str = "AUTH_LIMITER";
+
+/// The binding's period (`simple.period` in `wrangler.toml`): a client over the limit is told to
+/// retry after it.
+pub const AUTH_LIMIT_PERIOD_SECS: u32 = 60;
+
+/// Whether a refused request counts against its client's limit: only a credential that was
+/// presented and is wrong. A request with none (a browser asks for a page without one first, a
+/// client that forgot the header) is no guess at a secret, and a right credential is never
+/// counted or limited.
+pub fn failure_counts(presented: Option<&str>) -> bool {
+    presented.is_some_and(|p| !p.trim().is_empty())
+}
+
+/// The key failures are counted under: the client's address (`CF-Connecting-IP`, which
+/// Cloudflare sets), so one client's guesses never lock out another.
+pub fn limit_key(client: Option<&str>) -> String {
+    format!("auth-failure:{}", client.map(str::trim).filter(|c| !c.is_empty()).unwrap_or("unknown"))
+}
+
 /// Compares `presented` against `secret` in time that depends only on the secret's length.
 pub fn constant_time_eq(presented: &[u8], secret: &[u8]) -> bool {
     let mut diff = (presented.len() ^ secret.len()) as u64;
@@ -118,6 +140,16 @@ mod tests {
     fn debug_hides_the_keys() {
         let keys = ApiKeys::parse(K1).unwrap();
         assert!(!format!("{keys:?}").contains(K1));
+    }
+
+    #[test]
+    fn only_a_presented_wrong_credential_counts_per_client_address() {
+        assert!(failure_counts(Some("wrong-key")));
+        assert!(!failure_counts(None));
+        assert!(!failure_counts(Some("  ")));
+        assert_eq!(limit_key(Some("203.0.113.7")), "auth-failure:203.0.113.7");
+        assert_ne!(limit_key(Some("203.0.113.7")), limit_key(Some("203.0.113.8")));
+        assert_eq!(limit_key(None), limit_key(Some("")));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::matching::MatchRule;
 use super::record::RecordKind;
 
 pub const DEFAULT_API_KEY_HEADER: &str = "X-API-Key";
-pub const DEFAULT_MAX_BATCH: usize = 1000;
+pub const DEFAULT_MAX_BATCH: usize = 10_000;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// A Worker's request body cannot exceed 100 MB on any plan.
 const MAX_MAX_BODY_BYTES: usize = 100 * 1024 * 1024;
@@ -353,7 +353,7 @@ mod tests {
         assert!(!c.match_to_parent);
         assert!(c.field_policy.is_empty());
         assert_eq!(c.sync_back_fields_companies, None);
-        assert_eq!(c.max_batch, 1000);
+        assert_eq!(c.max_batch, 10_000);
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
         assert!(!c.match_cache, "the edge read path is turned on knowingly (README: the model)");
         assert_eq!(c.public_url, None);
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn empty_values_count_as_unset() {
         let c = config(&[("MAX_BATCH", ""), ("PUBLIC_URL", "  "), ("DASHBOARD_PASSWORD", "")]).unwrap();
-        assert_eq!(c.max_batch, 1000);
+        assert_eq!(c.max_batch, 10_000);
         assert_eq!(c.public_url, None);
         assert_eq!(c.dashboard_password, None);
     }

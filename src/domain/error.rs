@@ -41,6 +41,11 @@ pub enum ApiError {
     Unprocessable(String),
     /// Configuration invalid or database unreachable (`503`).
     Unavailable(String),
+    /// Other requests kept changing what this one writes, for longer than its retries may take
+    /// (`503` with `Retry-After`, in seconds).
+    Busy { message: String, retry_after: u32 },
+    /// Too many failed credentials from this client (`429` with `Retry-After`, in seconds).
+    RateLimited { retry_after: u32 },
     /// Anything else (`500`). The cause is for the log only.
     Internal(String),
 }
@@ -64,7 +69,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Conflict(_) => 409,
             ApiError::Unprocessable(_) => 422,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => 503,
+            ApiError::RateLimited { .. } => 429,
             ApiError::Internal(_) => 500,
         }
     }
@@ -80,7 +86,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "unprocessable",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => "unavailable",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -94,12 +101,24 @@ impl ApiError {
             | ApiError::UnsupportedMediaType(message)
             | ApiError::Conflict(message)
             | ApiError::Unprocessable(message)
-            | ApiError::Unavailable(message) => message.clone(),
+            | ApiError::Unavailable(message)
+            | ApiError::Busy { message, .. } => message.clone(),
+            ApiError::RateLimited { retry_after } => {
+                format!("too many failed attempts to authenticate from this address; retry in {retry_after} s")
+            }
             ApiError::Unauthorized => "Unauthorized - invalid API key".to_string(),
             ApiError::MethodNotAllowed { allow } => {
                 format!("Method not allowed; this route accepts {}", allow.join(", "))
             }
             ApiError::Internal(_) => format!("internal error (request id {request_id})"),
+        }
+    }
+
+    /// The `Retry-After` header's value, in seconds, when the answer has one.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::Busy { retry_after, .. } | ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -252,12 +271,22 @@ mod tests {
             (ApiError::Unprocessable("x".into()), 422, "unprocessable"),
             (ApiError::Unavailable("x".into()), 503, "unavailable"),
             (ApiError::Internal("x".into()), 500, "internal_error"),
+            (ApiError::Busy { message: "x".into(), retry_after: 1 }, 503, "unavailable"),
+            (ApiError::RateLimited { retry_after: 60 }, 429, "rate_limited"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status);
             assert_eq!(err.code(), code);
             assert!(err.body("req_1")["error"].is_string());
         }
+    }
+
+    #[test]
+    fn busy_and_rate_limited_answers_say_when_to_retry() {
+        assert_eq!(ApiError::Busy { message: "x".into(), retry_after: 2 }.retry_after(), Some(2));
+        assert_eq!(ApiError::RateLimited { retry_after: 60 }.retry_after(), Some(60));
+        assert_eq!(ApiError::Unavailable("x".into()).retry_after(), None);
+        assert!(ApiError::RateLimited { retry_after: 60 }.message("r").contains("60 s"));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 
 pub mod association;
 pub mod auth;
+pub mod backoff;
 pub mod base64;
 pub mod cache;
+pub mod chunk;
 pub mod config;
 pub mod error;
 pub mod feed;

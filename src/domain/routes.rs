@@ -167,6 +167,8 @@ pub static ROUTES: &[Route] = &[
 pub struct Matched<'p> {
     pub route: &'static Route,
     pub params: Vec<&'p str>,
+    /// A `HEAD` request: served as the route's `GET`, answered without a body (RFC 9110 §9.3.2).
+    pub head: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -176,17 +178,24 @@ pub enum RouteError {
     MethodNotAllowed(Vec<&'static str>),
 }
 
+/// Matches a request to its route. `HEAD` matches every `GET` route (and is listed in `Allow`
+/// beside it).
 pub fn match_route<'p>(method: &str, path: &'p str) -> Result<Matched<'p>, RouteError> {
     // One trailing slash is forgiven: `/health/` is `/health`.
     let path = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
+    let head = method.eq_ignore_ascii_case("HEAD");
+    let method = if head { "GET" } else { method };
     let mut allowed: Vec<&'static str> = Vec::new();
     for route in ROUTES {
         if let Some(params) = match_pattern(route.pattern, path) {
             if route.method.eq_ignore_ascii_case(method) {
-                return Ok(Matched { route, params });
+                return Ok(Matched { route, params, head });
             }
-            if !allowed.contains(&route.method) {
-                allowed.push(route.method);
+            let methods: &[&'static str] = if route.method == "GET" { &["GET", "HEAD"] } else { std::slice::from_ref(&route.method) };
+            for m in methods {
+                if !allowed.contains(m) {
+                    allowed.push(m);
+                }
             }
         }
     }
@@ -273,8 +282,28 @@ mod tests {
 
     #[test]
     fn other_methods_are_not_allowed_with_the_allowed_list() {
-        assert_eq!(match_route("POST", "/health").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
-        assert_eq!(match_route("DELETE", "/openapi.json").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
+        assert_eq!(match_route("POST", "/health").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET", "HEAD"]));
+        assert_eq!(match_route("DELETE", "/openapi.json").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET", "HEAD"]));
+        assert_eq!(match_route("GET", "/associations").unwrap_err(), RouteError::MethodNotAllowed(vec!["POST", "DELETE"]));
+    }
+
+    #[test]
+    fn head_is_answered_by_every_get_route_and_only_those() {
+        for route in ROUTES {
+            let path = route.pattern.replace("{id}", "x_1");
+            match match_route("HEAD", &path) {
+                Ok(m) => {
+                    assert!(m.head && m.route.method == "GET", "{path}");
+                    assert!(!match_route("GET", &path).unwrap().head);
+                }
+                Err(e) => {
+                    assert!(ROUTES.iter().all(|r| r.method != "GET" || match_pattern(r.pattern, &path).is_none()), "{path}: {e:?}");
+                    assert_eq!(e, RouteError::MethodNotAllowed(ROUTES.iter().filter(|r| match_pattern(r.pattern, &path).is_some()).map(|r| r.method).collect()));
+                }
+            }
+        }
+        assert_eq!(match_route("head", "/contacts/ct_1").unwrap().route.id, RouteId::RecordGet(Contact));
+        assert_eq!(match_route("HEAD", "/nope").unwrap_err(), RouteError::NotFound);
     }
 
     #[test]
@@ -285,11 +314,11 @@ mod tests {
         assert_eq!(m.params, vec!["ct_1"]);
         assert_eq!(
             match_route("PATCH", "/contacts/ct_1").unwrap_err(),
-            RouteError::MethodNotAllowed(vec!["GET", "DELETE"])
+            RouteError::MethodNotAllowed(vec!["GET", "HEAD", "DELETE"])
         );
         assert_eq!(
             match_route("DELETE", "/companies").unwrap_err(),
-            RouteError::MethodNotAllowed(vec!["POST", "PUT", "GET"])
+            RouteError::MethodNotAllowed(vec!["POST", "PUT", "GET", "HEAD"])
         );
     }
 
@@ -315,7 +344,7 @@ mod tests {
         let m = match_route("GET", "/view/company/co_1").unwrap();
         assert_eq!((m.route.id, m.route.access, m.params), (RouteId::PageRecord(Company), Access::Page, vec!["co_1"]));
         assert_eq!(match_route("GET", "/view/contact/ct_1/").unwrap().route.id, RouteId::PageRecord(Contact));
-        assert_eq!(match_route("POST", "/").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET"]));
+        assert_eq!(match_route("POST", "/").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET", "HEAD"]));
         for path in ["/view", "/view/contact", "/view/contact/", "/view/person/x", "/view/contact/a/b"] {
             assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
         }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
 use super::records::is_live;
-use super::work::{answer, check_refs, history as entity_history, items};
+use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, stored_each};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::encode_cursor;
@@ -41,6 +41,12 @@ fn wire(row: &ActivityRow) -> Value {
 /// one racing the first, is refused by the unique index and answered with the first activity.
 pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "activities")?;
+    let each = each_in_chunks(&items, async |part| log_part(ctx, part).await).await?;
+    answer_each("activity", batch, each)
+}
+
+/// Logs the activities of one chunk (one transaction); each item's outcome.
+async fn log_part(ctx: &Ctx<'_>, items: &[&Value]) -> Result<Vec<Result<Value, ItemError>>, ApiError> {
     let at = now();
     let parsed: Vec<Result<ActivityInput, ItemError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
     let (checked, retried, position, resolved) = retry("the contacts, companies or users these activities name are being changed", async || {
@@ -72,7 +78,7 @@ pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
     })
     .await?;
     let outcomes = checked.into_iter().enumerate().map(|(i, c)| if retried.contains_key(&i) { Ok(()) } else { c.map(|_| ()) }).collect();
-    answer("activity", batch, outcomes, |i| {
+    stored_each("activity", outcomes, |i| {
         retried.get(&i).or_else(|| position[i].and_then(|w| resolved.get(&w))).map(wire)
     })
 }

@@ -14,6 +14,21 @@ use crate::domain::routes::ReadFrom;
 use crate::store::d1::Store;
 use crate::store::kv::{self, MAX_WRITES};
 
+/// The KV operations one request may spend on the match cache, reads and writes together.
+/// An invocation may run 1,000; a batch served in chunks runs this path once per chunk, so the
+/// chunks share this allowance, and once it is spent the cache is skipped (a miss, never a wrong
+/// answer: the database decides). Measured locally: without it, a 2,500-record request queued
+/// thousands of KV writes, and the isolate was restarted under the requests in flight.
+pub const KV_BUDGET: usize = 900;
+
+/// Takes up to `wanted` KV operations from the request's allowance; answers how many it may run.
+fn take_kv(ctx: &Ctx<'_>, wanted: usize) -> usize {
+    let left = KV_BUDGET.saturating_sub(ctx.kv_ops.get());
+    let granted = wanted.min(left);
+    ctx.kv_ops.set(ctx.kv_ops.get() + granted);
+    granted
+}
+
 /// Every live record linked to one of the incoming externalIds or holding one of their lookup
 /// keys, read from D1 in one statement (none when there is nothing to look up). A create decides
 /// on this, never on the cache.
@@ -51,7 +66,9 @@ pub async fn load_for_sync<'a>(
     let answered = match (&ctx.cache, ctx.no_cache) {
         (Some(cache), false) if !subjects.is_empty() => {
             let names: Vec<String> = subjects.iter().filter_map(|s| s.name(kind)).collect();
-            let found = cache.read(&names).await;
+            // One operation reads up to 100 names; names past the allowance are read from D1.
+            let reads = take_kv(ctx, names.len().div_ceil(100));
+            let found = cache.read(&names[..names.len().min(reads * 100)]).await;
             answer(kind, &subjects, &found)
         }
         _ => crate::domain::cache::Answered { candidates: Vec::new(), missing: subjects.clone() },
@@ -73,7 +90,8 @@ pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: 
     let Some(cache) = &ctx.cache else { return };
     let rule = ctx.config.match_rule(kind);
     let plan = refresh(kind, rule, &read.subjects, &read.missing, candidates, &links, ctx.config.create_dedupe, now_millis());
-    let writes = plan_writes(plan.forget, plan.store, MAX_WRITES);
+    let budget = take_kv(ctx, (plan.forget.len() + plan.store.len()).min(MAX_WRITES));
+    let writes = plan_writes(plan.forget, plan.store, budget);
     if !defer || links.is_empty() {
         cache.write_later(ctx.worker, writes);
         return;
@@ -98,6 +116,7 @@ pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: 
 pub async fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator<Item = &'a KeySet>, external_ids: impl IntoIterator<Item = &'a str>) {
     if let Some(cache) = &ctx.cache {
         let names = stale_names(kind, ctx.config.match_rule(kind), keys, external_ids);
-        kv::write(&cache.kv(), plan_writes(names, Vec::new(), MAX_WRITES)).await;
+        let budget = take_kv(ctx, names.len().min(MAX_WRITES));
+        kv::write(&cache.kv(), plan_writes(names, Vec::new(), budget)).await;
     }
 }

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use serde_json::Value;
 use worker::{Context as WorkerContext, Env, Request};
 
+use crate::domain::auth::{failure_counts, limit_key, AUTH_LIMITER, AUTH_LIMIT_PERIOD_SECS};
+use crate::domain::backoff::{unit_from_bytes, WRITE_BACKOFF};
 use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
@@ -22,6 +24,9 @@ pub struct Ctx<'a> {
     pub cache: Option<MatchCache>,
     /// The client sent `Cache-Control: no-cache`: a sync reads D1, not the cache.
     pub no_cache: bool,
+    /// KV operations this request has used or queued on the match cache (see
+    /// `candidates::KV_BUDGET`): a batch served in chunks shares one invocation's allowance.
+    pub kv_ops: std::cell::Cell<usize>,
     pub config: Rc<Config>,
     pub store: Store,
     pub request_id: &'a str,
@@ -56,10 +61,6 @@ impl From<worker::Error> for ApiError {
     }
 }
 
-/// How often a write is tried when another request changed what it read in between (the
-/// records it updates, the keys it dedupes on, the references it checked).
-pub const WRITE_ATTEMPTS: usize = 4;
-
 /// Why one attempt of a read-decide-write did not finish: another request changed what it read
 /// (try again), or a failure to answer as is.
 pub enum Retry {
@@ -82,18 +83,30 @@ impl From<StoreError> for Retry {
     }
 }
 
-/// Runs `attempt` (read, decide, write) until it finishes without a conflict, at most
-/// [`WRITE_ATTEMPTS`] times; then `503` saying `busy` ("these records are being changed by
-/// other requests") and to retry.
+/// Runs `attempt` (read, decide, write) until it finishes without a conflict. After each
+/// conflict it waits as [`WRITE_BACKOFF`] says (growing, with jitter, so colliding requests
+/// spread out) and decides again on fresh data; once the time budget is spent, `503` saying
+/// `busy` ("these records are being changed by other requests") with `Retry-After`.
 pub async fn retry<T>(busy: &str, mut attempt: impl AsyncFnMut() -> Result<T, Retry>) -> Result<T, ApiError> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let started = js_sys::Date::now();
+    let mut failures = 0;
+    loop {
         match attempt().await {
             Ok(value) => return Ok(value),
-            Err(Retry::Conflict) => continue,
             Err(Retry::Fail(e)) => return Err(e),
+            Err(Retry::Conflict) => {
+                failures += 1;
+                let mut draw = [0u8; 4];
+                getrandom::getrandom(&mut draw).expect("crypto.getRandomValues is available in Workers");
+                match WRITE_BACKOFF.next(failures, js_sys::Date::now() - started, unit_from_bytes(draw)) {
+                    Some(ms) => worker::Delay::from(std::time::Duration::from_micros((ms * 1000.0) as u64)).await,
+                    None => {
+                        return Err(ApiError::Busy { message: format!("{busy}; retry"), retry_after: WRITE_BACKOFF.retry_after_secs })
+                    }
+                }
+            }
         }
     }
-    Err(ApiError::Unavailable(format!("{busy}; retry")))
 }
 
 /// The configuration, or `503` naming every bad variable.
@@ -114,8 +127,10 @@ pub fn config_problem(env: &Env) -> Option<String> {
 }
 
 /// Checks the API key header. When the configuration as a whole is broken but its key part is
-/// sound, a wrong key still gets `401`; when the keys themselves are unusable, `503`.
-pub fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
+/// sound, a wrong key still gets `401`; when the keys themselves are unusable, `503`. A wrong key
+/// counts against the client's address, and once those failures are over the limit the answer
+/// is `429` with `Retry-After` (see [`refused`]).
+pub async fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
     let auth = match config(env) {
         Ok(config) => config.auth.clone(),
         Err(_) => AuthConfig::from_lookup(lookup(env)).map_err(|e| ApiError::Unavailable(e.to_string()))?,
@@ -124,7 +139,22 @@ pub fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
     if auth.api_keys.verify(presented.as_deref()) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(refused(env, req, presented.as_deref(), ApiError::Unauthorized).await)
+    }
+}
+
+/// What a refused credential gets: `refusal`, or `429` when it was a presented, wrong credential
+/// and this client's failures are over the limit of the `AUTH_LIMITER` binding. Without the
+/// binding, or when it fails, nothing is counted (a broken limiter never locks anyone out).
+pub async fn refused(env: &Env, req: &Request, presented: Option<&str>, refusal: ApiError) -> ApiError {
+    if !failure_counts(presented) {
+        return refusal;
+    }
+    let Ok(limiter) = env.rate_limiter(AUTH_LIMITER) else { return refusal };
+    let client = req.headers().get("CF-Connecting-IP").ok().flatten();
+    match limiter.limit(limit_key(client.as_deref())).await {
+        Ok(outcome) if !outcome.success => ApiError::RateLimited { retry_after: AUTH_LIMIT_PERIOD_SECS },
+        _ => refusal,
     }
 }
 

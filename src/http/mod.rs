@@ -1,5 +1,5 @@
 //! The Worker's request pipeline: request id, route, credential, body, handler, error mapping,
-//! one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
+//! the body dropped for `HEAD`, one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
 
 mod associations;
 mod candidates;
@@ -56,6 +56,12 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
         }
     };
     let mut response = response?;
+    // A HEAD is answered as its GET, less the body (RFC 9110 §9.3.2): same status and headers.
+    if method.eq_ignore_ascii_case("HEAD") {
+        let status = response.status_code();
+        let headers = response.headers().clone();
+        response = Response::empty()?.with_status(status).with_headers(headers);
+    }
     let headers = response.headers_mut();
     headers.set("X-Request-Id", &request_id)?;
     headers.set("Cache-Control", "no-store")?;
@@ -105,7 +111,7 @@ async fn handle(
         Err(_) => Access::ApiKey,
     };
     if access == Access::ApiKey {
-        context::authenticate(env, &req)?;
+        context::authenticate(env, &req).await?;
     }
     let matched = match matched {
         Ok(m) => m,
@@ -146,7 +152,7 @@ async fn handle(
         false => (None, Vec::new()),
     };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
-    let ctx = Ctx { env, worker, cache, no_cache, config, store, request_id, body, params: matched.params };
+    let ctx = Ctx { env, worker, cache, no_cache, kv_ops: Default::default(), config, store, request_id, body, params: matched.params };
     let mut response = match &idempotency_key {
         Some(key) => {
             let fingerprint = crate::domain::idempotency::fingerprint(method, matched.route.pattern, &bytes);

@@ -38,6 +38,14 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
             return Ok(html(404, &nonce, message_page(&nonce, "Not found", "There is no page here.")));
         }
         PageAccess::Denied => {
+            // A wrong password counts against the client's address; over the limit, `429`.
+            if let ApiError::RateLimited { retry_after } = context::refused(env, req, authorization.as_deref(), ApiError::Unauthorized).await {
+                let message = format!("Too many wrong passwords from this address. Try again in {retry_after} seconds.");
+                return Ok(html(429, &nonce, message_page(&nonce, "Too many attempts", &message)).and_then(|mut r| {
+                    r.headers_mut().set("Retry-After", &retry_after.to_string())?;
+                    Ok(r)
+                }));
+            }
             let message = "This page needs the dashboard password (any user name will do).";
             return Ok(html(401, &nonce, message_page(&nonce, "Sign-in needed", message)).and_then(|mut r| {
                 r.headers_mut().set("WWW-Authenticate", CHALLENGE)?;

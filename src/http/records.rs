@@ -1,12 +1,14 @@
 //! Contacts and companies: one code path for both kinds. Each handler parses, loads, plans in the
-//! pure core (`domain::plan`), writes and answers, in a fixed number of statements.
+//! pure core (`domain::plan`), writes and answers, in a fixed number of statements per chunk (a
+//! batch too large for one D1 statement is served in chunks, see `domain::chunk`).
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
 use super::{candidates, respond, Ctx};
+use crate::domain::chunk::{item_size, join_answers, oversized, plan_chunks, RECORD_CHUNKS};
 use crate::domain::error::ApiError;
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::plan::{
@@ -16,12 +18,45 @@ use crate::domain::plan::{
 use crate::domain::record::{parse_new, parse_update, KeySet, RecordKind};
 use crate::domain::request::{batch_ids, batch_items, sent};
 
-/// `POST /{kind}`: batch create, idempotent on externalId, deduplicated by the identifier. Decided
-/// again when the write finds that a reference vanished or another request created a record with
-/// the same keys in between.
+/// The items of a batch in chunks D1 can carry (see `domain::chunk`), each with its offset and
+/// each item's size; an item too large for a row fails alone.
+pub fn in_chunks(items: &[Value]) -> Vec<(usize, &[Value], Vec<usize>)> {
+    let sizes: Vec<usize> = items.iter().map(item_size).collect();
+    let chunks = plan_chunks(&sizes, RECORD_CHUNKS);
+    if chunks.is_empty() {
+        // An empty batch still gets its answer, in the route's shape.
+        return vec![(0, items, Vec::new())];
+    }
+    chunks.into_iter().map(|r| (r.start, &items[r.clone()], sizes[r].to_vec())).collect()
+}
+
+/// Runs `chunk` on each chunk of the batch in turn (each commits on its own) and joins the
+/// answers in request order.
+pub async fn chunked(items: &[Value], mut chunk: impl AsyncFnMut(&[Value], &[usize]) -> Result<Value, ApiError>) -> HandlerResult {
+    let mut answers = Vec::new();
+    for (offset, part, sizes) in in_chunks(items) {
+        answers.push((offset, chunk(part, &sizes).await?));
+    }
+    respond::json(&join_answers(answers), 200)
+}
+
+/// `POST /{kind}`: batch create, idempotent on externalId, deduplicated by the identifier, in
+/// chunks. Decided again when the write finds that a reference vanished or another request
+/// created a record with the same keys in between.
 pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
-    let parsed: Vec<_> = items.iter().map(|item| parse_new(kind, item)).collect();
+    chunked(items, async |items, sizes| create_chunk(ctx, kind, items, sizes).await).await
+}
+
+async fn create_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {
+    let parsed: Vec<_> = items
+        .iter()
+        .zip(sizes)
+        .map(|(item, size)| match oversized(*size, RECORD_CHUNKS) {
+            Some(e) => Err(e),
+            None => parse_new(kind, item),
+        })
+        .collect();
     let keys: Vec<Option<KeySet>> = parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
     let rule = ctx.config.match_rule(kind);
     let settings = CreateSettings {
@@ -55,14 +90,25 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         Ok((plan, resolved))
     })
     .await?;
-    respond::json(&answer_create(rule, &plan, &sent(items, "externalId"), &resolved), 200)
+    Ok(answer_create(rule, &plan, &sent(items, "externalId"), &resolved))
 }
 
-/// `PUT /{kind}`: partial batch update under FIELD_POLICY, every change in history. Decided again
-/// when a record changed between the read and the write.
+/// `PUT /{kind}`: partial batch update under FIELD_POLICY, every change in history, in chunks.
+/// Decided again when a record changed between the read and the write.
 pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
-    let parsed: Vec<_> = items.iter().map(|item| parse_update(kind, item)).collect();
+    chunked(items, async |items, sizes| update_chunk(ctx, kind, items, sizes).await).await
+}
+
+async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {
+    let parsed: Vec<_> = items
+        .iter()
+        .zip(sizes)
+        .map(|(item, size)| match oversized(*size, RECORD_CHUNKS) {
+            Some(e) => Err(e),
+            None => parse_update(kind, item),
+        })
+        .collect();
     let ids = update_ids(&parsed);
     let sent_ids = sent(items, "crmId");
 
@@ -99,7 +145,7 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         Ok((plan, written))
     })
     .await?;
-    respond::json(&answer_update(&plan, &written), 200)
+    Ok(answer_update(&plan, &written))
 }
 
 /// Which live record holds each of these externalIds (one statement, none when there are none).

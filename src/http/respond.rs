@@ -23,6 +23,9 @@ pub fn error(err: &ApiError, request_id: &str) -> Result<Response, ApiError> {
     if let ApiError::MethodNotAllowed { allow } = err {
         response.headers_mut().set("Allow", &allow.join(", "))?;
     }
+    if let Some(seconds) = err.retry_after() {
+        response.headers_mut().set("Retry-After", &seconds.to_string())?;
+    }
     Ok(response)
 }
 

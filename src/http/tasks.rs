@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
-use super::work::{answer, check_refs, history as entity_history, items, known};
+use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, known, stored_each};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::ids::IdKind;
@@ -54,6 +54,12 @@ fn wire(row: &TaskRow) -> Value {
 /// request check again.
 pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "tasks")?;
+    let each = each_in_chunks(&items, async |part| create_part(ctx, part).await).await?;
+    answer_each("task", batch, each)
+}
+
+/// Creates the tasks of one chunk (one transaction); each item's outcome.
+async fn create_part(ctx: &Ctx<'_>, items: &[&Value]) -> Result<Vec<Result<Value, ItemError>>, ApiError> {
     let at = now();
     let parsed: Vec<Result<TaskValues, ItemError>> = items
         .iter()
@@ -82,7 +88,7 @@ pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
     })
     .await?;
     let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
-    answer("task", batch, outcomes, |i| position[i].and_then(|w| rows.get(&w)).map(wire))
+    stored_each("task", outcomes, |i| position[i].and_then(|w| rows.get(&w)).map(wire))
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::context::{HandlerResult};
 use super::{respond, Ctx};
+use crate::domain::chunk::{item_size, oversized, plan_chunks, WORK_CHUNKS};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::{parse_limit, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::ids::{looks_like, IdKind};
@@ -58,6 +59,50 @@ pub fn answer(
         return respond::json(&results.pop().ok_or_else(|| ApiError::Internal(format!("no {noun}")))?, 200);
     }
     respond::json(&json!({ "results": results, "errors": errors }), 200)
+}
+
+/// Runs `part` on each chunk of the items (see `domain::chunk`: a batch too large for one D1
+/// statement is served in chunks, each committing on its own) and answers every item's outcome
+/// in request order: what it became, or its error. An item too large to store fails alone.
+pub async fn each_in_chunks<'a>(
+    items: &[&'a Value],
+    mut part: impl AsyncFnMut(&[&'a Value]) -> Result<Vec<Result<Value, ItemError>>, ApiError>,
+) -> Result<Vec<Result<Value, ItemError>>, ApiError> {
+    let sizes: Vec<usize> = items.iter().map(|i| item_size(i)).collect();
+    let mut each = Vec::with_capacity(items.len());
+    for range in plan_chunks(&sizes, WORK_CHUNKS) {
+        let fit: Vec<&Value> = range.clone().filter(|&i| oversized(sizes[i], WORK_CHUNKS).is_none()).map(|i| items[i]).collect();
+        let mut done = if fit.is_empty() { Vec::new() } else { part(&fit).await? }.into_iter();
+        for i in range {
+            each.push(match oversized(sizes[i], WORK_CHUNKS) {
+                Some(e) => Err(e),
+                None => done.next().ok_or_else(|| ApiError::Internal("a chunk answered fewer items than it was given".into()))?,
+            });
+        }
+    }
+    Ok(each)
+}
+
+/// Each item's outcome with what it became (`stored(i)`), for [`each_in_chunks`].
+pub fn stored_each(
+    noun: &str,
+    outcomes: Vec<Result<(), ItemError>>,
+    stored: impl Fn(usize) -> Option<Value>,
+) -> Result<Vec<Result<Value, ItemError>>, ApiError> {
+    outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| match o {
+            Ok(()) => stored(i).map(Ok).ok_or_else(|| ApiError::Internal(format!("written {noun} not read back"))),
+            Err(e) => Ok(Err(e)),
+        })
+        .collect()
+}
+
+/// The answer of a one-or-batch route from each item's outcome (see [`answer`]).
+pub fn answer_each(noun: &str, batch: bool, each: Vec<Result<Value, ItemError>>) -> HandlerResult {
+    let outcomes = each.iter().map(|r| r.as_ref().map(|_| ()).map_err(Clone::clone)).collect();
+    answer(noun, batch, outcomes, |i| each[i].as_ref().ok().cloned())
 }
 
 /// Which of the contacts, companies and owners named in `refs` exist: one statement, none when

@@ -15,7 +15,7 @@ use worker::{D1DatabaseSession, D1PreparedStatement, Env};
 use super::sql::{self, RecordSql, REFERENCES, REFERENCES_GUARD};
 use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
-use crate::domain::plan::{CreatePlan, ExternalLink, UpdatePlan};
+use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, UpdatePlan};
 use crate::domain::record::{KeySet, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
 use crate::domain::routes::ReadFrom;
@@ -327,7 +327,7 @@ impl Store {
     pub async fn create(&self, kind: RecordKind, plan: &CreatePlan, now: &str, request_id: &str) -> Result<HashMap<String, String>> {
         let s = record_sql(kind);
         let (items, links) = (json_arg(&plan.inserts), json_arg(&plan.links));
-        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[json_arg(&plan.refs())])?];
+        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[json_arg(&plan.refs(kind))])?];
         if let Some(guard) = &plan.guard {
             statements.push(self.prepare(s.guard_keys, &[json_arg(&guard.anchors), json_arg(&guard.seen)])?);
         }
@@ -474,12 +474,14 @@ impl Store {
 }
 
 impl Store {
-    /// Adds the planned links in one transaction, with history.
-    pub async fn add_links(&self, plan: &Value, now: &str, request_id: &str) -> Result<()> {
+    /// Adds the planned links in one transaction, with history. Fails with `Conflict` when a
+    /// contact or company of `refs` was deleted since it was checked (see `REFERENCES_GUARD`).
+    pub async fn add_links(&self, plan: &Value, refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<()> {
         use sql::links::*;
         let plan = json_arg(plan);
         let logged = [plan.clone(), text(now), text(request_id)];
         let statements = vec![
+            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
             self.prepare(HISTORY_REPLACED, &logged)?,
             self.prepare(HISTORY_ADDED, &logged)?,
             self.prepare(DELETE_REPLACED, std::slice::from_ref(&plan))?,
@@ -590,11 +592,14 @@ impl Store {
         rows.into_iter().map(decode_candidate).collect()
     }
 
-    /// Links matched records to the incoming externalIds, with history.
+    /// Links matched records to the incoming externalIds, with history. Fails with `Conflict`
+    /// when a linked record was deleted since it was read (see `REFERENCES_GUARD`): an externalId
+    /// never names a deleted record.
     pub async fn link_external(&self, kind: RecordKind, links: &[ExternalLink], now: &str, request_id: &str) -> Result<()> {
         let s = record_sql(kind);
         let items = json_arg(links);
         let statements = vec![
+            self.prepare(REFERENCES_GUARD, &[json_arg(&link_refs(kind, links))])?,
             self.prepare(s.history_link, &[items.clone(), text(now), text(request_id)])?,
             self.prepare(s.link_matched, &[items.clone(), text(now)])?,
             self.prepare(s.set_external, &[items])?,

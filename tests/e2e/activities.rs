@@ -16,6 +16,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("activities::activities_bump_last_activity_and_form_a_timeline", activities_bump_last_activity_and_form_a_timeline),
     ("activities::bad_activities_are_errors_naming_the_field", bad_activities_are_errors_naming_the_field),
     ("activities::batch_log_runs_a_fixed_number_of_statements", batch_log_runs_a_fixed_number_of_statements),
+    ("activities::a_large_activity_batch_is_served_in_chunks_in_request_order", a_large_activity_batch_is_served_in_chunks_in_request_order),
 ];
 
 fn activity(c: &Client, body: Value) -> Value {
@@ -183,4 +184,21 @@ fn batch_log_runs_a_fixed_number_of_statements(app: &App) {
         resp.header("x-d1-statements").unwrap().to_string()
     };
     assert_eq!(statements(1), statements(300), "logging 1 or 300 activities runs the same statements");
+}
+
+fn a_large_activity_batch_is_served_in_chunks_in_request_order(app: &App) {
+    let _turn = crate::heavy();
+    // 2,500 emails of 2 KB: 5 MB, over what one D1 statement binds.
+    let tag = crate::harness::unique("bulk");
+    let text = "b".repeat(2_000);
+    let items: Vec<Value> = (0..2500)
+        .map(|i| json!({"type": "EMAIL", "direction": "OUTBOUND", "subject": format!("{tag} {i}"), "body": text, "metadata": {"messageId": format!("{tag}-{i}")}}))
+        .collect();
+    let resp = app.api.json("POST", "/activities", &json!({ "activities": items }));
+    assert_eq!(resp.status, 200, "{}", &resp.text()[..resp.text().len().min(300)]);
+    let body = resp.json();
+    assert_eq!(body["errors"], json!([]));
+    let subjects: Vec<String> = body["results"].as_array().unwrap().iter().map(|a| a["subject"].as_str().unwrap().to_string()).collect();
+    let want: Vec<String> = (0..2500).map(|i| format!("{tag} {i}")).collect();
+    assert!(subjects == want, "2,500 activities in request order; first difference at {:?}", subjects.iter().zip(&want).position(|(a, b)| a != b));
 }

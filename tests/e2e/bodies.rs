@@ -88,11 +88,12 @@ fn oversize_bodies_are_413(app: &App) {
 }
 
 fn oversize_batches_are_413(app: &App) {
-    let records: Vec<_> = (0..1001).map(|i| json!({"firstName": format!("n{i}")})).collect();
+    // One more than the default MAX_BATCH (10000).
+    let records: Vec<_> = (0..10_001).map(|i| json!({"firstName": format!("n{i}")})).collect();
     let resp = app.api.json("POST", "/contacts", &json!({ "contacts": records }));
     assert_eq!(resp.status, 413, "{}", resp.text());
     assert!(resp.json()["error"].as_str().unwrap().contains("MAX_BATCH"));
-    let ids: Vec<_> = (0..1001).map(|i| format!("co_{i}")).collect();
+    let ids: Vec<_> = (0..10_001).map(|i| format!("co_{i}")).collect();
     let resp = app.api.json("POST", "/companies/batch", &json!({ "ids": ids }));
     assert_eq!(resp.status, 413, "{}", resp.text());
 }

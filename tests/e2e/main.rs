@@ -9,9 +9,11 @@ mod bodies;
 mod harness;
 mod merge;
 mod health;
+mod limits;
 mod openapi;
 mod pages;
 mod pipeline;
+mod races;
 mod records;
 mod schemas;
 mod sync;
@@ -67,9 +69,18 @@ impl App {
 
 type TestFn = fn(&App);
 
+/// Held by the tests that send the largest bodies (megabytes, thousands of records), so that they
+/// take turns while every other test still runs beside them: requests to one `wrangler dev` share
+/// one isolate, and two such requests at once make every request in flight wait seconds.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, races::TESTS, limits::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();

@@ -11,6 +11,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("pipeline::a_sane_caller_request_id_is_kept", a_sane_caller_request_id_is_kept),
     ("pipeline::unknown_routes_are_404_after_the_key", unknown_routes_are_404_after_the_key),
     ("pipeline::wrong_methods_are_405_with_allow", wrong_methods_are_405_with_allow),
+    ("pipeline::head_answers_every_get_route_without_a_body", head_answers_every_get_route_without_a_body),
     ("pipeline::openapi_is_public_and_3_1", openapi_is_public_and_3_1),
     ("pipeline::logs_one_json_line_per_request_without_secrets", logs_one_json_line_per_request_without_secrets),
 ];
@@ -55,9 +56,29 @@ fn wrong_methods_are_405_with_allow(app: &App) {
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
         let resp = app.api.send(method, "/health", Key::Valid, &[("Content-Type", "application/json")], Some(b"{}"));
         assert_eq!(resp.status, 405, "{method}: {}", resp.text());
-        assert_eq!(resp.header("allow"), Some("GET"));
+        assert_eq!(resp.header("allow"), Some("GET, HEAD"));
         assert_eq!(resp.json()["code"], "method_not_allowed");
     }
+}
+
+fn head_answers_every_get_route_without_a_body(app: &App) {
+    let created = app.api.json("POST", "/contacts", &serde_json::json!({"contacts": [{"externalId": unique("head"), "firstName": "Head"}]}));
+    let id = created.json()["results"][0]["crmId"].as_str().unwrap().to_string();
+    for path in ["/health", "/openapi.json", "/contacts", &format!("/contacts/{id}"), &format!("/contacts/{id}/history"), &format!("/contacts/{id}/activities")] {
+        let get = app.api.get(path);
+        let head = app.api.send("HEAD", path, Key::Valid, &[], None);
+        assert_eq!((head.status, get.status), (200, 200), "HEAD {path}");
+        assert!(head.body.is_empty(), "HEAD {path} has a body");
+        assert_eq!(head.header("content-type"), get.header("content-type"), "HEAD {path}");
+        assert!(head.header("x-request-id").is_some());
+    }
+    // HEAD follows GET's answers: a missing record, a missing key.
+    assert_eq!(app.api.send("HEAD", "/contacts/ct_missing", Key::Valid, &[], None).status, 404);
+    let stranger = app.api.send("HEAD", "/health", Key::None, &[], None);
+    assert_eq!((stranger.status, stranger.body.len()), (401, 0));
+    // A route with no GET does not take HEAD either.
+    let resp = app.api.send("HEAD", "/associations", Key::Valid, &[], None);
+    assert_eq!((resp.status, resp.header("allow")), (405, Some("POST, DELETE")));
 }
 
 fn openapi_is_public_and_3_1(app: &App) {

@@ -23,7 +23,9 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("records::get_and_soft_delete", get_and_soft_delete),
     ("records::feed_returns_every_record_once_while_writes_happen", feed_returns_every_record_once_while_writes_happen),
     ("records::statements_per_request_do_not_grow_with_the_batch", statements_per_request_do_not_grow_with_the_batch),
-    ("records::a_batch_too_big_for_one_transaction_is_413_and_writes_nothing", a_batch_too_big_for_one_transaction_is_413_and_writes_nothing),
+    ("records::a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order", a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order),
+    ("records::long_descriptions_and_a_record_too_big_for_a_row", long_descriptions_and_a_record_too_big_for_a_row),
+    ("records::twenty_five_hundred_records_are_created_and_synced_in_order", twenty_five_hundred_records_are_created_and_synced_in_order),
 ];
 
 fn create(app: &App, kind: &str, records: Value) -> Value {
@@ -402,14 +404,79 @@ fn statements_per_request_do_not_grow_with_the_batch(app: &App) {
     assert_eq!(count(1), count(300));
 }
 
-fn a_batch_too_big_for_one_transaction_is_413_and_writes_nothing(app: &App) {
-    // 1,000 records with 3 KB of notes each: 3 MB of data, over what D1 binds at once.
+/// The externalIds of a create's or sync's results, in answer order.
+fn result_external_ids(body: &Value) -> Vec<String> {
+    body["results"].as_array().unwrap().iter().map(|r| r["externalId"].as_str().unwrap().to_string()).collect()
+}
+
+fn a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order(app: &App) {
+    let _turn = crate::heavy();
+    // 1,000 records of 9.5 KB: 9.5 MB of data, under MAX_BODY_BYTES but over what D1 binds at once.
     let tag = unique("big");
-    let notes = "n".repeat(3000);
-    let records: Vec<Value> = (0..1000).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("Big {i}"), "notes": notes})).collect();
-    let resp = app.api.json("POST", "/companies", &json!({ "companies": records }));
-    assert_eq!(resp.status, 413, "{}", &resp.text()[..resp.text().len().min(300)]);
-    assert!(resp.json()["error"].as_str().unwrap().contains("fewer"), "{}", resp.text());
-    let probe = app.api.json("POST", "/companies/sync", &json!({"companies": [{"externalId": format!("{tag}-0")}]}));
-    assert_eq!(probe.json()["results"], json!([]), "nothing was written");
+    let notes = "n".repeat(9_400);
+    let sent: Vec<String> = (0..1000).map(|i| format!("{tag}-{i}")).collect();
+    let records: Vec<Value> = sent.iter().enumerate().map(|(i, e)| json!({"externalId": e, "name": format!("Big {i}"), "notes": notes})).collect();
+    let body = create(app, "companies", json!(records));
+    assert_eq!(body["errors"], json!([]), "{}", &body["errors"].to_string()[..body["errors"].to_string().len().min(300)]);
+    assert!(result_external_ids(&body) == sent, "every result, in request order");
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["created"] == true));
+    let ids: Vec<Value> = body["results"].as_array().unwrap().iter().map(|r| r["crmId"].clone()).collect();
+    let read = app.api.json("POST", "/companies/batch", &json!({ "ids": [ids[0], ids[999]] })).json();
+    assert_eq!(read["results"][1]["properties"]["notes"].as_str().map(str::len), Some(9_400));
+    // The same batch as an update: every record in order, each changed.
+    let changed = "m".repeat(9_400);
+    let updates: Vec<Value> = ids.iter().map(|id| json!({"crmId": id, "notes": changed})).collect();
+    let body = update(app, "companies", json!(updates));
+    let answered: Vec<&Value> = body["results"].as_array().unwrap().iter().map(|r| &r["crmId"]).collect();
+    assert!(answered == ids.iter().collect::<Vec<_>>(), "updates answered in request order");
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["success"] == true));
+    let read = app.api.json("POST", "/companies/batch", &json!({ "ids": [ids[500]] })).json();
+    assert_eq!(read["results"][0]["properties"]["notes"], json!(changed));
+}
+
+fn long_descriptions_and_a_record_too_big_for_a_row(app: &App) {
+    let _turn = crate::heavy();
+    // 100 companies with 20,000-character descriptions (2 MB), and one record of 1.2 MB, which
+    // no D1 row can hold: it alone fails, in its place.
+    let tag = unique("desc");
+    let description = "d".repeat(20_000);
+    let mut records: Vec<Value> = (0..100).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("D {i}"), "description": description})).collect();
+    records.insert(40, json!({"externalId": format!("{tag}-huge"), "name": "Huge", "description": "h".repeat(1_200_000)}));
+    let body = create(app, "companies", json!(records));
+    assert_eq!(body["results"].as_array().unwrap().len(), 100);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0]["index"].as_u64(), errors[0]["code"].as_str()), (Some(40), Some("invalid")));
+    let want: Vec<String> = (0..100).map(|i| format!("{tag}-{i}")).collect();
+    assert_eq!(result_external_ids(&body), want);
+}
+
+fn twenty_five_hundred_records_are_created_and_synced_in_order(app: &App) {
+    let _turn = crate::heavy();
+    let tag = unique("many");
+    let sent: Vec<String> = (0..2500).map(|i| format!("{tag}-{i}")).collect();
+    // Every other record exists before the sync; the sync sends all 2,500 under new externalIds.
+    let records: Vec<Value> = sent.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(i, e)| json!({"externalId": e, "name": format!("M {i}"), "domain": format!("{tag}-{i}.com")})).collect();
+    let first = create(app, "companies", json!(records));
+    let all: Vec<Value> = sent.iter().enumerate().map(|(i, e)| json!({"externalId": e, "name": format!("M {i}"), "domain": format!("{tag}-{i}.com")})).collect();
+    let body = create(app, "companies", json!(all));
+    assert!(result_external_ids(&body) == sent, "2,500 results in request order");
+    for (i, r) in body["results"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(r["created"], i % 2 == 1, "item {i}: {r}");
+        if i % 2 == 0 {
+            assert_eq!(r["crmId"], first["results"][i / 2]["crmId"], "item {i}");
+        }
+    }
+    let synced: Vec<Value> = sent.iter().enumerate().map(|(i, e)| json!({"externalId": format!("{e}-s"), "domain": format!("{tag}-{i}.com")})).collect();
+    let resp = app.api.json("POST", "/companies/sync", &json!({ "companies": synced }));
+    assert_eq!(resp.status, 200, "{}", &resp.text()[..resp.text().len().min(500)]);
+    app.conforms("/companies/sync", "POST", &resp);
+    let want: Vec<String> = sent.iter().map(|e| format!("{e}-s")).collect();
+    let body_sync = resp.json();
+    let got = result_external_ids(&body_sync);
+    assert_eq!(got.len(), want.len(), "every item matched");
+    assert!(got == want, "in request order; first difference at {:?}", got.iter().zip(&want).position(|(a, b)| a != b));
+    let crm: Vec<&Value> = body_sync["results"].as_array().unwrap().iter().map(|r| &r["crmId"]).collect();
+    let created: Vec<&Value> = body["results"].as_array().unwrap().iter().map(|r| &r["crmId"]).collect();
+    assert!(crm == created, "each matched the record the create answered");
 }

@@ -16,6 +16,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("tasks::owners_are_checked_while_users_exist", owners_are_checked_while_users_exist),
     ("tasks::every_change_is_in_the_task_history", every_change_is_in_the_task_history),
     ("tasks::batch_forms_run_a_fixed_number_of_statements", batch_forms_run_a_fixed_number_of_statements),
+    ("tasks::a_large_task_batch_is_served_in_chunks_in_request_order", a_large_task_batch_is_served_in_chunks_in_request_order),
 ];
 
 pub fn ok(resp: Resp) -> Value {
@@ -310,4 +311,21 @@ fn batch_forms_run_a_fixed_number_of_statements(app: &App) {
     let (many, updated) = statements("PATCH", "/tasks/batch", json!({"ids": ids(&big), "completed": true, "companyId": co}));
     assert_eq!(one, many, "updating 1 or 300 tasks runs the same statements");
     assert_eq!(updated.as_array().unwrap().len(), 300);
+}
+
+fn a_large_task_batch_is_served_in_chunks_in_request_order(app: &App) {
+    let _turn = crate::heavy();
+    // 2,500 tasks of 2 KB: 5 MB, over what one D1 statement binds; one item too large to store.
+    let tag = crate::harness::unique("bulk");
+    let description = "t".repeat(2_000);
+    let mut tasks: Vec<Value> = (0..2500).map(|i| json!({"subject": format!("{tag} {i}"), "description": description})).collect();
+    tasks.insert(1234, json!({"subject": "Too big", "description": "x".repeat(700_000)}));
+    let resp = app.api.json("POST", "/tasks", &json!({ "tasks": tasks }));
+    assert_eq!(resp.status, 200, "{}", &resp.text()[..resp.text().len().min(300)]);
+    let body = resp.json();
+    let subjects: Vec<String> = body["results"].as_array().unwrap().iter().map(|t| t["subject"].as_str().unwrap().to_string()).collect();
+    let want: Vec<String> = (0..2500).map(|i| format!("{tag} {i}")).collect();
+    assert!(subjects == want, "2,500 tasks in request order; first difference at {:?}", subjects.iter().zip(&want).position(|(a, b)| a != b));
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!((errors.len(), errors[0]["index"].as_u64(), errors[0]["code"].as_str()), (1, Some(1234), Some("invalid")));
 }

@@ -71,9 +71,15 @@ impl CreatePlan {
     }
 
     /// What the write's reference guard checks again: the owners and parents of the new records
-    /// and of the merged ones.
-    pub fn refs(&self) -> Vec<Refs<'_>> {
-        self.inserts.iter().chain(self.merges.iter().map(|m| &m.record)).map(RecordWrite::refs).collect()
+    /// and of the merged ones, and the stored records it links to externalIds (one deleted since
+    /// it was read must not be linked: the request then decides again and creates the record).
+    pub fn refs(&self, kind: RecordKind) -> Vec<Refs<'_>> {
+        self.inserts
+            .iter()
+            .chain(self.merges.iter().map(|m| &m.record))
+            .map(RecordWrite::refs)
+            .chain(self.links.iter().map(|l| l.refs(kind)))
+            .collect()
     }
 }
 
@@ -404,6 +410,11 @@ mod tests {
         assert!(p.inserts.is_empty());
         assert_eq!(p.links, vec![ExternalLink { id: "co_old".into(), external_id: "e1".into() }]);
         assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec![] }));
+        assert_eq!(
+            p.refs(RecordKind::Company),
+            vec![Refs { contact: None, company: Some("co_old"), owner: None }],
+            "the write re-checks that the record it links is still live"
+        );
         // Already linked to some externalId: matched, never re-linked.
         let body = json!([{"externalId": "e3", "domain": "acme.com"}]);
         let p = plan(&rule, dedupe, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &["e0"])], &Known::default());
@@ -446,7 +457,7 @@ mod tests {
         assert_eq!(codes[0], Some(("not_found", "ownerId".into())));
         assert_eq!(codes[1], Some(("not_found", "parentCrmId".into())));
         assert_eq!(codes[2], None);
-        assert_eq!(p.refs(), vec![Refs { contact: None, company: Some("co_parent"), owner: Some("us_1") }]);
+        assert_eq!(p.refs(RecordKind::Company), vec![Refs { contact: None, company: Some("co_parent"), owner: Some("us_1") }]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub use create::{answer_create, plan_create, CreatePlan, CreateSettings, Created
 pub use sync::{answer_sync, plan_sync, SyncItem, SyncPlan, Synced};
 pub use update::{answer_update, plan_update, update_external_ids, update_ids, update_refs, UpdateOutcome, UpdatePlan};
 
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -95,6 +96,22 @@ pub struct ExternalLink {
     pub external_id: String,
 }
 
+impl ExternalLink {
+    /// What the write's reference guard checks again: the linked record is still live, so an
+    /// externalId never ends up naming a record deleted between the read and the write.
+    pub fn refs(&self, kind: RecordKind) -> Refs<'_> {
+        match kind {
+            RecordKind::Contact => Refs { contact: Some(&self.id), company: None, owner: None },
+            RecordKind::Company => Refs { contact: None, company: Some(&self.id), owner: None },
+        }
+    }
+}
+
+/// The references a write of these links re-checks (see [`ExternalLink::refs`]).
+pub fn link_refs(kind: RecordKind, links: &[ExternalLink]) -> Vec<Refs<'_>> {
+    links.iter().map(|l| l.refs(kind)).collect()
+}
+
 /// What a create's guard checks at the write: no record holding one of `anchors` exists besides
 /// the `seen` candidates (another request created a possible duplicate in between).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,3 +122,16 @@ pub struct KeyGuard {
 
 /// The keys whose holders a write changes: the match cache forgets them after the commit.
 pub type Touched = Vec<KeySet>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_is_guarded_by_the_liveness_of_the_record_it_names() {
+        let links = [ExternalLink { id: "ct_1".into(), external_id: "e1".into() }];
+        assert_eq!(link_refs(RecordKind::Contact, &links), vec![Refs { contact: Some("ct_1"), company: None, owner: None }]);
+        let links = [ExternalLink { id: "co_1".into(), external_id: "e1".into() }];
+        assert_eq!(link_refs(RecordKind::Company, &links), vec![Refs { contact: None, company: Some("co_1"), owner: None }]);
+    }
+}
