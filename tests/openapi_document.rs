@@ -107,7 +107,7 @@ fn the_request_check_names_the_route_and_the_place_of_each_mismatch() {
         ("PUT", "/contacts", json!({"contacts": [{"firstName": "x"}]}), "$.contacts[0]: missing required \"crmId\""),
         ("POST", "/companies", json!({"companies": [{"technologies": ["a", 1]}]}), "$.companies[0].technologies[1]"),
         ("POST", "/companies", json!({"companies": [{"description": "x".repeat(20_001)}]}), "more than maxLength 20000"),
-        ("POST", "/companies", json!({"companies": vec![json!({}); 1001]}), "more than maxItems 1000"),
+        ("POST", "/companies", json!({"companies": vec![json!({}); 10001]}), "more than maxItems 10000"),
         ("POST", "/associations", json!({"associations": [{"contactCRMId": "ct_1", "companyCRMId": "co_1", "type": 7}]}), "$.associations[0].type"),
         ("POST", "/associations", json!({"associations": [{"companyCRMId": "co_1"}]}), "$.associations[0]"),
         ("POST", "/tasks", json!({"description": "no subject"}), "missing required \"subject\""),
