@@ -529,7 +529,7 @@ mod tests {
             row("ct_2", json!({}), json!([{"companyId": "co_2", "primary": true}])),
         ];
         let plan = plan_merge(RecordKind::Contact, &req(json!({"survivorId": "ct_1", "mergedIds": ["ct_2"]})).unwrap(), &loaded).unwrap();
-        assert_eq!(plan.links_added[0].primary, false);
+        assert!(!plan.links_added[0].primary);
         let loaded = vec![row("co_1", json!({"parentCrmId": "co_2"}), json!([])), row("co_2", json!({"name": "Acme"}), json!([]))];
         let r = MergeRequest::parse(RecordKind::Company, &json!({"survivorId": "co_1", "mergedIds": ["co_2"]})).unwrap();
         let plan = plan_merge(RecordKind::Company, &r, &loaded).unwrap();

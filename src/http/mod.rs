@@ -22,7 +22,7 @@ use worker::{event, Context as WorkerContext, Env, Request, Response};
 use crate::domain::error::ApiError;
 use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
-use crate::domain::routes::{match_route, Access, ReadFrom, RouteError, RouteId};
+use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
 use crate::store::d1::Store;
 use crate::store::kv::MatchCache;
 
@@ -96,7 +96,7 @@ fn to_worker(e: ApiError) -> worker::Error {
 }
 
 async fn handle(
-    mut req: Request,
+    req: Request,
     env: &Env,
     worker: &WorkerContext,
     request_id: &str,
@@ -130,6 +130,19 @@ async fn handle(
         RouteId::Health => return Ok(health::get(env).await.map_err(to_worker)),
         _ => {}
     }
+    Ok(Ok(api(req, env, worker, request_id, method, matched).await?))
+}
+
+/// An API route: configuration, store, `Idempotency-Key` and body, then the handler, and the
+/// store's and the cache's figures on its answer.
+async fn api(
+    mut req: Request,
+    env: &Env,
+    worker: &WorkerContext,
+    request_id: &str,
+    method: &str,
+    matched: Matched<'_>,
+) -> context::HandlerResult {
     let config = context::config(env)?;
     let bookmark = req.headers().get("X-D1-Bookmark").ok().flatten();
     let store = Store::open(env, ReadFrom::of(matched.route.id, bookmark.as_deref()))?;
@@ -152,23 +165,29 @@ async fn handle(
         false => (None, Vec::new()),
     };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
+    let (route, pattern) = (matched.route.id, matched.route.pattern);
     let ctx = Ctx { env, worker, cache, no_cache, kv_ops: Default::default(), config, store, request_id, body, params: matched.params };
     let mut response = match &idempotency_key {
         Some(key) => {
-            let fingerprint = crate::domain::idempotency::fingerprint(method, matched.route.pattern, &bytes);
-            let pattern = matched.route.pattern;
-            idempotency::run(&ctx, key.trim(), pattern, &fingerprint, dispatch(matched.route.id, &ctx, &query)).await?
+            let fingerprint = crate::domain::idempotency::fingerprint(method, pattern, &bytes);
+            idempotency::run(&ctx, key.trim(), pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
         }
-        None => dispatch(matched.route.id, &ctx, &query).await?,
+        None => dispatch(route, &ctx, &query).await?,
     };
-    context::store_figures(&mut response, &ctx.store)?;
+    figures(&mut response, &ctx)?;
+    Ok(response)
+}
+
+/// What the request cost, on its answer: D1 statements and time, KV calls and time.
+fn figures(response: &mut Response, ctx: &Ctx<'_>) -> Result<(), ApiError> {
+    context::store_figures(response, &ctx.store)?;
     let kv_reads = ctx.cache.as_ref().map_or(0, |c| c.calls());
     response.headers_mut().set("X-KV-Reads", &kv_reads.to_string())?;
     if let Some(cache) = ctx.cache.as_ref().filter(|c| c.calls() > 0) {
         let timing = format!("d1;dur={:.1}, kv;dur={:.1}", ctx.store.waited_ms(), cache.waited_ms());
         response.headers_mut().set("Server-Timing", &timing)?;
     }
-    Ok(Ok(response))
+    Ok(())
 }
 
 /// The JSON body: `415` unless it is JSON, `413` past `max_bytes` (declared or read), `400` when

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use super::context::{new_id, now, retry, HandlerResult};
 use super::{candidates, respond, Ctx};
 use crate::domain::chunk::{item_size, join_answers, oversized, plan_chunks, RECORD_CHUNKS};
-use crate::domain::error::ApiError;
+use crate::domain::error::{ApiError, ItemError};
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::plan::{
-    answer_create, answer_update, plan_create, plan_update, record_refs, update_external_ids, update_ids, update_refs,
+    answer_create, answer_update, plan_create, plan_update, record_refs, to_survivors, update_external_ids, update_ids, update_refs,
     CreateSettings,
 };
 use crate::domain::record::{parse_new, parse_update, KeySet, RecordKind};
@@ -48,15 +48,20 @@ pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     chunked(items, async |items, sizes| create_chunk(ctx, kind, items, sizes).await).await
 }
 
-async fn create_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {
-    let parsed: Vec<_> = items
+/// Each item of a chunk parsed, one too large for a row failing alone.
+fn parse_each<T>(items: &[Value], sizes: &[usize], parse: impl Fn(&Value) -> Result<T, ItemError>) -> Vec<Result<T, ItemError>> {
+    items
         .iter()
         .zip(sizes)
         .map(|(item, size)| match oversized(*size, RECORD_CHUNKS) {
             Some(e) => Err(e),
-            None => parse_new(kind, item),
+            None => parse(item),
         })
-        .collect();
+        .collect()
+}
+
+async fn create_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {
+    let parsed = parse_each(items, sizes, |item| parse_new(kind, item));
     let keys: Vec<Option<KeySet>> = parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
     let rule = ctx.config.match_rule(kind);
     let settings = CreateSettings {
@@ -101,14 +106,7 @@ pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
 }
 
 async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {
-    let parsed: Vec<_> = items
-        .iter()
-        .zip(sizes)
-        .map(|(item, size)| match oversized(*size, RECORD_CHUNKS) {
-            Some(e) => Err(e),
-            None => parse_update(kind, item),
-        })
-        .collect();
+    let parsed = parse_each(items, sizes, |item| parse_update(kind, item));
     let ids = update_ids(&parsed);
     let sent_ids = sent(items, "crmId");
 
@@ -118,17 +116,8 @@ async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &
         // when some id is not a live record, so an ordinary update costs what it did.
         let missing: Vec<String> = ids.iter().filter(|id| !stored.iter().any(|r| &r.id == *id)).cloned().collect();
         let survivors: HashMap<String, String> = ctx.store.merged_of(kind, &missing).await?.into_iter().collect();
-        let mut resolved = parsed.clone();
-        let mut resent = sent_ids.clone();
+        let (resolved, resent) = to_survivors(&parsed, &sent_ids, &survivors);
         if !survivors.is_empty() {
-            for (item, sent) in resolved.iter_mut().zip(resent.iter_mut()) {
-                if let Ok(item) = item {
-                    if let Some(into) = survivors.get(&item.crm_id) {
-                        item.crm_id = into.clone();
-                        *sent = json!(into);
-                    }
-                }
-            }
             stored = ctx.store.load(kind, &update_ids(&resolved)).await?;
         }
         let parsed = &resolved;

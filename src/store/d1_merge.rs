@@ -162,7 +162,7 @@ impl Store {
             moved(m.history_merged)?,
             moved3(m.tombstone)?,
             self.prepare(s.keys_delete, &[json_arg(&merged_items)])?,
-            self.prepare(s.one, &[survivor.clone()])?,
+            self.prepare(s.one, std::slice::from_ref(&survivor))?,
         ]);
         let rows = self.batch_then_read::<super::d1::RawRecord>(statements).await?;
         rows.into_iter().next().map(super::d1::decode_record).transpose()

@@ -385,7 +385,7 @@ pub fn check_accepted_request(spec: &Spec, method: &str, path: &str, sent: &[u8]
         if shown.len() > 2_000 {
             let cut = (0..=2_000).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
             shown.truncate(cut);
-            shown.push_str("…");
+            shown.push('…');
         }
         format!("{e} (sent to {path}, answered {})\nbody as checked: {shown}", resp.status)
     })

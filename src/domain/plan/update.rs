@@ -55,6 +55,26 @@ pub fn update_ids(items: &[Result<RecordUpdate, ItemError>]) -> Vec<String> {
     items.iter().flatten().map(|u| u.crm_id.clone()).filter(|id| seen.insert(id.clone())).collect()
 }
 
+/// The items with every `crmId` of a merged record replaced by its survivor's (`survivors`: merged
+/// id → survivor), and the `crmId`s the answer names (the survivor's, which acted).
+pub fn to_survivors(
+    items: &[Result<RecordUpdate, ItemError>],
+    sent: &[Value],
+    survivors: &HashMap<String, String>,
+) -> (Vec<Result<RecordUpdate, ItemError>>, Vec<Value>) {
+    let mut items = items.to_vec();
+    let mut sent = sent.to_vec();
+    for (item, sent) in items.iter_mut().zip(sent.iter_mut()) {
+        if let Ok(item) = item {
+            if let Some(into) = survivors.get(&item.crm_id) {
+                item.crm_id = into.clone();
+                *sent = json!(into);
+            }
+        }
+    }
+    (items, sent)
+}
+
 /// Every `externalId` an update sends: the store reads who holds them (one statement, none when
 /// no item sends one).
 pub fn update_external_ids(items: &[Result<RecordUpdate, ItemError>]) -> Vec<&str> {
@@ -271,6 +291,17 @@ mod tests {
         }
         assert!(p.outcomes[3].result.is_ok(), "an externalId the record already holds changes nothing");
         assert!(p.writes.iter().all(|w| w.record.id == "co_1"), "co_2's items were refused whole");
+    }
+
+    #[test]
+    fn a_merged_crm_id_is_updated_through_its_survivor() {
+        let items = vec![parse_update(RecordKind::Company, &json!({"crmId": "co_old", "name": "A"})), parse_update(RecordKind::Company, &json!({"crmId": "co_2"}))];
+        let sent = vec![json!("co_old"), json!("co_2")];
+        let survivors: HashMap<String, String> = [("co_old".to_string(), "co_new".to_string())].into();
+        let (items, sent) = to_survivors(&items, &sent, &survivors);
+        assert_eq!(items[0].as_ref().unwrap().crm_id, "co_new");
+        assert_eq!(sent, vec![json!("co_new"), json!("co_2")], "the answer names the record that acted");
+        assert_eq!(update_ids(&items), vec!["co_new".to_string(), "co_2".to_string()]);
     }
 
     #[test]
