@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
+use super::candidates;
 use super::records::is_live;
 use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, stored_each};
 use super::{respond, Ctx};
@@ -77,6 +78,13 @@ async fn log_part(ctx: &Ctx<'_>, items: &[&Value]) -> Result<Vec<Result<Value, I
         Ok((checked, retried, position, resolved))
     })
     .await?;
+    // The contacts and companies whose lastActivityDate moved: a sync answered from the cache
+    // must not send back the old date.
+    let logged = resolved.values();
+    let contacts: Vec<&str> = logged.clone().filter_map(|r| r.contact_id.as_deref()).collect();
+    let companies: Vec<&str> = logged.filter_map(|r| r.company_id.as_deref()).collect();
+    candidates::forget_records(ctx, RecordKind::Contact, &contacts).await;
+    candidates::forget_records(ctx, RecordKind::Company, &companies).await;
     let outcomes = checked.into_iter().enumerate().map(|(i, c)| if retried.contains_key(&i) { Ok(()) } else { c.map(|_| ()) }).collect();
     stored_each("activity", outcomes, |i| {
         retried.get(&i).or_else(|| position[i].and_then(|w| resolved.get(&w))).map(wire)

@@ -22,6 +22,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::a_retried_task_or_activity_makes_no_copy", a_retried_task_or_activity_makes_no_copy),
     ("trust::the_timeline_names_the_user_who_acted", the_timeline_names_the_user_who_acted),
     ("trust::an_external_id_sent_on_update_links_the_record", an_external_id_sent_on_update_links_the_record),
+    ("trust::a_cached_sync_sends_back_the_date_an_activity_moved", a_cached_sync_sends_back_the_date_an_activity_moved),
 ];
 
 fn post(c: &Client, path: &str, body: Value) -> Value {
@@ -285,4 +286,17 @@ fn an_external_id_sent_on_update_links_the_record(app: &App) {
     let r = &taken["results"][0];
     assert_eq!((r["success"].clone(), r["code"].clone(), r["field"].clone()), (json!(false), json!("conflict"), json!("externalId")), "{taken}");
     assert_eq!(app.api.get(&format!("/contacts/{other}")).json()["firstName"], "Other");
+}
+
+fn a_cached_sync_sends_back_the_date_an_activity_moved(app: &App) {
+    // The api server runs with the match cache on: the second sync is answered from KV.
+    let domain = format!("{}.com", unique("cached"));
+    let co = post(&app.api, "/companies", json!({"companies": [{"externalId": unique("e"), "name": "Cached", "domain": domain}]}))["results"][0]["crmId"].clone();
+    let sync = || post(&app.api, "/companies/sync", json!({"companies": [{"externalId": unique("e"), "domain": domain}]}));
+    sync();
+    let warm = sync();
+    assert!(warm["results"][0]["properties"].get("lastActivityDate").is_none(), "{warm}");
+    post(&app.api, "/activities", json!({"type": "EMAIL", "companyId": co, "occurredAt": "2030-01-01T00:00:00Z"}));
+    let after = sync();
+    assert_eq!(after["results"][0]["properties"]["lastActivityDate"], "2030-01-01T00:00:00.000Z", "{after}");
 }
