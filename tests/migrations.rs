@@ -10,10 +10,11 @@
 //!   `wrangler d1 execute --file`, which records nothing in `d1_migrations`, holding data: its
 //!   first `migrations apply` runs every migration from 0001 over it;
 //! - for every migration N before the last, a store at migration N holding data
-//!   (`seed_NNNN.sql`), to which the later migrations are applied.
+//!   (`seed_0001.sql` and what each later state adds, up to `seed_NNNN.sql`), to which the later
+//!   migrations are applied.
 //!
-//! Adding migration N+1 therefore needs `seed_NNNN.sql` for state N (the test names the missing
-//! file), and `schema.sql` updated to the new whole schema.
+//! Adding migration N+1 therefore needs `seed_NNNN.sql` with the rows state N adds (the test names
+//! the missing file), and `schema.sql` updated to the new whole schema.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -255,6 +256,16 @@ fn seed(db: &Connection, file: &Path) -> BTreeMap<String, Rows> {
     rows
 }
 
+/// The rows of a store at migration `at`: `seed_0001.sql`, then what each later state adds to its
+/// rows (`seed_0002.sql` … `seed_NNNN.sql`), applied in order.
+fn seed_state(db: &Connection, at: usize) -> BTreeMap<String, Rows> {
+    let mut rows = BTreeMap::new();
+    for state in 1..=at {
+        rows = seed(db, &fixtures().join(format!("seed_{state:04}.sql")));
+    }
+    rows
+}
+
 #[test]
 fn migrations_from_empty_give_schema_sql() {
     let all = migrations();
@@ -292,7 +303,7 @@ fn every_migration_upgrades_a_store_holding_data() {
         let context = format!("store at {}", all[at - 1].name);
         let mut db = Connection::open_in_memory().unwrap();
         apply_pending(&mut db, &all[..at]);
-        let before = seed(&db, &fixtures().join(format!("seed_{:04}.sql", at)));
+        let before = seed_state(&db, at);
         assert_eq!(apply_pending(&mut db, &all), all[at..].iter().map(|m| m.name.clone()).collect::<Vec<_>>());
         assert_same_schema(&db, &context);
         assert_no_row_lost(&before, &db, &context);
