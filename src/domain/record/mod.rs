@@ -26,7 +26,7 @@ pub use kind::{
     MAX_LIST_ITEMS, MAX_LONG_TEXT_CHARS, MAX_NUMBER_CHARS, MAX_REFERENCE_CHARS, MAX_TEXT_CHARS,
 };
 pub use parse::{
-    check_custom, each_data_field, parse_new, LAST_ACTIVITY, DataField, parse_update, NewRecord, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES,
+    check_custom, each_data_field, parse_external_id, parse_new, LAST_ACTIVITY, DataField, parse_update, NewRecord, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES,
     PROPERTIES,
 };
 pub use row::RecordRow;

@@ -115,7 +115,9 @@ fn record_object(kind: RecordKind, value: &Value) -> Result<&Map<String, Value>,
     })
 }
 
-fn parse_external_id(value: &Value) -> Result<String, ItemError> {
+/// An `externalId` (of a record, a task or an activity): a non-blank string of at most
+/// [`MAX_EXTERNAL_ID_CHARS`] characters, kept exactly as sent, or a number (its decimal text).
+pub fn parse_external_id(value: &Value) -> Result<String, ItemError> {
     match value {
         Value::String(s) if s.trim().is_empty() => Err(ItemError::invalid(EXTERNAL_ID, "must not be empty")),
         Value::String(s) => {

@@ -6,7 +6,7 @@ use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::{ApiError, Detail, ItemError};
 use crate::domain::refs::Known;
 use crate::domain::feed::{decode_cursor, parse_limit};
-use crate::domain::record::check_custom;
+use crate::domain::record::{check_custom, parse_external_id};
 use crate::domain::request::json_type;
 
 const ACTIVITY_FIELDS: &[&str] =
@@ -86,13 +86,7 @@ pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, ItemErr
     let message_id = match (message_id, object.get("externalId")) {
         (Some(m), _) => Some(m),
         (None, None | Some(Value::Null)) => None,
-        (None, Some(Value::String(s))) if s.trim().is_empty() => return Err(ItemError::invalid("externalId", "must not be empty")),
-        (None, Some(Value::String(s))) if s.len() > 255 => return Err(ItemError::invalid("externalId", "is longer than 255 bytes")),
-        (None, Some(Value::String(s))) => Some(format!("externalId:{s}")),
-        (None, Some(Value::Number(n))) => Some(format!("externalId:{n}")),
-        (None, Some(other)) => {
-            return Err(ItemError::invalid("externalId", format!("expected a string or a number, got {}", json_type(other))))
-        }
+        (None, Some(value)) => Some(format!("externalId:{}", parse_external_id(value)?)),
     };
     Ok(ActivityInput {
         activity_type,

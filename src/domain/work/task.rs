@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::ItemError;
+use crate::domain::record::parse_external_id;
 use crate::domain::refs::Known;
 use crate::domain::request::json_type;
 
@@ -113,16 +114,11 @@ pub fn apply_task(values: &mut TaskValues, object: &Value, now: &str, creating: 
     Ok(())
 }
 
-/// A task's `externalId`: a non-blank string of at most 255 characters, or a number (its decimal
-/// text), as a record's.
+/// A task's `externalId`, read as a record's.
 fn external_id(object: &Map<String, Value>) -> Result<Option<Option<String>>, ItemError> {
     match object.get("externalId") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(Some(Some(n.to_string()))),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(ItemError::invalid("externalId", "must not be empty")),
-        Some(Value::String(s)) if s.chars().count() > 255 => Err(ItemError::invalid("externalId", "is longer than 255 characters")),
-        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
-        Some(other) => Err(ItemError::invalid("externalId", format!("expected a string or a number, got {}", json_type(other)))),
+        Some(value) => parse_external_id(value).map(|id| Some(Some(id))),
     }
 }
 
