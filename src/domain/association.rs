@@ -129,13 +129,10 @@ pub fn answer_links(items: &[Value], outcomes: &[Result<Link, ItemError>]) -> Va
         .map(|(outcome, item)| match outcome {
             Ok(l) => json!({"contactCRMId": l.contact_id, "companyCRMId": l.company_id, "success": true}),
             Err(e) => {
-                let mut entry = serde_json::Map::new();
                 let sent = |name: &str, alias: &str| item.get(name).or_else(|| item.get(alias)).cloned().unwrap_or(Value::Null);
-                entry.insert("contactCRMId".into(), sent("contactCRMId", "contactCrmId"));
-                entry.insert("companyCRMId".into(), sent("companyCRMId", "companyCrmId"));
-                entry.insert("success".into(), json!(false));
-                entry.extend(e.to_json());
-                Value::Object(entry)
+                let contact = sent("contactCRMId", "contactCrmId");
+                let company = sent("companyCRMId", "companyCrmId");
+                Value::Object(e.located([("contactCRMId", contact), ("companyCRMId", company), ("success", json!(false))]))
             }
         })
         .collect();

@@ -228,6 +228,14 @@ impl ItemError {
         out
     }
 
+    /// An item's failure as its answer reports it: what locates the item (`index`, `externalId`,
+    /// `crmId`, ...), then [`ItemError::to_json`].
+    pub fn located<'a>(&self, locate: impl IntoIterator<Item = (&'a str, Value)>) -> serde_json::Map<String, Value> {
+        let mut out: serde_json::Map<String, Value> = locate.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        out.extend(self.to_json());
+        out
+    }
+
     /// The error as a request-level [`Detail`], located under `item_path` (`companies[3]`, or
     /// `""` for the body itself).
     pub fn detail(&self, item_path: &str) -> Detail {
@@ -315,6 +323,8 @@ mod tests {
         assert_eq!(Value::Object(e.to_json()), json!({"error": "tags: expected a list", "code": "invalid", "field": "tags"}));
         let whole = ItemError::whole("expected a contact object, got an array");
         assert!(!whole.to_json().contains_key("field"));
+        let at = e.located([("index", json!(3)), ("externalId", json!("e-3"))]);
+        assert_eq!(Value::Object(at), json!({"index": 3, "externalId": "e-3", "error": "tags: expected a list", "code": "invalid", "field": "tags"}));
         let owner = ItemError::unknown("ownerId", "user", "us_9");
         assert_eq!((owner.code.as_str(), owner.message.as_str()), ("not_found", "ownerId: no user has the id \"us_9\""));
         assert_eq!(owner.detail("contacts[2]").path, "contacts[2].ownerId");

@@ -32,10 +32,7 @@ pub fn items<'a>(ctx: &'a Ctx<'_>, key: &str) -> Result<(bool, Vec<&'a Value>), 
 }
 
 fn item_error(index: usize, e: &ItemError) -> Value {
-    let mut entry = serde_json::Map::new();
-    entry.insert("index".into(), json!(index));
-    entry.extend(e.to_json());
-    Value::Object(entry)
+    Value::Object(e.located([("index", json!(index))]))
 }
 
 /// The answer of a one-or-batch route from each item's outcome: the object (or `400`) for the

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use std::collections::BTreeMap;
 
@@ -258,11 +258,7 @@ pub fn answer_create(rule: &MatchRule, plan: &CreatePlan, external_ids: &[Value]
         };
         let result = match outcome {
             Err(e) => {
-                let mut entry = Map::new();
-                entry.insert("index".into(), json!(i));
-                entry.insert("externalId".into(), sent);
-                entry.extend(e.to_json());
-                errors.push(Value::Object(entry));
+                errors.push(Value::Object(e.located([("index", json!(i)), ("externalId", sent)])));
                 continue;
             }
             Ok(Created::New { id }) => match resolved.get(id) {

@@ -127,13 +127,7 @@ pub fn answer_sync(
     let mut errors = Vec::new();
     for (i, outcome) in plan.outcomes.iter().enumerate() {
         let sent = external_ids.get(i).cloned().unwrap_or(Value::Null);
-        let error = |e: &ItemError| {
-            let mut entry = Map::new();
-            entry.insert("index".into(), json!(i));
-            entry.insert("externalId".into(), sent.clone());
-            entry.extend(e.to_json());
-            entry
-        };
+        let error = |e: &ItemError| e.located([("index", json!(i)), ("externalId", sent.clone())]);
         match outcome {
             Err(e) => errors.push(Value::Object(error(e))),
             Ok(Synced::NoMatch) => {}

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{record_refs, ExternalLink, RecordChange, RecordWrite, Touched};
 use crate::domain::config::FieldPolicy;
@@ -202,13 +202,7 @@ pub fn answer_update(plan: &UpdatePlan, written: &HashMap<String, String>) -> Va
         .outcomes
         .iter()
         .map(|o| match &o.result {
-            Err(e) => {
-                let mut entry = Map::new();
-                entry.insert("crmId".into(), o.crm_id.clone());
-                entry.insert("success".into(), json!(false));
-                entry.extend(e.to_json());
-                Value::Object(entry)
-            }
+            Err(e) => Value::Object(e.located([("crmId", o.crm_id.clone()), ("success", json!(false))])),
             Ok(()) => {
                 let id = o.crm_id.as_str().unwrap_or_default();
                 let stamp = written.get(id).or_else(|| plan.read_at.get(id));
