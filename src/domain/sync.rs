@@ -10,6 +10,7 @@
 //!    a record already linked to some externalId first, then the most recently updated, then the
 //!    smallest id; with `error` the candidates are reported.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,7 @@ pub fn anchor_fields(rule: &MatchRule) -> Vec<MatchField> {
 pub fn lookup_keys<'a>(rule: &MatchRule, incoming: impl Iterator<Item = &'a KeySet>) -> Vec<(MatchField, String)> {
     let mut out = BTreeSet::new();
     for keys in incoming {
-        let keys = &without_shared(rule, keys);
+        let keys = &*without_shared(rule, keys);
         for term in rule.terms() {
             if keys.applies(term) {
                 let field = anchor(term);
@@ -148,10 +149,11 @@ pub fn conflicts(kind: RecordKind, term: &MatchTerm, a: &KeySet, b: &KeySet) -> 
 }
 
 /// The keys without the domains this deployment declared shared (`SHARED_DOMAINS`).
-fn without_shared(rule: &MatchRule, keys: &KeySet) -> KeySet {
+/// Borrowed as is when none is declared, which is the common case: no copy on the hot path.
+fn without_shared<'k>(rule: &MatchRule, keys: &'k KeySet) -> Cow<'k, KeySet> {
     match rule.has_shared() {
-        true => keys.filtered(|f, k| !rule.is_shared(f, k)),
-        false => keys.clone(),
+        true => Cow::Owned(keys.filtered(|f, k| !rule.is_shared(f, k))),
+        false => Cow::Borrowed(keys),
     }
 }
 
@@ -168,16 +170,10 @@ pub fn decide(
             return Decision::Matched { id: c.id.clone(), by: MatchedBy::ExternalId };
         }
     }
-    // Declared shared domains neither match nor veto, on either side.
-    let keys = &without_shared(rule, keys);
-    let stripped: Vec<Candidate>;
-    let candidates: Vec<&Candidate> = match rule.has_shared() {
-        true => {
-            stripped = candidates.iter().map(|c| Candidate { keys: without_shared(rule, &c.keys), ..(*c).clone() }).collect();
-            stripped.iter().collect()
-        }
-        false => candidates.to_vec(),
-    };
+    // Declared shared domains neither match nor veto, on either side: each candidate is compared
+    // by its keys without them.
+    let keys = &*without_shared(rule, keys);
+    let compared: Vec<(&Candidate, Cow<KeySet>)> = candidates.iter().map(|c| (*c, without_shared(rule, &c.keys))).collect();
     for (at, term) in rule.terms().iter().enumerate() {
         if !keys.applies(term) {
             continue;
@@ -185,10 +181,10 @@ pub fn decide(
         // A weak term (names, company, phone, ...) never joins two records that disagree on a
         // strong field: a wrong merge is worse than a duplicate.
         let strong = term.is_strong(rule.kind());
-        let mut found: Vec<&Candidate> = candidates
+        let mut found: Vec<&Candidate> = compared
             .iter()
-            .copied()
-            .filter(|c| keys.matches(term, &c.keys) && (strong || !conflicts(rule.kind(), term, keys, &c.keys)))
+            .filter(|(_, their)| keys.matches(term, their) && (strong || !conflicts(rule.kind(), term, keys, their)))
+            .map(|(c, _)| *c)
             .collect();
         if found.is_empty() {
             continue;
