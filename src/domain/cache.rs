@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::hash::{fnv1a, FNV_OFFSET};
 use super::matching::{MatchField, MatchRule};
 use super::plan::ExternalLink;
 use super::record::{KeySet, RecordKind};
@@ -79,11 +80,7 @@ pub struct Entry {
 pub fn format() -> String {
     let shape = serde_json::to_value(Candidate::default()).expect("a candidate serialises");
     let names: BTreeSet<&str> = shape.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-    // FNV-1a: stable across builds and platforms, unlike `DefaultHasher`.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in names.into_iter().collect::<Vec<_>>().join(",").bytes() {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv1a(FNV_OFFSET, &[names.into_iter().collect::<Vec<_>>().join(",").as_bytes()]);
     format!("{FORMAT}-{hash:016x}")
 }
 

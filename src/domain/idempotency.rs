@@ -4,6 +4,7 @@
 //! `409`. Decided here, pure; the pipeline claims the key, runs the handler and keeps its answer.
 
 use super::error::ApiError;
+use super::hash::{fnv1a, FNV_OFFSET};
 use super::time::Timestamp;
 
 /// The longest key accepted, in characters.
@@ -32,17 +33,8 @@ pub fn check_key(raw: &str) -> Result<&str, ApiError> {
 /// A fingerprint of the request a key was first used for: method, path and body. Two 64-bit
 /// FNV-1a hashes with different seeds (128 bits): enough to tell a reused key from a retry.
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
-    let fnv = |seed: u64| {
-        let mut h = seed;
-        for part in [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body] {
-            for b in part {
-                h ^= u64::from(*b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
-        h
-    };
-    format!("{:016x}{:016x}", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142))
+    let parts: [&[u8]; 5] = [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body];
+    format!("{:016x}{:016x}", fnv1a(FNV_OFFSET, &parts), fnv1a(0x6c62_272e_07bb_0142, &parts))
 }
 
 /// The oldest `created_at` still kept, for a request at `now_millis`.

@@ -9,6 +9,7 @@ pub mod chunk;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod hash;
 pub mod idempotency;
 pub mod ids;
 pub mod log;
