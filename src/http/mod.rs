@@ -150,13 +150,11 @@ async fn api(
     let no_cache = req.headers().get("Cache-Control").ok().flatten().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
     let query = context::query_pairs(&req);
     // An Idempotency-Key is checked before anything is read or written: a bad one is `422`.
-    let idempotency_key = match method {
+    let sent_key = match method {
         "POST" | "PATCH" => req.headers().get("Idempotency-Key").ok().flatten(),
         _ => None,
     };
-    if let Some(key) = &idempotency_key {
-        crate::domain::idempotency::check_key(key)?;
-    }
+    let idempotency_key = sent_key.as_deref().map(crate::domain::idempotency::check_key).transpose()?;
     let (body, bytes) = match matched.route.takes_body {
         true => {
             let (value, bytes) = read_body(&mut req, config.max_body_bytes).await?;
@@ -167,10 +165,10 @@ async fn api(
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
     let ctx = Ctx { env, worker, cache, no_cache, kv_ops: Default::default(), config, store, request_id, body, params: matched.params };
-    let mut response = match &idempotency_key {
+    let mut response = match idempotency_key {
         Some(key) => {
             let fingerprint = crate::domain::idempotency::fingerprint(method, pattern, &bytes);
-            idempotency::run(&ctx, key.trim(), pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
+            idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
         }
         None => dispatch(route, &ctx, &query).await?,
     };

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
-use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, known, stored_each};
+use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, stored_each};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::ids::IdKind;
@@ -117,7 +117,7 @@ async fn patch(ctx: &Ctx<'_>, ids: &[String], patch: &Value) -> Result<Vec<TaskR
         // Only what the patch changes is checked: completing a task whose contact was deleted
         // since, or whose owner predates the first user, must still work.
         let introduced: Vec<_> = updated.iter().map(|(_, old, new)| new.refs().changed_from(old.refs())).collect();
-        let known = known(ctx, &introduced).await?;
+        let known = ctx.store.references(introduced.iter().copied()).await?;
         for r in &introduced {
             known.check(*r, RefFields::WORK).map_err(|e| e.into_api_error("task"))?;
         }

@@ -102,12 +102,6 @@ pub fn answer_each(noun: &str, batch: bool, each: Vec<Result<Value, ItemError>>)
     answer(noun, batch, outcomes, |i| each[i].as_ref().ok().cloned())
 }
 
-/// Which of the contacts, companies and owners named in `refs` exist: one statement, none when
-/// nothing is named.
-pub async fn known(ctx: &Ctx<'_>, refs: &[Refs<'_>]) -> Result<Known, ApiError> {
-    Ok(ctx.store.references(refs.iter().copied()).await?)
-}
-
 /// Each parsed item, checked against the contacts, companies and owners that exist now: an item
 /// that names something unknown becomes its `not_found` error, and one that names a merged
 /// contact or company names its survivor instead (`acting`). One statement for the batch.
@@ -118,7 +112,7 @@ pub async fn check_refs<'p, T>(
     acting: impl Fn(&T, &Known) -> T,
 ) -> Result<Vec<Result<T, ItemError>>, ApiError> {
     let named: Vec<Refs> = parsed.iter().flatten().map(&refs).collect();
-    let known = known(ctx, &named).await?;
+    let known = ctx.store.references(named).await?;
     Ok(parsed
         .iter()
         .map(|p| match p {
