@@ -38,6 +38,10 @@ button{font:inherit;padding:.45rem 1rem;border:0;border-radius:6px;background:va
 .pager{margin:.6rem 0 0;display:flex;gap:1.2rem}\
 code{font-size:.9em;background:var(--bg);padding:.1rem .3rem;border-radius:4px;overflow-wrap:anywhere}\
 details summary{cursor:pointer;font-weight:600}\
+form.review{display:block}input[type=radio]{flex:none;margin:0 .3rem 0 0}label{cursor:pointer}\
+.group{border-top:1px solid var(--line);padding:.4rem 0}.group:first-of-type{border-top:0}.group ul{margin:.2rem 0;padding-left:1.2rem}\
+.compare th{width:auto}.compare td,.compare th{min-width:10rem}\
+.notice{background:#e7f6ee;border-color:#a6dcbf}\
 @media (max-width:40rem){main{padding:.5rem}section{padding:.7rem}.kv th{width:auto}h1{font-size:1.3rem}}";
 
 /// The response headers of every page, errors included. The policy allows nothing but the page's

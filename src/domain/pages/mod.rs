@@ -8,8 +8,10 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod form;
 pub mod html;
 pub mod layout;
+pub mod merge;
 pub mod record;
 
 pub use auth::{page_access, PageAccess, CHALLENGE};

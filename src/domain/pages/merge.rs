@@ -1,0 +1,334 @@
+//! The duplicates pages: the "Possible duplicates" list (on the dashboard and on a record's
+//! page) and the merge review page, where a person picks the record that stays and, field by
+//! field, whose value it keeps, then confirms. The review posts a form to the same path; the
+//! Worker checks its session token ([`super::form`]) and runs the API's merge (`POST
+//! /{kind}/merge`) with what the form chose ([`merge_body`]).
+
+use serde_json::{json, Map, Value};
+
+use super::html::{url_encode, Html};
+use super::layout::{label, page, value_text, when};
+use super::record::{record_href, shown_name};
+use crate::domain::merge::{DuplicateGroup, MAX_MERGED};
+use crate::domain::record::{display_name, RecordKind, RecordRow, EXTERNAL_ID};
+
+/// Groups of possible duplicates the dashboard shows per kind (the API pages through all).
+pub const DASHBOARD_GROUPS: usize = 10;
+
+/// The path segment of a kind on the pages (`/view/contact/…`, `/merge/contact`).
+pub fn segment(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Contact => "contact",
+        RecordKind::Company => "company",
+    }
+}
+
+/// The review page of `ids`, the first one offered as the record that stays.
+pub fn review_href(kind: RecordKind, ids: &[&str]) -> String {
+    let ids: Vec<String> = ids.iter().map(|id| url_encode(id)).collect();
+    format!("/merge/{}?ids={}", segment(kind), ids.join(","))
+}
+
+/// `firstName&lastName&company` for people: "First name + Last name + Company".
+fn term_label(term: &str) -> String {
+    term.split('&').map(label).collect::<Vec<_>>().join(" + ")
+}
+
+/// The "Possible duplicates" section: each group with what joins it, its records, and a link to
+/// review it. On a record's page (`current`), that record is listed and offered first.
+pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &[DuplicateGroup], current: Option<&str>) {
+    h.raw("<section class=\"duplicates\" id=\"duplicates-").raw(segment(kind)).raw("\"><h2>").text(title).raw("</h2>");
+    if groups.is_empty() {
+        h.raw("<p class=\"mute\">None found: no two live records share an identifier that would match them.</p></section>");
+        return;
+    }
+    for group in groups {
+        let mut ids: Vec<&str> = group.records.iter().map(|r| r.id.as_str()).collect();
+        if let Some(i) = current.and_then(|c| ids.iter().position(|id| *id == c)) {
+            let me = ids.remove(i);
+            ids.insert(0, me);
+        }
+        h.raw("<div class=\"group\"><p>Same <b>").text(&term_label(&group.term)).raw("</b> <code>").text(&group.key).raw("</code></p><ul>");
+        for r in &group.records {
+            h.raw("<li>");
+            if current == Some(r.id.as_str()) {
+                h.text(shown_name(&r.name)).raw(" <span class=\"mute\">(this record)</span>");
+            } else {
+                h.link(&record_href(kind, &r.id), shown_name(&r.name));
+            }
+            h.raw(" <span class=\"mute\"><code>").text(&r.id).raw("</code> · updated ").text(&when(&r.updated_at)).raw("</span></li>");
+        }
+        h.raw("</ul><p>").link(&review_href(kind, &ids), "Review and merge").raw("</p></div>");
+    }
+    h.raw("</section>");
+}
+
+/// The ids a review page was asked for (`?ids=a,b,c`, or `ids` repeated): two to 51 distinct
+/// ids, in the order given; otherwise the sentence that says what is wrong.
+pub fn review_ids(query: &[(String, String)]) -> Result<Vec<String>, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in query.iter().filter(|(k, _)| k == "ids").flat_map(|(_, v)| v.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    match ids.len() {
+        0 | 1 => Err("A merge review needs at least two records: open it from a list of possible duplicates.".into()),
+        n if n > MAX_MERGED + 1 => Err(format!("A merge takes at most {} records; this link names {n}.", MAX_MERGED + 1)),
+        _ => Ok(ids),
+    }
+}
+
+/// One row of the review: a field and each record's value of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewField {
+    /// The field as a merge names it: a core field, or `properties.<name>`.
+    pub name: String,
+    pub label: String,
+    /// Each record's value as text, in the review's record order (empty when it has none).
+    pub values: Vec<String>,
+    /// The record whose value the merge keeps unless the person picks another: the first with a
+    /// value, which is what the merge does on its own when the first record stays.
+    pub default: Option<usize>,
+    /// Whether the records hold different values, so there is a choice to make.
+    pub differs: bool,
+}
+
+/// The rows of a review of `records` (the one offered to stay first): every core field in the
+/// contract's order, then every custom property by name; rows where no record has a value are
+/// left out.
+pub fn review_fields(kind: RecordKind, records: &[RecordRow]) -> Vec<ReviewField> {
+    let row = |name: String, label: String, values: Vec<String>| {
+        let filled: Vec<&String> = values.iter().filter(|v| !v.trim().is_empty()).collect();
+        if filled.is_empty() {
+            return None;
+        }
+        let differs = filled.iter().any(|v| *v != filled[0]);
+        let default = values.iter().position(|v| !v.trim().is_empty());
+        Some(ReviewField { name, label, values, default, differs })
+    };
+    let text = |v: Option<&Value>| v.map(value_text).unwrap_or_default();
+    let mut rows: Vec<ReviewField> = kind
+        .fields()
+        .iter()
+        .filter(|f| f.name != EXTERNAL_ID)
+        .filter_map(|f| row(f.name.to_string(), label(f.name).to_string(), records.iter().map(|r| text(r.fields.get(f.name))).collect()))
+        .collect();
+    let mut names: Vec<&String> = records.iter().flat_map(|r| r.properties.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let values = records.iter().map(|r| text(r.properties.get(name.as_str()))).collect();
+        rows.extend(row(format!("properties.{name}"), name.clone(), values));
+    }
+    rows
+}
+
+/// The merge review page.
+pub struct MergeReview {
+    pub kind: RecordKind,
+    /// The records, the one offered to stay first.
+    pub records: Vec<RecordRow>,
+    /// The form's session token.
+    pub token: String,
+}
+
+impl MergeReview {
+    pub fn render(&self, nonce: &str) -> String {
+        let kind = self.kind;
+        let title = format!("Merge {} {}", self.records.len(), kind.collection());
+        let fields = review_fields(kind, &self.records);
+        page(&title, nonce, |h| {
+            h.raw("<p class=\"mute\"><a href=\"/\">Dashboard</a> › Merge</p>").element("<h1>", &title, "</h1>");
+            h.raw("<p>Choose the record that stays and, where the records differ, whose value it keeps. ");
+            h.raw("Empty fields are filled from the others. Every externalId, association, task and activity of the merged records ");
+            h.raw("moves to the record that stays; the merged records' ids keep working and lead to it.</p>");
+            h.raw("<form method=\"post\" class=\"review\" action=\"/merge/").raw(segment(kind)).raw("\">");
+            h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(&self.token).raw("\">");
+            for r in &self.records {
+                h.raw("<input type=\"hidden\" name=\"ids\" value=\"").text(&r.id).raw("\">");
+            }
+            h.raw("<div class=\"scroll\"><table class=\"compare\"><tr><th>Keep</th>");
+            for (i, r) in self.records.iter().enumerate() {
+                h.raw("<th><label><input type=\"radio\" name=\"survivor\" value=\"").text(&r.id).raw("\"");
+                if i == 0 {
+                    h.raw(" checked");
+                }
+                h.raw("> this record</label><br>");
+                let name = display_name(kind, &r.fields);
+                h.link(&record_href(kind, &r.id), shown_name(&name)).raw("<br><code>").text(&r.id).raw("</code></th>");
+            }
+            h.raw("</tr>");
+            for f in &fields {
+                h.raw("<tr><th>").text(&f.label);
+                if f.differs {
+                    h.raw(" <span class=\"badge\">differs</span>");
+                }
+                h.raw("</th>");
+                for (i, (r, value)) in self.records.iter().zip(&f.values).enumerate() {
+                    h.raw("<td>");
+                    if value.trim().is_empty() {
+                        h.raw("<span class=\"mute\">—</span>");
+                    } else if f.differs {
+                        h.raw("<label><input type=\"radio\" name=\"field:").text(&f.name).raw("\" value=\"").text(&r.id).raw("\"");
+                        if f.default == Some(i) {
+                            h.raw(" checked");
+                        }
+                        h.raw("> ").text(value).raw("</label>");
+                    } else {
+                        h.text(value);
+                    }
+                    h.raw("</td>");
+                }
+                h.raw("</tr>");
+            }
+            for (heading, of) in [("External id", 0usize), ("Created", 1), ("Updated", 2)] {
+                h.raw("<tr><th>").text(heading).raw("</th>");
+                for r in &self.records {
+                    let value = match of {
+                        0 => r.external_id.clone().unwrap_or_default(),
+                        1 => when(&r.created_at).into_owned(),
+                        _ => when(&r.updated_at).into_owned(),
+                    };
+                    h.raw("<td class=\"mute\">").text(&value).raw("</td>");
+                }
+                h.raw("</tr>");
+            }
+            h.raw("</table></div><p><button type=\"submit\">Merge into the chosen record</button> ");
+            h.raw("<a href=\"/\">Cancel</a></p></form>");
+        })
+    }
+}
+
+/// The body of `POST /{kind}/merge` a review form asks for: the record chosen to stay, the
+/// others merged into it in the review's order, and the source of each field picked. The API's
+/// own checks (`MergeRequest::parse`) then apply as to any client.
+pub fn merge_body(form: &[(String, String)]) -> Value {
+    let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let survivor = get("survivor").unwrap_or_default();
+    let merged: Vec<&str> = form.iter().filter(|(k, v)| k == "ids" && v != survivor).map(|(_, v)| v.as_str()).collect();
+    let mut fields = Map::new();
+    for (k, v) in form {
+        if let Some(field) = k.strip_prefix("field:") {
+            fields.insert(field.to_string(), json!(v));
+        }
+    }
+    json!({"survivorId": survivor, "mergedIds": merged, "fields": fields})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::matching::MatchField;
+    use crate::domain::merge::{DuplicateRow, MergeRequest};
+    use crate::domain::record::KeySet;
+
+    fn record(id: &str, fields: Value, properties: Value) -> RecordRow {
+        RecordRow {
+            id: id.into(),
+            fields: fields.as_object().unwrap().clone(),
+            properties: properties.as_object().unwrap().clone(),
+            created_at: "2026-01-01T10:00:00.000Z".into(),
+            updated_at: "2026-02-01T10:00:00.000Z".into(),
+            ..Default::default()
+        }
+    }
+
+    fn records() -> Vec<RecordRow> {
+        vec![
+            record("ct_1", json!({"firstName": "Ada", "email": "ada@old.example"}), json!({"tier": "gold"})),
+            record("ct_2", json!({"firstName": "Ada", "email": "ada@new.example", "title": "CTO"}), json!({"tier": "gold", "seats": 4})),
+        ]
+    }
+
+    #[test]
+    fn the_review_offers_a_choice_only_where_records_differ() {
+        let rows = review_fields(RecordKind::Contact, &records());
+        let by = |name: &str| rows.iter().find(|r| r.name == name).unwrap();
+        assert!(!by("firstName").differs);
+        assert!(by("email").differs);
+        assert_eq!(by("email").default, Some(0), "the record offered to stay keeps its value");
+        assert_eq!(by("title").default, Some(1), "an empty field takes the other's value");
+        assert!(!by("title").differs);
+        assert_eq!(by("properties.seats").values, ["", "4"]);
+        assert!(!by("properties.tier").differs);
+        assert!(rows.iter().all(|r| r.name != "phone"), "a field nobody holds is left out");
+    }
+
+    #[test]
+    fn the_review_page_is_a_form_with_the_token_and_every_choice_escaped() {
+        let mut recs = records();
+        recs[1].fields.insert("title".into(), json!("<script>alert(1)</script>"));
+        recs[0].fields.insert("title".into(), json!("CEO"));
+        let page = MergeReview { kind: RecordKind::Contact, records: recs, token: "t0k3n".into() }.render("n");
+        assert!(page.contains("<form method=\"post\" class=\"review\" action=\"/merge/contact\">"), "{page}");
+        assert!(page.contains("name=\"token\" value=\"t0k3n\""));
+        assert!(page.contains("name=\"survivor\" value=\"ct_1\" checked"));
+        assert!(page.contains("name=\"field:email\" value=\"ct_1\" checked"));
+        assert!(page.contains("name=\"field:email\" value=\"ct_2\">"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn a_review_form_becomes_the_apis_merge_body() {
+        let form: Vec<(String, String)> = [
+            ("token", "t"),
+            ("ids", "ct_1"),
+            ("ids", "ct_2"),
+            ("ids", "ct_3"),
+            ("survivor", "ct_2"),
+            ("field:email", "ct_1"),
+            ("field:properties.seats", "ct_3"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .to_vec();
+        let body = merge_body(&form);
+        assert_eq!(body, json!({"survivorId": "ct_2", "mergedIds": ["ct_1", "ct_3"], "fields": {"email": "ct_1", "properties.seats": "ct_3"}}));
+        let req = MergeRequest::parse(RecordKind::Contact, &body).unwrap();
+        assert_eq!(req.ids(), ["ct_2", "ct_1", "ct_3"]);
+        // A form without a survivor is the API's 400, naming it.
+        let e = MergeRequest::parse(RecordKind::Contact, &merge_body(&form[..4])).unwrap_err();
+        assert!(e.message("r").contains("survivorId"), "{}", e.message("r"));
+    }
+
+    #[test]
+    fn review_ids_are_two_to_fifty_one_distinct_ids() {
+        let q = |v: &str| vec![("ids".to_string(), v.to_string())];
+        assert_eq!(review_ids(&q("ct_1, ct_2,ct_1")).unwrap(), ["ct_1", "ct_2"]);
+        assert!(review_ids(&q("ct_1")).is_err());
+        assert!(review_ids(&[]).is_err());
+        let many: Vec<String> = (0..52).map(|i| format!("ct_{i}")).collect();
+        assert!(review_ids(&q(&many.join(","))).unwrap_err().contains("at most 51"));
+        assert_eq!(review_href(RecordKind::Company, &["co_1", "co 2"]), "/merge/company?ids=co_1,co%202");
+    }
+
+    #[test]
+    fn the_duplicates_list_offers_the_current_record_first() {
+        let member = |id: &str| DuplicateRow {
+            group_field: MatchField::Email,
+            group_key: "ada@x.example".into(),
+            id: id.into(),
+            external_id: None,
+            name: format!("Ada {id}"),
+            fields: Map::new(),
+            updated_at: "2026-02-01T10:00:00.000Z".into(),
+            keys: KeySet::default(),
+        };
+        let groups = vec![DuplicateGroup {
+            field: MatchField::Email,
+            key: "ada@x.example".into(),
+            term: "firstName&lastName".into(),
+            records: vec![member("ct_1"), member("ct_2")],
+        }];
+        let mut h = Html::new();
+        duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &groups, Some("ct_2"));
+        let html = h.finish();
+        assert!(html.contains("Same <b>First name + Last name</b>"), "{html}");
+        assert!(html.contains("href=\"/merge/contact?ids=ct_2,ct_1\""), "{html}");
+        assert!(html.contains("Ada ct_2 <span class=\"mute\">(this record)</span>"), "{html}");
+        let mut h = Html::new();
+        duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &[], None);
+        assert!(h.finish().contains("None found"));
+    }
+}
