@@ -90,6 +90,10 @@ pub enum RouteId {
     PageDashboard,
     /// `GET /view/contact/{id}`, `GET /view/company/{id}`: a record's page (HTML).
     PageRecord(RecordKind),
+    /// `GET /merge/contact?ids=…`, `GET /merge/company?ids=…`: the merge review page (HTML).
+    PageMergeReview(RecordKind),
+    /// `POST /merge/contact`, `POST /merge/company`: the review page's form (HTML answer).
+    PageMerge(RecordKind),
 }
 
 /// Which credential a route needs.
@@ -160,6 +164,10 @@ pub static ROUTES: &[Route] = &[
     route("/", "GET", RouteId::PageDashboard, false, Page),
     route("/view/contact/{id}", "GET", RouteId::PageRecord(Contact), false, Page),
     route("/view/company/{id}", "GET", RouteId::PageRecord(Company), false, Page),
+    route("/merge/contact", "GET", RouteId::PageMergeReview(Contact), false, Page),
+    route("/merge/contact", "POST", RouteId::PageMerge(Contact), false, Page),
+    route("/merge/company", "GET", RouteId::PageMergeReview(Company), false, Page),
+    route("/merge/company", "POST", RouteId::PageMerge(Company), false, Page),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.
@@ -235,7 +243,7 @@ impl RouteId {
         matches!(
             self,
             RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
-                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_)
+                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_) | PageMergeReview(_)
         )
     }
 }

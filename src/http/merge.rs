@@ -45,13 +45,19 @@ pub async fn duplicates(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, Strin
     respond::json(&json!({"data": groups, "nextCursor": next}), 200)
 }
 
-/// `POST /{kind}/merge`: checked, loaded (one statement), planned, written in one batch. A record
-/// that changed or was merged by another request between the read and the write is `409`:
-/// overlapping merges never both apply.
+/// `POST /{kind}/merge`: checked, then [`run`].
 pub async fn merge(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     let request = MergeRequest::parse(kind, ctx.body())?;
+    respond::json(&run(ctx, kind, &request).await?, 200)
+}
+
+/// A checked merge, loaded (one statement), planned, written in one batch, and its answer. A
+/// record that changed or was merged by another request between the read and the write is
+/// `409`: overlapping merges never both apply. The API's route and the review page's form both
+/// merge through here.
+pub async fn run(ctx: &Ctx<'_>, kind: RecordKind, request: &MergeRequest) -> Result<serde_json::Value, ApiError> {
     let loaded = ctx.store.merge_load(kind, &request.ids()).await?;
-    let plan = plan_merge(kind, &request, &loaded)?;
+    let plan = plan_merge(kind, request, &loaded)?;
     let survivor = match ctx.store.merge(kind, &plan, &now(), ctx.request_id).await {
         Ok(row) => row,
         Err(StoreError::Conflict) => {
@@ -61,5 +67,5 @@ pub async fn merge(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     };
     candidates::forget(ctx, kind, &plan.touched, plan.external_ids.iter().map(String::as_str)).await;
     let record = survivor.map(|r| r.to_wire(kind)).unwrap_or(serde_json::Value::Null);
-    respond::json(&answer_merge(&plan, record), 200)
+    Ok(answer_merge(&plan, record))
 }

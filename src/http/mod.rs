@@ -121,7 +121,7 @@ async fn handle(
     *route_label = matched.route.pattern.to_string();
     // Pages for people check their own credential (Basic auth) and answer HTML (`pages.rs`).
     if access == Access::Page {
-        return pages::serve(&req, env, matched.route.id, &matched.params).await;
+        return pages::serve(req, env, worker, request_id, matched.route.id, &matched.params).await;
     }
 
     // Health reports a broken configuration itself, as `503 degraded`; the description needs none.
@@ -202,7 +202,7 @@ async fn read_body(req: &mut Request, max_bytes: usize) -> Result<(Value, Vec<u8
 async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> context::HandlerResult {
     match route {
         RouteId::Health | RouteId::OpenApi => unreachable!("answered before the configuration is read"),
-        RouteId::PageDashboard | RouteId::PageRecord(_) => unreachable!("pages are served before the API's pipeline"),
+        RouteId::PageDashboard | RouteId::PageRecord(_) | RouteId::PageMergeReview(_) | RouteId::PageMerge(_) => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
         RouteId::RecordFeed(kind) => records::feed(ctx, kind, query).await,

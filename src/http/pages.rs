@@ -3,24 +3,49 @@
 //! security headers, failures included: an error on our side returns through the pipeline (so
 //! its log line keeps the cause), which answers it with [`error_page`].
 
-use worker::{Env, Request, Response};
+use futures_util::future::{join, join3};
+use worker::{Context as WorkerContext, Env, Request, Response};
 
-use super::context;
+use super::{context, Ctx};
 use crate::domain::auth::ApiKeys;
+use crate::domain::config::Config;
 use crate::domain::error::ApiError;
-use crate::domain::pages::dashboard::SEARCH_WINDOW;
+use crate::domain::merge::{duplicate_fields, group_duplicates, MergeRequest};
+use crate::domain::pages::dashboard::{DuplicatesList, SEARCH_WINDOW};
+use crate::domain::pages::form::{self, check_post, parse_form, Post};
+use crate::domain::pages::html::url_encode;
 use crate::domain::pages::layout::{headers, message_page};
+use crate::domain::pages::merge::{merge_body, merge_refused, review_href, review_ids, MergeReview, DASHBOARD_GROUPS};
+use crate::domain::pages::record::record_href;
 use crate::domain::pages::{
     page_access, Dashboard, DashboardQuery, List, PageAccess, RecordPage, Settings, CHALLENGE,
 };
 use crate::domain::record::RecordKind;
+use crate::domain::request::check_declared_length;
 use crate::domain::routes::{ReadFrom, RouteId};
 use crate::store::d1::Store;
+use crate::store::kv::MatchCache;
 use crate::store::sql_pages::{DASHBOARD_PAGE, RECENT_ACTIVITIES};
+
+/// Rows of a record's possible duplicates its page reads at most.
+const DUPLICATE_ROWS: usize = 200;
 
 type PageResult = Result<worker::Result<Response>, ApiError>;
 
-pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) -> PageResult {
+/// What a page answers before the shared headers: status, HTML, and a redirect's target.
+struct Answer {
+    status: u16,
+    body: String,
+    location: Option<String>,
+}
+
+impl Answer {
+    fn page(status: u16, body: String) -> Answer {
+        Answer { status, body, location: None }
+    }
+}
+
+pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_id: &str, route: RouteId, params: &[&str]) -> PageResult {
     let nonce = nonce();
     // Who may see the page is decided first, even when the configuration is broken: without a
     // password there are no pages, and a stranger learns nothing about the server's state.
@@ -39,7 +64,7 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
         }
         PageAccess::Denied => {
             // A wrong password counts against the client's address; over the limit, `429`.
-            if let ApiError::RateLimited { retry_after } = context::refused(env, req, authorization.as_deref(), ApiError::Unauthorized).await {
+            if let ApiError::RateLimited { retry_after } = context::refused(env, &req, authorization.as_deref(), ApiError::Unauthorized).await {
                 let message = format!("Too many wrong passwords from this address. Try again in {retry_after} seconds.");
                 return Ok(html(429, &nonce, message_page(&nonce, "Too many attempts", &message)).and_then(|mut r| {
                     r.headers_mut().set("Retry-After", &retry_after.to_string())?;
@@ -56,48 +81,187 @@ pub async fn serve(req: &Request, env: &Env, route: RouteId, params: &[&str]) ->
     }
     // The sentence that names a bad variable is for `/health`, behind the API key.
     let config = config?;
+    let password = password.unwrap_or_default();
+
+    // The session a form's token is tied to: the browser's, or a new one this answer starts.
+    let secure = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
+    let cookie = req.headers().get("Cookie").ok().flatten();
+    let sent_session = form::session_of(cookie.as_deref(), secure);
+    let session = sent_session.clone().unwrap_or_else(|| form::new_session(random_bytes()));
+    let set_cookie = sent_session.is_none().then(|| form::set_cookie(&session, secure));
 
     let bookmark = req.headers().get("X-D1-Bookmark").ok().flatten();
     let store = Store::open(env, ReadFrom::of(route, bookmark.as_deref()))?;
-    let (status, body) = match route {
-        RouteId::PageRecord(kind) => record(&store, kind, params[0], &nonce).await?,
+    let query = context::query_pairs(&req);
+    let (answer, store) = match route {
+        RouteId::PageRecord(kind) => (record(&store, &config, kind, params[0], &query, &nonce).await?, store),
         RouteId::PageDashboard => {
             let settings = Settings {
-                base_url: config.public_url.clone().unwrap_or_else(|| origin(req)),
+                base_url: config.public_url.clone().unwrap_or_else(|| origin(&req)),
                 api_key_header: config.auth.api_key_header.clone(),
             };
-            dashboard(&store, req, settings, &nonce).await?
+            (dashboard(&store, &config, &query, settings, &nonce).await?, store)
+        }
+        RouteId::PageMergeReview(kind) => (review(&store, kind, &query, &form::form_token(&password, &session), &nonce).await?, store),
+        RouteId::PageMerge(kind) => {
+            let post = MergePost { password: &password, session: sent_session.as_deref() };
+            let ctx = Ctx {
+                env,
+                worker,
+                cache: if config.match_cache { MatchCache::from_env(env) } else { None },
+                no_cache: false,
+                kv_ops: Default::default(),
+                config: config.clone(),
+                store,
+                request_id,
+                body: None,
+                params: Vec::new(),
+            };
+            (merge_post(&ctx, &mut req, kind, post, &nonce).await?, ctx.store)
         }
         other => unreachable!("{other:?} is not a page"),
     };
-    Ok(html(status, &nonce, body).and_then(|mut r| {
+    let response = match &answer.location {
+        Some(to) => Response::empty().map(|r| r.with_status(answer.status)).and_then(|mut r| {
+            for (name, value) in headers(&nonce) {
+                r.headers_mut().set(name, &value)?;
+            }
+            r.headers_mut().set("Location", to)?;
+            Ok(r)
+        }),
+        None => html(answer.status, &nonce, answer.body),
+    };
+    Ok(response.and_then(|mut r| {
+        if let Some(cookie) = &set_cookie {
+            r.headers_mut().set("Set-Cookie", cookie)?;
+        }
         context::store_figures(&mut r, &store)?;
         Ok(r)
     }))
 }
 
-async fn record(store: &Store, kind: RecordKind, id: &str, nonce: &str) -> Result<(u16, String), ApiError> {
-    match store.record_page(kind, id).await? {
-        Some(row) => Ok((200, RecordPage::from_row(kind, row).render(nonce))),
+/// A record's page, with its possible duplicates (two statements, run together) and, after a
+/// merge through the review page, a notice of it.
+async fn record(store: &Store, config: &Config, kind: RecordKind, id: &str, query: &[(String, String)], nonce: &str) -> Result<Answer, ApiError> {
+    let rule = config.match_rule(kind);
+    let fields = duplicate_fields(rule);
+    let (row, duplicates) = join(store.record_page(kind, id), store.duplicates_of(kind, id, &fields, DUPLICATE_ROWS)).await;
+    match row? {
+        Some(row) => {
+            let mut page = RecordPage::from_row(kind, row);
+            page.duplicates = group_duplicates(rule, &duplicates?).into_iter().filter(|g| g.records.iter().any(|r| r.id == id)).collect();
+            page.merged = query.iter().find(|(k, _)| k == "merged").map(|(_, v)| v.split(',').map(str::to_string).collect()).unwrap_or_default();
+            Ok(Answer::page(200, page.render(nonce)))
+        }
         None => {
             let title = format!("{} not found", kind.noun());
             let message = format!(
                 "There is no {} with the id {id}. It may have been deleted, or the link may be incomplete.",
                 kind.noun().to_lowercase()
             );
-            Ok((404, message_page(nonce, &title, &message)))
+            Ok(Answer::page(404, message_page(nonce, &title, &message)))
         }
     }
 }
 
-async fn dashboard(store: &Store, req: &Request, settings: Settings, nonce: &str) -> Result<(u16, String), ApiError> {
-    let query = DashboardQuery::parse(&context::query_pairs(req));
+/// The dashboard (one statement) and the first groups of possible duplicates of each kind (one
+/// statement each), the three run together.
+async fn dashboard(store: &Store, config: &Config, query: &[(String, String)], settings: Settings, nonce: &str) -> Result<Answer, ApiError> {
+    let query = DashboardQuery::parse(query);
     let cursors = [query.cursor(List::Contacts), query.cursor(List::Companies), query.cursor(List::Tasks)];
-    let row = store
-        .dashboard(&query.folded(), cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES, SEARCH_WINDOW)
-        .await
-        ?;
-    Ok((200, Dashboard::from_row(row, query, settings, DASHBOARD_PAGE).render(nonce)))
+    let folded = query.folded();
+    let (contact_fields, company_fields) = (duplicate_fields(config.match_rule(RecordKind::Contact)), duplicate_fields(config.match_rule(RecordKind::Company)));
+    let (row, contacts, companies) = join3(
+        store.dashboard(&folded, cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES, SEARCH_WINDOW),
+        store.duplicates(RecordKind::Contact, &contact_fields, ("", ""), DASHBOARD_GROUPS + 1),
+        store.duplicates(RecordKind::Company, &company_fields, ("", ""), DASHBOARD_GROUPS + 1),
+    )
+    .await;
+    let mut page = Dashboard::from_row(row?, query, settings, DASHBOARD_PAGE);
+    for (kind, rows) in [(RecordKind::Contact, contacts?), (RecordKind::Company, companies?)] {
+        let groups = group_duplicates(config.match_rule(kind), &rows);
+        page.duplicates.push(DuplicatesList::new(kind, groups, DASHBOARD_GROUPS));
+    }
+    Ok(Answer::page(200, page.render(nonce)))
+}
+
+/// The merge review page of `?ids=…`: one statement. Every id must name a live record of this
+/// kind; otherwise the page says which does not.
+async fn review(store: &Store, kind: RecordKind, query: &[(String, String)], token: &str, nonce: &str) -> Result<Answer, ApiError> {
+    let ids = match review_ids(query) {
+        Ok(ids) => ids,
+        Err(message) => return Ok(Answer::page(400, message_page(nonce, "Nothing to review", &message))),
+    };
+    let loaded = store.merge_load(kind, &ids).await?;
+    let mut records = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let problem = match loaded.iter().find(|r| &r.row.id == id) {
+            None => format!("There is no {} with the id {id}.", kind.noun().to_lowercase()),
+            Some(r) => match (&r.merged_into, &r.row.deleted_at) {
+                (Some(into), _) => format!("{id} was already merged into {into}."),
+                (None, Some(_)) => format!("{id} was deleted."),
+                (None, None) => {
+                    records.push(r.row.clone());
+                    continue;
+                }
+            },
+        };
+        return Ok(Answer::page(404, message_page(nonce, "Cannot review this merge", &problem)));
+    }
+    Ok(Answer::page(200, MergeReview { kind, records, token: token.to_string() }.render(nonce)))
+}
+
+/// What a merge form post is checked against.
+struct MergePost<'a> {
+    password: &'a str,
+    /// The session the browser's cookie names (none when it sent none).
+    session: Option<&'a str>,
+}
+
+/// The review page's form: refused (`403`, nothing written) unless it carries this session's
+/// token and came from this site; then the API's merge. Done, it sends the browser to the record
+/// that stayed; refused by the merge, it says why.
+async fn merge_post(ctx: &Ctx<'_>, req: &mut Request, kind: RecordKind, post: MergePost<'_>, nonce: &str) -> Result<Answer, ApiError> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let content_type = header("Content-Type").unwrap_or_default();
+    if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+        return Ok(Answer::page(415, message_page(nonce, "Not a form", "This address takes the merge review page's form.")));
+    }
+    check_declared_length(header("Content-Length").as_deref(), ctx.config.max_body_bytes)?;
+    let (fetch_site, sent_origin) = (header("Sec-Fetch-Site"), header("Origin"));
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the form: {e}")))?;
+    if bytes.len() > ctx.config.max_body_bytes {
+        return Ok(Answer::page(413, message_page(nonce, "Too large", "The form is larger than this server takes.")));
+    }
+    let fields = parse_form(&bytes);
+    let own = match (&ctx.config.public_url, &sent_origin) {
+        (Some(public), Some(o)) if public.trim_end_matches('/') == o => o.clone(),
+        _ => origin(req),
+    };
+    let token = fields.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str());
+    let check = Post { session: post.session, token, fetch_site: fetch_site.as_deref(), origin: sent_origin.as_deref(), own_origin: &own };
+    if let Err(refusal) = check_post(post.password, &check) {
+        return Ok(Answer::page(403, message_page(nonce, "Nothing was changed", refusal.message())));
+    }
+    let body = merge_body(&fields);
+    let outcome = match MergeRequest::parse(kind, &body) {
+        Ok(request) => super::merge::run(ctx, kind, &request).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(answer) => {
+            let survivor = answer["crmId"].as_str().unwrap_or_default();
+            let merged: Vec<&str> = answer["mergedIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+            let location = format!("{}?merged={}", record_href(kind, survivor), merged.iter().map(|m| url_encode(m)).collect::<Vec<_>>().join(","));
+            Ok(Answer { status: 303, body: String::new(), location: Some(location) })
+        }
+        Err(e @ (ApiError::BadRequest { .. } | ApiError::Conflict(_))) => {
+            let ids: Vec<&str> = fields.iter().filter(|(k, _)| k == "ids").map(|(_, v)| v.as_str()).collect();
+            let message = format!("{} Nothing was changed.", e.message(ctx.request_id));
+            Ok(Answer::page(e.status(), merge_refused(nonce, &message, &review_href(kind, &ids))))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A page request that failed on our side (a broken configuration, D1 unreachable, a bug): the
@@ -119,9 +283,14 @@ fn origin(req: &Request) -> String {
 
 /// A fresh nonce for the page's stylesheet: 128 random bits, hex.
 fn nonce() -> String {
+    random_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 128 random bits (a nonce, a session id).
+fn random_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).expect("crypto.getRandomValues is available in Workers");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes
 }
 
 fn html(status: u16, nonce: &str, body: String) -> worker::Result<Response> {

@@ -47,6 +47,24 @@ struct RawMergeRow {
     associations: Option<String>,
 }
 
+impl RawDuplicate {
+    fn decode(self) -> Result<DuplicateRow> {
+        let r = self;
+        let pairs: Vec<(String, String)> = decode("keys", &r.id, &r.keys)?;
+        let keys = pairs.into_iter().map(|(f, k)| Ok((field(&f, &r.id)?, k))).collect::<Result<Vec<_>>>()?;
+        Ok(DuplicateRow {
+            group_field: field(&r.group_field, &r.id)?,
+            group_key: r.group_key,
+            fields: decode("fields", &r.id, &r.fields)?,
+            keys: KeySet::new(keys),
+            id: r.id,
+            external_id: r.external_id,
+            name: r.display_name,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
 fn field(name: &str, id: &str) -> Result<MatchField> {
     MatchField::from_name(name).ok_or_else(|| StoreError::Decode(format!("key field {name:?} of {id}")))
 }
@@ -57,22 +75,15 @@ impl Store {
     pub async fn duplicates(&self, kind: RecordKind, fields: &[&str], after: (&str, &str), limit: usize) -> Result<Vec<DuplicateRow>> {
         let args = [json_arg(fields), text(after.0), text(after.1), JsValue::from_f64(limit as f64)];
         let rows: Vec<RawDuplicate> = self.rows(merge_sql(kind).duplicates, &args).await?;
-        rows.into_iter()
-            .map(|r| {
-                let pairs: Vec<(String, String)> = decode("keys", &r.id, &r.keys)?;
-                let keys = pairs.into_iter().map(|(f, k)| Ok((field(&f, &r.id)?, k))).collect::<Result<Vec<_>>>()?;
-                Ok(DuplicateRow {
-                    group_field: field(&r.group_field, &r.id)?,
-                    group_key: r.group_key,
-                    fields: decode("fields", &r.id, &r.fields)?,
-                    keys: KeySet::new(keys),
-                    id: r.id,
-                    external_id: r.external_id,
-                    name: r.display_name,
-                    updated_at: r.updated_at,
-                })
-            })
-            .collect()
+        rows.into_iter().map(RawDuplicate::decode).collect()
+    }
+
+    /// The members of the groups record `id` belongs to (sharing one of its keys of `fields`),
+    /// at most `limit` rows: one statement. A record's page lists its possible duplicates so.
+    pub async fn duplicates_of(&self, kind: RecordKind, id: &str, fields: &[&str], limit: usize) -> Result<Vec<DuplicateRow>> {
+        let args = [text(id), json_arg(fields), JsValue::from_f64(limit as f64)];
+        let rows: Vec<RawDuplicate> = self.rows(merge_sql(kind).duplicates_of, &args).await?;
+        rows.into_iter().map(RawDuplicate::decode).collect()
     }
 
     /// The records a merge names, deleted and merged ones included, with their links.

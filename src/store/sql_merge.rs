@@ -12,6 +12,9 @@ pub struct MergeSql {
     /// names), after the group `(?2 field, ?3 key)`, at most `?4` groups: one row per member, with
     /// the member's keys, ordered by group then id.
     pub duplicates: &'static str,
+    /// The members of the groups record `?1` belongs to: live records sharing one of its keys
+    /// of the fields `?2` (JSON array), at most `?3` rows, shaped like `duplicates`.
+    pub duplicates_of: &'static str,
     /// Records by id (`?1` JSON array), deleted and merged ones included, with their links.
     pub load: &'static str,
     /// `(id, merged_into)` of the ids of `?1` that were merged into another record.
@@ -59,6 +62,14 @@ macro_rules! merge_sql {
                 "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys ",
                 "FROM g CROSS JOIN match_keys m ON m.kind = '", $kind, "' AND m.field = g.field AND m.key = g.key ",
                 "CROSS JOIN ", $table, " r ON r.id = m.record_id WHERE +r.deleted_at IS NULL ORDER BY g.field, g.key, r.id"
+            ),
+            duplicates_of: concat!(
+                "WITH g AS (SELECT m.field, m.key FROM match_keys m WHERE m.record_id = ?1 ",
+                "AND m.field IN (SELECT value FROM json_each(?2))) ",
+                "SELECT g.field AS group_field, g.key AS group_key, r.id, r.external_id, r.fields, r.display_name, r.updated_at, ",
+                "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys ",
+                "FROM g CROSS JOIN match_keys m ON m.kind = '", $kind, "' AND m.field = g.field AND m.key = g.key ",
+                "CROSS JOIN ", $table, " r ON r.id = m.record_id WHERE +r.deleted_at IS NULL ORDER BY g.field, g.key, r.id LIMIT ?3"
             ),
             load: concat!(
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, r.deleted_at, r.merged_into, ",
@@ -148,6 +159,7 @@ impl MergeSql {
     fn all(&'static self, prefix: &'static str) -> Vec<(String, &'static str)> {
         [
             ("duplicates", self.duplicates),
+            ("duplicates_of", self.duplicates_of),
             ("load", self.load),
             ("merged_of", self.merged_of),
             ("repoint", self.repoint),

@@ -15,7 +15,9 @@ use serde_json::Map;
 
 use super::html::{url_encode, Html};
 use super::layout::{grouped, page, when};
+use super::merge::duplicates_section;
 use super::record::{about_links, activity_item, record_href, shown_name, task_summary, Activity, Task};
+use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{search_fold, RecordKind};
 
 /// Longest search query kept, in characters; a longer one is cut (nobody types more).
@@ -201,7 +203,27 @@ impl<T: for<'de> Deserialize<'de>> Page<T> {
     }
 }
 
+/// The possible duplicates of one kind the dashboard shows.
+#[derive(Debug, Clone)]
+pub struct DuplicatesList {
+    pub kind: RecordKind,
+    pub groups: Vec<DuplicateGroup>,
+    /// More groups exist than are shown.
+    pub more: bool,
+}
+
+impl DuplicatesList {
+    /// The first `limit` of `groups` (read one group past the page, so `more` is known).
+    pub fn new(kind: RecordKind, mut groups: Vec<DuplicateGroup>, limit: usize) -> DuplicatesList {
+        let more = groups.len() > limit;
+        groups.truncate(limit);
+        DuplicatesList { kind, groups, more }
+    }
+}
+
 pub struct Dashboard {
+    /// Possible duplicates, contacts then companies.
+    pub duplicates: Vec<DuplicatesList>,
     pub query: DashboardQuery,
     pub settings: Settings,
     pub counts: Counts,
@@ -219,6 +241,7 @@ impl Dashboard {
             contacts: Page::from_column(row.contacts.as_deref(), page_size, row.contacts_end),
             companies: Page::from_column(row.companies.as_deref(), page_size, row.companies_end),
             tasks: Page::from_column(row.tasks.as_deref(), page_size, None),
+            duplicates: Vec::new(),
             query,
             settings,
         }
@@ -242,6 +265,7 @@ impl Dashboard {
             self.record_list(h, List::Contacts, &self.contacts, &["email", "company", "title"]);
             self.record_list(h, List::Companies, &self.companies, &["domain", "industry", "country"]);
             self.task_list(h);
+            self.duplicate_lists(h);
             self.recent(h);
             self.enginy(h);
         })
@@ -278,6 +302,16 @@ impl Dashboard {
         }
         self.pager(h, list, page);
         h.raw("</section>");
+    }
+
+    fn duplicate_lists(&self, h: &mut Html) {
+        for list in &self.duplicates {
+            let title = match list.kind {
+                RecordKind::Contact => "Possible duplicates: contacts",
+                RecordKind::Company => "Possible duplicates: companies",
+            };
+            duplicates_section(h, title, list.kind, &list.groups, None, list.more);
+        }
     }
 
     fn task_list(&self, h: &mut Html) {

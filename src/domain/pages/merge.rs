@@ -36,11 +36,11 @@ fn term_label(term: &str) -> String {
 
 /// The "Possible duplicates" section: each group with what joins it, its records, and a link to
 /// review it. On a record's page (`current`), that record is listed and offered first.
-pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &[DuplicateGroup], current: Option<&str>) {
+/// `more`: the list stops before every group (the dashboard shows the first few).
+pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &[DuplicateGroup], current: Option<&str>, more: bool) {
     h.raw("<section class=\"duplicates\" id=\"duplicates-").raw(segment(kind)).raw("\"><h2>").text(title).raw("</h2>");
     if groups.is_empty() {
-        h.raw("<p class=\"mute\">None found: no two live records share an identifier that would match them.</p></section>");
-        return;
+        h.raw("<p class=\"mute\">None found: no two live records share an identifier that would match them.</p>");
     }
     for group in groups {
         let mut ids: Vec<&str> = group.records.iter().map(|r| r.id.as_str()).collect();
@@ -59,6 +59,11 @@ pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &
             h.raw(" <span class=\"mute\"><code>").text(&r.id).raw("</code> · updated ").text(&when(&r.updated_at)).raw("</span></li>");
         }
         h.raw("</ul><p>").link(&review_href(kind, &ids), "Review and merge").raw("</p></div>");
+    }
+    if more {
+        h.raw("<p class=\"mute\">More groups exist than are shown here: merge these first, or list them all with <code>GET /")
+            .text(kind.collection())
+            .raw("/duplicates</code>.</p>");
     }
     h.raw("</section>");
 }
@@ -200,6 +205,15 @@ impl MergeReview {
     }
 }
 
+/// The page a merge the review asked for answers when the merge refused it: why, and the way
+/// back to a fresh review of the same records.
+pub fn merge_refused(nonce: &str, message: &str, review: &str) -> String {
+    page("Not merged", nonce, |h| {
+        h.raw("<section><h1>Not merged</h1>").element("<p>", message, "</p>");
+        h.raw("<p>").link(review, "Back to the review").raw(" · <a href=\"/\">Dashboard</a></p></section>");
+    })
+}
+
 /// The body of `POST /{kind}/merge` a review form asks for: the record chosen to stay, the
 /// others merged into it in the review's order, and the source of each field picked. The API's
 /// own checks (`MergeRequest::parse`) then apply as to any client.
@@ -322,13 +336,14 @@ mod tests {
             records: vec![member("ct_1"), member("ct_2")],
         }];
         let mut h = Html::new();
-        duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &groups, Some("ct_2"));
+        duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &groups, Some("ct_2"), false);
         let html = h.finish();
         assert!(html.contains("Same <b>First name + Last name</b>"), "{html}");
         assert!(html.contains("href=\"/merge/contact?ids=ct_2,ct_1\""), "{html}");
         assert!(html.contains("Ada ct_2 <span class=\"mute\">(this record)</span>"), "{html}");
         let mut h = Html::new();
-        duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &[], None);
-        assert!(h.finish().contains("None found"));
+        duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &[], None, true);
+        let html = h.finish();
+        assert!(html.contains("None found") && html.contains("GET /contacts/duplicates</code>.</p></section>"), "{html}");
     }
 }

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 
 use super::html::{mail_address, url_encode, web_url, Html};
 use super::layout::{label, page, truncate, value_text, when};
+use super::merge::duplicates_section;
+use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
 
 /// Longest activity body shown; a longer one is cut with `…` (the API has the whole text).
@@ -127,6 +129,10 @@ pub struct RecordPage {
     /// Newest first.
     pub history: Vec<Change>,
     pub history_count: usize,
+    /// Groups of possible duplicates this record belongs to.
+    pub duplicates: Vec<DuplicateGroup>,
+    /// The ids just merged into this record through the review page (its notice).
+    pub merged: Vec<String>,
 }
 
 /// A JSON column the page's own statement wrote; a column it left NULL is an empty list.
@@ -158,6 +164,8 @@ impl RecordPage {
             activity_count: row.activity_count as usize,
             history: parse_list(row.history.as_deref()),
             history_count: row.history_count as usize,
+            duplicates: Vec::new(),
+            merged: Vec::new(),
             id: row.id,
             external_id: row.external_id,
             created_at: row.created_at,
@@ -186,7 +194,18 @@ impl RecordPage {
                 h.raw(" · last activity ").text(&when(last));
             }
             h.raw("</p>");
+            if !self.merged.is_empty() {
+                h.raw("<section class=\"notice\"><p>Merged into this record: ");
+                for (i, id) in self.merged.iter().enumerate() {
+                    if i > 0 {
+                        h.raw(", ");
+                    }
+                    h.element("<code>", id, "</code>");
+                }
+                h.raw(". Their ids now lead here.</p></section>");
+            }
             self.details(h);
+            duplicates_section(h, "Possible duplicates", self.kind, &self.duplicates, Some(&self.id), false);
             self.custom(h);
             self.associations(h);
             self.tasks(h);
