@@ -31,15 +31,16 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# The browser test of the pages (tests/e2e/pages.rs) drives Debian's Chromium, headless. Where
-# apt-get cannot run (another OS, or not root), say so instead: serving locally does not need it.
-if ! command -v chromium >/dev/null; then
+# The browser tests of the pages (tests/e2e/pages.rs, merge_pages.rs) drive Debian's Chromium,
+# headless, directly and through ChromeDriver (the package of the same version). Where apt-get
+# cannot run (another OS, or not root), say so instead: serving locally does not need them.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    step "installing Debian's chromium for the browser test (a minute, once)"
+    step "installing Debian's chromium and chromium-driver for the browser tests (a minute, once)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   else
-    step "chromium is missing: the browser test needs it (on Debian, as root: apt-get install chromium)"
+    step "chromium or chromedriver is missing: the browser tests need them (on Debian, as root: apt-get install chromium chromium-driver)"
   fi
 fi
 

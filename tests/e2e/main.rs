@@ -8,6 +8,7 @@ mod associations;
 mod bodies;
 mod harness;
 mod merge;
+mod merge_pages;
 mod health;
 mod limits;
 mod openapi;
@@ -20,6 +21,7 @@ mod sync;
 mod tasks;
 mod trust;
 mod users;
+mod webdriver;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,7 +82,7 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, races::TESTS, limits::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, races::TESTS, limits::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();

@@ -119,12 +119,14 @@ pub struct Post<'a> {
 }
 
 /// Whether a form post may write. The origin headers are checked when the browser sent them
-/// (every current browser does on a post); the session and its token always.
+/// (every current browser does on a post); the session and its token always. `Origin: null`
+/// tells nothing: a browser sends it for a form of a page under `Referrer-Policy: no-referrer`,
+/// which every page here is, so there `Sec-Fetch-Site` speaks.
 pub fn check_post(password: &str, post: &Post<'_>) -> Result<(), Refusal> {
     if post.fetch_site.is_some_and(|s| !s.eq_ignore_ascii_case("same-origin")) {
         return Err(Refusal::CrossSite);
     }
-    if post.origin.is_some_and(|o| o != post.own_origin) {
+    if post.origin.is_some_and(|o| o != "null" && o != post.own_origin) {
         return Err(Refusal::CrossSite);
     }
     let session = post.session.ok_or(Refusal::NoSession)?;
@@ -217,6 +219,11 @@ mod tests {
         cross.fetch_site = None;
         cross.origin = Some("https://evil.example");
         assert_eq!(check_post("pw", &cross), Err(Refusal::CrossSite));
+        // Chromium's form post from a page under `no-referrer`: `Origin: null`, `same-origin`.
+        let null = Post { origin: Some("null"), ..post(Some(SESSION), Some(&token)) };
+        assert_eq!(check_post("pw", &null), Ok(()));
+        let null_cross = Post { origin: Some("null"), fetch_site: Some("cross-site"), ..post(Some(SESSION), Some(&token)) };
+        assert_eq!(check_post("pw", &null_cross), Err(Refusal::CrossSite));
         // An older client that sends neither header still needs the session and its token.
         let bare = Post { fetch_site: None, origin: None, ..post(Some(SESSION), Some(&token)) };
         assert_eq!(check_post("pw", &bare), Ok(()));

@@ -39,8 +39,14 @@ fn term_label(term: &str) -> String {
 /// `more`: the list stops before every group (the dashboard shows the first few).
 pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &[DuplicateGroup], current: Option<&str>, more: bool) {
     h.raw("<section class=\"duplicates\" id=\"duplicates-").raw(segment(kind)).raw("\"><h2>").text(title).raw("</h2>");
-    if groups.is_empty() {
-        h.raw("<p class=\"mute\">None found: no two live records share an identifier that would match them.</p>");
+    match (groups.is_empty(), current) {
+        (false, _) => {}
+        (true, Some(_)) => {
+            h.raw("<p class=\"mute\">None found: no other live record shares an identifier that would match this one.</p>");
+        }
+        (true, None) => {
+            h.raw("<p class=\"mute\">None found: no two live records share an identifier that would match them.</p>");
+        }
     }
     for group in groups {
         let mut ids: Vec<&str> = group.records.iter().map(|r| r.id.as_str()).collect();

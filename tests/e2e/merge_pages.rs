@@ -1,0 +1,227 @@
+//! The duplicates pages: possible duplicates on the dashboard and on a record's page, the merge
+//! review page, its form's session and token, and a person merging two contacts in a real
+//! browser (ChromeDriver), with screenshots in `target/screenshots/`.
+
+use serde_json::{json, Value};
+
+use crate::harness::{basic_auth, random_hex, repo_root, unique, Client, Key, Resp};
+use crate::webdriver::Browser;
+use crate::App;
+
+pub const TESTS: &[(&str, crate::TestFn)] = &[
+    ("merge_pages::record_pages_and_the_dashboard_list_possible_duplicates", record_pages_and_the_dashboard_list_possible_duplicates),
+    ("merge_pages::the_review_form_needs_this_sessions_token_from_this_site", the_review_form_needs_this_sessions_token_from_this_site),
+    ("merge_pages::a_review_of_records_that_cannot_merge_says_why", a_review_of_records_that_cannot_merge_says_why),
+    ("merge_pages::a_person_merges_two_contacts_in_the_browser", a_person_merges_two_contacts_in_the_browser),
+];
+
+fn create(c: &Client, kind: &str, records: Value) -> Vec<String> {
+    let resp = c.json("POST", &format!("/{kind}"), &json!({ kind: records }));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert!(body["errors"].as_array().unwrap().is_empty(), "{body}");
+    body["results"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap().to_string()).collect()
+}
+
+/// A page request with the dashboard password and any extra headers.
+fn page(app: &App, c: &Client, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+    let auth = basic_auth("salesperson", &app.dashboard_password);
+    let mut all = vec![("Authorization", auth.as_str())];
+    all.extend_from_slice(headers);
+    c.send(method, path, Key::None, &all, body)
+}
+
+/// Two contacts of one LinkedIn profile (the matching server does not deduplicate on create): a
+/// pair the default identifier matches, so each is the other's possible duplicate.
+fn duplicate_contacts(c: &Client, tag: &str) -> (String, String) {
+    let profile = format!("https://www.linkedin.com/in/dora-{tag}");
+    let ids = create(c, "contacts", json!([
+        {"externalId": unique("pg-a"), "firstName": "Dora", "lastName": format!("Dup {tag}"), "linkedinUrl": profile, "title": "CTO"},
+        {"externalId": unique("pg-b"), "firstName": "Dora", "lastName": format!("Dup {tag}"), "linkedinUrl": profile,
+         "title": "Chief Technology Officer", "phone": "+34 600 999 000"},
+    ]));
+    (ids[0].clone(), ids[1].clone())
+}
+
+fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
+    let c = &app.matching;
+    let tag = unique("dora").replace('-', "");
+    let (a, b) = duplicate_contacts(c, &tag);
+    let resp = page(app, c, "GET", &format!("/view/contact/{a}"), &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let html = resp.text();
+    let section = &html[html.find("id=\"duplicates-contact\"").expect("a possible-duplicates section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains(&format!("/view/contact/{b}")), "{section}");
+    assert!(section.contains(&format!("href=\"/merge/contact?ids={a},{b}\"")), "this record is offered to stay: {section}");
+    assert_eq!(resp.header("x-d1-statements"), Some("2"), "the record and its duplicates, read together");
+
+    // A company whose key sorts before every other test's, so it is among the dashboard's first.
+    let domain = format!("00{}.com", random_hex(8));
+    let cos = create(c, "companies", json!([
+        {"externalId": unique("pg-co"), "name": unique("Zero One"), "domain": domain},
+        {"externalId": unique("pg-co"), "name": unique("Zero Two"), "domain": format!("https://www.{domain}/")},
+    ]));
+    let resp = page(app, c, "GET", "/", &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let html = resp.text();
+    let section = &html[html.find("id=\"duplicates-company\"").expect("the dashboard lists company duplicates")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains(&format!("<code>{domain}</code>")), "{section}");
+    let mut pair = cos.clone();
+    pair.sort();
+    assert!(section.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{section}");
+    assert!(html.contains("id=\"duplicates-contact\""));
+    assert_eq!(resp.header("x-d1-statements"), Some("3"));
+}
+
+/// The review page's form token and the session cookie it belongs to.
+fn open_review(app: &App, c: &Client, a: &str, b: &str) -> (String, String) {
+    let resp = page(app, c, "GET", &format!("/merge/contact?ids={a},{b}"), &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let cookie = resp.header("set-cookie").expect("a page starts a session").to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let html = resp.text();
+    let at = html.find("name=\"token\" value=\"").expect("the form carries a token") + "name=\"token\" value=\"".len();
+    (session, html[at..at + 64].to_string())
+}
+
+/// Posts the review form as a browser would, without following the answer's redirect (so the
+/// test sees the `303` itself).
+fn post_form(app: &App, c: &Client, cookie: Option<&str>, extra: &[(&str, &str)], form: &str) -> Resp {
+    let agent = ureq::AgentBuilder::new().redirects(0).timeout(std::time::Duration::from_secs(60)).build();
+    let mut req = agent
+        .post(&format!("{}/merge/contact", c.base))
+        .set("Authorization", &basic_auth("salesperson", &app.dashboard_password))
+        .set("Content-Type", "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        req = req.set("Cookie", cookie);
+    }
+    for (k, v) in extra {
+        req = req.set(k, v);
+    }
+    let response = match req.send_bytes(form.as_bytes()) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST /merge/contact: {e}"),
+    };
+    let status = response.status();
+    let headers = response.headers_names().into_iter().map(|n| (n.to_ascii_lowercase(), response.header(&n).unwrap_or_default().to_string())).collect();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).unwrap();
+    Resp { status, headers, body }
+}
+
+fn still_separate(c: &Client, a: &str, b: &str) {
+    for id in [a, b] {
+        let resp = c.get(&format!("/contacts/{id}"));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.json()["crmId"], id, "{id} was merged by a refused form");
+    }
+}
+
+fn the_review_form_needs_this_sessions_token_from_this_site(app: &App) {
+    let c = &app.matching;
+    let tag = unique("csrf").replace('-', "");
+    let (a, b) = duplicate_contacts(c, &tag);
+    let (session, token) = open_review(app, c, &a, &b);
+    let form = |token: &str| format!("token={token}&ids={a}&ids={b}&survivor={b}&field%3Atitle={a}");
+
+    let refused = |resp: Resp, why: &str| {
+        assert_eq!(resp.status, 403, "{why}: {}", resp.text());
+        assert!(resp.text().contains("nothing was changed"), "{why}: {}", resp.text());
+        assert!(resp.header("content-security-policy").is_some());
+        still_separate(c, &a, &b);
+    };
+    refused(post_form(app, c, None, &[], &form(&token)), "no session cookie");
+    refused(post_form(app, c, Some(&session), &[], &form(&"0".repeat(64))), "a token of no session");
+    refused(post_form(app, c, Some(&session), &[], &format!("ids={a}&ids={b}&survivor={b}")), "no token");
+    let (other_session, _) = open_review(app, c, &a, &b);
+    refused(post_form(app, c, Some(&other_session), &[], &form(&token)), "another session's cookie");
+    refused(post_form(app, c, Some(&session), &[("Sec-Fetch-Site", "cross-site")], &form(&token)), "from another site");
+    refused(post_form(app, c, Some(&session), &[("Origin", "https://evil.example")], &form(&token)), "another origin");
+    // Without the password, no form is even read.
+    let resp = c.send("POST", "/merge/contact", Key::None, &[("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", &session)], Some(form(&token).as_bytes()));
+    assert_eq!(resp.status, 401);
+    still_separate(c, &a, &b);
+    // Not a form: refused before anything is read.
+    let resp = page(app, c, "POST", "/merge/contact", &[("Content-Type", "application/json"), ("Cookie", &session)], Some(b"{}"));
+    assert_eq!(resp.status, 415, "{}", resp.text());
+
+    // This session's token, from this site: merged, and the browser is sent to the survivor.
+    let resp = post_form(app, c, Some(&session), &[("Sec-Fetch-Site", "same-origin")], &form(&token));
+    assert_eq!(resp.status, 303, "{:?} {}", resp.headers, resp.text());
+    assert_eq!(resp.header("location"), Some(format!("/view/contact/{b}?merged={a}").as_str()));
+    let merged = c.get(&format!("/contacts/{a}")).json();
+    assert_eq!((merged["crmId"].as_str(), merged["mergedFrom"].as_str()), (Some(b.as_str()), Some(a.as_str())), "{merged}");
+    assert_eq!(merged["title"], "CTO", "the title chosen from {a}: {merged}");
+    assert_eq!(merged["phone"], "+34 600 999 000", "the survivor's own value kept: {merged}");
+    let after = page(app, c, "GET", &format!("/view/contact/{b}?merged={a}"), &[("Cookie", &session)], None);
+    assert!(after.text().contains("Merged into this record"), "{}", after.text());
+    assert!(after.header("set-cookie").is_none(), "a browser with a session keeps it");
+
+    // The same form again: the merge refuses it, and the page says why and links back.
+    let resp = post_form(app, c, Some(&session), &[], &form(&token));
+    assert_eq!(resp.status, 409, "{}", resp.text());
+    assert!(resp.text().contains("already merged") && resp.text().contains("Back to the review"), "{}", resp.text());
+}
+
+fn a_review_of_records_that_cannot_merge_says_why(app: &App) {
+    let c = &app.matching;
+    let resp = page(app, c, "GET", "/merge/contact?ids=ct_only", &[], None);
+    assert_eq!(resp.status, 400);
+    assert!(resp.text().contains("at least two records"), "{}", resp.text());
+    let tag = unique("gone").replace('-', "");
+    let (a, _) = duplicate_contacts(c, &tag);
+    let resp = page(app, c, "GET", &format!("/merge/contact?ids={a},ct_{}", random_hex(8)), &[], None);
+    assert_eq!(resp.status, 404);
+    assert!(resp.text().contains("There is no contact with the id"), "{}", resp.text());
+    // A company id in a contact review is a record this review does not know.
+    let resp = page(app, c, "GET", &format!("/merge/company?ids={a},co_x"), &[], None);
+    assert_eq!(resp.status, 404);
+    // The form names the survivor itself among the merged: the API's 400, shown as a page.
+    let (b, d) = duplicate_contacts(c, &format!("{tag}x"));
+    let (session, token) = open_review(app, c, &b, &d);
+    let resp = post_form(app, c, Some(&session), &[], &format!("token={token}&ids={b}&ids={d}&survivor=&field%3Atitle={d}"));
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(resp.text().contains("survivorId"), "{}", resp.text());
+    still_separate(c, &b, &d);
+}
+
+fn a_person_merges_two_contacts_in_the_browser(app: &App) {
+    let c = &app.matching;
+    let tag = unique("browser").replace('-', "");
+    let (a, b) = duplicate_contacts(c, &tag);
+    let port = c.base.rsplit(':').next().unwrap();
+    let origin = format!("http://salesperson:{}@127.0.0.1:{port}", app.dashboard_password);
+    let shots = repo_root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let browser = Browser::start(1280, 1400);
+    browser.goto(&format!("{origin}/view/contact/{a}"));
+    let html = browser.source();
+    assert!(html.contains("Possible duplicates") && html.contains(&format!("/view/contact/{b}")), "{html}");
+    browser.click(".duplicates a[href^='/merge/contact']");
+    browser.wait_for_url("/merge/contact?ids=");
+    assert!(browser.selected(&format!("input[name='survivor'][value='{a}']")), "the record the review came from is offered to stay");
+    assert!(browser.selected(&format!("input[name='field:title'][value='{a}']")));
+    browser.screenshot(&shots.join("merge-review.png"));
+
+    // Keep the other record, but this one's title.
+    browser.click(&format!("input[name='survivor'][value='{b}']"));
+    browser.click(&format!("input[name='field:title'][value='{a}']"));
+    browser.click("form.review button[type='submit']");
+    let url = browser.wait_for_url(&format!("/view/contact/{b}"));
+    assert!(url.contains(&format!("merged={a}")), "{url}");
+    let html = browser.source();
+    assert!(html.contains("Merged into this record"), "{html}");
+    assert!(html.contains("CTO") && html.contains("+34 600 999 000"), "{html}");
+    browser.screenshot(&shots.join("merged.png"));
+    drop(browser);
+
+    // What Enginy sees: the old crmId answers the survivor, which holds the chosen values.
+    let old = c.get(&format!("/contacts/{a}")).json();
+    assert_eq!((old["crmId"].as_str(), old["title"].as_str()), (Some(b.as_str()), Some("CTO")), "{old}");
+    eprintln!("[e2e] screenshots: {}, {}", shots.join("merge-review.png").display(), shots.join("merged.png").display());
+}
