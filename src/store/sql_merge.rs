@@ -228,7 +228,7 @@ macro_rules! merge_sql {
             ),
             undo_history: concat!(
                 undo_merge!(), "SELECT h.entity_id, h.field, h.old_value, h.new_value FROM ", merge_rows!(),
-                "WHERE h.entity_type = '", $kind, "' AND ((h.entity_id = m.s AND h.field NOT IN ('(merge)', 'externalId')) OR h.field = '(merged)') ORDER BY h.id"
+                "WHERE h.entity_type = '", $kind, "' AND ((h.entity_id = m.s AND h.field NOT IN ('(merge)', 'externalId', 'association')) OR h.field = '(merged)') ORDER BY h.id"
             ),
             undo_conflicts: undo_conflicts!($kind),
             undo_guard: concat!("INSERT INTO write_guard (ok) SELECT 0 FROM (", undo_conflicts!($kind), ")"),
