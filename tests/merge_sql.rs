@@ -83,6 +83,7 @@ fn undo(db: &Connection, m: &MergeSql, company: bool, merge_id: &str) -> rusqlit
     let tx = db.unchecked_transaction()?;
     tx.execute(sql_merge::UNDO_ONCE, [merge_id])?;
     tx.execute(m.undo_guard, [merge_id])?;
+    tx.execute(m.undo_guard_merged, [merge_id])?;
     let three = params![merge_id, "2026-03-02T00:00:00.000Z", "req-undo"];
     let two = params![merge_id, "2026-03-02T00:00:00.000Z"];
     tx.execute(sql_merge::UNDO_HISTORY_REVERSED, three)?;

@@ -75,7 +75,8 @@ pub struct UndoPlan {
     /// The survivor back to its values before the merge (its fields the merge changed), then each
     /// merged record as it was.
     pub writes: Vec<RecordChange>,
-    /// `[{id, base}]` of every record read: the write fails when one changed since.
+    /// `[{id, base}]` of the survivor: the write fails when it changed since. (The merged records
+    /// are tombstones; the batch checks they are still merged into the survivor.)
     pub bases: Vec<Value>,
     pub restored: Vec<String>,
     /// Every record's keys before and after (the match cache forgets them).
@@ -171,7 +172,7 @@ pub fn plan_undo(
         writes.push(RecordChange { record: write, base, changes: Vec::new() });
     }
     Ok(UndoPlan {
-        bases: writes.iter().map(|w| json!({"id": w.record.id, "base": w.base})).collect(),
+        bases: vec![json!({"id": writes[0].record.id, "base": writes[0].base})],
         writes,
         restored: merge.merged.clone(),
         touched,
@@ -255,7 +256,7 @@ mod tests {
         assert_eq!(restored.base, "t-ct_2");
         assert!(restored.record.keys.iter().any(|(f, k)| *f == "email" && k == "ann@new.com"), "{:?}", restored.record.keys);
         assert_eq!(plan.external_ids, ["ext-2", "ext-2b"]);
-        assert_eq!(plan.bases.len(), 2);
+        assert_eq!(plan.bases, [json!({"id": "ct_1", "base": "t-ct_1"})]);
         let answer = answer_undo("mg_1", &plan, json!({}));
         assert_eq!(answer["restoredIds"], json!(["ct_2"]));
         assert_eq!(answer["updatedFields"], json!(["email", "title"]));

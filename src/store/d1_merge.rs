@@ -269,6 +269,7 @@ impl Store {
             self.prepare(s.guard, &[json_arg(&plan.bases)])?,
             by_id(sql_merge::UNDO_ONCE)?,
             by_id(m.undo_guard)?,
+            by_id(m.undo_guard_merged)?,
             undo(sql_merge::UNDO_HISTORY_REVERSED)?,
             undo(m.undo_history_marks)?,
             by_id(m.undo_revive)?,

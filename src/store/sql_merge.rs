@@ -58,6 +58,9 @@ pub struct MergeSql {
     pub undo_conflicts: &'static str,
     /// Fails the batch (CHECK `concurrent_write`) when `undo_conflicts` finds anything.
     pub undo_guard: &'static str,
+    /// Fails the batch (CHECK `concurrent_write`) when a merged record is no longer a tombstone
+    /// merged into the survivor (the survivor itself is guarded by its `updated_at`).
+    pub undo_guard_merged: &'static str,
     /// The undo's own rows: `(unmerge)` on the survivor, `(unmerged)` on each restored record.
     pub undo_history_marks: &'static str,
     /// The merged records are live again (they still hold what they held).
@@ -232,6 +235,10 @@ macro_rules! merge_sql {
             ),
             undo_conflicts: undo_conflicts!($kind),
             undo_guard: concat!("INSERT INTO write_guard (ok) SELECT 0 FROM (", undo_conflicts!($kind), ")"),
+            undo_guard_merged: concat!(
+                "INSERT INTO write_guard (ok) ", undo_merge!(), "SELECT 0 FROM m, json_each(m.ids) j LEFT JOIN ", $table, " r ON r.id = j.value ",
+                "WHERE r.merged_into IS NOT m.s OR r.deleted_at IS NULL LIMIT 1"
+            ),
             undo_history_marks: concat!(
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
                 undo_merge!(), "SELECT '", $kind, "', m.s, '(unmerge)', NULL, json_object('mergeId', ?1, 'restoredIds', json(m.ids)), ?2, ?3 FROM m ",
@@ -402,6 +409,7 @@ impl MergeSql {
             ("undo_history", self.undo_history),
             ("undo_conflicts", self.undo_conflicts),
             ("undo_guard", self.undo_guard),
+            ("undo_guard_merged", self.undo_guard_merged),
             ("undo_history_marks", self.undo_history_marks),
             ("undo_revive", self.undo_revive),
             ("undo_repoint", self.undo_repoint),
