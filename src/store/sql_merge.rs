@@ -5,6 +5,11 @@
 //! tasks, activities, children) each with its history, the tombstones and the answer. `?1` is
 //! always a JSON array (the merged ids, unless said otherwise), `?2` the survivor, `?3` the time,
 //! `?4` the request id.
+//!
+//! A merge records itself in `merges` with the range of history ids its batch writes. An undo's
+//! statements take `?1` the merge id (and `?2` the time, `?3` the undo's request id) and read what
+//! to put back from that range of history, set-based: nothing that moved passes through the
+//! Worker.
 
 /// The merge and duplicate statements of one kind.
 pub struct MergeSql {
