@@ -21,6 +21,8 @@ pub enum IdKind {
     Activity,
     User,
     Request,
+    /// A merge (`POST /{kind}/merge`), named so it can be undone.
+    Merge,
 }
 
 impl IdKind {
@@ -32,6 +34,7 @@ impl IdKind {
             IdKind::Activity => "ac",
             IdKind::User => "us",
             IdKind::Request => "req",
+            IdKind::Merge => "mg",
         }
     }
 }

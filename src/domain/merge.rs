@@ -6,11 +6,12 @@
 //!   each other: every field of the term agrees, and a weak term never joins records that hold
 //!   different strong keys (the veto of `sync::conflicts`).
 //! - [`MergeRequest::parse`] checks a merge body; [`plan_merge`] checks it against the loaded
-//!   records and decides the survivor's fields, the links to move and the history.
+//!   records and decides the survivor's fields and the history. The links, externalIds, tasks,
+//!   activities and children move in SQL, set-based, inside the merge's batch: what moves is what
+//!   the merged records hold when the batch runs, not what was read before it.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
@@ -212,16 +213,6 @@ pub struct MergeRow {
     pub merged_into: Option<String>,
 }
 
-/// One contact–company link as the link statements write it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinkItem {
-    pub contact_id: String,
-    pub company_id: String,
-    pub primary: bool,
-    pub replace: bool,
-}
-
 /// What a merge writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergePlan {
@@ -231,10 +222,6 @@ pub struct MergePlan {
     pub bases: Vec<Value>,
     /// The survivor's first externalId when it had none.
     pub external_link: Option<(String, String)>,
-    /// The merged records' links, removed.
-    pub links_removed: Vec<LinkItem>,
-    /// Their replacements on the survivor.
-    pub links_added: Vec<LinkItem>,
     /// Every participant's keys before, and the survivor's after (the match cache forgets them).
     pub touched: Vec<KeySet>,
     /// Every participant's externalIds.
@@ -320,7 +307,6 @@ pub fn plan_merge(kind: RecordKind, req: &MergeRequest, loaded: &[MergeRow]) -> 
         Some(_) => None,
         None => merged.iter().find_map(|m| m.external_id.clone()).map(|e| (survivor.id.clone(), e)),
     };
-    let (links_removed, links_added) = plan_links(kind, survivor, &merged);
     let mut touched: Vec<KeySet> = rows.iter().map(|r| KeySet::of(kind, &r.row.fields)).collect();
     touched.push(KeySet::new(write.keys.iter().filter_map(|(f, k)| Some((MatchField::from_name(f)?, k.clone())))));
     Ok(MergePlan {
@@ -328,58 +314,15 @@ pub fn plan_merge(kind: RecordKind, req: &MergeRequest, loaded: &[MergeRow]) -> 
         survivor: RecordChange { record: write, base: survivor.updated_at.clone(), changes },
         merged: req.merged.clone(),
         external_link,
-        links_removed,
-        links_added,
         touched,
         external_ids: rows.iter().filter_map(|r| r.row.external_id.clone()).collect(),
     })
 }
 
-/// `(other id, primary)` of a record's loaded links.
-fn links_of(kind: RecordKind, row: &RecordRow) -> Vec<(String, bool)> {
-    let other = match kind {
-        RecordKind::Contact => "companyId",
-        RecordKind::Company => "contactId",
-    };
-    row.associations
-        .iter()
-        .flatten()
-        .filter_map(|a| Some((a.get(other)?.as_str()?.to_string(), a.get("primary").and_then(Value::as_bool).unwrap_or(false))))
-        .collect()
-}
-
-/// The merged records' links move to the survivor. A contact survivor keeps its primary company;
-/// when it has none, the first merged contact's primary becomes it. For companies, a contact
-/// whose primary company was merged has the survivor as primary.
-fn plan_links(kind: RecordKind, survivor: &RecordRow, merged: &[&RecordRow]) -> (Vec<LinkItem>, Vec<LinkItem>) {
-    let item = |me: &str, other: &str, primary: bool| match kind {
-        RecordKind::Contact => LinkItem { contact_id: me.into(), company_id: other.into(), primary, replace: false },
-        RecordKind::Company => LinkItem { contact_id: other.into(), company_id: me.into(), primary, replace: false },
-    };
-    let own = links_of(kind, survivor);
-    let mut has_primary = kind == RecordKind::Contact && own.iter().any(|(_, p)| *p);
-    let mut removed = Vec::new();
-    let mut added: Vec<LinkItem> = Vec::new();
-    for m in merged {
-        for (other, primary) in links_of(kind, m) {
-            removed.push(item(&m.id, &other, primary));
-            let primary = primary && !has_primary;
-            if kind == RecordKind::Contact && primary {
-                has_primary = true;
-            }
-            match added.iter_mut().find(|l| item(&survivor.id, &other, false).contact_id == l.contact_id && item(&survivor.id, &other, false).company_id == l.company_id) {
-                Some(l) => l.primary |= primary,
-                None => added.push(item(&survivor.id, &other, primary)),
-            }
-        }
-    }
-    (removed, added)
-}
-
 /// The merge's answer.
-pub fn answer_merge(plan: &MergePlan, record: Value) -> Value {
+pub fn answer_merge(plan: &MergePlan, merge_id: &str, record: Value) -> Value {
     let updated: Vec<&str> = plan.survivor.changes.iter().map(|c| c.field.as_str()).collect();
-    json!({"crmId": plan.survivor.record.id, "mergedIds": plan.merged, "updatedFields": updated, "record": record})
+    json!({"mergeId": merge_id, "crmId": plan.survivor.record.id, "mergedIds": plan.merged, "updatedFields": updated, "record": record})
 }
 
 #[cfg(test)]
@@ -513,23 +456,13 @@ mod tests {
         assert_eq!(changed, ["email", "jobTitle", "phone"]);
         assert_eq!(plan.survivor.base, "t-ct_1");
         assert_eq!(plan.bases.len(), 3);
-        // The survivor had no primary company: the merged one's primary becomes its own.
-        let added: Vec<(&str, bool)> = plan.links_added.iter().map(|l| (l.company_id.as_str(), l.primary)).collect();
-        assert_eq!(added, [("co_2", true), ("co_1", false)]);
-        assert!(plan.links_added.iter().all(|l| l.contact_id == "ct_1"));
-        assert_eq!(plan.links_removed.len(), 2);
-        let answer = answer_merge(&plan, json!({}));
-        assert_eq!(answer["mergedIds"], json!(["ct_2", "ct_3"]));
+        // Links move in SQL, set-based (tests/schema.rs runs those statements with data).
+        let answer = answer_merge(&plan, "mg_1", json!({}));
+        assert_eq!((answer["mergedIds"].clone(), answer["mergeId"].clone()), (json!(["ct_2", "ct_3"]), json!("mg_1")));
     }
 
     #[test]
-    fn a_survivors_primary_company_stays_and_a_company_is_never_its_own_parent() {
-        let loaded = vec![
-            row("ct_1", json!({}), json!([{"companyId": "co_1", "primary": true}])),
-            row("ct_2", json!({}), json!([{"companyId": "co_2", "primary": true}])),
-        ];
-        let plan = plan_merge(RecordKind::Contact, &req(json!({"survivorId": "ct_1", "mergedIds": ["ct_2"]})).unwrap(), &loaded).unwrap();
-        assert!(!plan.links_added[0].primary);
+    fn a_company_is_never_its_own_parent() {
         let loaded = vec![row("co_1", json!({"parentCrmId": "co_2"}), json!([])), row("co_2", json!({"name": "Acme"}), json!([]))];
         let r = MergeRequest::parse(RecordKind::Company, &json!({"survivorId": "co_1", "mergedIds": ["co_2"]})).unwrap();
         let plan = plan_merge(RecordKind::Company, &r, &loaded).unwrap();

@@ -24,4 +24,5 @@ pub mod request;
 pub mod routes;
 pub mod sync;
 pub mod time;
+pub mod unmerge;
 pub mod work;

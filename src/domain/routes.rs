@@ -63,6 +63,8 @@ pub enum RouteId {
     RecordDuplicates(RecordKind),
     /// `POST /{kind}/merge`: merge records into a survivor.
     RecordMerge(RecordKind),
+    /// `POST /{kind}/merge/{id}/undo`: undo a merge.
+    RecordMergeUndo(RecordKind),
     /// `POST /associations`
     LinksAdd,
     /// `DELETE /associations`
@@ -131,6 +133,7 @@ pub static ROUTES: &[Route] = &[
     route("/contacts/sync", "POST", RouteId::RecordSync(Contact), true, ApiKey),
     route("/contacts/duplicates", "GET", RouteId::RecordDuplicates(Contact), false, ApiKey),
     route("/contacts/merge", "POST", RouteId::RecordMerge(Contact), true, ApiKey),
+    route("/contacts/merge/{id}/undo", "POST", RouteId::RecordMergeUndo(Contact), false, ApiKey),
     route("/contacts/{id}", "GET", RouteId::RecordGet(Contact), false, ApiKey),
     route("/contacts/{id}", "DELETE", RouteId::RecordDelete(Contact), false, ApiKey),
     route("/contacts/{id}/history", "GET", RouteId::RecordHistory(Contact), false, ApiKey),
@@ -141,6 +144,7 @@ pub static ROUTES: &[Route] = &[
     route("/companies/sync", "POST", RouteId::RecordSync(Company), true, ApiKey),
     route("/companies/duplicates", "GET", RouteId::RecordDuplicates(Company), false, ApiKey),
     route("/companies/merge", "POST", RouteId::RecordMerge(Company), true, ApiKey),
+    route("/companies/merge/{id}/undo", "POST", RouteId::RecordMergeUndo(Company), false, ApiKey),
     route("/companies/{id}", "GET", RouteId::RecordGet(Company), false, ApiKey),
     route("/companies/{id}", "DELETE", RouteId::RecordDelete(Company), false, ApiKey),
     route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),
@@ -276,6 +280,8 @@ mod tests {
         assert_eq!(match_route("GET", "//health").unwrap().route.id, RouteId::Health);
         let m = match_route("POST", "//companies//sync").unwrap();
         assert_eq!(m.route.id, RouteId::RecordSync(RecordKind::Company));
+        let m = match_route("POST", "/companies/merge/mg_1/undo").unwrap();
+        assert_eq!((m.route.id, m.params), (RouteId::RecordMergeUndo(RecordKind::Company), vec!["mg_1"]));
         let m = match_route("GET", "//contacts//ct_1").unwrap();
         assert_eq!(m.params, vec!["ct_1"]);
         assert_eq!(match_route("GET", "/openapi.json").unwrap().route.access, Access::Public);

@@ -3,12 +3,14 @@
 
 use serde_json::json;
 
-use super::context::{now, HandlerResult};
+use super::context::{new_id, now, now_millis, HandlerResult};
 use super::{candidates, respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::parse_limit;
 use crate::domain::merge::{answer_merge, decode_group_cursor, encode_group_cursor, duplicate_fields, group_duplicates, plan_merge, MergeRequest};
+use crate::domain::ids::IdKind;
 use crate::domain::record::RecordKind;
+use crate::domain::unmerge::{answer_undo, plan_undo};
 use crate::store::d1::StoreError;
 
 /// Groups per page of `GET /{kind}/duplicates`: default and most.
@@ -58,7 +60,8 @@ pub async fn merge(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
 pub async fn run(ctx: &Ctx<'_>, kind: RecordKind, request: &MergeRequest) -> Result<serde_json::Value, ApiError> {
     let loaded = ctx.store.merge_load(kind, &request.ids()).await?;
     let plan = plan_merge(kind, request, &loaded)?;
-    let survivor = match ctx.store.merge(kind, &plan, &now(), ctx.request_id).await {
+    let merge_id = new_id(IdKind::Merge).into_string();
+    let survivor = match ctx.store.merge(kind, &plan, &merge_id, &now(), ctx.request_id).await {
         Ok(row) => row,
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict("a record of this merge changed or was merged by another request meanwhile; nothing was written".into()))
@@ -67,5 +70,37 @@ pub async fn run(ctx: &Ctx<'_>, kind: RecordKind, request: &MergeRequest) -> Res
     };
     candidates::forget(ctx, kind, &plan.touched, plan.external_ids.iter().map(String::as_str)).await;
     let record = survivor.map(|r| r.to_wire(kind)).unwrap_or(serde_json::Value::Null);
-    Ok(answer_merge(&plan, record))
+    Ok(answer_merge(&plan, &merge_id, record))
+}
+
+/// `POST /{kind}/merge/{id}/undo`: [`run_undo`].
+pub async fn undo(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
+    let merge_id = ctx.params.first().copied().unwrap_or_default();
+    respond::json(&run_undo(ctx, kind, merge_id).await?, 200)
+}
+
+/// Undoes the merge `merge_id`: loaded (four statements), planned in the pure core
+/// (`domain::unmerge`), written in one batch whose moves run set-based from the merge's history.
+/// A later write to what the merge changed is `409` naming it, and so is one that lands between
+/// this read and the write. The API's route and the record page's undo button both undo here.
+pub async fn run_undo(ctx: &Ctx<'_>, kind: RecordKind, merge_id: &str) -> Result<serde_json::Value, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no merge of {} with id {merge_id}", kind.collection()));
+    if !crate::domain::ids::looks_like(IdKind::Merge, merge_id) {
+        return Err(not_found());
+    }
+    let read = ctx.store.undo_load(kind, merge_id).await?;
+    if read.merge.is_none() {
+        return Err(not_found());
+    }
+    let plan = plan_undo(kind, read.merge.as_ref(), &read.loaded, &read.history, &read.conflicts, now_millis())?;
+    let survivor = match ctx.store.undo(kind, merge_id, &plan, &now(), ctx.request_id).await {
+        Ok(row) => row,
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict("a record of this merge changed, or the merge was undone, by another request meanwhile; nothing was written".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    candidates::forget(ctx, kind, &plan.touched, plan.external_ids.iter().map(String::as_str)).await;
+    let record = survivor.map(|r| r.to_wire(kind)).unwrap_or(serde_json::Value::Null);
+    Ok(answer_undo(merge_id, &plan, record))
 }

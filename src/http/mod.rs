@@ -213,6 +213,7 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordHistory(kind) => records::history(ctx, kind, query).await,
         RouteId::RecordDuplicates(kind) => merge::duplicates(ctx, kind, query).await,
         RouteId::RecordMerge(kind) => merge::merge(ctx, kind).await,
+        RouteId::RecordMergeUndo(kind) => merge::undo(ctx, kind).await,
         RouteId::LinksAdd => associations::write(ctx, LinkWrite::Add).await,
         RouteId::LinksRemove => associations::write(ctx, LinkWrite::Remove).await,
         RouteId::TaskCreate => tasks::create(ctx).await,

@@ -4,10 +4,10 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::d1::{json_arg, text, Result, Store, StoreError};
-use super::sql::links;
 use super::sql_merge::{self, MergeSql};
 use crate::domain::matching::MatchField;
 use crate::domain::merge::{DuplicateRow, MergePlan, MergeRow};
+use crate::domain::unmerge::{MergeHistory, MergeRecord, UndoConflict, UndoPlan};
 use crate::domain::record::{KeySet, RecordKind, RecordRow};
 
 fn merge_sql(kind: RecordKind) -> &'static MergeSql {
@@ -129,7 +129,10 @@ impl Store {
 
     /// Writes a merge in one transaction and answers the survivor as read at its end. Fails with
     /// `Conflict` when a record it read changed or was deleted (or merged) since.
-    pub async fn merge(&self, kind: RecordKind, plan: &MergePlan, now: &str, request_id: &str) -> Result<Option<RecordRow>> {
+    /// The links move set-based from what the merged records hold when the batch runs, so a link
+    /// written to one of them after the merge read it moves too. `merge_id` names the merge for an
+    /// undo; its record holds the range of history ids the batch wrote.
+    pub async fn merge(&self, kind: RecordKind, plan: &MergePlan, merge_id: &str, now: &str, request_id: &str) -> Result<Option<RecordRow>> {
         let s = super::d1::record_sql(kind);
         let m = merge_sql(kind);
         let survivor = text(&plan.survivor.record.id);
@@ -138,7 +141,6 @@ impl Store {
         let write = json_arg(std::slice::from_ref(&plan.survivor));
         let moved = |sql: &str| self.prepare(sql, &[merged.clone(), survivor.clone(), text(now), text(request_id)]);
         let moved3 = |sql: &str| self.prepare(sql, &[merged.clone(), survivor.clone(), text(now)]);
-        let (removed, added) = (json_arg(&plan.links_removed), json_arg(&plan.links_added));
         let logged = |items: &JsValue| [items.clone(), text(now), text(request_id)];
         let links: Vec<serde_json::Value> = plan
             .external_link
@@ -147,34 +149,157 @@ impl Store {
             .collect();
         let mut statements = vec![
             self.prepare(s.guard, &[json_arg(&plan.bases)])?,
+            self.prepare(m.record, &[merged.clone(), survivor.clone(), text(now), text(request_id), text(merge_id)])?,
             self.prepare(s.update, &[write.clone(), text(now)])?,
             self.prepare(s.keys_delete, std::slice::from_ref(&write))?,
             self.prepare(s.keys_new, std::slice::from_ref(&write))?,
             self.prepare(s.history_changes, &logged(&write))?,
-            moved(m.history_merge)?,
+            self.prepare(m.history_merge, &[merged.clone(), survivor.clone(), text(now), text(request_id), text(merge_id)])?,
+            // What the merged records held, their externalIds included, before anything moves.
+            moved(m.history_merged)?,
+            moved(m.history_repoint)?,
             self.prepare(m.repoint, &[merged.clone(), survivor.clone()])?,
             moved(m.history_external)?,
             self.prepare(m.move_external, &[merged.clone(), survivor.clone()])?,
             self.prepare(s.set_external, &[json_arg(&links)])?,
-            self.prepare(links::HISTORY_REMOVED, &logged(&removed))?,
-            self.prepare(links::REMOVE, &[removed])?,
-            self.prepare(links::HISTORY_ADDED, &logged(&added))?,
-            self.prepare(links::UPSERT, &[added, text(now)])?,
+            moved(m.history_links_removed)?,
+            moved(m.history_links_added)?,
+        ];
+        if kind == RecordKind::Contact {
+            statements.push(moved3(sql_merge::CONTACT_LINKS_DEMOTE)?);
+        }
+        statements.extend([
+            moved3(m.links_move)?,
+            self.prepare(m.links_drop, std::slice::from_ref(&merged))?,
+            moved3(m.links_move_primary)?,
             moved(m.history_tasks)?,
             moved3(m.move_tasks)?,
             moved(m.history_activities)?,
             self.prepare(m.move_activities, &[merged.clone(), survivor.clone()])?,
-        ];
+        ]);
         if kind == RecordKind::Company {
             statements.push(moved(sql_merge::HISTORY_CHILDREN)?);
             statements.push(moved3(sql_merge::MOVE_CHILDREN)?);
         }
         statements.extend([
-            moved(m.history_merged)?,
             moved3(m.tombstone)?,
             self.prepare(s.keys_delete, &[json_arg(&merged_items)])?,
+            self.prepare(sql_merge::FINISH, &[text(merge_id)])?,
             self.prepare(s.one, std::slice::from_ref(&survivor))?,
         ]);
+        let rows = self.batch_then_read::<super::d1::RawRecord>(statements).await?;
+        rows.into_iter().next().map(super::d1::decode_record).transpose()
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMerge {
+    id: String,
+    kind: String,
+    survivor_id: String,
+    merged_ids: String,
+    merged_at: String,
+    undone_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawMergeHistory {
+    entity_id: String,
+    field: String,
+    old_value: Option<String>,
+    new_value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawConflict {
+    entity: String,
+    id: String,
+    field: String,
+    other: Option<String>,
+}
+
+/// What an undo reads: the merge, its records now, its history rows of them, and what later
+/// writes changed among what it changed.
+pub struct UndoRead {
+    pub merge: Option<MergeRecord>,
+    pub loaded: Vec<MergeRow>,
+    pub history: Vec<MergeHistory>,
+    pub conflicts: Vec<UndoConflict>,
+}
+
+impl Store {
+    /// The reads of an undo: four statements, whatever the merge moved (one when it is unknown).
+    pub async fn undo_load(&self, kind: RecordKind, merge_id: &str) -> Result<UndoRead> {
+        let m = merge_sql(kind);
+        let raw: Vec<RawMerge> = self.rows(sql_merge::MERGE, &[text(merge_id)]).await?;
+        let Some(r) = raw.into_iter().next().filter(|r| r.kind == kind.key_kind()) else {
+            return Ok(UndoRead { merge: None, loaded: Vec::new(), history: Vec::new(), conflicts: Vec::new() });
+        };
+        let merge = MergeRecord {
+            merged: decode("merged_ids", &r.id, &r.merged_ids)?,
+            id: r.id,
+            kind: r.kind,
+            survivor: r.survivor_id,
+            merged_at: r.merged_at,
+            undone_at: r.undone_at,
+        };
+        let ids: Vec<String> = std::iter::once(merge.survivor.clone()).chain(merge.merged.iter().cloned()).collect();
+        let loaded = self.merge_load(kind, &ids).await?;
+        let rows: Vec<RawMergeHistory> = self.rows(m.undo_history, &[text(merge_id)]).await?;
+        let value = |t: Option<String>, what: &str, id: &str| -> Result<Option<serde_json::Value>> {
+            t.map(|t| decode(what, id, &t)).transpose()
+        };
+        let history = rows
+            .into_iter()
+            .map(|h| {
+                Ok(MergeHistory {
+                    old: value(h.old_value, "history old value", &h.entity_id)?,
+                    new: value(h.new_value, "history new value", &h.entity_id)?,
+                    entity_id: h.entity_id,
+                    field: h.field,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let conflicts: Vec<RawConflict> = self.rows(m.undo_conflicts, &[text(merge_id)]).await?;
+        let conflicts = conflicts.into_iter().map(|c| UndoConflict { entity: c.entity, id: c.id, field: c.field, other: c.other }).collect();
+        Ok(UndoRead { merge: Some(merge), loaded, history, conflicts })
+    }
+
+    /// Writes an undo in one transaction and answers the survivor as read at its end. Fails with
+    /// `Conflict` when a record it read changed, the merge was undone meanwhile, or a later write
+    /// changed what the merge changed.
+    pub async fn undo(&self, kind: RecordKind, merge_id: &str, plan: &UndoPlan, now: &str, request_id: &str) -> Result<Option<RecordRow>> {
+        let s = super::d1::record_sql(kind);
+        let m = merge_sql(kind);
+        let id = text(merge_id);
+        let writes = json_arg(&plan.writes);
+        let undo = |sql: &str| self.prepare(sql, &[id.clone(), text(now), text(request_id)]);
+        let undo2 = |sql: &str| self.prepare(sql, &[id.clone(), text(now)]);
+        let by_id = |sql: &str| self.prepare(sql, std::slice::from_ref(&id));
+        let mut statements = vec![
+            self.prepare(s.guard, &[json_arg(&plan.bases)])?,
+            by_id(sql_merge::UNDO_ONCE)?,
+            by_id(m.undo_guard)?,
+            by_id(m.undo_guard_merged)?,
+            undo(sql_merge::UNDO_HISTORY_REVERSED)?,
+            undo(m.undo_history_marks)?,
+            by_id(m.undo_revive)?,
+            self.prepare(s.update, &[writes.clone(), text(now)])?,
+            self.prepare(s.keys_delete, std::slice::from_ref(&writes))?,
+            self.prepare(s.keys_new, std::slice::from_ref(&writes))?,
+            by_id(m.undo_repoint)?,
+            by_id(m.undo_external)?,
+            by_id(m.undo_external_column)?,
+            by_id(sql_merge::UNDO_LINKS_ADDED)?,
+            undo2(sql_merge::UNDO_LINKS_PRIMARY)?,
+            undo2(sql_merge::UNDO_LINKS_REMOVED)?,
+            undo2(m.undo_tasks)?,
+            by_id(m.undo_activities)?,
+        ];
+        if kind == RecordKind::Company {
+            statements.push(undo2(sql_merge::UNDO_CHILDREN)?);
+        }
+        statements.extend([undo(sql_merge::UNDONE)?, self.prepare(s.one, &[text(&plan.writes[0].record.id)])?]);
         let rows = self.batch_then_read::<super::d1::RawRecord>(statements).await?;
         rows.into_iter().next().map(super::d1::decode_record).transpose()
     }

@@ -11,6 +11,9 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("merge::bad_merges_are_400_naming_the_cause_and_write_nothing", bad_merges_are_400_naming_the_cause_and_write_nothing),
     ("merge::overlapping_concurrent_merges_one_wins_the_other_409", overlapping_concurrent_merges_one_wins_the_other_409),
     ("merge::duplicates_are_grouped_by_the_identifier_with_the_veto", duplicates_are_grouped_by_the_identifier_with_the_veto),
+    ("merge::undo_restores_both_records_and_everything_that_moved", undo_restores_both_records_and_everything_that_moved),
+    ("merge::undo_of_a_company_merge_gives_subsidiaries_and_primaries_back", undo_of_a_company_merge_gives_subsidiaries_and_primaries_back),
+    ("merge::undo_after_a_later_write_is_409_naming_it_and_writes_nothing", undo_after_a_later_write_is_409_naming_it_and_writes_nothing),
 ];
 
 /// Creates one record per item, answers their crmIds.
@@ -24,6 +27,17 @@ fn merge(app: &App, c: &Client, kind: &str, body: Value) -> (u16, Value) {
     let path = format!("/{kind}/merge");
     let resp = c.json("POST", &path, &body);
     app.conforms(&path, "POST", &resp);
+    (resp.status, resp.json())
+}
+
+fn undo(app: &App, c: &Client, kind: &str, merge_id: &str) -> (u16, Value) {
+    let resp = c.send("POST", &format!("/{kind}/merge/{merge_id}/undo"), crate::harness::Key::Valid, &[], None);
+    app.conforms(&format!("/{kind}/merge/{{id}}/undo"), "POST", &resp);
+    if resp.status == 200 {
+        // Four reads and one batch, whatever the merge moved.
+        let statements = if kind == "contacts" { "24" } else { "25" };
+        assert_eq!(resp.header("x-d1-statements"), Some(statements), "{}", resp.text());
+    }
     (resp.status, resp.json())
 }
 
@@ -217,4 +231,126 @@ fn duplicates_are_grouped_by_the_identifier_with_the_veto(app: &App) {
     assert!(!(named.contains(&ids[2]) && named.contains(&ids[3])), "the veto keeps different domains apart");
     // A bad cursor is refused.
     assert_eq!(c.get("/companies/duplicates?cursor=%%%").status, 400);
+}
+
+fn undo_restores_both_records_and_everything_that_moved(app: &App) {
+    let c = &app.api;
+    let (ext_a, ext_b) = (unique("undo-a"), unique("undo-b"));
+    let email = format!("{}@a.test", unique("undo"));
+    let ids = create(c, "contacts", json!([
+        {"externalId": ext_a, "firstName": "Undo", "lastName": unique("Survivor"), "email": email},
+        {"externalId": ext_b, "firstName": "Undone", "lastName": unique("Merged"), "title": "CTO", "phone": "+34 600 111 333"},
+    ]));
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let before_a = c.get(&format!("/contacts/{a}")).json();
+    let before_b = c.get(&format!("/contacts/{b}")).json();
+    let companies = create(c, "companies", json!([{"externalId": unique("co"), "name": unique("Undo X")}, {"externalId": unique("co"), "name": unique("Undo Y")}]));
+    let (x, y) = (companies[0].clone(), companies[1].clone());
+    let link = c.json("POST", "/associations", &json!({"associations": [
+        {"contactCRMId": b, "companyCRMId": x, "type": "primary"},
+        {"contactCRMId": a, "companyCRMId": y},
+    ]}));
+    assert_eq!(link.status, 200, "{}", link.text());
+    let task = c.json("POST", "/tasks", &json!({"subject": "Call", "contactId": b}));
+    let task_id = task.json()["id"].as_str().unwrap().to_string();
+    let activity = c.json("POST", "/activities", &json!({"type": "EMAIL", "contactId": b, "subject": "Hello"}));
+    assert!(activity.status == 200 || activity.status == 201, "{}", activity.text());
+    let activity_id = activity.json()["id"].as_str().unwrap().to_string();
+
+    let (status, merged) = merge(app, c, "contacts", json!({"survivorId": a, "mergedIds": [b]}));
+    assert_eq!(status, 200, "{merged}");
+    let merge_id = merged["mergeId"].as_str().expect("the merge answers its mergeId").to_string();
+    assert!(merge_id.starts_with("mg_"), "{merged}");
+    assert_eq!(c.get(&format!("/tasks/{task_id}")).json()["contactId"], a.as_str());
+
+    let (status, undone) = undo(app, c, "contacts", &merge_id);
+    assert_eq!(status, 200, "{undone}");
+    assert_eq!((undone["crmId"].as_str(), undone["restoredIds"].clone()), (Some(a.as_str()), json!([b])));
+    let reverted: Vec<&str> = undone["updatedFields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(reverted.contains(&"title") && reverted.contains(&"phone"), "{undone}");
+    assert!(undone["record"].get("title").is_none_or(Value::is_null), "the survivor's filled field is empty again: {undone}");
+
+    // Both records read as before, each under its own id.
+    let (now_a, now_b) = (c.get(&format!("/contacts/{a}")).json(), c.get(&format!("/contacts/{b}")).json());
+    assert!(now_b.get("mergedFrom").is_none(), "{now_b}");
+    for (before, now) in [(&before_a, &now_a), (&before_b, &now_b)] {
+        for field in ["crmId", "externalId", "firstName", "lastName", "email", "title", "phone"] {
+            assert_eq!(before.get(field), now.get(field), "{field}: {before} vs {now}");
+        }
+    }
+    assert_eq!(now_b["associations"], json!([{"companyId": x, "primary": true}]), "{now_b}");
+    assert_eq!(now_a["associations"], json!([{"companyId": y, "primary": false}]), "{now_a}");
+
+    // A sync by each old externalId finds its own record again.
+    let sync = c.json("POST", "/contacts/sync", &json!({"contacts": [{"externalId": ext_a, "firstName": "X"}, {"externalId": ext_b, "firstName": "Y"}]}));
+    assert_eq!(sync.status, 200, "{}", sync.text());
+    let results = sync.json()["results"].as_array().unwrap().clone();
+    for (ext, id) in [(&ext_a, &a), (&ext_b, &b)] {
+        let hit = results.iter().find(|r| r["externalId"] == ext.as_str()).unwrap_or_else(|| panic!("{ext} unmatched: {results:?}"));
+        assert_eq!(hit["crmId"], id.as_str(), "{ext}");
+    }
+    assert_eq!(c.get(&format!("/tasks/{task_id}")).json()["contactId"], b.as_str());
+    assert_eq!(c.get(&format!("/activities/{activity_id}")).json()["contactId"], b.as_str());
+    let history = c.get(&format!("/contacts/{a}/history")).json().to_string();
+    assert!(history.contains("(unmerge)") && history.contains(&merge_id), "{history}");
+
+    // Twice is refused; an unknown merge is not found.
+    let (status, again) = undo(app, c, "contacts", &merge_id);
+    assert_eq!(status, 409, "{again}");
+    assert!(again.to_string().contains("already undone"), "{again}");
+    assert_eq!(undo(app, c, "contacts", "mg_0000000000000000000000000z").0, 404);
+    assert_eq!(undo(app, c, "contacts", "nope").0, 404);
+    assert_eq!(undo(app, c, "companies", &merge_id).0, 404, "a contact merge is not a company merge");
+}
+
+fn undo_of_a_company_merge_gives_subsidiaries_and_primaries_back(app: &App) {
+    let c = &app.api;
+    let ids = create(c, "companies", json!([
+        {"externalId": unique("uc"), "name": unique("Undo Parent")},
+        {"externalId": unique("uc"), "name": unique("Undo Merged"), "domain": format!("{}.com", unique("undo"))},
+    ]));
+    let (s, m) = (ids[0].clone(), ids[1].clone());
+    let child = create(c, "companies", json!([{"externalId": unique("uc"), "name": unique("Undo Child"), "parentCrmId": m}]))[0].clone();
+    let contact = create(c, "contacts", json!([{"externalId": unique("uc"), "firstName": "Link", "lastName": unique("Undo")}]))[0].clone();
+    let link = c.json("POST", "/associations", &json!({"associations": [
+        {"contactCRMId": contact, "companyCRMId": m, "type": "primary"},
+        {"contactCRMId": contact, "companyCRMId": s},
+    ]}));
+    assert_eq!(link.status, 200, "{}", link.text());
+    let (status, merged) = merge(app, c, "companies", json!({"survivorId": s, "mergedIds": [m]}));
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(c.get(&format!("/companies/{child}")).json()["parentCrmId"], s.as_str());
+    assert_eq!(c.get(&format!("/contacts/{contact}")).json()["associations"], json!([{"companyId": s, "primary": true}]));
+    let (status, undone) = undo(app, c, "companies", merged["mergeId"].as_str().unwrap());
+    assert_eq!(status, 200, "{undone}");
+    assert_eq!(c.get(&format!("/companies/{child}")).json()["parentCrmId"], m.as_str());
+    let mut links = c.get(&format!("/contacts/{contact}")).json()["associations"].as_array().unwrap().clone();
+    links.sort_by_key(|l| l["companyId"].as_str().unwrap().to_string());
+    let mut expected = vec![json!({"companyId": m, "primary": true}), json!({"companyId": s, "primary": false})];
+    expected.sort_by_key(|l| l["companyId"].as_str().unwrap().to_string());
+    assert_eq!(links, expected);
+    let restored = c.get(&format!("/companies/{m}")).json();
+    assert!(restored.get("mergedFrom").is_none() && restored["crmId"] == m.as_str(), "{restored}");
+    assert!(c.get(&format!("/companies/{s}")).json().get("domain").is_none_or(Value::is_null), "the filled domain is taken back");
+}
+
+fn undo_after_a_later_write_is_409_naming_it_and_writes_nothing(app: &App) {
+    let c = &app.api;
+    let ids = create(c, "contacts", json!([
+        {"externalId": unique("late"), "firstName": "Late", "lastName": unique("Survivor")},
+        {"externalId": unique("late"), "firstName": "Late", "lastName": unique("Merged"), "title": "CFO"},
+    ]));
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let (status, merged) = merge(app, c, "contacts", json!({"survivorId": a, "mergedIds": [b]}));
+    assert_eq!(status, 200, "{merged}");
+    let put = c.json("PUT", "/contacts", &json!({"contacts": [{"crmId": a, "title": "CEO"}]}));
+    assert_eq!(put.status, 200, "{}", put.text());
+    let (status, refused) = undo(app, c, "contacts", merged["mergeId"].as_str().unwrap());
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.to_string().contains("title"), "the message names the field: {refused}");
+    // Nothing was written: the merged record still answers as the survivor, which kept the PUT.
+    let old = c.get(&format!("/contacts/{b}")).json();
+    assert_eq!((old["crmId"].as_str(), old["mergedFrom"].as_str(), old["title"].as_str()), (Some(a.as_str()), Some(b.as_str()), Some("CEO")));
+    let history = c.get(&format!("/contacts/{a}/history")).json().to_string();
+    assert!(!history.contains("(unmerge)"), "{history}");
 }
