@@ -96,6 +96,8 @@ pub enum RouteId {
     PageMergeReview(RecordKind),
     /// `POST /merge/contact`, `POST /merge/company`: the review page's form (HTML answer).
     PageMerge(RecordKind),
+    /// `POST /merge/contact/undo`, `POST /merge/company/undo`: a record page's "Undo this merge".
+    PageMergeUndo(RecordKind),
 }
 
 /// Which credential a route needs.
@@ -172,6 +174,8 @@ pub static ROUTES: &[Route] = &[
     route("/merge/contact", "POST", RouteId::PageMerge(Contact), false, Page),
     route("/merge/company", "GET", RouteId::PageMergeReview(Company), false, Page),
     route("/merge/company", "POST", RouteId::PageMerge(Company), false, Page),
+    route("/merge/contact/undo", "POST", RouteId::PageMergeUndo(Contact), false, Page),
+    route("/merge/company/undo", "POST", RouteId::PageMergeUndo(Company), false, Page),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.

@@ -15,7 +15,7 @@ use crate::domain::pages::dashboard::{DuplicatesList, SEARCH_WINDOW};
 use crate::domain::pages::form::{self, check_post, parse_form, Post};
 use crate::domain::pages::html::url_encode;
 use crate::domain::pages::layout::{headers, message_page};
-use crate::domain::pages::merge::{merge_body, merge_refused, review_href, review_ids, MergeReview, DASHBOARD_GROUPS};
+use crate::domain::pages::merge::{merge_body, merge_refused, review_href, review_ids, MergeNotice, MergeReview, DASHBOARD_GROUPS};
 use crate::domain::pages::record::record_href;
 use crate::domain::pages::{
     page_access, Dashboard, DashboardQuery, List, PageAccess, RecordPage, Settings, CHALLENGE,
@@ -94,7 +94,9 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
     let store = Store::open(env, ReadFrom::of(route, bookmark.as_deref()))?;
     let query = context::query_pairs(&req);
     let (answer, store) = match route {
-        RouteId::PageRecord(kind) => (record(&store, &config, kind, params[0], &query, &nonce).await?, store),
+        RouteId::PageRecord(kind) => {
+            (record(&store, &config, kind, params[0], &query, &form::form_token(&password, &session), &nonce).await?, store)
+        }
         RouteId::PageDashboard => {
             let settings = Settings {
                 base_url: config.public_url.clone().unwrap_or_else(|| origin(&req)),
@@ -103,8 +105,8 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
             (dashboard(&store, &config, &query, settings, &nonce).await?, store)
         }
         RouteId::PageMergeReview(kind) => (review(&store, kind, &query, &form::form_token(&password, &session), &nonce).await?, store),
-        RouteId::PageMerge(kind) => {
-            let post = MergePost { password: &password, session: sent_session.as_deref() };
+        RouteId::PageMerge(kind) | RouteId::PageMergeUndo(kind) => {
+            let post = FormPost { password: &password, session: sent_session.as_deref() };
             let ctx = Ctx {
                 env,
                 worker,
@@ -117,7 +119,12 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
                 body: None,
                 params: Vec::new(),
             };
-            (merge_post(&ctx, &mut req, kind, post, &nonce).await?, ctx.store)
+            let answer = match read_form(&ctx, &mut req, post, &nonce).await? {
+                Err(refused) => refused,
+                Ok(fields) if matches!(route, RouteId::PageMerge(_)) => merge_form(&ctx, kind, &fields, &nonce).await?,
+                Ok(fields) => undo_form(&ctx, kind, &fields, &nonce).await?,
+            };
+            (answer, ctx.store)
         }
         other => unreachable!("{other:?} is not a page"),
     };
@@ -142,7 +149,15 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
 
 /// A record's page, with its possible duplicates (two statements, run together) and, after a
 /// merge through the review page, a notice of it.
-async fn record(store: &Store, config: &Config, kind: RecordKind, id: &str, query: &[(String, String)], nonce: &str) -> Result<Answer, ApiError> {
+async fn record(
+    store: &Store,
+    config: &Config,
+    kind: RecordKind,
+    id: &str,
+    query: &[(String, String)],
+    token: &str,
+    nonce: &str,
+) -> Result<Answer, ApiError> {
     let rule = config.match_rule(kind);
     let fields = duplicate_fields(rule);
     let (row, duplicates) = join(store.record_page(kind, id), store.duplicates_of(kind, id, &fields, DUPLICATE_ROWS)).await;
@@ -150,7 +165,7 @@ async fn record(store: &Store, config: &Config, kind: RecordKind, id: &str, quer
         Some(row) => {
             let mut page = RecordPage::from_row(kind, row);
             page.duplicates = group_duplicates(rule, &duplicates?).into_iter().filter(|g| g.records.iter().any(|r| r.id == id)).collect();
-            page.merged = query.iter().find(|(k, _)| k == "merged").map(|(_, v)| v.split(',').map(str::to_string).collect()).unwrap_or_default();
+            page.notice = MergeNotice::from_query(query, token);
             Ok(Answer::page(200, page.render(nonce)))
         }
         None => {
@@ -211,27 +226,26 @@ async fn review(store: &Store, kind: RecordKind, query: &[(String, String)], tok
     Ok(Answer::page(200, MergeReview { kind, records, token: token.to_string() }.render(nonce)))
 }
 
-/// What a merge form post is checked against.
-struct MergePost<'a> {
+/// What a form post is checked against.
+struct FormPost<'a> {
     password: &'a str,
     /// The session the browser's cookie names (none when it sent none).
     session: Option<&'a str>,
 }
 
-/// The review page's form: refused (`403`, nothing written) unless it carries this session's
-/// token and came from this site; then the API's merge. Done, it sends the browser to the record
-/// that stayed; refused by the merge, it says why.
-async fn merge_post(ctx: &Ctx<'_>, req: &mut Request, kind: RecordKind, post: MergePost<'_>, nonce: &str) -> Result<Answer, ApiError> {
+/// A page form's fields, once the post proved it came from a page this server rendered for this
+/// browser's session; otherwise the page that refuses it (`403`, `413`, `415`), nothing written.
+async fn read_form(ctx: &Ctx<'_>, req: &mut Request, post: FormPost<'_>, nonce: &str) -> Result<Result<Vec<(String, String)>, Answer>, ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let content_type = header("Content-Type").unwrap_or_default();
     if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Ok(Answer::page(415, message_page(nonce, "Not a form", "This address takes the merge review page's form.")));
+        return Ok(Err(Answer::page(415, message_page(nonce, "Not a form", "This address takes the form of a page of this site."))));
     }
     check_declared_length(header("Content-Length").as_deref(), ctx.config.max_body_bytes)?;
     let (fetch_site, sent_origin) = (header("Sec-Fetch-Site"), header("Origin"));
     let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the form: {e}")))?;
     if bytes.len() > ctx.config.max_body_bytes {
-        return Ok(Answer::page(413, message_page(nonce, "Too large", "The form is larger than this server takes.")));
+        return Ok(Err(Answer::page(413, message_page(nonce, "Too large", "The form is larger than this server takes."))));
     }
     let fields = parse_form(&bytes);
     let own = match (&ctx.config.public_url, &sent_origin) {
@@ -240,25 +254,54 @@ async fn merge_post(ctx: &Ctx<'_>, req: &mut Request, kind: RecordKind, post: Me
     };
     let token = fields.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str());
     let check = Post { session: post.session, token, fetch_site: fetch_site.as_deref(), origin: sent_origin.as_deref(), own_origin: &own };
-    if let Err(refusal) = check_post(post.password, &check) {
-        return Ok(Answer::page(403, message_page(nonce, "Nothing was changed", refusal.message())));
+    match check_post(post.password, &check) {
+        Ok(()) => Ok(Ok(fields)),
+        Err(refusal) => Ok(Err(Answer::page(403, message_page(nonce, "Nothing was changed", refusal.message())))),
     }
-    let body = merge_body(&fields);
-    let outcome = match MergeRequest::parse(kind, &body) {
+}
+
+/// The ids of an answer's list `name`, joined for a page address.
+fn id_list(answer: &serde_json::Value, name: &str) -> String {
+    let ids: Vec<String> = answer[name].as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(url_encode).collect();
+    ids.join(",")
+}
+
+/// The review page's form: the API's merge with what the form chose. Done, it sends the browser
+/// to the record that stayed (which offers to undo it); refused by the merge, it says why.
+async fn merge_form(ctx: &Ctx<'_>, kind: RecordKind, fields: &[(String, String)], nonce: &str) -> Result<Answer, ApiError> {
+    let outcome = match MergeRequest::parse(kind, &merge_body(fields)) {
         Ok(request) => super::merge::run(ctx, kind, &request).await,
         Err(e) => Err(e),
     };
     match outcome {
         Ok(answer) => {
             let survivor = answer["crmId"].as_str().unwrap_or_default();
-            let merged: Vec<&str> = answer["mergedIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
-            let location = format!("{}?merged={}", record_href(kind, survivor), merged.iter().map(|m| url_encode(m)).collect::<Vec<_>>().join(","));
+            let merge_id = answer["mergeId"].as_str().unwrap_or_default();
+            let location = format!("{}?merged={}&merge={}", record_href(kind, survivor), id_list(&answer, "mergedIds"), url_encode(merge_id));
             Ok(Answer { status: 303, body: String::new(), location: Some(location) })
         }
         Err(e @ (ApiError::BadRequest { .. } | ApiError::Conflict(_))) => {
             let ids: Vec<&str> = fields.iter().filter(|(k, _)| k == "ids").map(|(_, v)| v.as_str()).collect();
             let message = format!("{} Nothing was changed.", e.message(ctx.request_id));
-            Ok(Answer::page(e.status(), merge_refused(nonce, &message, &review_href(kind, &ids))))
+            Ok(Answer::page(e.status(), merge_refused(nonce, "Not merged", &message, Some(&review_href(kind, &ids)))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The record page's "Undo this merge" form: the API's undo. Done, it sends the browser to the
+/// record that had stayed, with a notice naming the records restored; refused, it says why.
+async fn undo_form(ctx: &Ctx<'_>, kind: RecordKind, fields: &[(String, String)], nonce: &str) -> Result<Answer, ApiError> {
+    let merge_id = fields.iter().find(|(k, _)| k == "merge").map(|(_, v)| v.as_str()).unwrap_or_default();
+    match super::merge::run_undo(ctx, kind, merge_id).await {
+        Ok(answer) => {
+            let survivor = answer["crmId"].as_str().unwrap_or_default();
+            let location = format!("{}?restored={}", record_href(kind, survivor), id_list(&answer, "restoredIds"));
+            Ok(Answer { status: 303, body: String::new(), location: Some(location) })
+        }
+        Err(e @ (ApiError::NotFound(_) | ApiError::Conflict(_) | ApiError::BadRequest { .. })) => {
+            let message = format!("{} Nothing was changed.", e.message(ctx.request_id));
+            Ok(Answer::page(e.status(), merge_refused(nonce, "Not undone", &message, None)))
         }
         Err(e) => Err(e),
     }

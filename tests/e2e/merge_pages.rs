@@ -90,9 +90,13 @@ fn open_review(app: &App, c: &Client, a: &str, b: &str) -> (String, String) {
 /// Posts the review form as a browser would, without following the answer's redirect (so the
 /// test sees the `303` itself).
 fn post_form(app: &App, c: &Client, cookie: Option<&str>, extra: &[(&str, &str)], form: &str) -> Resp {
+    post_form_to(app, c, "/merge/contact", cookie, extra, form)
+}
+
+fn post_form_to(app: &App, c: &Client, path: &str, cookie: Option<&str>, extra: &[(&str, &str)], form: &str) -> Resp {
     let agent = ureq::AgentBuilder::new().redirects(0).timeout(std::time::Duration::from_secs(60)).build();
     let mut req = agent
-        .post(&format!("{}/merge/contact", c.base))
+        .post(&format!("{}{path}", c.base))
         .set("Authorization", &basic_auth("salesperson", &app.dashboard_password))
         .set("Content-Type", "application/x-www-form-urlencoded");
     if let Some(cookie) = cookie {
@@ -104,7 +108,7 @@ fn post_form(app: &App, c: &Client, cookie: Option<&str>, extra: &[(&str, &str)]
     let response = match req.send_bytes(form.as_bytes()) {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("POST /merge/contact: {e}"),
+        Err(e) => panic!("POST {path}: {e}"),
     };
     let status = response.status();
     let headers = response.headers_names().into_iter().map(|n| (n.to_ascii_lowercase(), response.header(&n).unwrap_or_default().to_string())).collect();
@@ -152,19 +156,39 @@ fn the_review_form_needs_this_sessions_token_from_this_site(app: &App) {
     // This session's token, from this site: merged, and the browser is sent to the survivor.
     let resp = post_form(app, c, Some(&session), &[("Sec-Fetch-Site", "same-origin")], &form(&token));
     assert_eq!(resp.status, 303, "{:?} {}", resp.headers, resp.text());
-    assert_eq!(resp.header("location"), Some(format!("/view/contact/{b}?merged={a}").as_str()));
+    let location = resp.header("location").unwrap_or_default().to_string();
+    assert!(location.starts_with(&format!("/view/contact/{b}?merged={a}&merge=mg_")), "{location}");
     let merged = c.get(&format!("/contacts/{a}")).json();
     assert_eq!((merged["crmId"].as_str(), merged["mergedFrom"].as_str()), (Some(b.as_str()), Some(a.as_str())), "{merged}");
     assert_eq!(merged["title"], "CTO", "the title chosen from {a}: {merged}");
     assert_eq!(merged["phone"], "+34 600 999 000", "the survivor's own value kept: {merged}");
-    let after = page(app, c, "GET", &format!("/view/contact/{b}?merged={a}"), &[("Cookie", &session)], None);
+    let after = page(app, c, "GET", &location, &[("Cookie", &session)], None);
     assert!(after.text().contains("Merged into this record"), "{}", after.text());
+    assert!(after.text().contains("Undo this merge"), "{}", after.text());
     assert!(after.header("set-cookie").is_none(), "a browser with a session keeps it");
 
     // The same form again: the merge refuses it, and the page says why and links back.
     let resp = post_form(app, c, Some(&session), &[], &form(&token));
     assert_eq!(resp.status, 409, "{}", resp.text());
     assert!(resp.text().contains("already merged") && resp.text().contains("Back to the review"), "{}", resp.text());
+
+    // The undo form needs the same proof; with it, the records are separate again.
+    let merge_id = location.split("merge=").nth(1).unwrap().to_string();
+    let undo = |cookie: Option<&str>, token: &str| {
+        post_form_to(app, c, "/merge/contact/undo", cookie, &[], &format!("token={token}&merge={merge_id}"))
+    };
+    let resp = undo(None, &token);
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    let resp = undo(Some(&other_session), &token);
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    assert_eq!(c.get(&format!("/contacts/{a}")).json()["crmId"], b.as_str(), "a refused undo changed nothing");
+    let resp = undo(Some(&session), &token);
+    assert_eq!(resp.status, 303, "{}", resp.text());
+    assert_eq!(resp.header("location"), Some(format!("/view/contact/{b}?restored={a}").as_str()));
+    still_separate(c, &a, &b);
+    let resp = undo(Some(&session), &token);
+    assert_eq!(resp.status, 409, "{}", resp.text());
+    assert!(resp.text().contains("Not undone"), "{}", resp.text());
 }
 
 fn a_review_of_records_that_cannot_merge_says_why(app: &App) {
@@ -218,10 +242,23 @@ fn a_person_merges_two_contacts_in_the_browser(app: &App) {
     assert!(html.contains("Merged into this record"), "{html}");
     assert!(html.contains("CTO") && html.contains("+34 600 999 000"), "{html}");
     browser.screenshot(&shots.join("merged.png"));
-    drop(browser);
 
     // What Enginy sees: the old crmId answers the survivor, which holds the chosen values.
     let old = c.get(&format!("/contacts/{a}")).json();
     assert_eq!((old["crmId"].as_str(), old["title"].as_str()), (Some(b.as_str()), Some("CTO")), "{old}");
-    eprintln!("[e2e] screenshots: {}, {}", shots.join("merge-review.png").display(), shots.join("merged.png").display());
+
+    // Second thoughts: the notice's button undoes the merge.
+    browser.click("form.undo button[type='submit']");
+    let url = browser.wait_for_url("restored=");
+    assert!(url.contains(&format!("/view/contact/{b}?restored={a}")), "{url}");
+    let html = browser.source();
+    assert!(html.contains("The merge was undone"), "{html}");
+    assert!(html.contains("Chief Technology Officer"), "the survivor's own title is back: {html}");
+    browser.screenshot(&shots.join("merge-undone.png"));
+    drop(browser);
+    let back = c.get(&format!("/contacts/{a}")).json();
+    assert_eq!((back["crmId"].as_str(), back["title"].as_str()), (Some(a.as_str()), Some("CTO")), "{back}");
+    let survivor = c.get(&format!("/contacts/{b}")).json();
+    assert_eq!(survivor["title"], "Chief Technology Officer", "{survivor}");
+    eprintln!("[e2e] screenshots: merge-review.png, merged.png, merge-undone.png in {}", shots.display());
 }

@@ -41,7 +41,7 @@ details summary{cursor:pointer;font-weight:600}\
 form.review{display:block}input[type=radio]{flex:none;margin:0 .3rem 0 0}label{cursor:pointer}\
 .group{border-top:1px solid var(--line);padding:.4rem 0}.group:first-of-type{border-top:0}.group ul{margin:.2rem 0;padding-left:1.2rem}\
 .compare th{width:auto}.compare td,.compare th{min-width:10rem}\
-.notice{background:#e7f6ee;border-color:#a6dcbf}\
+.notice{background:#e7f6ee;border-color:#a6dcbf}form.undo{margin:.5rem 0 0}\
 @media (max-width:40rem){main{padding:.5rem}section{padding:.7rem}.kv th{width:auto}h1{font-size:1.3rem}}";
 
 /// The response headers of every page, errors included. The policy allows nothing but the page's

@@ -211,13 +211,73 @@ impl MergeReview {
     }
 }
 
-/// The page a merge the review asked for answers when the merge refused it: why, and the way
-/// back to a fresh review of the same records.
-pub fn merge_refused(nonce: &str, message: &str, review: &str) -> String {
-    page("Not merged", nonce, |h| {
-        h.raw("<section><h1>Not merged</h1>").element("<p>", message, "</p>");
-        h.raw("<p>").link(review, "Back to the review").raw(" · <a href=\"/\">Dashboard</a></p></section>");
+/// The page a merge (or its undo) asked for by a form answers when it was refused: why, and the
+/// way back to a fresh review of the same records when there is one.
+pub fn merge_refused(nonce: &str, title: &str, message: &str, review: Option<&str>) -> String {
+    page(title, nonce, |h| {
+        h.raw("<section>").element("<h1>", title, "</h1>").element("<p>", message, "</p><p>");
+        if let Some(review) = review {
+            h.link(review, "Back to the review").raw(" · ");
+        }
+        h.raw("<a href=\"/\">Dashboard</a></p></section>");
     })
+}
+
+/// What a record page says after a merge or an undo made through the pages (from its address:
+/// `?merged=a,b&merge=mg_…` or `?restored=a,b`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MergeNotice {
+    /// These ids were merged into this record; the merge can be undone with the form's token.
+    Merged { ids: Vec<String>, merge_id: Option<String>, token: String },
+    /// The merge was undone: these records are separate again.
+    Restored { ids: Vec<String> },
+}
+
+impl MergeNotice {
+    pub fn from_query(query: &[(String, String)], token: &str) -> Option<MergeNotice> {
+        let get = |name: &str| query.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let ids = |v: &str| v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>();
+        if let Some(restored) = get("restored") {
+            return Some(MergeNotice::Restored { ids: ids(restored) });
+        }
+        let merged = ids(get("merged")?);
+        let merge_id = get("merge").filter(|m| !m.is_empty()).map(str::to_string);
+        Some(MergeNotice::Merged { ids: merged, merge_id, token: token.to_string() })
+    }
+
+    pub fn render(&self, h: &mut Html, kind: RecordKind) {
+        let codes = |h: &mut Html, ids: &[String], linked: bool| {
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    h.raw(", ");
+                }
+                if linked {
+                    h.raw("<a href=\"").text(&record_href(kind, id)).raw("\"><code>").text(id).raw("</code></a>");
+                } else {
+                    h.element("<code>", id, "</code>");
+                }
+            }
+        };
+        match self {
+            MergeNotice::Merged { ids, merge_id, token } => {
+                h.raw("<section class=\"notice\"><p>Merged into this record: ");
+                codes(h, ids, false);
+                h.raw(". Their ids now lead here.</p>");
+                if let Some(merge_id) = merge_id {
+                    h.raw("<form method=\"post\" class=\"undo\" action=\"/merge/").raw(segment(kind)).raw("/undo\">");
+                    h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(token).raw("\">");
+                    h.raw("<input type=\"hidden\" name=\"merge\" value=\"").text(merge_id).raw("\">");
+                    h.raw("<button type=\"submit\">Undo this merge</button></form>");
+                }
+                h.raw("</section>");
+            }
+            MergeNotice::Restored { ids } => {
+                h.raw("<section class=\"notice\"><p>The merge was undone: ");
+                codes(h, ids, true);
+                h.raw(" are separate records again, with what they held.</p></section>");
+            }
+        }
+    }
 }
 
 /// The body of `POST /{kind}/merge` a review form asks for: the record chosen to stay, the
@@ -310,6 +370,28 @@ mod tests {
         // A form without a survivor is the API's 400, naming it.
         let e = MergeRequest::parse(RecordKind::Contact, &merge_body(&form[..4])).unwrap_err();
         assert!(e.message("r").contains("survivorId"), "{}", e.message("r"));
+    }
+
+    #[test]
+    fn a_merge_notice_offers_the_undo_and_an_undo_notice_links_the_restored() {
+        let q = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        assert_eq!(MergeNotice::from_query(&q(&[("x", "1")]), "t"), None);
+        let notice = MergeNotice::from_query(&q(&[("merged", "ct_2,ct_3"), ("merge", "mg_1")]), "t0k").unwrap();
+        let mut h = Html::new();
+        notice.render(&mut h, RecordKind::Contact);
+        let html = h.finish();
+        assert!(html.contains("<code>ct_2</code>, <code>ct_3</code>"), "{html}");
+        assert!(html.contains("action=\"/merge/contact/undo\"") && html.contains("name=\"merge\" value=\"mg_1\""), "{html}");
+        assert!(html.contains("name=\"token\" value=\"t0k\""), "{html}");
+        // Without a merge id (an address typed by hand) there is nothing to undo.
+        let mut h = Html::new();
+        MergeNotice::from_query(&q(&[("merged", "ct_2")]), "t").unwrap().render(&mut h, RecordKind::Contact);
+        assert!(!h.finish().contains("<form"));
+        let mut h = Html::new();
+        MergeNotice::from_query(&q(&[("restored", "co_2\"><b>")]), "t").unwrap().render(&mut h, RecordKind::Company);
+        let html = h.finish();
+        assert!(html.contains("href=\"/view/company/co_2%22%3E%3Cb%3E\"") || html.contains("&quot;&gt;&lt;b&gt;"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::html::{mail_address, url_encode, web_url, Html};
 use super::layout::{label, page, truncate, value_text, when};
-use super::merge::duplicates_section;
+use super::merge::{duplicates_section, MergeNotice};
 use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
 
@@ -131,8 +131,8 @@ pub struct RecordPage {
     pub history_count: usize,
     /// Groups of possible duplicates this record belongs to.
     pub duplicates: Vec<DuplicateGroup>,
-    /// The ids just merged into this record through the review page (its notice).
-    pub merged: Vec<String>,
+    /// What a merge or an undo through the pages just did to this record.
+    pub notice: Option<MergeNotice>,
 }
 
 /// A JSON column the page's own statement wrote; a column it left NULL is an empty list.
@@ -165,7 +165,7 @@ impl RecordPage {
             history: parse_list(row.history.as_deref()),
             history_count: row.history_count as usize,
             duplicates: Vec::new(),
-            merged: Vec::new(),
+            notice: None,
             id: row.id,
             external_id: row.external_id,
             created_at: row.created_at,
@@ -194,15 +194,8 @@ impl RecordPage {
                 h.raw(" · last activity ").text(&when(last));
             }
             h.raw("</p>");
-            if !self.merged.is_empty() {
-                h.raw("<section class=\"notice\"><p>Merged into this record: ");
-                for (i, id) in self.merged.iter().enumerate() {
-                    if i > 0 {
-                        h.raw(", ");
-                    }
-                    h.element("<code>", id, "</code>");
-                }
-                h.raw(". Their ids now lead here.</p></section>");
+            if let Some(notice) = &self.notice {
+                notice.render(h, self.kind);
             }
             self.details(h);
             duplicates_section(h, "Possible duplicates", self.kind, &self.duplicates, Some(&self.id), false);
