@@ -167,7 +167,8 @@ CREATE TABLE IF NOT EXISTS history (
   old_value   TEXT,
   new_value   TEXT,
   changed_at  TEXT NOT NULL,
-  request_id  TEXT NOT NULL
+  request_id  TEXT NOT NULL,
+  sent_value  TEXT                          -- the value as sent, when it was stored otherwise
 );
 CREATE INDEX IF NOT EXISTS history_entity ON history (entity_id, id);
 

@@ -290,14 +290,14 @@ pub fn plan_merge(kind: RecordKind, req: &MergeRequest, loaded: &[MergeRow]) -> 
     for name in names {
         let (old, new) = (survivor.fields.get(name).filter(|v| !v.is_null()), fields.get(name).filter(|v| !v.is_null()));
         if old != new {
-            changes.push(Change { field: name.clone(), old: old.cloned(), new: new.cloned() });
+            changes.push(Change { field: name.clone(), old: old.cloned(), new: new.cloned(), sent: None });
         }
     }
     let names: BTreeSet<&String> = survivor.properties.keys().chain(properties.keys()).collect();
     for name in names {
         let (old, new) = (survivor.properties.get(name).filter(|v| !v.is_null()), properties.get(name).filter(|v| !v.is_null()));
         if old != new {
-            changes.push(Change { field: format!("properties.{name}"), old: old.cloned(), new: new.cloned() });
+            changes.push(Change { field: format!("properties.{name}"), old: old.cloned(), new: new.cloned(), sent: None });
         }
     }
     let last_activity = rows.iter().filter_map(|r| r.row.last_activity_at.clone()).max();

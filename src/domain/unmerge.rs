@@ -148,7 +148,7 @@ pub fn plan_undo(
             Some(v) => target.insert(name.to_string(), v),
             None => target.remove(name),
         };
-        changes.push(Change { field: h.field.clone(), old: h.new.clone().filter(|v| !v.is_null()), new: h.old.clone().filter(|v| !v.is_null()) });
+        changes.push(Change { field: h.field.clone(), old: h.new.clone().filter(|v| !v.is_null()), new: h.old.clone().filter(|v| !v.is_null()), sent: None });
     }
     let write = RecordWrite::of(kind, row.id.clone(), row.external_id.clone(), fields, properties);
     let keys_of = |w: &RecordWrite| KeySet::new(w.keys.iter().filter_map(|(f, k)| Some((MatchField::from_name(f)?, k.clone()))));

@@ -30,7 +30,8 @@ pub fn error(err: &ApiError, request_id: &str) -> Result<Response, ApiError> {
 }
 
 /// An entity's history (a record's, a task's, an activity's), newest first: `{id, history}` with
-/// each change's old and new value as the JSON they were.
+/// each change's old and new value as the JSON they were, and the value as sent where it was
+/// stored otherwise (`sentValue`).
 pub fn history(id: &str, rows: &[HistoryRow]) -> Result<Response, ApiError> {
     // A value that is not the JSON it was written as is an error, never shown as `null`.
     let parse = |v: &Option<String>| match v.as_deref() {
@@ -40,13 +41,18 @@ pub fn history(id: &str, rows: &[HistoryRow]) -> Result<Response, ApiError> {
     let data = rows
         .iter()
         .map(|h| {
-            Ok(json!({
+            let mut entry = json!({
                 "field": h.field,
                 "oldValue": parse(&h.old_value)?,
                 "newValue": parse(&h.new_value)?,
                 "changedAt": h.changed_at,
                 "requestId": h.request_id,
-            }))
+            });
+            // What the client sent, where it was stored otherwise (a page URL sent as a domain).
+            if h.sent_value.is_some() {
+                entry["sentValue"] = parse(&h.sent_value)?;
+            }
+            Ok(entry)
         })
         .collect::<Result<Vec<Value>, ApiError>>()?;
     json(&json!({ "id": id, "history": data }), 200)

@@ -136,6 +136,9 @@ pub struct HistoryRow {
     pub new_value: Option<String>,
     pub changed_at: String,
     pub request_id: String,
+    /// The value as sent, when it was stored otherwise.
+    #[serde(default)]
+    pub sent_value: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -120,10 +120,10 @@ macro_rules! record_sql {
                 "WHERE EXISTS (SELECT 1 FROM ", $table, " r WHERE r.id = j.value->>'id' AND +r.deleted_at IS NULL)"
             ),
             history_new: concat!(
-                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
+                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value) ",
                 "SELECT '", $kind, "', j.value->>'id', '(created)', NULL, ",
                 "json_object('externalId', j.value->>'externalId', 'fields', json(j.value->'fields'), 'properties', json(j.value->'properties')), ",
-                "?2, ?3 FROM json_each(?1) j WHERE EXISTS (SELECT 1 FROM ", $table, " r WHERE r.id = j.value->>'id' AND r.created_at >= ?2)"
+                "?2, ?3, j.value->'sent' FROM json_each(?1) j WHERE EXISTS (SELECT 1 FROM ", $table, " r WHERE r.id = j.value->>'id' AND r.created_at >= ?2)"
             ),
             resolve_external: concat!(
                 "SELECT j.key AS i, e.record_id AS id FROM json_each(?1) j ",
@@ -150,8 +150,8 @@ macro_rules! record_sql {
                 "DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
             ),
             history_changes: concat!(
-                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
-                "SELECT '", $kind, "', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3 ",
+                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value) ",
+                "SELECT '", $kind, "', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3, c.value->'sent' ",
                 "FROM json_each(?1) j, json_each(j.value->'changes') c"
             ),
             stamps: concat!(
@@ -285,7 +285,7 @@ pub mod idempotency {
 }
 
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
-pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id FROM history \
+pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id, sent_value FROM history \
      WHERE entity_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 
 /// Contact–company links (API.md §6). `?1` is the plan of `domain::association::plan_writes`

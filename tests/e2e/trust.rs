@@ -118,6 +118,28 @@ fn domains_are_stored_and_synced_back_clean(app: &App) {
     assert_eq!((record["domain"].as_str(), record["website"].as_str()), (Some(host.as_str()), Some(sent.as_str())));
     let synced = post(&app.api, "/companies/sync", json!({"companies": [{"externalId": ext, "domain": host}]}));
     assert_eq!(synced["results"][0]["properties"]["domain"], json!(host), "{synced}");
+
+    // History keeps what was sent: on the created entry, and on an update's change of the field.
+    let other = format!("{}.com", unique("hooli-new"));
+    let sent_again = format!("HTTPS://www.{}/careers#jobs", other.to_uppercase());
+    let updated = app.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "domain": sent_again, "employeeCount": "120"}]}));
+    assert_eq!(updated.status, 200, "{}", updated.text());
+    let history = app.api.get(&format!("/companies/{id}/history")).json();
+    let entry = |field: &str| history["history"].as_array().unwrap().iter().find(|h| h["field"] == field).cloned().unwrap_or_else(|| panic!("{field}: {history}"));
+    let created = entry("(created)");
+    assert_eq!(created["newValue"]["fields"]["domain"], json!(host), "{created}");
+    assert_eq!(created["sentValue"], json!({"domain": sent}), "{created}");
+    let domain = entry("domain");
+    assert_eq!((domain["oldValue"].clone(), domain["newValue"].clone(), domain["sentValue"].clone()), (json!(host), json!(other), json!(sent_again)), "{domain}");
+    let employees = entry("employeeCount");
+    assert_eq!((employees["newValue"].clone(), employees["sentValue"].clone()), (json!(120), json!("120")), "{employees}");
+    // A value stored as sent carries no sentValue.
+    let renamed = app.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "name": "Hooli XYZ"}]}));
+    assert_eq!(renamed.status, 200);
+    let history = app.api.get(&format!("/companies/{id}/history?limit=1")).json();
+    assert_eq!(history["history"][0]["field"], "name");
+    assert!(history["history"][0].get("sentValue").is_none(), "{history}");
+    app.conforms("/companies/{id}/history", "GET", &app.api.get(&format!("/companies/{id}/history")));
 }
 
 fn a_base_url_with_a_trailing_slash_works(app: &App) {

@@ -162,7 +162,8 @@ pub fn plan_create(
                     updated_at: None,
                     ..Candidate::default()
                 });
-                let insert = RecordWrite::of(kind, id.clone(), record.external_id.clone(), record.fields.clone(), record.properties.clone());
+                let insert = RecordWrite::of(kind, id.clone(), record.external_id.clone(), record.fields.clone(), record.properties.clone())
+                    .with_sent(record.sent.clone());
                 plan.inserts.push(insert.with_last_activity(record.last_activity.clone()));
                 plan.touched.push(keys);
                 Ok(Created::New { id })
@@ -227,12 +228,13 @@ fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merge
         properties: record.properties.clone(),
         last_activity: None,
         external_id: None,
+        sent: record.sent.clone(),
     };
     let applied = apply_update(&state.record, &update, &policy);
     let mut names: Vec<String> = applied.changes.iter().map(|ch| ch.field.clone()).collect();
     let current = state.last_activity.as_ref().or(c.last_activity_at.as_ref());
     if let Some(sent) = record.last_activity.as_ref().filter(|s| current.is_none_or(|d| d < *s)) {
-        state.changes.push(Change { field: LAST_ACTIVITY.to_string(), old: current.map(|d| json!(d)), new: Some(json!(sent)) });
+        state.changes.push(Change { field: LAST_ACTIVITY.to_string(), old: current.map(|d| json!(d)), new: Some(json!(sent)), sent: None });
         state.last_activity = Some(sent.clone());
         names.push(LAST_ACTIVITY.to_string());
     }

@@ -42,6 +42,10 @@ pub struct RecordWrite {
     pub keys: Vec<(&'static str, String)>,
     /// A `lastActivityDate` the client sent: the stored date moves forward to it, never back.
     pub last_activity_at: Option<String>,
+    /// On a create: the core fields stored otherwise than they came, as sent (the `(created)`
+    /// history row keeps them).
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub sent: Map<String, Value>,
 }
 
 impl RecordWrite {
@@ -54,11 +58,17 @@ impl RecordWrite {
             display_name: display_name(kind, &fields),
             search_text: search_text(kind, &fields),
             last_activity_at: None,
+            sent: Map::new(),
             id,
             external_id,
             fields,
             properties,
         }
+    }
+
+    pub fn with_sent(mut self, sent: Map<String, Value>) -> RecordWrite {
+        self.sent = sent;
+        self
     }
 
     pub fn with_last_activity(mut self, at: Option<String>) -> RecordWrite {

@@ -139,13 +139,13 @@ pub fn plan_update(
         if let Some(ext) = link {
             holders.insert(ext.clone(), update.crm_id.clone());
             let old = linked.insert(update.crm_id.clone(), Some(ext.clone())).flatten();
-            applied.changes.push(Change { field: EXTERNAL_ID.to_string(), old: old.map(Value::String), new: Some(json!(ext)) });
+            applied.changes.push(Change { field: EXTERNAL_ID.to_string(), old: old.map(Value::String), new: Some(json!(ext)), sent: None });
             links.push(ExternalLink { id: update.crm_id.clone(), external_id: ext });
         }
         let date = activity.entry(update.crm_id.clone()).or_default();
         if let Some(sent) = update.last_activity.as_ref().filter(|sent| date.as_ref().is_none_or(|d| d < *sent)) {
             let old = date.replace(sent.clone());
-            applied.changes.push(Change { field: LAST_ACTIVITY.to_string(), old: old.map(Value::String), new: Some(json!(sent)) });
+            applied.changes.push(Change { field: LAST_ACTIVITY.to_string(), old: old.map(Value::String), new: Some(json!(sent)), sent: None });
         }
         if applied.changes.is_empty() {
             continue;

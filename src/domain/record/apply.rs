@@ -41,6 +41,10 @@ pub struct Change {
     pub old: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
+    /// The value as the client sent it, when it was stored otherwise (a clean host for a page
+    /// URL, a number for its text): history keeps what came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<Value>,
 }
 
 /// The record after an update, and the changes that took it there (core fields first, then
@@ -67,7 +71,7 @@ pub fn apply_update(stored: &StoredRecord, update: &RecordUpdate, policy: &BTree
     let policy_of = |name: &str| policy.get(name).copied().unwrap_or(FieldPolicy::Overwrite);
     for (name, incoming) in &update.fields {
         if let Some(change) = apply_one(&mut fields, name, incoming, policy_of(name)) {
-            changes.push(Change { field: name.clone(), ..change });
+            changes.push(Change { field: name.clone(), sent: update.sent.get(name).cloned(), ..change });
         }
     }
     for (name, incoming) in &update.properties {
@@ -100,7 +104,7 @@ fn apply_one(target: &mut Map<String, Value>, name: &str, incoming: &Value, poli
             target.remove(name);
         }
     }
-    Some(Change { field: String::new(), old, new })
+    Some(Change { field: String::new(), old, new, sent: None })
 }
 
 fn present(value: &Value) -> Option<Value> {
@@ -145,7 +149,7 @@ mod tests {
     }
 
     fn update(fields: Value, properties: Value) -> RecordUpdate {
-        RecordUpdate { crm_id: "co_1".into(), fields: map(fields), properties: map(properties), last_activity: None, external_id: None }
+        RecordUpdate { crm_id: "co_1".into(), fields: map(fields), properties: map(properties), last_activity: None, external_id: None, sent: Map::new() }
     }
 
     fn policies(pairs: &[(&str, FieldPolicy)]) -> BTreeMap<String, FieldPolicy> {
@@ -153,7 +157,20 @@ mod tests {
     }
 
     fn change(field: &str, old: Option<Value>, new: Option<Value>) -> Change {
-        Change { field: field.into(), old, new }
+        Change { field: field.into(), old, new, sent: None }
+    }
+
+    #[test]
+    fn a_change_carries_the_value_as_sent_when_it_was_read_otherwise() {
+        let mut u = update(json!({"domain": "acme.com", "name": "Acme"}), json!({}));
+        u.sent.insert("domain".into(), json!("https://www.acme.com/en"));
+        let applied = apply_update(&stored(json!({"domain": "old.com"}), json!({})), &u, &BTreeMap::new());
+        let domain = applied.changes.iter().find(|c| c.field == "domain").unwrap();
+        assert_eq!(domain.sent, Some(json!("https://www.acme.com/en")));
+        assert_eq!(serde_json::to_value(domain).unwrap()["sent"], "https://www.acme.com/en");
+        let name = applied.changes.iter().find(|c| c.field == "name").unwrap();
+        assert_eq!(name.sent, None);
+        assert!(serde_json::to_value(name).unwrap().get("sent").is_none());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct NewRecord {
     pub properties: Map<String, Value>,
     /// `lastActivityDate` as sent (RFC 3339 UTC): it only moves the record's date forward.
     pub last_activity: Option<String>,
+    /// The core fields stored otherwise than they came, as sent (history keeps them).
+    pub sent: Map<String, Value>,
 }
 
 /// Validated item of `PUT /{kind}`: only the fields present, `Value::Null` meaning "clear".
@@ -73,6 +75,8 @@ pub struct RecordUpdate {
     pub last_activity: Option<String>,
     /// An `externalId` to link the record to (its old one stays linked, and in history).
     pub external_id: Option<String>,
+    /// The core fields stored otherwise than they came, as sent (history keeps them).
+    pub sent: Map<String, Value>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,8 +92,8 @@ pub fn parse_new(kind: RecordKind, value: &Value) -> Result<NewRecord, ItemError
         None | Some(Value::Null) => None,
         Some(v) => Some(parse_external_id(v)?),
     };
-    let (fields, properties) = parse_data(kind, object, Mode::Create)?;
-    Ok(NewRecord { external_id, fields, properties, last_activity: last_activity(object)? })
+    let (fields, properties, sent) = parse_data(kind, object, Mode::Create)?;
+    Ok(NewRecord { external_id, fields, properties, last_activity: last_activity(object)?, sent })
 }
 
 /// Parses one item of an update body.
@@ -101,12 +105,12 @@ pub fn parse_update(kind: RecordKind, value: &Value) -> Result<RecordUpdate, Ite
         Some(Value::String(s)) => s.clone(),
         Some(other) => return Err(ItemError::invalid(CRM_ID, format!("expected a string, got {}", json_type(other)))),
     };
-    let (fields, properties) = parse_data(kind, object, Mode::Update)?;
+    let (fields, properties, sent) = parse_data(kind, object, Mode::Update)?;
     let external_id = match object.get(EXTERNAL_ID) {
         None | Some(Value::Null) => None,
         Some(v) => Some(parse_external_id(v)?),
     };
-    Ok(RecordUpdate { crm_id, fields, properties, last_activity: last_activity(object)?, external_id })
+    Ok(RecordUpdate { crm_id, fields, properties, last_activity: last_activity(object)?, external_id, sent })
 }
 
 fn record_object(kind: RecordKind, value: &Value) -> Result<&Map<String, Value>, ItemError> {
@@ -141,13 +145,15 @@ fn last_activity(object: &Map<String, Value>) -> Result<Option<String>, ItemErro
     Ok(crate::domain::work::timestamp(object, LAST_ACTIVITY)?.flatten())
 }
 
-/// Core fields and custom properties of one record.
-type Data = (Map<String, Value>, Map<String, Value>);
+/// Core fields and custom properties of one record, and the core fields stored otherwise than
+/// they came, as sent.
+type Data = (Map<String, Value>, Map<String, Value>, Map<String, Value>);
 
 /// Splits the data of a body into checked core fields and custom properties.
 fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Result<Data, ItemError> {
     let mut fields = Map::new();
     let mut properties = Map::new();
+    let mut sent = Map::new();
     // A domain sent with a path (a page URL), kept as `website` when that is empty.
     let mut page: Option<Value> = None;
     let mut put = |path: &str, name: &str, value: &Value| -> Result<(), ItemError> {
@@ -169,6 +175,13 @@ fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Resu
                     }
                     (_, other) => other,
                 };
+                // Read otherwise than sent (a clean host, a number from text, a list from one
+                // string): history keeps what came.
+                if !value.is_null() && read != *value {
+                    sent.insert(name.to_string(), value.clone());
+                } else {
+                    sent.remove(name);
+                }
                 (&mut fields, read)
             }
             None => {
@@ -199,7 +212,7 @@ fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Resu
     if !fits_as_json(&(&fields, &properties), MAX_RECORD_BYTES) {
         return Err(ItemError::whole(format!("record is larger than {MAX_RECORD_BYTES} bytes as JSON")));
     }
-    Ok((fields, properties))
+    Ok((fields, properties, sent))
 }
 
 /// One data field of an item, as [`each_data_field`] visits it.
@@ -437,6 +450,24 @@ fn quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn what_is_stored_otherwise_than_sent_is_kept_as_sent() {
+        let r = parse_new(
+            RecordKind::Company,
+            &serde_json::json!({"name": "Acme", "domain": "HTTPS://www.Acme.com/en?utm=x", "employeeCount": "120", "tags": "a, b", "tier": "gold"}),
+        )
+        .unwrap();
+        assert_eq!(r.fields["domain"], "acme.com");
+        assert_eq!(
+            serde_json::Value::Object(r.sent),
+            serde_json::json!({"domain": "HTTPS://www.Acme.com/en?utm=x", "employeeCount": "120", "tags": "a, b"}),
+            "the name, stored as sent, and custom properties, always stored as sent, are not listed"
+        );
+        let u = parse_update(RecordKind::Company, &serde_json::json!({"crmId": "co_1", "domain": "acme.com", "foundedYear": 1999})).unwrap();
+        assert!(u.sent.is_empty(), "{:?}", u.sent);
+    }
+
     use super::*;
     use serde_json::json;
 
