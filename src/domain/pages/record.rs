@@ -101,6 +101,9 @@ pub struct Change {
     pub new: Option<String>,
     pub at: String,
     pub request_id: String,
+    /// The value as sent, where it was stored otherwise.
+    #[serde(default)]
+    pub sent: Option<String>,
 }
 
 /// Everything a record page shows.
@@ -378,6 +381,10 @@ impl RecordPage {
                 history_value(h, change.old.as_deref());
                 h.raw("</td><td>");
                 history_value(h, change.new.as_deref());
+                if let Some(sent) = change.sent.as_deref() {
+                    h.raw("<br><span class=\"mute\">as sent:</span> ");
+                    history_value(h, Some(sent));
+                }
                 h.raw("</td></tr>");
             }
             h.raw("</table></div>");
@@ -541,7 +548,7 @@ mod tests {
             ]).to_string()),
             activity_count: 2.0,
             history: Some(json!([{"field": "email", "old": "\"a@x.com\"", "new": "\"ada@example.com\"",
-                "at": "2024-01-02T09:00:00.000Z", "requestId": "req_1"}]).to_string()),
+                "at": "2024-01-02T09:00:00.000Z", "requestId": "req_1", "sent": "\" ADA@example.com\""}]).to_string()),
             history_count: 1.0,
         }
     }
@@ -569,6 +576,7 @@ mod tests {
         assert!(html.contains("<li class=\"in\">") && html.contains("<li class=\"out\">"));
         assert!(html.contains("<details><summary>History (1 change)</summary>"));
         assert!(html.contains("&quot;ada@example.com&quot;"));
+        assert!(html.contains("<span class=\"mute\">as sent:</span> <code>&quot; ADA@example.com&quot;</code>"), "{html}");
         // Every core field has a row, empty ones a dash.
         for spec in RecordKind::Contact.fields() {
             assert!(html.contains(&format!("<th>{}</th>", label(spec.name))), "{}", spec.name);
@@ -614,7 +622,7 @@ mod tests {
         r.done_tasks = Some(json!([task]).to_string());
         r.activities = Some(json!([{"id": XSS, "type": XSS, "subject": XSS, "body": XSS, "direction": XSS,
             "occurredAt": XSS, "contactId": XSS, "contactName": XSS, "companyId": XSS, "companyName": XSS}]).to_string());
-        r.history = Some(json!([{"field": XSS, "old": XSS, "new": XSS, "at": XSS, "requestId": XSS}]).to_string());
+        r.history = Some(json!([{"field": XSS, "old": XSS, "new": XSS, "at": XSS, "requestId": XSS, "sent": XSS}]).to_string());
         r.last_activity_at = Some(XSS.into());
         r.created_at = XSS.into();
         let html = RecordPage::from_row(RecordKind::Company, r).render("n");
