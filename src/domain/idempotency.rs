@@ -60,6 +60,10 @@ pub enum Replay {
     Refuse(ApiError),
 }
 
+/// The status a key holds once the writes of the request that claimed it committed, until its
+/// answer is kept (never an HTTP status).
+pub const COMMITTED: u16 = 0;
+
 pub fn replay(used: &UsedKey, fingerprint: &str) -> Replay {
     if used.fingerprint != fingerprint {
         return Replay::Refuse(ApiError::Unprocessable(
@@ -67,7 +71,15 @@ pub fn replay(used: &UsedKey, fingerprint: &str) -> Replay {
         ));
     }
     match (used.status, &used.response) {
-        (Some(status), Some(body)) => Replay::Answer { status, body: body.clone() },
+        (Some(status), Some(body)) if status != COMMITTED => Replay::Answer { status, body: body.clone() },
+        // Written, not answered: the first request is finishing, or failed after its writes.
+        // Either way running it again would write twice.
+        (Some(COMMITTED), _) => Replay::Refuse(ApiError::Conflict(
+            "the first request with this Idempotency-Key has written its changes, which stand, but its answer is not kept \
+             (yet, or it was lost when the server failed after the write): retry in a moment, and if this persists read \
+             the records instead of sending the request again"
+                .into(),
+        )),
         _ => Replay::Refuse(ApiError::Conflict(
             "a request with this Idempotency-Key is still running; retry in a moment".into(),
         )),
@@ -83,6 +95,21 @@ pub fn keeps(status: u16, body_len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_whose_writes_committed_is_never_run_again() {
+        let used = |status: Option<u16>, response: Option<&str>| UsedKey { fingerprint: "f".into(), status, response: response.map(String::from) };
+        match replay(&used(Some(COMMITTED), None), "f") {
+            Replay::Refuse(e) => {
+                assert_eq!(e.status(), 409);
+                assert!(e.message("r").contains("has written its changes"), "{}", e.message("r"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(replay(&used(None, None), "f"), Replay::Refuse(e) if e.message("r").contains("still running")));
+        assert_eq!(replay(&used(Some(201), Some("{}")), "f"), Replay::Answer { status: 201, body: "{}".into() });
+        assert!(matches!(replay(&used(Some(COMMITTED), None), "g"), Replay::Refuse(e) if e.status() == 422));
+    }
 
     #[test]
     fn keys_are_bounded_and_not_blank() {

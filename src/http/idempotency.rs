@@ -24,6 +24,8 @@ pub async fn run(ctx: &Ctx<'_>, key: &str, route: &str, fingerprint: &str, handl
             Replay::Refuse(e) => Err(e),
         };
     }
+    // The handler's write batches mark the key committed in their own transactions.
+    ctx.store.hold_key(key);
     let mut outcome = handler.await;
     let (status, body) = match &mut outcome {
         Ok(response) => (response.status_code(), response.cloned()?.text().await?),

@@ -35,6 +35,9 @@ pub struct Store {
     statements: Cell<u32>,
     /// Milliseconds spent waiting for D1, for the `Server-Timing` header.
     waited: Cell<f64>,
+    /// The `Idempotency-Key` this request claimed: every write batch marks it committed, in the
+    /// batch's own transaction (see [`Store::hold_key`]).
+    held_key: std::cell::RefCell<Option<String>>,
 }
 
 /// A storage failure. Its full text goes to the log; clients see `public_message`.
@@ -226,7 +229,7 @@ impl Store {
             ReadFrom::Bookmark(b) => db.with_session(Some(b)),
         };
         let db = session.map_err(StoreError::from_d1)?;
-        Ok(Store { db, statements: Cell::new(0), waited: Cell::new(0.0) })
+        Ok(Store { db, statements: Cell::new(0), waited: Cell::new(0.0), held_key: Default::default() })
     }
 
     /// The latest bookmark of this request's session, once it ran a statement.
@@ -272,8 +275,21 @@ impl Store {
         result.results::<T>().map_err(StoreError::from_d1)
     }
 
-    /// Runs statements as one transaction: all or nothing.
-    pub(crate) async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
+    /// From now on, every write batch of this request also marks `key` committed, inside its
+    /// transaction: once the request's writes are in, a retry with the key is never run again,
+    /// even when the answer is lost before it is kept.
+    pub fn hold_key(&self, key: &str) {
+        *self.held_key.borrow_mut() = Some(key.to_string());
+    }
+
+    /// Runs statements as one transaction: all or nothing. With a held `Idempotency-Key`, the
+    /// transaction also marks it committed (a first statement, so the last one still answers
+    /// [`Store::batch_then_read`]).
+    pub(crate) async fn batch(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
+        let held = self.held_key.borrow().clone();
+        if let Some(key) = held {
+            statements.insert(0, self.prepare(sql::idempotency::COMMITTED, &[text(&key)])?);
+        }
         let started = js_sys::Date::now();
         self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)
     }

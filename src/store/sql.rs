@@ -278,9 +278,13 @@ pub mod idempotency {
         RETURNING key";
     /// The key's row.
     pub const GET: &str = "SELECT body_hash, status, response FROM idempotency WHERE key = ?1";
+    /// Marks key `?1` committed (status 0): rides in each write batch of the request that
+    /// claimed it, so its writes and the mark commit together.
+    pub const COMMITTED: &str = "UPDATE idempotency SET status = 0 WHERE key = ?1 AND status IS NULL";
     /// Keeps the answer (`?2` status, `?3` body) of the request that claimed `?1`.
-    pub const FINISH: &str = "UPDATE idempotency SET status = ?2, response = ?3 WHERE key = ?1 AND status IS NULL";
-    /// Gives the key up (the request failed on our side: a retry should run again).
+    pub const FINISH: &str = "UPDATE idempotency SET status = ?2, response = ?3 WHERE key = ?1 AND (status IS NULL OR status = 0)";
+    /// Gives the key up (the request failed on our side before writing: a retry should run
+    /// again). A committed key stays: its writes are in.
     pub const RELEASE: &str = "DELETE FROM idempotency WHERE key = ?1 AND status IS NULL";
 }
 
@@ -372,6 +376,7 @@ pub fn all() -> Vec<(String, &'static str)> {
         ("REFERENCES".to_string(), REFERENCES),
         ("idempotency::CLAIM".to_string(), idempotency::CLAIM),
         ("idempotency::GET".to_string(), idempotency::GET),
+        ("idempotency::COMMITTED".to_string(), idempotency::COMMITTED),
         ("idempotency::FINISH".to_string(), idempotency::FINISH),
         ("idempotency::RELEASE".to_string(), idempotency::RELEASE),
         ("REFERENCES_GUARD".to_string(), REFERENCES_GUARD),

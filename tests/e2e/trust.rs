@@ -19,6 +19,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::sync_sends_back_the_owner_and_the_last_activity", sync_sends_back_the_owner_and_the_last_activity),
     ("trust::an_idempotency_key_replays_the_first_answer", an_idempotency_key_replays_the_first_answer),
     ("trust::a_concurrent_retry_with_one_key_creates_one_task", a_concurrent_retry_with_one_key_creates_one_task),
+    ("trust::a_retry_of_a_request_whose_answer_was_not_kept_writes_nothing", a_retry_of_a_request_whose_answer_was_not_kept_writes_nothing),
     ("trust::a_retried_task_or_activity_makes_no_copy", a_retried_task_or_activity_makes_no_copy),
     ("trust::the_timeline_names_the_user_who_acted", the_timeline_names_the_user_who_acted),
     ("trust::an_external_id_sent_on_update_links_the_record", an_external_id_sent_on_update_links_the_record),
@@ -224,6 +225,25 @@ fn an_idempotency_key_replays_the_first_answer(app: &App) {
     let long = with_key(&app.api, "POST", "/tasks", &"k".repeat(256), &body);
     assert_eq!(long.status, 422);
     assert!(long.json()["error"].as_str().unwrap().contains("Idempotency-Key"), "{}", long.text());
+}
+
+/// An answer too large to keep (over 1 MB) is not replayed, but its writes are in: a retry with
+/// the key is refused, never run again (before, the key was released and the retry created every
+/// task a second time).
+fn a_retry_of_a_request_whose_answer_was_not_kept_writes_nothing(app: &App) {
+    let _heavy = crate::heavy();
+    let key = unique("big");
+    let tag = unique("Big answer");
+    let tasks: Vec<Value> = (0..60).map(|i| json!({"subject": format!("{tag} {i}"), "description": "d".repeat(19_000)})).collect();
+    let body = json!({ "tasks": tasks });
+    let first = with_key(&app.api, "POST", "/tasks", &key, &body);
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(first.body.len() > 1_000_000, "the answer must be too large to keep: {} bytes", first.body.len());
+    let created: Vec<String> = first.json()["results"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str().map(String::from)).collect();
+    assert_eq!(created.len(), 60, "{}", &first.text()[..300]);
+    let again = with_key(&app.api, "POST", "/tasks", &key, &body);
+    assert_eq!(again.status, 409, "{}", &again.text()[..again.text().len().min(300)]);
+    assert!(again.json()["error"].as_str().unwrap().contains("has written its changes"), "{}", again.text());
 }
 
 fn a_concurrent_retry_with_one_key_creates_one_task(app: &App) {
