@@ -1,6 +1,8 @@
 //! The match cache in KV (API.md §10): reads and writes the names and entries that
-//! `domain::cache` decides. Bulk reads go 100 names a call, the calls concurrent; writes happen
-//! after the response (`wait_until`), coalesced and bounded by the core, and a write KV refuses
+//! `domain::cache` decides. Bulk reads go 100 names a call, the calls of a wave concurrent (the
+//! waves, a probe and the rest, are planned by `domain::cache::plan_reads`); writes happen after
+//! the response (`wait_until`), coalesced and bounded by the core (entries are encoded there, not
+//! before the answer), and a write KV refuses
 //! (one write per key per second, or an outage) is logged and dropped, never a failed request.
 
 use std::cell::Cell;
@@ -11,15 +13,15 @@ use futures_util::future::join_all;
 use worker::kv::KvStore;
 use worker::{Context, Env};
 
-use crate::domain::cache::{format, read_chunks, Entry, Writes};
+use crate::domain::cache::{format, Entry, Writes};
 
 /// Binding name in `wrangler.toml`.
 pub const KV_BINDING: &str = "MATCH_KV";
 /// KV reads at most 100 keys per bulk read.
-const BULK: usize = 100;
+pub const BULK: usize = 100;
 /// Bulk reads one request may make (40,000 names); names past them are read from D1. With
 /// [`MAX_WRITES`] this stays under the 1,000 KV operations an invocation may make.
-const MAX_READ_CALLS: usize = 400;
+pub const MAX_READ_CALLS: usize = 400;
 /// KV writes (puts and deletes) one request may queue.
 pub const MAX_WRITES: usize = 500;
 /// Entries expire after an hour: the bound on how long a write that went past [`MAX_WRITES`], or a
@@ -50,12 +52,11 @@ impl MatchCache {
         self.waited.get()
     }
 
-    /// The entries of the names that have one, in concurrent bulk reads. A failed or unreadable
-    /// read is a miss, never an error.
-    pub async fn read(&self, names: &[String]) -> HashMap<String, Entry> {
-        let chunks = read_chunks(names, BULK, MAX_READ_CALLS);
+    /// The entries of the names that have one, one bulk read per chunk (at most [`BULK`] names),
+    /// the reads concurrent. A failed or unreadable read is a miss, never an error.
+    pub async fn read(&self, chunks: &[Vec<String>]) -> HashMap<String, Entry> {
         self.calls.set(self.calls.get() + chunks.len() as u32);
-        let reads = chunks.into_iter().map(|chunk| self.kv.get_bulk(chunk).text());
+        let reads = chunks.iter().map(|chunk| self.kv.get_bulk(chunk).text());
         let mut found = HashMap::new();
         let started = js_sys::Date::now();
         let answers = join_all(reads).await;
@@ -91,8 +92,8 @@ pub async fn write(kv: &KvStore, writes: Writes) {
     }
     let deletes = writes.deletes.iter().map(|name| kv.delete(name));
     let failed = join_all(deletes).await.into_iter().filter(Result::is_err).count();
-    let puts = writes.puts.into_iter().map(|(name, value)| async move {
-        kv.put(&name, value)?.expiration_ttl(TTL_SECONDS).execute().await
+    let puts = writes.puts.into_iter().map(|(name, entry)| async move {
+        kv.put(&name, entry.encode())?.expiration_ttl(TTL_SECONDS).execute().await
     });
     let failed = failed + join_all(puts).await.into_iter().filter(Result::is_err).count();
     if failed > 0 {
