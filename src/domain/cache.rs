@@ -294,6 +294,53 @@ pub fn plan_writes(forget: Vec<String>, store: Vec<(String, Entry)>, budget: usi
     Writes { deletes, puts, dropped }
 }
 
+/// The names forgotten while this isolate still had refreshes to write. A refresh's entries are
+/// computed before its response and written after it; a write that forgets a name in between
+/// (an update answered right after the sync) must win, so a refresh stores no entry that a later
+/// forget covered. Only while a refresh is pending is anything remembered.
+#[derive(Debug, Default)]
+pub struct Forgotten {
+    seq: u64,
+    pending: usize,
+    names: HashMap<String, u64>,
+}
+
+impl Forgotten {
+    /// A refresh was planned: its ticket.
+    pub fn plan(&mut self) -> u64 {
+        self.pending += 1;
+        self.seq
+    }
+
+    /// A write forgot `names`.
+    pub fn forget<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
+        if self.pending == 0 {
+            return;
+        }
+        self.seq += 1;
+        for name in names {
+            self.names.insert(name.clone(), self.seq);
+        }
+    }
+
+    /// The puts of the refresh holding `ticket` that no later forget covered, and how many were
+    /// left out.
+    pub fn keep(&self, ticket: u64, puts: Vec<(String, Entry)>) -> (Vec<(String, Entry)>, usize) {
+        let before = puts.len();
+        let kept: Vec<(String, Entry)> = puts.into_iter().filter(|(n, _)| self.names.get(n).is_none_or(|s| *s <= ticket)).collect();
+        let left_out = before - kept.len();
+        (kept, left_out)
+    }
+
+    /// The refresh holding a ticket has written.
+    pub fn done(&mut self) {
+        self.pending = self.pending.saturating_sub(1);
+        if self.pending == 0 {
+            self.names.clear();
+        }
+    }
+}
+
 /// KV calls a Worker has in flight at once (simultaneous connections per invocation); more wait
 /// for a free one. The probe is one such wave, so on a warm sync it costs no extra round trip.
 pub const PROBE_CALLS: usize = 6;
@@ -478,6 +525,29 @@ mod tests {
         assert_eq!((plan.probe.len(), plan.rest.len()), (PROBE_CALLS, 14));
         assert!(plan.probe.iter().chain(&plan.rest).all(|c| c.len() == 100));
         assert_eq!(plan_reads(&[], 100, 400), ReadPlan::default());
+    }
+
+    #[test]
+    fn a_refresh_never_stores_over_a_later_forget() {
+        let e = Entry::new(vec![], 1, &format());
+        let puts = || vec![("a".to_string(), e.clone()), ("b".to_string(), e.clone())];
+        let mut f = Forgotten::default();
+        f.forget([&"a".to_string()]);
+        let first = f.plan();
+        assert_eq!(f.keep(first, puts()).1, 0, "forgotten before the refresh was planned: stored");
+        f.forget([&"b".to_string()]);
+        let second = f.plan();
+        f.forget([&"a".to_string()]);
+        let (kept, left_out) = f.keep(first, puts());
+        assert_eq!((kept.len(), left_out), (0, 2), "both forgotten after the first refresh");
+        let (kept, left_out) = f.keep(second, puts());
+        assert_eq!((kept.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), left_out), (vec!["b"], 1));
+        f.done();
+        assert_eq!(f.names.len(), 2, "remembered while a refresh is pending");
+        f.done();
+        assert!(f.names.is_empty(), "forgotten once none is");
+        f.forget([&"a".to_string()]);
+        assert!(f.names.is_empty(), "nothing pending: nothing to remember");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::context::now_millis;
 use super::Ctx;
 use std::collections::HashSet;
 
-use crate::domain::cache::{answer, merge, plan_reads, plan_writes, read_first, read_on, refresh, split, stale_names, subjects, Subject};
+use crate::domain::cache::{answer, merge, plan_reads, plan_writes, read_first, read_on, refresh, split, stale_names, subjects, Subject, Writes};
 use crate::domain::error::ApiError;
 use crate::domain::plan::ExternalLink;
 use crate::domain::record::{KeySet, RecordKind};
@@ -120,15 +120,19 @@ pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: 
         return;
     }
     let (env, kv, request_id) = (ctx.env.clone(), cache.kv(), ctx.request_id.to_string());
+    let ticket = kv::refresh_planned();
     ctx.worker.wait_until(async move {
         let linked = match Store::open(&env, ReadFrom::Primary) {
             Ok(store) => store.link_external(kind, &links, &super::context::now(), &request_id).await,
             Err(e) => Err(e),
         };
         match linked {
-            Ok(()) => kv::write(&kv, writes).await,
+            Ok(()) => kv::write_refresh(&kv, writes, ticket).await,
             // The cache is left as it was: the next sync finds the records unlinked and links them.
-            Err(e) => worker::console_error!("sync {request_id}: links after the response failed: {e}"),
+            Err(e) => {
+                kv::write_refresh(&kv, Writes::default(), ticket).await;
+                worker::console_error!("sync {request_id}: links after the response failed: {e}")
+            }
         }
     });
 }
@@ -157,6 +161,6 @@ pub async fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator
     if let Some(cache) = &ctx.cache {
         let names = stale_names(kind, ctx.config.match_rule(kind), keys, external_ids);
         let budget = take_kv(ctx, names.len().min(MAX_WRITES));
-        kv::write(&cache.kv(), plan_writes(names, Vec::new(), budget)).await;
+        kv::forget(&cache.kv(), plan_writes(names, Vec::new(), budget)).await;
     }
 }
