@@ -39,6 +39,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("sync::cache_on_and_off_give_the_same_answers", cache_on_and_off_give_the_same_answers),
     ("sync::the_cache_is_filled_and_read", the_cache_is_filled_and_read),
     ("sync::a_warm_sync_reads_kv_in_chunks_of_100_and_no_d1", a_warm_sync_reads_kv_in_chunks_of_100_and_no_d1),
+    ("sync::a_cold_sync_reads_one_wave_of_kv_then_d1", a_cold_sync_reads_one_wave_of_kv_then_d1),
     ("sync::after_an_update_or_delete_the_next_sync_answers_the_new_truth", after_an_update_or_delete_the_next_sync_answers_the_new_truth),
     ("sync::a_bookmark_reads_its_own_writes", a_bookmark_reads_its_own_writes),
     ("sync::deleting_an_owner_forgets_the_entries_that_name_it", deleting_an_owner_forgets_the_entries_that_name_it),
@@ -414,6 +415,21 @@ fn a_warm_sync_reads_kv_in_chunks_of_100_and_no_d1(app: &App) {
     assert_eq!(warm.json(), cold.json());
     assert_eq!(warm.json()["results"].as_array().unwrap().len(), 200);
     assert!(warm.json()["results"].as_array().unwrap().iter().all(|r| r["matchedBy"] == "externalId"));
+}
+
+/// 350 known records, each with its externalId: 700 names, 7 bulk reads when warm. Cold, the probe
+/// (the first 6 calls) finds nothing and the seventh call is never made: D1 answers everything.
+fn a_cold_sync_reads_one_wave_of_kv_then_d1(app: &App) {
+    let tag = unique("probe").to_lowercase();
+    let records: Vec<Value> = (0..350).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("Probe {i}"), "domain": format!("{tag}-{i}.com")})).collect();
+    post(&app.api, "/companies", json!({ "companies": records.clone() }));
+    let body = json!({ "companies": records });
+    let cold = app.api.json("POST", "/companies/sync", &body);
+    assert_eq!((cold.header("x-kv-reads"), cold.header("x-d1-statements")), (Some("6"), Some("1")), "one wave, then D1");
+    assert_eq!(cold.json(), no_cache(&app.api, "/companies/sync", &body).json());
+    let warm = until_warm(&app.api, &body);
+    assert_eq!(warm.header("x-kv-reads"), Some("7"), "warm: every name read, in 7 calls");
+    assert_eq!(warm.json(), cold.json());
 }
 
 /// Staleness: with every key cached, an update and a delete through this Worker are seen by the
