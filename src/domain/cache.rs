@@ -257,7 +257,9 @@ pub fn refresh(
 #[derive(Debug, Default, PartialEq)]
 pub struct Writes {
     pub deletes: Vec<String>,
-    pub puts: Vec<(String, String)>,
+    /// Entries to store, encoded by the glue after the response (encoding is most of a refresh's
+    /// work, and the answer does not wait for it).
+    pub puts: Vec<(String, Entry)>,
     /// Writes left out for the budget (forgotten entries left to expire, entries not stored).
     pub dropped: usize,
 }
@@ -284,7 +286,7 @@ pub fn plan_writes(forget: Vec<String>, store: Vec<(String, Entry)>, budget: usi
             continue;
         }
         if deletes.len() + puts.len() < budget {
-            puts.push((name, entry.encode()));
+            puts.push((name, entry));
         } else {
             dropped += 1;
         }
@@ -292,10 +294,94 @@ pub fn plan_writes(forget: Vec<String>, store: Vec<(String, Entry)>, budget: usi
     Writes { deletes, puts, dropped }
 }
 
-/// The bulk reads of `names`: at most `per_call` names a call and `max_calls` calls (the rest are
-/// misses, read from D1).
-pub fn read_chunks(names: &[String], per_call: usize, max_calls: usize) -> Vec<&[String]> {
-    names.chunks(per_call).take(max_calls).collect()
+/// The names forgotten while this isolate still had refreshes to write. A refresh's entries are
+/// computed before its response and written after it; a write that forgets a name in between
+/// (an update answered right after the sync) must win, so a refresh stores no entry that a later
+/// forget covered. Only while a refresh is pending is anything remembered.
+#[derive(Debug, Default)]
+pub struct Forgotten {
+    seq: u64,
+    pending: usize,
+    names: HashMap<String, u64>,
+}
+
+impl Forgotten {
+    /// A refresh was planned: its ticket.
+    pub fn plan(&mut self) -> u64 {
+        self.pending += 1;
+        self.seq
+    }
+
+    /// A write forgot `names`.
+    pub fn forget<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
+        if self.pending == 0 {
+            return;
+        }
+        self.seq += 1;
+        for name in names {
+            self.names.insert(name.clone(), self.seq);
+        }
+    }
+
+    /// The puts of the refresh holding `ticket` that no later forget covered, and how many were
+    /// left out.
+    pub fn keep(&self, ticket: u64, puts: Vec<(String, Entry)>) -> (Vec<(String, Entry)>, usize) {
+        let before = puts.len();
+        let kept: Vec<(String, Entry)> = puts.into_iter().filter(|(n, _)| self.names.get(n).is_none_or(|s| *s <= ticket)).collect();
+        let left_out = before - kept.len();
+        (kept, left_out)
+    }
+
+    /// The refresh holding a ticket has written.
+    pub fn done(&mut self) {
+        self.pending = self.pending.saturating_sub(1);
+        if self.pending == 0 {
+            self.names.clear();
+        }
+    }
+}
+
+/// KV calls a Worker has in flight at once (simultaneous connections per invocation); more wait
+/// for a free one. The probe is one such wave, so on a warm sync it costs no extra round trip.
+pub const PROBE_CALLS: usize = 6;
+
+/// The bulk reads of a sync, in two waves: the probe, then the rest only when the probe finds the
+/// cache warm ([`read_on`]). Each call is a spread sample of the names (call `j` of `c` reads names
+/// `j`, `j + c`, `j + 2c`, ...), so the probe sees the whole sync and not one sorted corner of it.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReadPlan {
+    pub probe: Vec<Vec<String>>,
+    pub rest: Vec<Vec<String>>,
+}
+
+/// Plans the reads of `names`: at most `per_call` names a call and `max_calls` calls (names past
+/// them are misses, read from D1), the first [`PROBE_CALLS`] calls as the probe.
+pub fn plan_reads(names: &[String], per_call: usize, max_calls: usize) -> ReadPlan {
+    let calls = names.len().div_ceil(per_call.max(1)).min(max_calls);
+    let covered = &names[..names.len().min(calls * per_call)];
+    let mut chunks: Vec<Vec<String>> = vec![Vec::new(); calls];
+    for (i, name) in covered.iter().enumerate() {
+        chunks[i % calls].push(name.clone());
+    }
+    let rest = chunks.split_off(calls.min(PROBE_CALLS));
+    ReadPlan { probe: chunks, rest }
+}
+
+/// Whether to read the rest after a probe that found `hits` of `probed` names. A probe that finds
+/// fewer than half is a cold sync: the rest would mostly miss too, D1 has to run anyway, and every
+/// further wave of KV calls would only delay it, so the rest goes to D1 in the same statement.
+/// A probe that finds half or more reads on, so a warm sync still needs no D1 statement.
+pub fn read_on(probed: usize, hits: usize) -> bool {
+    hits * 2 >= probed
+}
+
+/// The subjects in the order a refresh should store them: those read and found missing first,
+/// those the probe left unread last (they may hold entries already). With the per-request bound
+/// on writes, this is what lets a sync seen again warm the cache further each time, instead of
+/// rewriting the same entries.
+pub fn read_first(subjects: &[Subject], unread: &HashSet<Subject>) -> Vec<Subject> {
+    let (read, not_read): (Vec<&Subject>, Vec<&Subject>) = subjects.iter().partition(|s| !unread.contains(*s));
+    read.into_iter().chain(not_read).cloned().collect()
 }
 
 #[cfg(test)]
@@ -421,10 +507,63 @@ mod tests {
     }
 
     #[test]
-    fn reads_go_in_chunks_within_the_budget() {
-        let names: Vec<String> = (0..250).map(|i| i.to_string()).collect();
-        let chunks = read_chunks(&names, 100, 10);
-        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![100, 100, 50]);
-        assert_eq!(read_chunks(&names, 100, 2).len(), 2);
+    fn reads_go_in_spread_chunks_within_the_budget_the_first_wave_probing() {
+        let names: Vec<String> = (0..250).map(|i| format!("{i:03}")).collect();
+        let plan = plan_reads(&names, 100, 10);
+        assert_eq!(plan.probe.iter().map(Vec::len).collect::<Vec<_>>(), vec![84, 83, 83]);
+        assert!(plan.rest.is_empty(), "three calls fit in the probe");
+        assert_eq!(&plan.probe[1][..3], &["001", "004", "007"], "each call samples the whole sync");
+        let mut all: Vec<&String> = plan.probe.iter().flatten().collect();
+        all.sort();
+        assert_eq!(all, names.iter().collect::<Vec<_>>(), "every name once");
+        // Budget: two calls read 200 names, the rest are misses.
+        let plan = plan_reads(&names, 100, 2);
+        assert_eq!((plan.probe.len(), plan.probe.iter().map(Vec::len).sum::<usize>()), (2, 200));
+        // 2,000 names: 20 calls of 100, six in the probe, all 2,000 read if the probe reads on.
+        let names: Vec<String> = (0..2000).map(|i| format!("{i:04}")).collect();
+        let plan = plan_reads(&names, 100, 400);
+        assert_eq!((plan.probe.len(), plan.rest.len()), (PROBE_CALLS, 14));
+        assert!(plan.probe.iter().chain(&plan.rest).all(|c| c.len() == 100));
+        assert_eq!(plan_reads(&[], 100, 400), ReadPlan::default());
+    }
+
+    #[test]
+    fn a_refresh_never_stores_over_a_later_forget() {
+        let e = Entry::new(vec![], 1, &format());
+        let puts = || vec![("a".to_string(), e.clone()), ("b".to_string(), e.clone())];
+        let mut f = Forgotten::default();
+        f.forget([&"a".to_string()]);
+        let first = f.plan();
+        assert_eq!(f.keep(first, puts()).1, 0, "forgotten before the refresh was planned: stored");
+        f.forget([&"b".to_string()]);
+        let second = f.plan();
+        f.forget([&"a".to_string()]);
+        let (kept, left_out) = f.keep(first, puts());
+        assert_eq!((kept.len(), left_out), (0, 2), "both forgotten after the first refresh");
+        let (kept, left_out) = f.keep(second, puts());
+        assert_eq!((kept.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), left_out), (vec!["b"], 1));
+        f.done();
+        assert_eq!(f.names.len(), 2, "remembered while a refresh is pending");
+        f.done();
+        assert!(f.names.is_empty(), "forgotten once none is");
+        f.forget([&"a".to_string()]);
+        assert!(f.names.is_empty(), "nothing pending: nothing to remember");
+    }
+
+    #[test]
+    fn a_probe_that_finds_less_than_half_stops_reading() {
+        assert!(read_on(600, 600), "warm: read the rest, no D1");
+        assert!(read_on(600, 300));
+        assert!(!read_on(600, 299));
+        assert!(!read_on(600, 0), "cold: straight to D1");
+    }
+
+    #[test]
+    fn a_refresh_stores_what_was_read_missing_before_what_was_left_unread() {
+        let s = |d: &str| Subject::Key(Domain, d.into());
+        let subs = vec![s("a.com"), s("b.com"), s("c.com"), Subject::External("e".into())];
+        let unread: HashSet<Subject> = [s("a.com"), s("c.com")].into_iter().collect();
+        assert_eq!(read_first(&subs, &unread), vec![s("b.com"), Subject::External("e".into()), s("a.com"), s("c.com")]);
+        assert_eq!(read_first(&subs, &HashSet::new()), subs);
     }
 }

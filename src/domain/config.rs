@@ -85,6 +85,8 @@ pub struct Config {
     pub sync_back_fields_contacts: Option<Vec<String>>,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// The edge read path of sync (`MATCH_CACHE`), off by default: by the README's latency model
+    /// it pays only when the Worker runs far from D1, and a cold sync costs a KV round trip.
     pub match_cache: bool,
     /// Base URL shown in the Enginy settings and record links, without a trailing slash.
     pub public_url: Option<String>,

@@ -5,14 +5,16 @@
 
 use super::context::now_millis;
 use super::Ctx;
-use crate::domain::cache::{answer, merge, plan_writes, refresh, split, stale_names, subjects, Subject};
+use std::collections::HashSet;
+
+use crate::domain::cache::{answer, merge, plan_reads, plan_writes, read_first, read_on, refresh, split, stale_names, subjects, Subject, Writes};
 use crate::domain::error::ApiError;
 use crate::domain::plan::ExternalLink;
 use crate::domain::record::{KeySet, RecordKind};
 use crate::domain::sync::{lookup_keys, Candidate};
 use crate::domain::routes::ReadFrom;
 use crate::store::d1::Store;
-use crate::store::kv::{self, MAX_WRITES};
+use crate::store::kv::{self, BULK, MAX_READ_CALLS, MAX_WRITES};
 
 /// The KV operations one request may spend on the match cache, reads and writes together.
 /// An invocation may run 1,000; a batch served in chunks runs this path once per chunk, so the
@@ -27,6 +29,11 @@ fn take_kv(ctx: &Ctx<'_>, wanted: usize) -> usize {
     let granted = wanted.min(left);
     ctx.kv_ops.set(ctx.kv_ops.get() + granted);
     granted
+}
+
+/// Returns KV operations taken but not spent.
+fn give_back_kv(ctx: &Ctx<'_>, unspent: usize) {
+    ctx.kv_ops.set(ctx.kv_ops.get().saturating_sub(unspent));
 }
 
 /// Every live record linked to one of the incoming externalIds or holding one of their lookup
@@ -51,10 +58,14 @@ pub struct SyncRead {
     subjects: Vec<Subject>,
     /// The subjects read from D1 (all of them with the cache off).
     missing: Vec<Subject>,
+    /// Of those, the ones a cold probe left unread in KV (see `domain::cache::read_on`).
+    unread: HashSet<Subject>,
 }
 
 /// A sync's candidates: from the cache's entries where it has them (unless the client sent
-/// `Cache-Control: no-cache`), the rest from D1 in one statement.
+/// `Cache-Control: no-cache`), the rest from D1 in one statement. KV is read in two waves: a probe
+/// of spread samples, then the rest only when the probe found the cache warm; a cold sync goes to
+/// D1 after one KV round trip, not after all of them.
 pub async fn load_for_sync<'a>(
     ctx: &Ctx<'_>,
     kind: RecordKind,
@@ -63,12 +74,23 @@ pub async fn load_for_sync<'a>(
     let (external_ids, keys): (Vec<Option<&str>>, Vec<&KeySet>) = incoming.unzip();
     let lookups = lookup_keys(ctx.config.match_rule(kind), keys.into_iter());
     let subjects = subjects(&lookups, external_ids.into_iter().flatten());
+    let mut unread = HashSet::new();
     let answered = match (&ctx.cache, ctx.no_cache) {
         (Some(cache), false) if !subjects.is_empty() => {
             let names: Vec<String> = subjects.iter().filter_map(|s| s.name(kind)).collect();
             // One operation reads up to 100 names; names past the allowance are read from D1.
-            let reads = take_kv(ctx, names.len().div_ceil(100));
-            let found = cache.read(&names[..names.len().min(reads * 100)]).await;
+            let calls = take_kv(ctx, names.len().div_ceil(BULK).min(MAX_READ_CALLS));
+            let plan = plan_reads(&names, BULK, calls);
+            let mut found = cache.read(&plan.probe).await;
+            let probed = plan.probe.iter().map(Vec::len).sum();
+            if !plan.rest.is_empty() && read_on(probed, found.len()) {
+                found.extend(cache.read(&plan.rest).await);
+            } else if !plan.rest.is_empty() {
+                // Cold: the rest goes to D1 with the probe's misses, in the same statement.
+                give_back_kv(ctx, plan.rest.len());
+                let skipped: HashSet<&String> = plan.rest.iter().flatten().collect();
+                unread = subjects.iter().filter(|s| s.name(kind).is_some_and(|n| skipped.contains(&n))).cloned().collect();
+            }
             answer(kind, &subjects, &found)
         }
         _ => crate::domain::cache::Answered { candidates: Vec::new(), missing: subjects.clone() },
@@ -80,7 +102,7 @@ pub async fn load_for_sync<'a>(
             ctx.store.candidates(kind, &external_ids, &keys, &[]).await?
         }
     };
-    Ok((merge(answered.candidates, fresh), SyncRead { subjects, missing: answered.missing }))
+    Ok((merge(answered.candidates, fresh), SyncRead { subjects, missing: answered.missing, unread }))
 }
 
 /// After a sync's plan on `candidates`: writes `links` after the response when `defer` (a sync
@@ -89,7 +111,8 @@ pub async fn load_for_sync<'a>(
 pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: &[Candidate], links: Vec<ExternalLink>, defer: bool) {
     let Some(cache) = &ctx.cache else { return };
     let rule = ctx.config.match_rule(kind);
-    let plan = refresh(kind, rule, &read.subjects, &read.missing, candidates, &links, ctx.config.create_dedupe, now_millis());
+    let subjects = read_first(&read.subjects, &read.unread);
+    let plan = refresh(kind, rule, &subjects, &read.missing, candidates, &links, ctx.config.create_dedupe, now_millis());
     let budget = take_kv(ctx, (plan.forget.len() + plan.store.len()).min(MAX_WRITES));
     let writes = plan_writes(plan.forget, plan.store, budget);
     if !defer || links.is_empty() {
@@ -97,15 +120,19 @@ pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: 
         return;
     }
     let (env, kv, request_id) = (ctx.env.clone(), cache.kv(), ctx.request_id.to_string());
+    let ticket = kv::refresh_planned();
     ctx.worker.wait_until(async move {
         let linked = match Store::open(&env, ReadFrom::Primary) {
             Ok(store) => store.link_external(kind, &links, &super::context::now(), &request_id).await,
             Err(e) => Err(e),
         };
         match linked {
-            Ok(()) => kv::write(&kv, writes).await,
+            Ok(()) => kv::write_refresh(&kv, writes, ticket).await,
             // The cache is left as it was: the next sync finds the records unlinked and links them.
-            Err(e) => worker::console_error!("sync {request_id}: links after the response failed: {e}"),
+            Err(e) => {
+                kv::write_refresh(&kv, Writes::default(), ticket).await;
+                worker::console_error!("sync {request_id}: links after the response failed: {e}")
+            }
         }
     });
 }
@@ -134,6 +161,6 @@ pub async fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator
     if let Some(cache) = &ctx.cache {
         let names = stale_names(kind, ctx.config.match_rule(kind), keys, external_ids);
         let budget = take_kv(ctx, names.len().min(MAX_WRITES));
-        kv::write(&cache.kv(), plan_writes(names, Vec::new(), budget)).await;
+        kv::forget(&cache.kv(), plan_writes(names, Vec::new(), budget)).await;
     }
 }

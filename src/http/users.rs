@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 
 use super::context::{new_id, now, HandlerResult};
 use super::work::{answer, items};
-use super::{respond, Ctx};
+use super::{candidates, respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::ids::IdKind;
+use crate::domain::record::RecordKind;
 use crate::domain::work::{merge_by_email, parse_user};
 use crate::store::d1_work::UserRow;
 
@@ -52,11 +53,17 @@ pub async fn upsert(ctx: &Ctx<'_>) -> HandlerResult {
 
 /// `DELETE /users/{id}`: the user is cleared as owner of every contact, company, task and
 /// activity (each clearing kept in history, so records keep their `ownerId` history), then
-/// removed; all in one transaction.
+/// removed; all in one transaction. The match cache then forgets the entries of the contacts and
+/// companies it owned (their entries name the owner a sync sends back): one statement per kind,
+/// and only with the cache on.
 pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
     let id = ctx.params[0];
-    if !ctx.store.delete_user(id, &now(), ctx.request_id).await? {
+    let Some(owned) = ctx.store.delete_user(id, &now(), ctx.request_id).await? else {
         return Err(ApiError::NotFound("User not found".into()));
-    }
+    };
+    let contacts: Vec<&str> = owned.contacts.iter().map(String::as_str).collect();
+    let companies: Vec<&str> = owned.companies.iter().map(String::as_str).collect();
+    candidates::forget_records(ctx, RecordKind::Contact, &contacts).await;
+    candidates::forget_records(ctx, RecordKind::Company, &companies).await;
     respond::json(&json!({ "id": id, "deleted": true }), 200)
 }

@@ -18,6 +18,13 @@ fn json_object<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Map<Strin
     serde_json::from_str(&text).map_err(serde::de::Error::custom)
 }
 
+/// The live records a deleted user owned, by kind.
+#[derive(Debug, Default)]
+pub struct Owned {
+    pub contacts: Vec<String>,
+    pub companies: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaskRow {
     /// The position of the item a create answered with this task.
@@ -174,10 +181,16 @@ impl Store {
     }
 
     /// Deletes a user, clearing it as owner everywhere (with history); `false` when unknown.
-    pub async fn delete_user(&self, id: &str, now: &str, request_id: &str) -> Result<bool> {
+    pub async fn delete_user(&self, id: &str, now: &str, request_id: &str) -> Result<Option<Owned>> {
+        #[derive(Deserialize)]
+        struct Row {
+            kind: String,
+            id: String,
+        }
         let logged = [text(id), text(now), text(request_id)];
         let statements = vec![
             self.prepare(users::GUARD_EXISTS, &[text(id)])?,
+            self.prepare(users::OWNED, &[text(id)])?,
             self.prepare(users::HISTORY_OWNERS, &logged)?,
             self.prepare(users::CLEAR_CONTACTS, &[text(id), text(now)])?,
             self.prepare(users::CLEAR_COMPANIES, &[text(id), text(now)])?,
@@ -185,10 +198,22 @@ impl Store {
             self.prepare(users::CLEAR_ACTIVITIES, &[text(id)])?,
             self.prepare(users::DELETE, &[text(id)])?,
         ];
-        match self.batch(statements).await {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
+        let results = match self.batch(statements).await {
+            Ok(results) => results,
+            Err(StoreError::Conflict) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let rows: Vec<Row> = match results.get(1) {
+            Some(owned) => owned.results::<Row>().map_err(StoreError::from_d1)?,
+            None => Vec::new(),
+        };
+        let mut owned = Owned::default();
+        for row in rows {
+            match row.kind.as_str() {
+                "contact" => owned.contacts.push(row.id),
+                _ => owned.companies.push(row.id),
+            }
         }
+        Ok(Some(owned))
     }
 }

@@ -139,6 +139,10 @@ pub mod users {
     /// stored while there were no users may name any owner, and deleting an unknown user must not
     /// clear them.
     pub const GUARD_EXISTS: &str = "INSERT INTO write_guard (ok) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = ?1)";
+    /// The live contacts and companies the user `?1` owns, read inside the delete's transaction
+    /// before the clearing: the match cache forgets their entries, which name the owner.
+    pub const OWNED: &str = "SELECT 'contact' AS kind, id FROM contacts WHERE owner_id = ?1 AND deleted_at IS NULL \
+        UNION ALL SELECT 'company', id FROM companies WHERE owner_id = ?1 AND deleted_at IS NULL";
     /// Deleting a user clears it as owner everywhere, each clearing kept in history (`?1` user id,
     /// `?2` time, `?3` request id); the records keep their ownerId history.
     pub const HISTORY_OWNERS: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
@@ -187,6 +191,7 @@ pub fn all() -> Vec<(String, &'static str)> {
         ("users::INSERT_NEW", users::INSERT_NEW),
         ("users::RESOLVE", users::RESOLVE),
         ("users::GUARD_EXISTS", users::GUARD_EXISTS),
+        ("users::OWNED", users::OWNED),
         ("users::HISTORY_OWNERS", users::HISTORY_OWNERS),
         ("users::CLEAR_CONTACTS", users::CLEAR_CONTACTS),
         ("users::CLEAR_COMPANIES", users::CLEAR_COMPANIES),

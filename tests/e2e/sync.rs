@@ -39,8 +39,10 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("sync::cache_on_and_off_give_the_same_answers", cache_on_and_off_give_the_same_answers),
     ("sync::the_cache_is_filled_and_read", the_cache_is_filled_and_read),
     ("sync::a_warm_sync_reads_kv_in_chunks_of_100_and_no_d1", a_warm_sync_reads_kv_in_chunks_of_100_and_no_d1),
+    ("sync::a_cold_sync_reads_one_wave_of_kv_then_d1", a_cold_sync_reads_one_wave_of_kv_then_d1),
     ("sync::after_an_update_or_delete_the_next_sync_answers_the_new_truth", after_an_update_or_delete_the_next_sync_answers_the_new_truth),
     ("sync::a_bookmark_reads_its_own_writes", a_bookmark_reads_its_own_writes),
+    ("sync::deleting_an_owner_forgets_the_entries_that_name_it", deleting_an_owner_forgets_the_entries_that_name_it),
 ];
 
 
@@ -386,8 +388,12 @@ fn the_cache_is_filled_and_read(app: &App) {
 
 /// Waits until KV answers `body` alone, and answers that response.
 fn until_warm(c: &Client, body: &Value) -> Resp {
+    until_warm_at(c, "/companies/sync", body)
+}
+
+fn until_warm_at(c: &Client, path: &str, body: &Value) -> Resp {
     for _ in 0..80 {
-        let resp = c.json("POST", "/companies/sync", body);
+        let resp = c.json("POST", path, body);
         if resp.header("x-d1-statements") == Some("0") {
             return resp;
         }
@@ -409,6 +415,21 @@ fn a_warm_sync_reads_kv_in_chunks_of_100_and_no_d1(app: &App) {
     assert_eq!(warm.json(), cold.json());
     assert_eq!(warm.json()["results"].as_array().unwrap().len(), 200);
     assert!(warm.json()["results"].as_array().unwrap().iter().all(|r| r["matchedBy"] == "externalId"));
+}
+
+/// 350 known records, each with its externalId: 700 names, 7 bulk reads when warm. Cold, the probe
+/// (the first 6 calls) finds nothing and the seventh call is never made: D1 answers everything.
+fn a_cold_sync_reads_one_wave_of_kv_then_d1(app: &App) {
+    let tag = unique("probe").to_lowercase();
+    let records: Vec<Value> = (0..350).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("Probe {i}"), "domain": format!("{tag}-{i}.com")})).collect();
+    post(&app.api, "/companies", json!({ "companies": records.clone() }));
+    let body = json!({ "companies": records });
+    let cold = app.api.json("POST", "/companies/sync", &body);
+    assert_eq!((cold.header("x-kv-reads"), cold.header("x-d1-statements")), (Some("6"), Some("1")), "one wave, then D1");
+    assert_eq!(cold.json(), no_cache(&app.api, "/companies/sync", &body).json());
+    let warm = until_warm(&app.api, &body);
+    assert_eq!(warm.header("x-kv-reads"), Some("7"), "warm: every name read, in 7 calls");
+    assert_eq!(warm.json(), cold.json());
 }
 
 /// Staleness: with every key cached, an update and a delete through this Worker are seen by the
@@ -446,6 +467,36 @@ fn after_an_update_or_delete_the_next_sync_answers_the_new_truth(app: &App) {
     assert_eq!(resp.status, 200);
     let after = app.api.json("POST", "/companies/sync", &probe).json();
     assert_eq!(after["results"], json!([]), "A is gone, its externalId too: {after}");
+}
+
+/// Staleness through an owner: the entries of a user's records name it (a sync sends back
+/// `ownerName`); deleting the user forgets them, so the very next sync no longer names it.
+fn deleting_an_owner_forgets_the_entries_that_name_it(app: &App) {
+    let email = format!("{}@owner.test", unique("gone"));
+    let user = post(&app.api, "/users", json!({"name": "Gone Owner", "email": email}));
+    let owner = user["id"].as_str().unwrap().to_string();
+    let d = unique("owned").to_lowercase();
+    let ext = unique("ext");
+    post(&app.api, "/contacts", json!({"contacts": [{"externalId": format!("{ext}-c"), "firstName": "Owned", "lastName": d, "ownerId": owner}]}));
+    post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "name": "Owned", "domain": format!("{d}.com"), "ownerId": owner}]}));
+    let probe = json!({"companies": [{"externalId": ext, "domain": format!("{d}.com")}, {"domain": format!("{d}.com")}]});
+    let warm = until_warm(&app.api, &probe).json();
+    assert_eq!(warm["results"][0]["properties"]["ownerName"], "Gone Owner", "{warm}");
+    let contacts = json!({"contacts": [{"externalId": format!("{ext}-c")}]});
+    let warm_contact = until_warm_at(&app.api, "/contacts/sync", &contacts).json();
+    assert_eq!(warm_contact["results"][0]["properties"]["ownerName"], "Gone Owner", "{warm_contact}");
+
+    let resp = app.api.send("DELETE", &format!("/users/{owner}"), Key::Valid, &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let after = app.api.json("POST", "/companies/sync", &probe).json();
+    for r in after["results"].as_array().unwrap() {
+        assert!(r["properties"].get("ownerId").is_none_or(Value::is_null), "the owner is gone: {after}");
+        assert!(r["properties"].get("ownerName").is_none_or(Value::is_null), "the owner is gone: {after}");
+    }
+    assert_eq!(after, no_cache(&app.api, "/companies/sync", &probe).json());
+    let after = app.api.json("POST", "/contacts/sync", &contacts).json();
+    assert!(after["results"][0]["properties"].get("ownerName").is_none_or(Value::is_null), "the owner is gone: {after}");
+    assert_eq!(after, no_cache(&app.api, "/contacts/sync", &contacts).json());
 }
 
 /// D1 sessions: every response carries a bookmark, and a read from a write's bookmark sees it.
