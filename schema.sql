@@ -85,6 +85,21 @@ CREATE TABLE IF NOT EXISTS match_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS match_keys_record ON match_keys (record_id);
 
+-- The match keys more than one live record holds (possible duplicates start from these), kept by
+-- triggers on match_keys: listing duplicates reads these few rows, not every key of a kind.
+CREATE TABLE IF NOT EXISTS shared_keys (
+  kind  TEXT NOT NULL,
+  field TEXT NOT NULL,
+  key   TEXT NOT NULL,
+  PRIMARY KEY (kind, field, key)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS shared_keys_insert AFTER INSERT ON match_keys
+WHEN EXISTS (SELECT 1 FROM match_keys m WHERE m.kind = NEW.kind AND m.field = NEW.field AND m.key = NEW.key AND m.record_id <> NEW.record_id)
+BEGIN INSERT OR IGNORE INTO shared_keys (kind, field, key) VALUES (NEW.kind, NEW.field, NEW.key); END;
+CREATE TRIGGER IF NOT EXISTS shared_keys_delete AFTER DELETE ON match_keys
+WHEN (SELECT count(*) FROM (SELECT 1 FROM match_keys m WHERE m.kind = OLD.kind AND m.field = OLD.field AND m.key = OLD.key LIMIT 2)) < 2
+BEGIN DELETE FROM shared_keys WHERE kind = OLD.kind AND field = OLD.field AND key = OLD.key; END;
+
 -- Contact <-> company links; at most one primary company per contact.
 CREATE TABLE IF NOT EXISTS associations (
   contact_id TEXT NOT NULL,

@@ -245,6 +245,14 @@ fn assert_consistent(db: &Connection, context: &str) {
         let counted: i64 = db.query_row(real, [], |r| r.get(0)).unwrap();
         assert_eq!(kept, counted, "{context}: page_counts.{name}");
     }
+    // shared_keys holds exactly the keys more than one record holds (migration 0007 found the
+    // ones already shared; its triggers keep the rest).
+    let keys = |sql: &str| -> Vec<(String, String, String)> {
+        let mut q = db.prepare(sql).unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let shared = keys("SELECT kind, field, key FROM match_keys GROUP BY kind, field, key HAVING count(*) > 1 ORDER BY 1, 2, 3");
+    assert_eq!(keys("SELECT kind, field, key FROM shared_keys ORDER BY 1, 2, 3"), shared, "{context}: shared_keys");
 }
 
 fn seed(db: &Connection, file: &Path) -> BTreeMap<String, Rows> {

@@ -155,6 +155,43 @@ fn link_statements_keep_one_primary_and_replace() {
     assert_eq!(added, 3);
 }
 
+/// `shared_keys` follows `match_keys`: a key enters when a second record takes it and leaves when
+/// at most one holder is left, and the duplicates statement lists groups from it.
+#[test]
+fn shared_keys_follow_the_keys_and_feed_the_duplicates_statement() {
+    use edge_crm::store::sql_merge::COMPANIES;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    for id in ["co_1", "co_2", "co_3"] {
+        db.execute("INSERT INTO companies (id, fields, properties, display_name, search_text, created_at, updated_at) VALUES (?1, '{}', '{}', ?1, ?1, 't', 't')", [id]).unwrap();
+    }
+    let key = |id: &str, k: &str| db.execute("INSERT OR IGNORE INTO match_keys (kind, field, key, record_id) VALUES ('company', 'domain', ?2, ?1)", [id, k]).unwrap();
+    let shared = || -> Vec<String> {
+        let mut q = db.prepare("SELECT key FROM shared_keys ORDER BY key").unwrap();
+        q.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    key("co_1", "acme.com");
+    key("co_1", "acme.com");
+    assert!(shared().is_empty(), "one holder, even written twice, shares nothing");
+    key("co_2", "acme.com");
+    key("co_3", "acme.com");
+    key("co_3", "beta.com");
+    assert_eq!(shared(), ["acme.com"]);
+    let groups = |db: &Connection| -> Vec<(String, String)> {
+        let mut q = db.prepare(COMPANIES.duplicates).unwrap();
+        q.query_map(rusqlite::params![r#"["domain"]"#, "", "", 10], |r| Ok((r.get::<_, String>("group_key")?, r.get::<_, String>("id")?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(groups(&db).len(), 3, "{:?}", groups(&db));
+    db.execute("DELETE FROM match_keys WHERE record_id = 'co_2'", []).unwrap();
+    assert_eq!(shared(), ["acme.com"], "two holders are left");
+    db.execute("DELETE FROM match_keys WHERE record_id = 'co_3'", []).unwrap();
+    assert!(shared().is_empty(), "one holder is left");
+    assert!(groups(&db).is_empty());
+}
+
 /// No statement reads a whole table: each finds its rows through an index, driven by the JSON
 /// batch (a full scan of a table with 100,000 records costs seconds, not milliseconds). The plan
 /// is asked of SQLite for every statement.

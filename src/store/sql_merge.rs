@@ -15,7 +15,9 @@
 pub struct MergeSql {
     /// Groups of live records sharing a key of one of the fields `?1` (JSON array of field
     /// names), after the group `(?2 field, ?3 key)`, at most `?4` groups: one row per member, with
-    /// the member's keys, ordered by group then id.
+    /// the member's keys, ordered by group then id. The groups come from `shared_keys` (the keys
+    /// more than one record holds, kept by triggers), so a store with few duplicates answers
+    /// from a few rows however many records it holds.
     pub duplicates: &'static str,
     /// The members of the groups record `?1` belongs to: live records sharing one of its keys
     /// of the fields `?2` (JSON array), at most `?3` rows, shaped like `duplicates`.
@@ -148,9 +150,9 @@ macro_rules! merge_sql {
     ($table:literal, $kind:literal, $ref_col:literal, $ref_field:literal, $assoc:literal, $me:literal, $distinct:literal, $primary:literal) => {
         MergeSql {
             duplicates: concat!(
-                "WITH g AS (SELECT m.field, m.key FROM match_keys m WHERE m.kind = '", $kind, "' ",
-                "AND m.field IN (SELECT value FROM json_each(?1)) AND (m.field, m.key) > (?2, ?3) ",
-                "GROUP BY m.field, m.key HAVING count(*) > 1 ORDER BY m.field, m.key LIMIT ?4) ",
+                "WITH g AS (SELECT s.field, s.key FROM shared_keys s WHERE s.kind = '", $kind, "' ",
+                "AND s.field IN (SELECT value FROM json_each(?1)) AND (s.field, s.key) > (?2, ?3) ",
+                "ORDER BY s.field, s.key LIMIT ?4) ",
                 "SELECT g.field AS group_field, g.key AS group_key, r.id, r.external_id, r.fields, r.display_name, r.updated_at, ",
                 "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys ",
                 "FROM g CROSS JOIN match_keys m ON m.kind = '", $kind, "' AND m.field = g.field AND m.key = g.key ",
