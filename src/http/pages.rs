@@ -1,5 +1,7 @@
-//! The pages for people (API.md §9): Basic auth with `DASHBOARD_PASSWORD`, one D1 statement per
-//! page, HTML rendered by the pure core (`domain::pages`). Every page answer carries the pages'
+//! The pages for people (API.md §9): Basic auth with `DASHBOARD_PASSWORD`, a few D1 statements
+//! per page sent together (the page's own, and its possible duplicates), HTML rendered by the pure
+//! core (`domain::pages`). The merge review's form and a record page's undo button post back
+//! here, checked against the session cookie every page starts (`domain::pages::form`). Every page answer carries the pages'
 //! security headers, failures included: an error on our side returns through the pipeline (so
 //! its log line keeps the cause), which answers it with [`error_page`].
 

@@ -1,4 +1,5 @@
-//! Running the page statements of [`super::sql_pages`]: one statement per page.
+//! Running the page statements of [`super::sql_pages`]: one statement per page (its possible
+//! duplicates are read beside it, by `d1_merge`).
 
 use wasm_bindgen::JsValue;
 

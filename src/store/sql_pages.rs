@@ -1,6 +1,8 @@
-//! The reads behind the pages for people (API.md §9): one statement per page. Each answers one
-//! row whose columns are the page's parts, the lists among them as JSON arrays built by
-//! `json_group_array` in subqueries, so a page costs one D1 round trip however much it shows.
+//! The reads behind the pages for people (API.md §9): one statement per page, beside which a
+//! record page and the dashboard also read their possible duplicates (`sql_merge`), sent at the
+//! same time. Each answers one row whose columns are the page's parts, the lists among them as
+//! JSON arrays built by `json_group_array` in subqueries, so a page costs one D1 round trip
+//! however much it shows.
 //! Every list is bounded (`LIMIT`) and found through an index; `tests/pages_sql.rs` runs these
 //! statements on SQLite with data, and `tests/schema.rs` checks their plans.
 //!
