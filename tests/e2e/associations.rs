@@ -10,7 +10,29 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("associations::replace_removes_other_links_and_keeps_them_in_history", replace_removes_other_links_and_keeps_them_in_history),
     ("associations::unknown_ids_and_bad_items_are_per_item_errors", unknown_ids_and_bad_items_are_per_item_errors),
     ("associations::links_are_idempotent_and_removable", links_are_idempotent_and_removable),
+    ("associations::a_batch_of_the_largest_size_links_and_unlinks", a_batch_of_the_largest_size_links_and_unlinks),
 ];
+
+/// `MAX_BATCH` (10,000) links in one request, then their removal in one request: every item
+/// answered, in order, whatever D1 takes in one statement.
+fn a_batch_of_the_largest_size_links_and_unlinks(app: &App) {
+    let _heavy = crate::heavy();
+    let company = ids(app, "companies", 1).remove(0);
+    let contacts = ids(app, "contacts", 10_000);
+    assert_eq!(contacts.len(), 10_000);
+    let items: Vec<Value> = contacts.iter().map(|c| json!({"contactCRMId": c, "companyCRMId": company, "type": "primary"})).collect();
+    let added = link(app, json!({ "associations": items }));
+    let results = added["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10_000);
+    assert!(results.iter().all(|r| r["success"] == true), "{}", &added.to_string()[..500]);
+    assert_eq!(links_of(app, &contacts[9_999]), vec![(company.clone(), true)]);
+    let resp = app.api.json("DELETE", "/associations", &json!({ "associations": items }));
+    assert_eq!(resp.status, 200, "{}", &resp.text()[..resp.text().len().min(500)]);
+    let removed = resp.json();
+    assert!(removed["results"].as_array().unwrap().iter().all(|r| r["success"] == true));
+    assert!(links_of(app, &contacts[0]).is_empty());
+    assert!(links_of(app, &contacts[9_999]).is_empty());
+}
 
 fn ids(app: &App, kind: &str, n: usize) -> Vec<String> {
     let field = if kind == "contacts" { "firstName" } else { "name" };
