@@ -100,6 +100,37 @@ pub fn group_duplicates(rule: &MatchRule, rows: &[DuplicateRow]) -> Vec<Duplicat
     out
 }
 
+/// One page of duplicate groups from the rows of the duplicates statement read for `limit + 1`
+/// `(field, key)` groups: the groups of the first `limit`, and the cursor after the last of them
+/// when the extra one came (the page ends before it).
+pub fn page_groups(rule: &MatchRule, mut rows: Vec<DuplicateRow>, limit: usize) -> (Vec<DuplicateGroup>, Option<String>) {
+    let mut seen: Vec<(MatchField, &str)> = Vec::new();
+    for r in &rows {
+        let g = (r.group_field, r.group_key.as_str());
+        if seen.last() != Some(&g) {
+            seen.push(g);
+        }
+    }
+    let next = match seen.get(limit.saturating_sub(1)) {
+        Some(&(field, key)) if seen.len() > limit => {
+            let (field, key) = (field.name(), key.to_string());
+            rows.retain(|r| (r.group_field.name(), r.group_key.as_str()) <= (field, key.as_str()));
+            Some(encode_group_cursor(field, &key))
+        }
+        _ => None,
+    };
+    (group_duplicates(rule, &rows), next)
+}
+
+/// The group a page's `cursor` parameter names: none for the first page, `400` for a cursor this
+/// API did not hand out.
+pub fn cursor_param(query: &[(String, String)]) -> Result<(String, String), ApiError> {
+    match query.iter().rev().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str()).filter(|c| !c.is_empty()) {
+        None => Ok((String::new(), String::new())),
+        Some(c) => decode_group_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not a cursor this API returned")),
+    }
+}
+
 /// The anchor fields of the rule's terms: the fields the duplicates statement groups by.
 pub fn duplicate_fields(rule: &MatchRule) -> Vec<&'static str> {
     let fields: BTreeSet<MatchField> = rule.terms().iter().map(anchor).collect();
@@ -390,6 +421,28 @@ mod tests {
         let mut fields = duplicate_fields(&rule);
         fields.sort();
         assert_eq!(fields, ["email", "linkedinUrl"]);
+    }
+
+    #[test]
+    fn a_page_of_groups_ends_before_the_extra_group_and_names_it_by_cursor() {
+        let rule = MatchRule::parse(RecordKind::Contact, "email").unwrap();
+        let member = |key: &str, id: &str| {
+            let mut r = contact(id, json!({"email": format!("{key}@x.com")}));
+            r.group_field = MatchField::Email;
+            r.group_key = format!("{key}@x.com");
+            r
+        };
+        let rows = vec![member("a", "ct_1"), member("a", "ct_2"), member("b", "ct_3"), member("b", "ct_4"), member("c", "ct_5"), member("c", "ct_6")];
+        let (groups, next) = page_groups(&rule, rows.clone(), 2);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(ids(&groups[1]), ["ct_3", "ct_4"]);
+        assert_eq!(decode_group_cursor(next.as_deref().unwrap()), Some(("email".into(), "b@x.com".into())));
+        let (groups, next) = page_groups(&rule, rows, 3);
+        assert_eq!((groups.len(), next), (3, None), "no extra group came: the last page");
+        let q = |c: &str| vec![("cursor".to_string(), c.to_string())];
+        assert_eq!(cursor_param(&q(&encode_group_cursor("email", "b@x.com"))).unwrap(), ("email".into(), "b@x.com".into()));
+        assert_eq!(cursor_param(&[]).unwrap(), (String::new(), String::new()));
+        assert_eq!(cursor_param(&q("nope")).unwrap_err().status(), 400);
     }
 
     #[test]

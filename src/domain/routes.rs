@@ -92,6 +92,9 @@ pub enum RouteId {
     PageDashboard,
     /// `GET /view/contact/{id}`, `GET /view/company/{id}`: a record's page (HTML).
     PageRecord(RecordKind),
+    /// `GET /duplicates/contact`, `GET /duplicates/company`: every group of possible duplicates,
+    /// paged (HTML).
+    PageDuplicates(RecordKind),
     /// `GET /merge/contact?ids=…`, `GET /merge/company?ids=…`: the merge review page (HTML).
     PageMergeReview(RecordKind),
     /// `POST /merge/contact`, `POST /merge/company`: the review page's form (HTML answer).
@@ -170,6 +173,8 @@ pub static ROUTES: &[Route] = &[
     route("/", "GET", RouteId::PageDashboard, false, Page),
     route("/view/contact/{id}", "GET", RouteId::PageRecord(Contact), false, Page),
     route("/view/company/{id}", "GET", RouteId::PageRecord(Company), false, Page),
+    route("/duplicates/contact", "GET", RouteId::PageDuplicates(Contact), false, Page),
+    route("/duplicates/company", "GET", RouteId::PageDuplicates(Company), false, Page),
     route("/merge/contact", "GET", RouteId::PageMergeReview(Contact), false, Page),
     route("/merge/contact", "POST", RouteId::PageMerge(Contact), false, Page),
     route("/merge/company", "GET", RouteId::PageMergeReview(Company), false, Page),
@@ -251,7 +256,7 @@ impl RouteId {
         matches!(
             self,
             RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
-                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_) | PageMergeReview(_)
+                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_) | PageDuplicates(_) | PageMergeReview(_)
         )
     }
 }

@@ -7,7 +7,7 @@ use super::context::{new_id, now, now_millis, HandlerResult};
 use super::{candidates, respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::parse_limit;
-use crate::domain::merge::{answer_merge, decode_group_cursor, encode_group_cursor, duplicate_fields, group_duplicates, plan_merge, MergeRequest};
+use crate::domain::merge::{answer_merge, cursor_param, duplicate_fields, page_groups, plan_merge, MergeRequest};
 use crate::domain::ids::IdKind;
 use crate::domain::record::RecordKind;
 use crate::domain::unmerge::{answer_undo, plan_undo};
@@ -21,29 +21,11 @@ const MAX_GROUPS: usize = 200;
 /// each term's anchor field; the core keeps the groups the whole term joins without a veto.
 pub async fn duplicates(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
     let limit = parse_limit(query, DEFAULT_GROUPS, MAX_GROUPS)?;
-    let after = match query.iter().rev().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str()).filter(|c| !c.is_empty()) {
-        None => (String::new(), String::new()),
-        Some(c) => decode_group_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not a cursor this API returned"))?,
-    };
+    let after = cursor_param(query)?;
     let rule = ctx.config.match_rule(kind);
-    let fields = duplicate_fields(rule);
-    let mut rows = ctx.store.duplicates(kind, &fields, (&after.0, &after.1), limit + 1).await?;
-    // One group more than the page was read: when it came, the page ends before it.
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for r in &rows {
-        let g = (r.group_field.name().to_string(), r.group_key.clone());
-        if seen.last() != Some(&g) {
-            seen.push(g);
-        }
-    }
-    let next = if seen.len() > limit {
-        let last = &seen[limit - 1];
-        rows.retain(|r| (r.group_field.name(), r.group_key.as_str()) <= (last.0.as_str(), last.1.as_str()));
-        Some(encode_group_cursor(&last.0, &last.1))
-    } else {
-        None
-    };
-    let groups: Vec<_> = group_duplicates(rule, &rows).iter().map(|g| g.to_json()).collect();
+    let rows = ctx.store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), limit + 1).await?;
+    let (groups, next) = page_groups(rule, rows, limit);
+    let groups: Vec<_> = groups.iter().map(|g| g.to_json()).collect();
     respond::json(&json!({"data": groups, "nextCursor": next}), 200)
 }
 

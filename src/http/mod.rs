@@ -202,7 +202,7 @@ async fn read_body(req: &mut Request, max_bytes: usize) -> Result<(Value, Vec<u8
 async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> context::HandlerResult {
     match route {
         RouteId::Health | RouteId::OpenApi => unreachable!("answered before the configuration is read"),
-        RouteId::PageDashboard | RouteId::PageRecord(_) | RouteId::PageMergeReview(_) | RouteId::PageMerge(_) | RouteId::PageMergeUndo(_) => unreachable!("pages are served before the API's pipeline"),
+        RouteId::PageDashboard | RouteId::PageRecord(_) | RouteId::PageDuplicates(_) | RouteId::PageMergeReview(_) | RouteId::PageMerge(_) | RouteId::PageMergeUndo(_) => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
         RouteId::RecordFeed(kind) => records::feed(ctx, kind, query).await,

@@ -12,12 +12,14 @@ use super::{context, Ctx};
 use crate::domain::auth::ApiKeys;
 use crate::domain::config::Config;
 use crate::domain::error::ApiError;
-use crate::domain::merge::{duplicate_fields, group_duplicates, MergeRequest};
+use crate::domain::merge::{cursor_param, duplicate_fields, group_duplicates, page_groups, MergeRequest};
 use crate::domain::pages::dashboard::{DuplicatesList, SEARCH_WINDOW};
 use crate::domain::pages::form::{self, check_post, parse_form, Post};
 use crate::domain::pages::html::url_encode;
 use crate::domain::pages::layout::{headers, message_page};
-use crate::domain::pages::merge::{merge_body, merge_refused, review_href, review_ids, MergeNotice, MergeReview, DASHBOARD_GROUPS};
+use crate::domain::pages::merge::{
+    merge_body, merge_refused, review_href, review_ids, DuplicatesPage, MergeNotice, MergeReview, DASHBOARD_GROUPS, DUPLICATES_PAGE,
+};
 use crate::domain::pages::record::record_href;
 use crate::domain::pages::{
     page_access, Dashboard, DashboardQuery, List, PageAccess, RecordPage, Settings, CHALLENGE,
@@ -106,6 +108,7 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
             };
             (dashboard(&store, &config, &query, settings, &nonce).await?, store)
         }
+        RouteId::PageDuplicates(kind) => (duplicates(&store, &config, kind, &query, &nonce).await?, store),
         RouteId::PageMergeReview(kind) => (review(&store, kind, &query, &form::form_token(&password, &session), &nonce).await?, store),
         RouteId::PageMerge(kind) | RouteId::PageMergeUndo(kind) => {
             let post = FormPost { password: &password, session: sent_session.as_deref() };
@@ -196,10 +199,23 @@ async fn dashboard(store: &Store, config: &Config, query: &[(String, String)], s
     .await;
     let mut page = Dashboard::from_row(row?, query, settings, DASHBOARD_PAGE);
     for (kind, rows) in [(RecordKind::Contact, contacts?), (RecordKind::Company, companies?)] {
-        let groups = group_duplicates(config.match_rule(kind), &rows);
-        page.duplicates.push(DuplicatesList::new(kind, groups, DASHBOARD_GROUPS));
+        let (groups, next) = page_groups(config.match_rule(kind), rows, DASHBOARD_GROUPS);
+        page.duplicates.push(DuplicatesList { kind, groups, more: next.is_some() });
     }
     Ok(Answer::page(200, page.render(nonce)))
+}
+
+/// Every group of possible duplicates of a kind, 50 per page (`?cursor=`): one statement.
+async fn duplicates(store: &Store, config: &Config, kind: RecordKind, query: &[(String, String)], nonce: &str) -> Result<Answer, ApiError> {
+    let after = match cursor_param(query) {
+        Ok(after) => after,
+        Err(_) => return Ok(Answer::page(400, message_page(nonce, "Not a page", "This link's cursor is not one these pages hand out."))),
+    };
+    let rule = config.match_rule(kind);
+    let rows = store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), DUPLICATES_PAGE + 1).await?;
+    let (groups, next) = page_groups(rule, rows, DUPLICATES_PAGE);
+    let first = after.0.is_empty();
+    Ok(Answer::page(200, DuplicatesPage { kind, groups, next, first }.render(nonce)))
 }
 
 /// The merge review page of `?ids=…`: one statement. Every id must name a live record of this

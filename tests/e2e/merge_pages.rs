@@ -73,6 +73,29 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     assert!(section.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{section}");
     assert!(html.contains("id=\"duplicates-contact\""));
     assert_eq!(resp.header("x-d1-statements"), Some("3"));
+
+    // Every group, page by page: the first page starts with this pair, and the pages' links
+    // lead through all of them without repeating one.
+    let resp = page(app, c, "GET", "/duplicates/company", &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("x-d1-statements"), Some("1"));
+    let mut html = resp.text();
+    assert!(html.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{html}");
+    let mut reviews = Vec::new();
+    for _ in 0..50 {
+        reviews.extend(html.match_indices("/merge/company?ids=").map(|(i, _)| html[i..].split('"').next().unwrap().to_string()));
+        let Some(at) = html.find("\">Next groups</a>") else { break };
+        let href = html[..at].rsplit("href=\"").next().unwrap().replace("&amp;", "&");
+        let resp = page(app, c, "GET", &href, &[], None);
+        assert_eq!(resp.status, 200, "{href}: {}", resp.text());
+        html = resp.text();
+    }
+    let mut unique_reviews = reviews.clone();
+    unique_reviews.sort();
+    unique_reviews.dedup();
+    assert_eq!(unique_reviews.len(), reviews.len(), "a group was listed twice");
+    let resp = page(app, c, "GET", "/duplicates/company?cursor=not-a-cursor", &[], None);
+    assert_eq!(resp.status, 400);
 }
 
 /// The review page's form token and the session cookie it belongs to.

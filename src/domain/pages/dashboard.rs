@@ -212,14 +212,6 @@ pub struct DuplicatesList {
     pub more: bool,
 }
 
-impl DuplicatesList {
-    /// The first `limit` of `groups` (read one group past the page, so `more` is known).
-    pub fn new(kind: RecordKind, mut groups: Vec<DuplicateGroup>, limit: usize) -> DuplicatesList {
-        let more = groups.len() > limit;
-        groups.truncate(limit);
-        DuplicatesList { kind, groups, more }
-    }
-}
 
 pub struct Dashboard {
     /// Possible duplicates, contacts then companies.

@@ -12,8 +12,10 @@ use super::record::{record_href, shown_name};
 use crate::domain::merge::{DuplicateGroup, MAX_MERGED};
 use crate::domain::record::{display_name, RecordKind, RecordRow, EXTERNAL_ID};
 
-/// Groups of possible duplicates the dashboard shows per kind (the API pages through all).
+/// Groups of possible duplicates the dashboard shows per kind.
 pub const DASHBOARD_GROUPS: usize = 10;
+/// Groups per page of the possible-duplicates page.
+pub const DUPLICATES_PAGE: usize = 50;
 
 /// The path segment of a kind on the pages (`/view/contact/…`, `/merge/contact`).
 pub fn segment(kind: RecordKind) -> &'static str {
@@ -27,6 +29,44 @@ pub fn segment(kind: RecordKind) -> &'static str {
 pub fn review_href(kind: RecordKind, ids: &[&str]) -> String {
     let ids: Vec<String> = ids.iter().map(|id| url_encode(id)).collect();
     format!("/merge/{}?ids={}", segment(kind), ids.join(","))
+}
+
+/// The page listing every group of possible duplicates of a kind, from `cursor` on.
+pub fn duplicates_href(kind: RecordKind, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) => format!("/duplicates/{}?cursor={}", segment(kind), url_encode(c)),
+        None => format!("/duplicates/{}", segment(kind)),
+    }
+}
+
+/// The page of every group of possible duplicates of a kind, 50 groups at a time.
+pub struct DuplicatesPage {
+    pub kind: RecordKind,
+    pub groups: Vec<DuplicateGroup>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<String>,
+    /// Whether this is the first page.
+    pub first: bool,
+}
+
+impl DuplicatesPage {
+    pub fn render(&self, nonce: &str) -> String {
+        let title = format!("Possible duplicates: {}", self.kind.collection());
+        page(&title, nonce, |h| {
+            h.raw("<p class=\"mute\"><a href=\"/\">Dashboard</a> › Possible duplicates</p>").element("<h1>", &title, "</h1>");
+            h.raw("<p>Records the identifier would match with each other, grouped by the key they share. ");
+            h.raw("Open a group's review to choose what stays.</p>");
+            duplicates_section(h, "Groups", self.kind, &self.groups, None, false);
+            h.raw("<p class=\"pager\">");
+            if !self.first {
+                h.link(&duplicates_href(self.kind, None), "First page");
+            }
+            if let Some(next) = &self.next {
+                h.link(&duplicates_href(self.kind, Some(next)), "Next groups");
+            }
+            h.raw("</p>");
+        })
+    }
 }
 
 /// `firstName&lastName&company` for people: "First name + Last name + Company".
@@ -67,9 +107,7 @@ pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &
         h.raw("</ul><p>").link(&review_href(kind, &ids), "Review and merge").raw("</p></div>");
     }
     if more {
-        h.raw("<p class=\"mute\">More groups exist than are shown here: merge these first, or list them all with <code>GET /")
-            .text(kind.collection())
-            .raw("/duplicates</code>.</p>");
+        h.raw("<p>").link(&duplicates_href(kind, None), "All possible duplicates").raw("</p>");
     }
     h.raw("</section>");
 }
@@ -432,6 +470,10 @@ mod tests {
         let mut h = Html::new();
         duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &[], None, true);
         let html = h.finish();
-        assert!(html.contains("None found") && html.contains("GET /contacts/duplicates</code>.</p></section>"), "{html}");
+        assert!(html.contains("None found") && html.contains("<a href=\"/duplicates/contact\">All possible duplicates</a></p></section>"), "{html}");
+        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false }.render("n");
+        assert!(page.contains("<h1>Possible duplicates: contacts</h1>"), "{page}");
+        assert!(page.contains("href=\"/duplicates/contact?cursor=ZW1haWx8Yg\">Next groups</a>"), "{page}");
+        assert!(page.contains("href=\"/duplicates/contact\">First page</a>"), "{page}");
     }
 }
