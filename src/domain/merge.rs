@@ -1,4 +1,4 @@
-//! Duplicates and merges (issue 14), pure: which stored records are offered as duplicates of each
+//! Duplicates and merges, pure: which stored records are offered as duplicates of each
 //! other, whether a merge request is sound, and what a merge writes.
 //!
 //! - [`group_duplicates`] turns the rows of the duplicates statement (records sharing a key of a

@@ -1,4 +1,4 @@
-//! Duplicates and merges (issue 14): parse, load, plan in the pure core (`domain::merge`), write
+//! Duplicates and merges: parse, load, plan in the pure core (`domain::merge`), write
 //! in one batch, answer.
 
 use serde_json::json;

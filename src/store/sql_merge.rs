@@ -1,4 +1,4 @@
-//! The statements of duplicates and merges (issue 14), one set per record kind, as constants
+//! The statements of duplicates and merges, one set per record kind, as constants
 //! prepared against `schema.sql` by `tests/schema.rs` like every other statement.
 //!
 //! A merge is one D1 batch: the guard, the survivor's write, the moves (externalIds, links,

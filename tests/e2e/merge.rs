@@ -1,4 +1,4 @@
-//! Duplicates and merges (issue 14): what Enginy sees after a merge, the refusals, the race of
+//! Duplicates and merges: what Enginy sees after a merge, the refusals, the race of
 //! two overlapping merges, and the duplicate groups with the veto.
 
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Requests that collide (issue 15): a sync, a deduplicating create or a link racing the delete of
+//! Requests that collide: a sync, a deduplicating create or a link racing the delete of
 //! the record it names. Each race runs in bounded rounds on concurrent threads; afterwards the
 //! whole store is checked (see [`assert_store_consistent`]).
 
