@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::error::ApiError;
 use super::matching::{MatchField, MatchRule};
 use super::plan::{RecordChange, RecordWrite};
-use super::record::{is_empty, Change, KeySet, RecordKind, RecordRow};
+use super::record::{is_empty, Change, KeySet, RecordKind, RecordRow, LAST_ACTIVITY};
 use super::sync::{anchor, conflicts};
 
 /// The most records one merge takes (survivor excluded).
@@ -332,6 +332,16 @@ pub fn plan_merge(kind: RecordKind, req: &MergeRequest, loaded: &[MergeRow]) -> 
         }
     }
     let last_activity = rows.iter().filter_map(|r| r.row.last_activity_at.clone()).max();
+    // The survivor's last activity date moves to the newest of all: in history, so an undo can
+    // tell what it was.
+    if last_activity.is_some() && last_activity > survivor.last_activity_at {
+        changes.push(Change {
+            field: LAST_ACTIVITY.to_string(),
+            old: survivor.last_activity_at.clone().map(Value::String),
+            new: last_activity.clone().map(Value::String),
+            sent: None,
+        });
+    }
     let write = RecordWrite::of(kind, survivor.id.clone(), survivor.external_id.clone(), fields, properties).with_last_activity(last_activity);
 
     let external_link = match &survivor.external_id {
@@ -512,6 +522,22 @@ mod tests {
         // Links move in SQL, set-based (tests/schema.rs runs those statements with data).
         let answer = answer_merge(&plan, "mg_1", json!({}));
         assert_eq!((answer["mergedIds"].clone(), answer["mergeId"].clone()), (json!(["ct_2", "ct_3"]), json!("mg_1")));
+    }
+
+    #[test]
+    fn the_survivor_takes_the_newest_last_activity_date_in_history() {
+        let mut a = row("ct_1", json!({}), json!([]));
+        a.row.last_activity_at = Some("2024-01-01T00:00:00.000Z".into());
+        let mut b = row("ct_2", json!({}), json!([]));
+        b.row.last_activity_at = Some("2024-06-01T00:00:00.000Z".into());
+        let r = req(json!({"survivorId": "ct_1", "mergedIds": ["ct_2"]})).unwrap();
+        let plan = plan_merge(RecordKind::Contact, &r, &[a.clone(), b.clone()]).unwrap();
+        let change = plan.survivor.changes.iter().find(|c| c.field == LAST_ACTIVITY).unwrap();
+        assert_eq!((change.old.clone(), change.new.clone()), (Some(json!("2024-01-01T00:00:00.000Z")), Some(json!("2024-06-01T00:00:00.000Z"))));
+        // The survivor's own date is the newest: nothing changes.
+        let r = req(json!({"survivorId": "ct_2", "mergedIds": ["ct_1"]})).unwrap();
+        let plan = plan_merge(RecordKind::Contact, &r, &[a, b]).unwrap();
+        assert!(plan.survivor.changes.iter().all(|c| c.field != LAST_ACTIVITY));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::matching::MatchField;
 use super::merge::MergeRow;
 use super::plan::{RecordChange, RecordWrite};
-use super::record::{Change, KeySet, RecordKind};
+use super::record::{Change, KeySet, RecordKind, LAST_ACTIVITY};
 use super::time::Timestamp;
 
 /// How long a merge can be undone: 30 days after it.
@@ -140,6 +140,13 @@ pub fn plan_undo(
     let (mut fields, mut properties) = (row.fields.clone(), row.properties.clone());
     let mut changes = Vec::new();
     for h in history.iter().filter(|h| h.entity_id == merge.survivor && !h.field.starts_with('(')) {
+        let change = Change { field: h.field.clone(), old: h.new.clone().filter(|v| !v.is_null()), new: h.old.clone().filter(|v| !v.is_null()), sent: None };
+        // The last activity date is no field: the batch sets it from this row, the survivor's
+        // own activities and later client dates (`undo_last_activity`).
+        if h.field == LAST_ACTIVITY {
+            changes.push(change);
+            continue;
+        }
         let (target, name) = match h.field.strip_prefix("properties.") {
             Some(name) => (&mut properties, name),
             None => (&mut fields, h.field.as_str()),
@@ -148,7 +155,7 @@ pub fn plan_undo(
             Some(v) => target.insert(name.to_string(), v),
             None => target.remove(name),
         };
-        changes.push(Change { field: h.field.clone(), old: h.new.clone().filter(|v| !v.is_null()), new: h.old.clone().filter(|v| !v.is_null()), sent: None });
+        changes.push(change);
     }
     let write = RecordWrite::of(kind, row.id.clone(), row.external_id.clone(), fields, properties);
     let keys_of = |w: &RecordWrite| KeySet::new(w.keys.iter().filter_map(|(f, k)| Some((MatchField::from_name(f)?, k.clone()))));

@@ -295,6 +295,7 @@ impl Store {
             undo2(sql_merge::UNDO_LINKS_REMOVED)?,
             undo2(m.undo_tasks)?,
             by_id(m.undo_activities)?,
+            by_id(m.undo_last_activity)?,
         ];
         if kind == RecordKind::Company {
             statements.push(undo2(sql_merge::UNDO_CHILDREN)?);

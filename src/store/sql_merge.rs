@@ -83,6 +83,9 @@ pub struct MergeSql {
     pub undo_external_column: &'static str,
     pub undo_tasks: &'static str,
     pub undo_activities: &'static str,
+    /// The survivor's last activity date, when the merge moved it: the newest of its date before
+    /// the merge, its own activities (after the undo's moves) and dates clients sent since.
+    pub undo_last_activity: &'static str,
 }
 
 /// The next write time of a table (as in `sql.rs`): `?3` here.
@@ -127,7 +130,7 @@ macro_rules! undo_conflicts {
             // A field, task, activity, child or link the merge changed, changed again later.
             "SELECT h.entity_type AS entity, h.entity_id AS id, h.field AS field, ",
             "CASE h.field WHEN 'association' THEN ", link_company!("h"), " END AS other FROM ", merge_rows!(),
-            "WHERE h.field NOT IN ('(merge)', '(merged)', 'externalId', 'mergedInto') AND EXISTS (SELECT 1 FROM history l ",
+            "WHERE h.field NOT IN ('(merge)', '(merged)', 'externalId', 'mergedInto', 'lastActivityDate') AND EXISTS (SELECT 1 FROM history l ",
             "WHERE l.entity_id = h.entity_id AND l.id > m.b AND l.field = h.field ",
             "AND (h.field <> 'association' OR ", link_company!("l"), " = ", link_company!("h"), ")) ",
             // An externalId that moved to the survivor and is no longer its.
@@ -291,6 +294,15 @@ macro_rules! merge_sql {
                 "WHERE h.entity_id = activities.id AND h.field = '", $ref_field, "') ",
                 "WHERE id IN (SELECT h.entity_id FROM ", merge_rows!(), "WHERE h.entity_type = 'activity' AND h.field = '", $ref_field, "')"
             ),
+            undo_last_activity: concat!(
+                undo_merge!(), "UPDATE ", $table, " SET last_activity_at = (SELECT max(v) FROM (",
+                "SELECT h.old_value->>'$' AS v FROM ", merge_rows!(), "WHERE h.entity_id = m.s AND h.field = 'lastActivityDate' ",
+                "UNION ALL SELECT max(a.occurred_at) FROM activities a WHERE a.", $ref_col, " = (SELECT s FROM m) ",
+                "UNION ALL SELECT max(l.new_value->>'$') FROM m CROSS JOIN history l ON l.entity_id = m.s AND l.id > m.b ",
+                "AND l.field = 'lastActivityDate')) ",
+                "WHERE id = (SELECT s FROM m) AND EXISTS (SELECT 1 FROM ", merge_rows!(),
+                "WHERE h.entity_id = m.s AND h.field = 'lastActivityDate')"
+            ),
         }
     };
 }
@@ -436,6 +448,7 @@ impl MergeSql {
             ("undo_external_column", self.undo_external_column),
             ("undo_tasks", self.undo_tasks),
             ("undo_activities", self.undo_activities),
+            ("undo_last_activity", self.undo_last_activity),
         ]
         .into_iter()
         .map(|(n, s)| (format!("{prefix}.{n}"), s))

@@ -35,7 +35,7 @@ fn undo(app: &App, c: &Client, kind: &str, merge_id: &str) -> (u16, Value) {
     app.conforms(&format!("/{kind}/merge/{{id}}/undo"), "POST", &resp);
     if resp.status == 200 {
         // Four reads and one batch, whatever the merge moved.
-        let statements = if kind == "contacts" { "24" } else { "25" };
+        let statements = if kind == "contacts" { "25" } else { "26" };
         assert_eq!(resp.header("x-d1-statements"), Some(statements), "{}", resp.text());
     }
     (resp.status, resp.json())
@@ -243,7 +243,6 @@ fn undo_restores_both_records_and_everything_that_moved(app: &App) {
     ]));
     let (a, b) = (ids[0].clone(), ids[1].clone());
     let before_a = c.get(&format!("/contacts/{a}")).json();
-    let before_b = c.get(&format!("/contacts/{b}")).json();
     let companies = create(c, "companies", json!([{"externalId": unique("co"), "name": unique("Undo X")}, {"externalId": unique("co"), "name": unique("Undo Y")}]));
     let (x, y) = (companies[0].clone(), companies[1].clone());
     let link = c.json("POST", "/associations", &json!({"associations": [
@@ -256,25 +255,29 @@ fn undo_restores_both_records_and_everything_that_moved(app: &App) {
     let activity = c.json("POST", "/activities", &json!({"type": "EMAIL", "contactId": b, "subject": "Hello"}));
     assert!(activity.status == 200 || activity.status == 201, "{}", activity.text());
     let activity_id = activity.json()["id"].as_str().unwrap().to_string();
+    // Read after the activity, which moved b's last activity date.
+    let before_b = c.get(&format!("/contacts/{b}")).json();
+    assert!(before_b["lastActivityDate"].is_string(), "{before_b}");
 
     let (status, merged) = merge(app, c, "contacts", json!({"survivorId": a, "mergedIds": [b]}));
     assert_eq!(status, 200, "{merged}");
     let merge_id = merged["mergeId"].as_str().expect("the merge answers its mergeId").to_string();
     assert!(merge_id.starts_with("mg_"), "{merged}");
     assert_eq!(c.get(&format!("/tasks/{task_id}")).json()["contactId"], a.as_str());
+    assert_eq!(c.get(&format!("/contacts/{a}")).json()["lastActivityDate"], before_b["lastActivityDate"], "the survivor took the newest date");
 
     let (status, undone) = undo(app, c, "contacts", &merge_id);
     assert_eq!(status, 200, "{undone}");
     assert_eq!((undone["crmId"].as_str(), undone["restoredIds"].clone()), (Some(a.as_str()), json!([b])));
     let reverted: Vec<&str> = undone["updatedFields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert!(reverted.contains(&"title") && reverted.contains(&"phone"), "{undone}");
+    assert!(reverted.contains(&"title") && reverted.contains(&"phone") && reverted.contains(&"lastActivityDate"), "{undone}");
     assert!(undone["record"].get("title").is_none_or(Value::is_null), "the survivor's filled field is empty again: {undone}");
 
     // Both records read as before, each under its own id.
     let (now_a, now_b) = (c.get(&format!("/contacts/{a}")).json(), c.get(&format!("/contacts/{b}")).json());
     assert!(now_b.get("mergedFrom").is_none(), "{now_b}");
     for (before, now) in [(&before_a, &now_a), (&before_b, &now_b)] {
-        for field in ["crmId", "externalId", "firstName", "lastName", "email", "title", "phone"] {
+        for field in ["crmId", "externalId", "firstName", "lastName", "email", "title", "phone", "lastActivityDate"] {
             assert_eq!(before.get(field), now.get(field), "{field}: {before} vs {now}");
         }
     }
