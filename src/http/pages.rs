@@ -153,7 +153,8 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
 }
 
 /// A record's page, with its possible duplicates (two statements, run together) and, after a
-/// merge through the review page, a notice of it.
+/// merge through the review page, a notice of it. The id of a record merged into another
+/// redirects to the survivor's page (a third statement, on that path only).
 async fn record(
     store: &Store,
     config: &Config,
@@ -174,6 +175,11 @@ async fn record(
             Ok(Answer::page(200, page.render(nonce)))
         }
         None => {
+            // A crmId Enginy still holds after a merge ("Open in CRM") leads to the survivor.
+            if let Some((_, survivor)) = store.merged_of(kind, &[id.to_string()]).await?.into_iter().next() {
+                let location = format!("{}?mergedFrom={}", record_href(kind, &survivor), url_encode(id));
+                return Ok(Answer { status: 302, body: String::new(), location: Some(location) });
+            }
             let title = format!("{} not found", kind.noun());
             let message = format!(
                 "There is no {} with the id {id}. It may have been deleted, or the link may be incomplete.",

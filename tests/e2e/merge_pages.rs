@@ -117,21 +117,26 @@ fn post_form(app: &App, c: &Client, cookie: Option<&str>, extra: &[(&str, &str)]
 }
 
 fn post_form_to(app: &App, c: &Client, path: &str, cookie: Option<&str>, extra: &[(&str, &str)], form: &str) -> Resp {
+    no_redirect(app, c, "POST", path, cookie, &[&[("Content-Type", "application/x-www-form-urlencoded")], extra].concat(), form)
+}
+
+/// A page request with the password that does not follow the answer's redirect.
+fn no_redirect(app: &App, c: &Client, method: &str, path: &str, cookie: Option<&str>, extra: &[(&str, &str)], body: &str) -> Resp {
     let agent = ureq::AgentBuilder::new().redirects(0).timeout(std::time::Duration::from_secs(60)).build();
     let mut req = agent
-        .post(&format!("{}{path}", c.base))
-        .set("Authorization", &basic_auth("salesperson", &app.dashboard_password))
-        .set("Content-Type", "application/x-www-form-urlencoded");
+        .request(method, &format!("{}{path}", c.base))
+        .set("Authorization", &basic_auth("salesperson", &app.dashboard_password));
     if let Some(cookie) = cookie {
         req = req.set("Cookie", cookie);
     }
     for (k, v) in extra {
         req = req.set(k, v);
     }
-    let response = match req.send_bytes(form.as_bytes()) {
+    let sent = if method == "GET" { req.call() } else { req.send_bytes(body.as_bytes()) };
+    let response = match sent {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("POST {path}: {e}"),
+        Err(e) => panic!("{method} {path}: {e}"),
     };
     let status = response.status();
     let headers = response.headers_names().into_iter().map(|n| (n.to_ascii_lowercase(), response.header(&n).unwrap_or_default().to_string())).collect();
@@ -185,6 +190,12 @@ fn the_review_form_needs_this_sessions_token_from_this_site(app: &App) {
     assert_eq!((merged["crmId"].as_str(), merged["mergedFrom"].as_str()), (Some(b.as_str()), Some(a.as_str())), "{merged}");
     assert_eq!(merged["title"], "CTO", "the title chosen from {a}: {merged}");
     assert_eq!(merged["phone"], "+34 600 999 000", "the survivor's own value kept: {merged}");
+    // Enginy's "Open in CRM" link to the merged id leads to the survivor's page.
+    let open = no_redirect(app, c, "GET", &format!("/view/contact/{a}"), None, &[], "");
+    assert_eq!(open.status, 302, "{}", open.text());
+    assert_eq!(open.header("location"), Some(format!("/view/contact/{b}?mergedFrom={a}").as_str()));
+    let followed = page(app, c, "GET", &format!("/view/contact/{b}?mergedFrom={a}"), &[], None);
+    assert!(followed.text().contains(&format!("named <code>{a}</code>, which was merged into this record")), "{}", followed.text());
     let after = page(app, c, "GET", &location, &[("Cookie", &session)], None);
     assert!(after.text().contains("Merged into this record"), "{}", after.text());
     assert!(after.text().contains("Undo this merge"), "{}", after.text());
@@ -269,6 +280,14 @@ fn a_person_merges_two_contacts_in_the_browser(app: &App) {
     // What Enginy sees: the old crmId answers the survivor, which holds the chosen values.
     let old = c.get(&format!("/contacts/{a}")).json();
     assert_eq!((old["crmId"].as_str(), old["title"].as_str()), (Some(b.as_str()), Some("CTO")), "{old}");
+
+    // Enginy's "Open in CRM" link still names the merged contact: it leads here.
+    let merged_page = browser.url();
+    browser.goto(&format!("{origin}/view/contact/{a}"));
+    browser.wait_for_url(&format!("mergedFrom={a}"));
+    assert!(browser.source().contains("which was merged into this record"));
+    browser.goto(&merged_page);
+    browser.wait_for_url("merged=");
 
     // Second thoughts: the notice's button undoes the merge.
     browser.click("form.undo button[type='submit']");

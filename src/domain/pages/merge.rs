@@ -269,6 +269,9 @@ pub enum MergeNotice {
     Merged { ids: Vec<String>, merge_id: Option<String>, token: String },
     /// The merge was undone: these records are separate again.
     Restored { ids: Vec<String> },
+    /// The page was asked for by the id of a record merged into this one (a link kept from
+    /// before the merge, such as Enginy's "Open in CRM").
+    Followed { from: String },
 }
 
 impl MergeNotice {
@@ -277,6 +280,9 @@ impl MergeNotice {
         let ids = |v: &str| v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>();
         if let Some(restored) = get("restored") {
             return Some(MergeNotice::Restored { ids: ids(restored) });
+        }
+        if let Some(from) = get("mergedFrom").filter(|f| !f.is_empty()) {
+            return Some(MergeNotice::Followed { from: from.to_string() });
         }
         let merged = ids(get("merged")?);
         let merge_id = get("merge").filter(|m| !m.is_empty()).map(str::to_string);
@@ -308,6 +314,10 @@ impl MergeNotice {
                     h.raw("<button type=\"submit\">Undo this merge</button></form>");
                 }
                 h.raw("</section>");
+            }
+            MergeNotice::Followed { from } => {
+                h.raw("<section class=\"notice\"><p>The link you followed named <code>").text(from);
+                h.raw("</code>, which was merged into this record.</p></section>");
             }
             MergeNotice::Restored { ids } => {
                 h.raw("<section class=\"notice\"><p>The merge was undone: ");
@@ -425,6 +435,9 @@ mod tests {
         let mut h = Html::new();
         MergeNotice::from_query(&q(&[("merged", "ct_2")]), "t").unwrap().render(&mut h, RecordKind::Contact);
         assert!(!h.finish().contains("<form"));
+        let mut h = Html::new();
+        MergeNotice::from_query(&q(&[("mergedFrom", "ct_9<i>")]), "t").unwrap().render(&mut h, RecordKind::Contact);
+        assert!(h.finish().contains("named <code>ct_9&lt;i&gt;</code>, which was merged into this record"));
         let mut h = Html::new();
         MergeNotice::from_query(&q(&[("restored", "co_2\"><b>")]), "t").unwrap().render(&mut h, RecordKind::Company);
         let html = h.finish();
