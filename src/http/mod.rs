@@ -164,10 +164,16 @@ async fn api(
     };
     let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
+    // What a key's fingerprint names: the route, and the record it acts on when its path names one
+    // (an undo of one merge is not an undo of another).
+    let target = match matched.params.is_empty() {
+        true => pattern.to_string(),
+        false => format!("{pattern} {}", matched.params.join(" ")),
+    };
     let ctx = Ctx { env, worker, cache, no_cache, kv_ops: Default::default(), config, store, request_id, body, params: matched.params };
     let mut response = match idempotency_key {
         Some(key) => {
-            let fingerprint = crate::domain::idempotency::fingerprint(method, pattern, &bytes);
+            let fingerprint = crate::domain::idempotency::fingerprint(method, &target, &bytes);
             idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
         }
         None => dispatch(route, &ctx, &query).await?,

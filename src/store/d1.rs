@@ -282,16 +282,22 @@ impl Store {
         *self.held_key.borrow_mut() = Some(key.to_string());
     }
 
-    /// Runs statements as one transaction: all or nothing. With a held `Idempotency-Key`, the
-    /// transaction also marks it committed (a first statement, so the last one still answers
-    /// [`Store::batch_then_read`]).
+    /// Runs statements as one transaction: all or nothing; answers each statement's result, in
+    /// order. With a held `Idempotency-Key`, the transaction also marks it committed (a statement
+    /// of its own, first, whose result is left out of the answer: callers read results by
+    /// position).
     pub(crate) async fn batch(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
         let held = self.held_key.borrow().clone();
+        let marked = held.is_some();
         if let Some(key) = held {
             statements.insert(0, self.prepare(sql::idempotency::COMMITTED, &[text(&key)])?);
         }
         let started = js_sys::Date::now();
-        self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)
+        let mut results = self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)?;
+        if marked && !results.is_empty() {
+            results.remove(0);
+        }
+        Ok(results)
     }
 
     /// Runs a transaction whose last statement reads, and answers that statement's rows.

@@ -222,6 +222,14 @@ fn an_idempotency_key_replays_the_first_answer(app: &App) {
     let other = with_key(&app.api, "POST", "/tasks", &key, &json!({"subject": "Something else"}));
     assert_eq!((other.status, other.json()["code"].clone()), (422, json!("unprocessable")), "{}", other.text());
     assert!(other.json()["error"].as_str().unwrap().contains("another request"));
+    // The same key and body on another task's path is another request: 422, not the first answer.
+    let (one, two) = (first.json()["id"].as_str().unwrap().to_string(), with_key(&app.api, "POST", "/tasks", &unique("k2"), &body).json()["id"].as_str().unwrap().to_string());
+    let patch_key = unique("idem-patch");
+    let patch = json!({"subject": unique("Renamed")});
+    assert_eq!(with_key(&app.api, "PATCH", &format!("/tasks/{one}"), &patch_key, &patch).status, 200);
+    let other_task = with_key(&app.api, "PATCH", &format!("/tasks/{two}"), &patch_key, &patch);
+    assert_eq!(other_task.status, 422, "{}", other_task.text());
+    assert_ne!(app.api.get(&format!("/tasks/{two}")).json()["subject"], patch["subject"], "the second task was not renamed");
     let long = with_key(&app.api, "POST", "/tasks", &"k".repeat(256), &body);
     assert_eq!(long.status, 422);
     assert!(long.json()["error"].as_str().unwrap().contains("Idempotency-Key"), "{}", long.text());
