@@ -132,7 +132,11 @@ macro_rules! undo_conflicts {
             "CASE h.field WHEN 'association' THEN ", link_company!("h"), " END AS other FROM ", merge_rows!(),
             "WHERE h.field NOT IN ('(merge)', '(merged)', 'externalId', 'mergedInto', 'lastActivityDate') AND EXISTS (SELECT 1 FROM history l ",
             "WHERE l.entity_id = h.entity_id AND l.id > m.b AND l.field = h.field ",
-            "AND (h.field <> 'association' OR ", link_company!("l"), " = ", link_company!("h"), ")) ",
+            "AND (h.field <> 'association' OR ", link_company!("l"), " = ", link_company!("h"), ") ",
+            // A later merge that was undone since, and its undo, cancel out: neither counts (so
+            // a merge, then a merge of its survivor, both undone newest first, works).
+            "AND NOT EXISTS (SELECT 1 FROM merges u WHERE u.undone_at IS NOT NULL AND u.id <> ?1 AND (l.id BETWEEN u.first_history AND u.last_history ",
+            "OR (l.request_id = u.undo_request_id AND l.changed_at = u.undone_at AND l.id > u.last_history)))) ",
             // An externalId that moved to the survivor and is no longer its.
             "UNION ALL SELECT 'externalId', e.value, 'externalId', NULL FROM ", merge_rows!(),
             "CROSS JOIN json_each(h.old_value, '$.externalIds') e WHERE h.field = '(merged)' AND NOT EXISTS ",

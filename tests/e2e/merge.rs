@@ -14,7 +14,46 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("merge::undo_restores_both_records_and_everything_that_moved", undo_restores_both_records_and_everything_that_moved),
     ("merge::undo_of_a_company_merge_gives_subsidiaries_and_primaries_back", undo_of_a_company_merge_gives_subsidiaries_and_primaries_back),
     ("merge::undo_after_a_later_write_is_409_naming_it_and_writes_nothing", undo_after_a_later_write_is_409_naming_it_and_writes_nothing),
+    ("merge::chained_merges_undo_newest_first", chained_merges_undo_newest_first),
 ];
+
+/// B merged into A, then A into C: the first merge waits for the second to be undone, and then
+/// undoes too (the second merge and its undo cancel out), everything back where it started.
+fn chained_merges_undo_newest_first(app: &App) {
+    let c = &app.api;
+    let ids = create(c, "contacts", json!([
+        {"externalId": unique("ch-a"), "firstName": "Chain", "lastName": unique("A")},
+        {"externalId": unique("ch-b"), "firstName": "Chain", "lastName": unique("B"), "title": "CFO"},
+        {"externalId": unique("ch-c"), "firstName": "Chain", "lastName": unique("C")},
+    ]));
+    let (a, b, cc) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
+    let company = create(c, "companies", json!([{"externalId": unique("ch-co"), "name": unique("Chain Co")}]))[0].clone();
+    assert_eq!(c.json("POST", "/associations", &json!({"associations": [{"contactCRMId": b, "companyCRMId": company}]})).status, 200);
+    let task = c.json("POST", "/tasks", &json!({"subject": "Chain call", "contactId": b})).json()["id"].as_str().unwrap().to_string();
+
+    let (status, first) = merge(app, c, "contacts", json!({"survivorId": a, "mergedIds": [b]}));
+    assert_eq!(status, 200, "{first}");
+    let (status, second) = merge(app, c, "contacts", json!({"survivorId": cc, "mergedIds": [a]}));
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(c.get(&format!("/tasks/{task}")).json()["contactId"], cc.as_str());
+    let (first_id, second_id) = (first["mergeId"].as_str().unwrap().to_string(), second["mergeId"].as_str().unwrap().to_string());
+
+    let (status, early) = undo(app, c, "contacts", &first_id);
+    assert_eq!(status, 409, "{early}");
+    assert!(early.to_string().contains("undo that merge first"), "{early}");
+    let (status, undone) = undo(app, c, "contacts", &second_id);
+    assert_eq!(status, 200, "{undone}");
+    assert_eq!(c.get(&format!("/tasks/{task}")).json()["contactId"], a.as_str());
+    let (status, undone) = undo(app, c, "contacts", &first_id);
+    assert_eq!(status, 200, "the second merge and its undo cancel out: {undone}");
+    assert_eq!(c.get(&format!("/tasks/{task}")).json()["contactId"], b.as_str());
+    let back = c.get(&format!("/contacts/{b}")).json();
+    assert_eq!((back["crmId"].as_str(), back["title"].as_str()), (Some(b.as_str()), Some("CFO")), "{back}");
+    assert_eq!(back["associations"], json!([{"companyId": company, "primary": false}]), "{back}");
+    for id in [&a, &cc] {
+        assert_eq!(c.get(&format!("/contacts/{id}")).json()["crmId"], id.as_str());
+    }
+}
 
 /// Creates one record per item, answers their crmIds.
 fn create(c: &Client, kind: &str, records: Value) -> Vec<String> {
