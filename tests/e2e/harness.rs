@@ -135,9 +135,14 @@ pub struct ServerOptions<'a> {
 pub struct Server {
     pub name: String,
     pub base: String,
-    child: Child,
+    child: Option<Child>,
+    config: PathBuf,
+    vars: Vec<(String, String)>,
+    secrets: PathBuf,
     state: PathBuf,
     log: PathBuf,
+    /// How many times `wrangler dev` was started (again after a port was taken).
+    starts: u32,
 }
 
 impl Server {
@@ -160,32 +165,53 @@ impl Server {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let port = free_port();
+        let secrets = state.join("secrets.env");
+        let text: String = opts.secrets.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&secrets, text).unwrap();
         let log = state.join("wrangler.log");
-        let log_file = std::fs::File::create(&log).unwrap();
+        let mut server = Server {
+            name: opts.name.to_string(),
+            base: String::new(),
+            child: None,
+            config: build.config(),
+            vars: opts.vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            secrets,
+            state,
+            log,
+            starts: 0,
+        };
+        server.start();
+        server
+    }
+
+    /// Starts `wrangler dev` on two ports free a moment ago (the server's and its inspector's).
+    fn start(&mut self) {
+        if let Some(mut old) = self.child.take() {
+            stop(&mut old);
+        }
+        let port = free_port();
+        self.starts += 1;
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut cmd = Command::new("wrangler");
         tool_env(&mut cmd)
             .args(["dev", "-c"])
-            .arg(build.config())
+            .arg(&self.config)
             .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
-            .arg(&state)
+            .arg(&self.state)
             .args(["--show-interactive-dev-session=false", "--log-level", "log"])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             // Its own process group, so stopping it also stops workerd, wrangler's child.
             .process_group(0);
-        let secrets = state.join("secrets.env");
-        let text: String = opts.secrets.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        std::fs::write(&secrets, text).unwrap();
-        cmd.arg("--env-file").arg(&secrets);
-        for (k, v) in &opts.vars {
+        cmd.arg("--env-file").arg(&self.secrets);
+        for (k, v) in &self.vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
-        let child = cmd.spawn().expect("spawn wrangler dev");
-        Server { name: opts.name.to_string(), base: format!("http://127.0.0.1:{port}"), child, state, log }
+        self.child = Some(cmd.spawn().expect("spawn wrangler dev"));
+        self.base = format!("http://127.0.0.1:{port}");
     }
 
     /// Waits until the server answers HTTP at all (any status), or fails with its log.
@@ -197,7 +223,14 @@ impl Server {
                 Ok(_) | Err(ureq::Error::Status(..)) => break,
                 Err(_) => {}
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Ok(Some(status)) = self.child.as_mut().expect("started").try_wait() {
+                // A port picked free was taken before the runtime bound it (another server's
+                // runtime picks its own ports too): start again on other ports.
+                if self.log_text().contains("Address already in use") && self.starts < 3 {
+                    eprintln!("[e2e] server {}: a port was taken meanwhile; starting again on others", self.name);
+                    self.start();
+                    continue;
+                }
                 panic!("wrangler dev ({}) exited with {status}:\n{}", self.name, self.log_text());
             }
             if started.elapsed() > timeout {
@@ -226,21 +259,28 @@ impl Server {
     }
 }
 
+/// Stops a `wrangler dev` process group (wrangler and its runtime).
+fn stop(child: &mut Child) {
+    let pgid = child.id().to_string();
+    // `--` matters: procps `kill -TERM -<n>` without it does not read `-<n>` as a group.
+    let group = format!("-{pgid}");
+    let _ = Command::new("kill").args(["-s", "TERM", "--", &group]).stderr(Stdio::null()).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
+    let _ = child.wait();
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let pgid = self.child.id().to_string();
-        // `--` matters: procps `kill -TERM -<n>` without it does not read `-<n>` as a group.
-        let group = format!("-{pgid}");
-        let _ = Command::new("kill").args(["-s", "TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if let Some(child) = self.child.as_mut() {
+            stop(child);
         }
-        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.wait();
         if std::env::var_os("EDGE_CRM_KEEP_STATE").is_none() {
             let _ = std::fs::remove_dir_all(&self.state);
         }
