@@ -14,7 +14,7 @@ use crate::domain::record::{KeySet, RecordKind};
 use crate::domain::sync::{lookup_keys, Candidate};
 use crate::domain::routes::ReadFrom;
 use crate::store::d1::Store;
-use crate::store::kv::{self, BULK, MAX_READ_CALLS, MAX_WRITES};
+use crate::store::kv::{self, RefreshTicket, BULK, MAX_READ_CALLS, MAX_WRITES};
 
 /// The KV operations one request may spend on the match cache, reads and writes together.
 /// An invocation may run 1,000; a batch served in chunks runs this path once per chunk, so the
@@ -60,6 +60,9 @@ pub struct SyncRead {
     missing: Vec<Subject>,
     /// Of those, the ones a cold probe left unread in KV (see `domain::cache::read_on`).
     unread: HashSet<Subject>,
+    /// With the cache on: the refresh's ticket, taken before anything was read, so a write that
+    /// forgets a name while this sync runs keeps its refresh from storing it.
+    ticket: Option<RefreshTicket>,
 }
 
 /// A sync's candidates: from the cache's entries where it has them (unless the client sent
@@ -71,6 +74,7 @@ pub async fn load_for_sync<'a>(
     kind: RecordKind,
     incoming: impl Iterator<Item = (Option<&'a str>, &'a KeySet)>,
 ) -> Result<(Vec<Candidate>, SyncRead), ApiError> {
+    let ticket = ctx.cache.as_ref().map(|_| RefreshTicket::take());
     let (external_ids, keys): (Vec<Option<&str>>, Vec<&KeySet>) = incoming.unzip();
     let lookups = lookup_keys(ctx.config.match_rule(kind), keys.into_iter());
     let subjects = subjects(&lookups, external_ids.into_iter().flatten());
@@ -102,25 +106,24 @@ pub async fn load_for_sync<'a>(
             ctx.store.candidates(kind, &external_ids, &keys, &[]).await?
         }
     };
-    Ok((merge(answered.candidates, fresh), SyncRead { subjects, missing: answered.missing, unread }))
+    Ok((merge(answered.candidates, fresh), SyncRead { subjects, missing: answered.missing, unread, ticket }))
 }
 
 /// After a sync's plan on `candidates`: writes `links` after the response when `defer` (a sync
 /// the cache answered runs no statement before its answer), then refreshes the cache from what
 /// the database holds after the sync.
-pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, read: &SyncRead, candidates: &[Candidate], links: Vec<ExternalLink>, defer: bool) {
-    let Some(cache) = &ctx.cache else { return };
+pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, mut read: SyncRead, candidates: &[Candidate], links: Vec<ExternalLink>, defer: bool) {
+    let (Some(cache), Some(ticket)) = (&ctx.cache, read.ticket.take()) else { return };
     let rule = ctx.config.match_rule(kind);
     let subjects = read_first(&read.subjects, &read.unread);
     let plan = refresh(kind, rule, &subjects, &read.missing, candidates, &links, ctx.config.create_dedupe, now_millis());
     let budget = take_kv(ctx, (plan.forget.len() + plan.store.len()).min(MAX_WRITES));
     let writes = plan_writes(plan.forget, plan.store, budget);
     if !defer || links.is_empty() {
-        cache.write_later(ctx.worker, writes);
+        cache.write_later(ctx.worker, writes, ticket);
         return;
     }
     let (env, kv, request_id) = (ctx.env.clone(), cache.kv(), ctx.request_id.to_string());
-    let ticket = kv::refresh_planned();
     ctx.worker.wait_until(async move {
         let linked = match Store::open(&env, ReadFrom::Primary) {
             Ok(store) => store.link_external(kind, &links, &super::context::now(), &request_id).await,

@@ -41,7 +41,7 @@ async fn sync_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value]) -> Result<
         Ok((plan, parents, read, defer))
     })
     .await?;
-    candidates::after_sync(ctx, kind, &read, plan.candidates(), plan.links.clone(), defer);
+    candidates::after_sync(ctx, kind, read, plan.candidates(), plan.links.clone(), defer);
     let only = ctx.config.sync_back_fields(kind);
     Ok(answer_sync(kind, rule, &plan, &sent(items, "externalId"), &parents, to_parent, only))
 }

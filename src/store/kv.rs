@@ -76,13 +76,13 @@ impl MatchCache {
         found
     }
 
-    /// Runs a refresh's `writes` after the response.
-    pub fn write_later(&self, ctx: &Context, writes: Writes) {
+    /// Runs a refresh's `writes` after the response (its `ticket` taken before the read it
+    /// refreshes from).
+    pub fn write_later(&self, ctx: &Context, writes: Writes, ticket: RefreshTicket) {
         if writes.deletes.is_empty() && writes.puts.is_empty() {
             return;
         }
         let kv = self.kv.clone();
-        let ticket = refresh_planned();
         ctx.wait_until(async move {
             // One turn of the event loop first, so that the response leaves before 500 puts start
             // (measured locally: they delayed a cold 1,000-record answer by about 40 ms).
@@ -96,18 +96,30 @@ impl MatchCache {
     }
 }
 
-/// A refresh was planned: its ticket for [`write_refresh`].
-pub fn refresh_planned() -> u64 {
-    FORGOTTEN.with(|f| f.borrow_mut().plan())
+/// A refresh's place in line, taken before the read it will refresh the cache from: a name a
+/// write of this isolate forgets after that is never stored by the refresh. Dropped (written,
+/// or given up on any path), the refresh no longer waits.
+pub struct RefreshTicket(u64);
+
+impl RefreshTicket {
+    pub fn take() -> RefreshTicket {
+        RefreshTicket(FORGOTTEN.with(|f| f.borrow_mut().plan()))
+    }
 }
 
-/// Writes a refresh planned with `ticket`, less the entries a write forgot since.
-pub async fn write_refresh(kv: &KvStore, mut writes: Writes, ticket: u64) {
-    let (puts, left_out) = FORGOTTEN.with(|f| f.borrow().keep(ticket, std::mem::take(&mut writes.puts)));
+impl Drop for RefreshTicket {
+    fn drop(&mut self) {
+        FORGOTTEN.with(|f| f.borrow_mut().done());
+    }
+}
+
+/// Writes a refresh holding `ticket`, less the entries a write forgot since it was taken.
+pub async fn write_refresh(kv: &KvStore, mut writes: Writes, ticket: RefreshTicket) {
+    let (puts, left_out) = FORGOTTEN.with(|f| f.borrow().keep(ticket.0, std::mem::take(&mut writes.puts)));
     writes.puts = puts;
     writes.dropped += left_out;
     write(kv, writes).await;
-    FORGOTTEN.with(|f| f.borrow_mut().done());
+    drop(ticket);
 }
 
 /// Forgets names for a write (before it answers): pending refreshes will not store them.
