@@ -285,6 +285,8 @@ impl Store {
             undo(m.undo_history_marks)?,
             by_id(m.undo_revive)?,
             self.prepare(s.update, &[writes.clone(), text(now)])?,
+            self.prepare(m.undo_history_gone_owners, &[writes.clone(), text(now), text(request_id)])?,
+            self.prepare(m.undo_clear_gone_owners, std::slice::from_ref(&writes))?,
             self.prepare(s.keys_delete, std::slice::from_ref(&writes))?,
             self.prepare(s.keys_new, std::slice::from_ref(&writes))?,
             by_id(m.undo_repoint)?,

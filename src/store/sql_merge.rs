@@ -75,6 +75,12 @@ pub struct MergeSql {
     pub undo_history_marks: &'static str,
     /// The merged records are live again (they still hold what they held).
     pub undo_revive: &'static str,
+    /// History of the owners the undo's records would name but that were deleted since
+    /// (`?1` the undo's writes, `?2` the time, `?3` the request id): cleared, like a user's
+    /// deletion clears them.
+    pub undo_history_gone_owners: &'static str,
+    /// Clears those owners (`?1` the undo's writes).
+    pub undo_clear_gone_owners: &'static str,
     /// Records merged earlier into a merged record point at it again.
     pub undo_repoint: &'static str,
     /// Each externalId goes back to the record it came from.
@@ -298,6 +304,17 @@ macro_rules! merge_sql {
                 "WHERE h.entity_id = activities.id AND h.field = '", $ref_field, "') ",
                 "WHERE id IN (SELECT h.entity_id FROM ", merge_rows!(), "WHERE h.entity_type = 'activity' AND h.field = '", $ref_field, "')"
             ),
+            undo_history_gone_owners: concat!(
+                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
+                "SELECT '", $kind, "', r.id, 'ownerId', json_quote(r.owner_id), NULL, ?2, ?3 FROM json_each(?1) j ",
+                "CROSS JOIN ", $table, " r ON r.id = j.value->>'id' ",
+                "WHERE r.owner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.owner_id)"
+            ),
+            undo_clear_gone_owners: concat!(
+                "UPDATE ", $table, " SET owner_id = NULL, fields = json_remove(fields, '$.ownerId') ",
+                "WHERE id IN (SELECT j.value->>'id' FROM json_each(?1) j) AND owner_id IS NOT NULL ",
+                "AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = ", $table, ".owner_id)"
+            ),
             undo_last_activity: concat!(
                 undo_merge!(), "UPDATE ", $table, " SET last_activity_at = (SELECT max(v) FROM (",
                 "SELECT h.old_value->>'$' AS v FROM ", merge_rows!(), "WHERE h.entity_id = m.s AND h.field = 'lastActivityDate' ",
@@ -453,6 +470,8 @@ impl MergeSql {
             ("undo_tasks", self.undo_tasks),
             ("undo_activities", self.undo_activities),
             ("undo_last_activity", self.undo_last_activity),
+            ("undo_history_gone_owners", self.undo_history_gone_owners),
+            ("undo_clear_gone_owners", self.undo_clear_gone_owners),
         ]
         .into_iter()
         .map(|(n, s)| (format!("{prefix}.{n}"), s))
