@@ -12,6 +12,7 @@ use super::{context, Ctx};
 use crate::domain::auth::ApiKeys;
 use crate::domain::config::Config;
 use crate::domain::error::ApiError;
+use crate::domain::feed::parse_limit;
 use crate::domain::merge::{cursor_param, duplicate_fields, group_duplicates, page_groups, MergeRequest};
 use crate::domain::pages::dashboard::{DuplicatesList, SEARCH_WINDOW};
 use crate::domain::pages::form::{self, check_post, parse_form, Post};
@@ -30,6 +31,9 @@ use crate::domain::routes::{ReadFrom, RouteId};
 use crate::store::d1::Store;
 use crate::store::kv::MatchCache;
 use crate::store::sql_pages::{DASHBOARD_PAGE, RECENT_ACTIVITIES};
+
+/// The most groups a page of possible duplicates shows (`?limit=`).
+const MAX_DUPLICATES_PAGE: usize = 200;
 
 /// Rows of a record's possible duplicates its page reads at most.
 const DUPLICATE_ROWS: usize = 200;
@@ -211,17 +215,22 @@ async fn dashboard(store: &Store, config: &Config, query: &[(String, String)], s
     Ok(Answer::page(200, page.render(nonce)))
 }
 
-/// Every group of possible duplicates of a kind, 50 per page (`?cursor=`): one statement.
+/// Every group of possible duplicates of a kind, 50 per page (`?cursor=`, `?limit=` up to 200):
+/// one statement.
 async fn duplicates(store: &Store, config: &Config, kind: RecordKind, query: &[(String, String)], nonce: &str) -> Result<Answer, ApiError> {
     let after = match cursor_param(query) {
         Ok(after) => after,
         Err(_) => return Ok(Answer::page(400, message_page(nonce, "Not a page", "This link's cursor is not one these pages hand out."))),
     };
+    let Ok(limit) = parse_limit(query, DUPLICATES_PAGE, MAX_DUPLICATES_PAGE) else {
+        let message = format!("limit is a number of groups from 1 to {MAX_DUPLICATES_PAGE}.");
+        return Ok(Answer::page(400, message_page(nonce, "Not a page", &message)));
+    };
     let rule = config.match_rule(kind);
-    let rows = store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), DUPLICATES_PAGE + 1).await?;
-    let (groups, next) = page_groups(rule, rows, DUPLICATES_PAGE);
+    let rows = store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), limit + 1).await?;
+    let (groups, next) = page_groups(rule, rows, limit);
     let first = after.0.is_empty();
-    Ok(Answer::page(200, DuplicatesPage { kind, groups, next, first }.render(nonce)))
+    Ok(Answer::page(200, DuplicatesPage { kind, groups, next, first, limit }.render(nonce)))
 }
 
 /// The merge review page of `?ids=…`: one statement. Every id must name a live record of this

@@ -61,6 +61,9 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     let cos = create(c, "companies", json!([
         {"externalId": unique("pg-co"), "name": unique("Zero One"), "domain": domain},
         {"externalId": unique("pg-co"), "name": unique("Zero Two"), "domain": format!("https://www.{domain}/")},
+        // A second pair, so the list has more than one group whatever else the store holds.
+        {"externalId": unique("pg-co"), "name": unique("Zero Three"), "domain": format!("01{domain}")},
+        {"externalId": unique("pg-co"), "name": unique("Zero Four"), "domain": format!("01{domain}")},
     ]));
     let resp = page(app, c, "GET", "/", &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
@@ -68,7 +71,7 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     let section = &html[html.find("id=\"duplicates-company\"").expect("the dashboard lists company duplicates")..];
     let section = &section[..section.find("</section>").unwrap()];
     assert!(section.contains(&format!("<code>{domain}</code>")), "{section}");
-    let mut pair = cos.clone();
+    let mut pair = cos[..2].to_vec();
     pair.sort();
     assert!(section.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{section}");
     assert!(html.contains("id=\"duplicates-contact\""));
@@ -79,10 +82,16 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     let resp = page(app, c, "GET", "/duplicates/company", &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.header("x-d1-statements"), Some("1"));
-    let mut html = resp.text();
+    let html = resp.text();
     assert!(html.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{html}");
     let mut reviews = Vec::new();
+    // One group a page, so the walk crosses pages.
+    let resp = page(app, c, "GET", "/duplicates/company?limit=1", &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let mut html = resp.text();
+    let mut pages = 0;
     for _ in 0..50 {
+        pages += 1;
         reviews.extend(html.match_indices("/merge/company?ids=").map(|(i, _)| html[i..].split('"').next().unwrap().to_string()));
         let Some(at) = html.find("\">Next groups</a>") else { break };
         let href = html[..at].rsplit("href=\"").next().unwrap().replace("&amp;", "&");
@@ -90,6 +99,8 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
         assert_eq!(resp.status, 200, "{href}: {}", resp.text());
         html = resp.text();
     }
+    assert!(pages >= 2, "the walk crossed {pages} page(s)");
+    assert!(reviews.iter().any(|r| r.ends_with(&format!("{},{}", pair[0], pair[1]))), "{reviews:?}");
     let mut unique_reviews = reviews.clone();
     unique_reviews.sort();
     unique_reviews.dedup();

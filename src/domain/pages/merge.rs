@@ -31,11 +31,19 @@ pub fn review_href(kind: RecordKind, ids: &[&str]) -> String {
     format!("/merge/{}?ids={}", segment(kind), ids.join(","))
 }
 
-/// The page listing every group of possible duplicates of a kind, from `cursor` on.
-pub fn duplicates_href(kind: RecordKind, cursor: Option<&str>) -> String {
-    match cursor {
-        Some(c) => format!("/duplicates/{}?cursor={}", segment(kind), url_encode(c)),
-        None => format!("/duplicates/{}", segment(kind)),
+/// The page listing every group of possible duplicates of a kind, from `cursor` on, `limit`
+/// groups a page (left out when it is the default).
+pub fn duplicates_href(kind: RecordKind, cursor: Option<&str>, limit: usize) -> String {
+    let mut params = Vec::new();
+    if let Some(c) = cursor {
+        params.push(format!("cursor={}", url_encode(c)));
+    }
+    if limit != DUPLICATES_PAGE {
+        params.push(format!("limit={limit}"));
+    }
+    match params.is_empty() {
+        true => format!("/duplicates/{}", segment(kind)),
+        false => format!("/duplicates/{}?{}", segment(kind), params.join("&")),
     }
 }
 
@@ -47,6 +55,8 @@ pub struct DuplicatesPage {
     pub next: Option<String>,
     /// Whether this is the first page.
     pub first: bool,
+    /// Groups a page.
+    pub limit: usize,
 }
 
 impl DuplicatesPage {
@@ -59,10 +69,10 @@ impl DuplicatesPage {
             duplicates_section(h, "Groups", self.kind, &self.groups, None, false);
             h.raw("<p class=\"pager\">");
             if !self.first {
-                h.link(&duplicates_href(self.kind, None), "First page");
+                h.link(&duplicates_href(self.kind, None, self.limit), "First page");
             }
             if let Some(next) = &self.next {
-                h.link(&duplicates_href(self.kind, Some(next)), "Next groups");
+                h.link(&duplicates_href(self.kind, Some(next), self.limit), "Next groups");
             }
             h.raw("</p>");
         })
@@ -107,7 +117,7 @@ pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &
         h.raw("</ul><p>").link(&review_href(kind, &ids), "Review and merge").raw("</p></div>");
     }
     if more {
-        h.raw("<p>").link(&duplicates_href(kind, None), "All possible duplicates").raw("</p>");
+        h.raw("<p>").link(&duplicates_href(kind, None, DUPLICATES_PAGE), "All possible duplicates").raw("</p>");
     }
     h.raw("</section>");
 }
@@ -484,9 +494,12 @@ mod tests {
         duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &[], None, true);
         let html = h.finish();
         assert!(html.contains("None found") && html.contains("<a href=\"/duplicates/contact\">All possible duplicates</a></p></section>"), "{html}");
-        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false }.render("n");
+        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false, limit: 50 }.render("n");
         assert!(page.contains("<h1>Possible duplicates: contacts</h1>"), "{page}");
         assert!(page.contains("href=\"/duplicates/contact?cursor=ZW1haWx8Yg\">Next groups</a>"), "{page}");
         assert!(page.contains("href=\"/duplicates/contact\">First page</a>"), "{page}");
+        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false, limit: 2 }.render("n");
+        assert!(page.contains("href=\"/duplicates/contact?cursor=ZW1haWx8Yg&amp;limit=2\">Next groups</a>"), "{page}");
+        assert!(page.contains("href=\"/duplicates/contact?limit=2\">First page</a>"), "{page}");
     }
 }
