@@ -34,7 +34,13 @@ pub struct Ctx<'a> {
     pub params: Vec<&'a str>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context with no body, no path parameters and the cache as configured.
+    pub fn new(env: &'a Env, worker: &'a WorkerContext, config: Rc<Config>, store: Store, request_id: &'a str) -> Ctx<'a> {
+        let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
+        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, params: Vec::new() }
+    }
+
     /// The parsed body of a route that takes one.
     pub fn body(&self) -> &Value {
         self.body.as_ref().expect("the pipeline parses the body of every route that takes one")

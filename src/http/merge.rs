@@ -7,11 +7,12 @@ use super::context::{new_id, now, now_millis, HandlerResult};
 use super::{candidates, respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::parse_limit;
-use crate::domain::merge::{answer_merge, cursor_param, duplicate_fields, page_groups, plan_merge, MergeRequest};
+use crate::domain::matching::MatchRule;
+use crate::domain::merge::{answer_merge, cursor_param, duplicate_fields, page_groups, plan_merge, DuplicateGroup, MergeRequest};
 use crate::domain::ids::IdKind;
 use crate::domain::record::RecordKind;
 use crate::domain::unmerge::{answer_undo, plan_undo};
-use crate::store::d1::StoreError;
+use crate::store::d1::{Store, StoreError};
 
 /// Groups per page of `GET /{kind}/duplicates`: default and most.
 const DEFAULT_GROUPS: usize = 50;
@@ -22,11 +23,23 @@ const MAX_GROUPS: usize = 200;
 pub async fn duplicates(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
     let limit = parse_limit(query, DEFAULT_GROUPS, MAX_GROUPS)?;
     let after = cursor_param(query)?;
-    let rule = ctx.config.match_rule(kind);
-    let rows = ctx.store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), limit + 1).await?;
-    let (groups, next) = page_groups(rule, rows, limit);
+    let (groups, next) = group_page(&ctx.store, ctx.config.match_rule(kind), kind, &after, limit).await?;
     let groups: Vec<_> = groups.iter().map(|g| g.to_json()).collect();
     respond::json(&json!({"data": groups, "nextCursor": next}), 200)
+}
+
+/// One page of duplicate groups after the group `after` (`("", "")` for the first): `limit`
+/// groups and the cursor of the next page, in one statement. The API's list, the dashboard and
+/// the duplicates page read through here.
+pub async fn group_page(
+    store: &Store,
+    rule: &MatchRule,
+    kind: RecordKind,
+    after: &(String, String),
+    limit: usize,
+) -> Result<(Vec<DuplicateGroup>, Option<String>), ApiError> {
+    let rows = store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), limit + 1).await?;
+    Ok(page_groups(rule, rows, limit))
 }
 
 /// `POST /{kind}/merge`: checked, then [`run`].

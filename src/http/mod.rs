@@ -24,7 +24,6 @@ use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
 use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
 use crate::store::d1::Store;
-use crate::store::kv::MatchCache;
 
 pub use associations::LinkWrite;
 pub use context::Ctx;
@@ -162,7 +161,6 @@ async fn api(
         }
         false => (None, Vec::new()),
     };
-    let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
     // What a key's fingerprint names: the route, and the record it acts on when its path names one
     // (an undo of one merge is not an undo of another).
@@ -170,7 +168,7 @@ async fn api(
         true => pattern.to_string(),
         false => format!("{pattern} {}", matched.params.join(" ")),
     };
-    let ctx = Ctx { env, worker, cache, no_cache, kv_ops: Default::default(), config, store, request_id, body, params: matched.params };
+    let ctx = Ctx { no_cache, body, params: matched.params, ..Ctx::new(env, worker, config, store, request_id) };
     let mut response = match idempotency_key {
         Some(key) => {
             let fingerprint = crate::domain::idempotency::fingerprint(method, &target, &bytes);

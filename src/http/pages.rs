@@ -8,12 +8,13 @@
 use futures_util::future::{join, join3};
 use worker::{Context as WorkerContext, Env, Request, Response};
 
+use super::merge::group_page;
 use super::{context, Ctx};
 use crate::domain::auth::ApiKeys;
 use crate::domain::config::Config;
 use crate::domain::error::ApiError;
 use crate::domain::feed::parse_limit;
-use crate::domain::merge::{cursor_param, duplicate_fields, group_duplicates, page_groups, MergeRequest};
+use crate::domain::merge::{cursor_param, duplicate_fields, group_duplicates, MergeRequest};
 use crate::domain::pages::dashboard::{DuplicatesList, SEARCH_WINDOW};
 use crate::domain::pages::form::{self, check_post, parse_form, Post};
 use crate::domain::pages::html::url_encode;
@@ -29,7 +30,6 @@ use crate::domain::record::RecordKind;
 use crate::domain::request::check_declared_length;
 use crate::domain::routes::{ReadFrom, RouteId};
 use crate::store::d1::Store;
-use crate::store::kv::MatchCache;
 use crate::store::sql_pages::{DASHBOARD_PAGE, RECENT_ACTIVITIES};
 
 /// The most groups a page of possible duplicates shows (`?limit=`).
@@ -116,18 +116,7 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
         RouteId::PageMergeReview(kind) => (review(&store, kind, &query, &form::form_token(&password, &session), &nonce).await?, store),
         RouteId::PageMerge(kind) | RouteId::PageMergeUndo(kind) => {
             let post = FormPost { password: &password, session: sent_session.as_deref() };
-            let ctx = Ctx {
-                env,
-                worker,
-                cache: if config.match_cache { MatchCache::from_env(env) } else { None },
-                no_cache: false,
-                kv_ops: Default::default(),
-                config: config.clone(),
-                store,
-                request_id,
-                body: None,
-                params: Vec::new(),
-            };
+            let ctx = Ctx::new(env, worker, config.clone(), store, request_id);
             let answer = match read_form(&ctx, &mut req, post, &nonce).await? {
                 Err(refused) => refused,
                 Ok(fields) if matches!(route, RouteId::PageMerge(_)) => merge_form(&ctx, kind, &fields, &nonce).await?,
@@ -137,17 +126,10 @@ pub async fn serve(mut req: Request, env: &Env, worker: &WorkerContext, request_
         }
         other => unreachable!("{other:?} is not a page"),
     };
-    let response = match &answer.location {
-        Some(to) => Response::empty().map(|r| r.with_status(answer.status)).and_then(|mut r| {
-            for (name, value) in headers(&nonce) {
-                r.headers_mut().set(name, &value)?;
-            }
+    Ok(html(answer.status, &nonce, answer.body).and_then(|mut r| {
+        if let Some(to) = &answer.location {
             r.headers_mut().set("Location", to)?;
-            Ok(r)
-        }),
-        None => html(answer.status, &nonce, answer.body),
-    };
-    Ok(response.and_then(|mut r| {
+        }
         if let Some(cookie) = &set_cookie {
             r.headers_mut().set("Set-Cookie", cookie)?;
         }
@@ -200,16 +182,16 @@ async fn dashboard(store: &Store, config: &Config, query: &[(String, String)], s
     let query = DashboardQuery::parse(query);
     let cursors = [query.cursor(List::Contacts), query.cursor(List::Companies), query.cursor(List::Tasks)];
     let folded = query.folded();
-    let (contact_fields, company_fields) = (duplicate_fields(config.match_rule(RecordKind::Contact)), duplicate_fields(config.match_rule(RecordKind::Company)));
+    let first = (String::new(), String::new());
+    let groups = |kind| group_page(store, config.match_rule(kind), kind, &first, DASHBOARD_GROUPS);
     let (row, contacts, companies) = join3(
         store.dashboard(&folded, cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES, SEARCH_WINDOW),
-        store.duplicates(RecordKind::Contact, &contact_fields, ("", ""), DASHBOARD_GROUPS + 1),
-        store.duplicates(RecordKind::Company, &company_fields, ("", ""), DASHBOARD_GROUPS + 1),
+        groups(RecordKind::Contact),
+        groups(RecordKind::Company),
     )
     .await;
     let mut page = Dashboard::from_row(row?, query, settings, DASHBOARD_PAGE);
-    for (kind, rows) in [(RecordKind::Contact, contacts?), (RecordKind::Company, companies?)] {
-        let (groups, next) = page_groups(config.match_rule(kind), rows, DASHBOARD_GROUPS);
+    for (kind, (groups, next)) in [(RecordKind::Contact, contacts?), (RecordKind::Company, companies?)] {
         page.duplicates.push(DuplicatesList { kind, groups, more: next.is_some() });
     }
     Ok(Answer::page(200, page.render(nonce)))
@@ -226,9 +208,7 @@ async fn duplicates(store: &Store, config: &Config, kind: RecordKind, query: &[(
         let message = format!("limit is a number of groups from 1 to {MAX_DUPLICATES_PAGE}.");
         return Ok(Answer::page(400, message_page(nonce, "Not a page", &message)));
     };
-    let rule = config.match_rule(kind);
-    let rows = store.duplicates(kind, &duplicate_fields(rule), (&after.0, &after.1), limit + 1).await?;
-    let (groups, next) = page_groups(rule, rows, limit);
+    let (groups, next) = group_page(store, config.match_rule(kind), kind, &after, limit).await?;
     let first = after.0.is_empty();
     Ok(Answer::page(200, DuplicatesPage { kind, groups, next, first, limit }.render(nonce)))
 }
