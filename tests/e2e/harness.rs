@@ -344,7 +344,8 @@ impl Client {
         Client {
             base: base.to_string(),
             keys,
-            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build(),
+            // A redirect is an answer to check, not to follow (the pages answer `302`/`303`).
+            agent: ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(60)).build(),
             spec: None,
         }
     }
