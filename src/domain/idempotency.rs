@@ -30,9 +30,14 @@ pub fn check_key(raw: &str) -> Result<&str, ApiError> {
     Ok(key)
 }
 
-/// A fingerprint of the request a key was first used for: method, path and body. Two 64-bit
+/// A fingerprint of the request a key was first used for: method, route, the path's parameters
+/// (the record it acts on: an undo of one merge is not an undo of another) and body. Two 64-bit
 /// FNV-1a hashes with different seeds (128 bits): enough to tell a reused key from a retry.
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+pub fn fingerprint(method: &str, route: &str, params: &[&str], body: &[u8]) -> String {
+    let path = match params.is_empty() {
+        true => route.to_string(),
+        false => format!("{route} {}", params.join(" ")),
+    };
     let parts: [&[u8]; 5] = [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body];
     format!("{:016x}{:016x}", fnv1a(FNV_OFFSET, &parts), fnv1a(0x6c62_272e_07bb_0142, &parts))
 }
@@ -122,12 +127,15 @@ mod tests {
 
     #[test]
     fn the_fingerprint_tells_route_and_body_apart() {
-        let a = fingerprint("POST", "/tasks", br#"{"subject":"x"}"#);
-        assert_eq!(a, fingerprint("POST", "/tasks", br#"{"subject":"x"}"#));
+        let a = fingerprint("POST", "/tasks", &[], br#"{"subject":"x"}"#);
+        assert_eq!(a, fingerprint("POST", "/tasks", &[], br#"{"subject":"x"}"#));
         assert_eq!(a.len(), 32);
-        assert_ne!(a, fingerprint("POST", "/tasks", br#"{"subject":"y"}"#));
-        assert_ne!(a, fingerprint("PATCH", "/tasks", br#"{"subject":"x"}"#));
-        assert_ne!(a, fingerprint("POST", "/activities", br#"{"subject":"x"}"#));
+        assert_ne!(a, fingerprint("POST", "/tasks", &[], br#"{"subject":"y"}"#));
+        assert_ne!(a, fingerprint("PATCH", "/tasks", &[], br#"{"subject":"x"}"#));
+        assert_ne!(a, fingerprint("POST", "/activities", &[], br#"{"subject":"x"}"#));
+        let undo = |id: &str| fingerprint("POST", "/contacts/merge/{id}/undo", &[id], b"");
+        assert_eq!(undo("mg_1"), undo("mg_1"));
+        assert_ne!(undo("mg_1"), undo("mg_2"), "the record a path names is part of the request");
     }
 
     #[test]

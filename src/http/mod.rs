@@ -162,16 +162,11 @@ async fn api(
         false => (None, Vec::new()),
     };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
-    // What a key's fingerprint names: the route, and the record it acts on when its path names one
-    // (an undo of one merge is not an undo of another).
-    let target = match matched.params.is_empty() {
-        true => pattern.to_string(),
-        false => format!("{pattern} {}", matched.params.join(" ")),
-    };
+    // Only a keyed request is fingerprinted (the body is hashed, so not on every request).
+    let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, &bytes)));
     let ctx = Ctx { no_cache, body, params: matched.params, ..Ctx::new(env, worker, config, store, request_id) };
-    let mut response = match idempotency_key {
-        Some(key) => {
-            let fingerprint = crate::domain::idempotency::fingerprint(method, &target, &bytes);
+    let mut response = match keyed {
+        Some((key, fingerprint)) => {
             idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
         }
         None => dispatch(route, &ctx, &query).await?,
