@@ -187,6 +187,13 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_entity ON history (entity_id, id);
 
+-- Who did a page's write (API.md §10): one row per request that wrote from a page, in the same
+-- transaction as its changes; history reads it by request id, and a request with none is `api`.
+CREATE TABLE IF NOT EXISTS request_actors (
+  request_id TEXT PRIMARY KEY,
+  actor      TEXT NOT NULL             -- the person's email, or `dashboard` (the shared password)
+) WITHOUT ROWID;
+
 -- Pages for people (API.md §9). The dashboard's counts are kept here by triggers, so it reads
 -- five rows instead of counting 100,000 records on every view. A trigger fires whoever writes,
 -- so the counts cannot drift from the tables. On a database created before this table, the

@@ -47,6 +47,12 @@ impl ApiKeys {
         Ok(ApiKeys(keys))
     }
 
+    /// Every key, as the secret of something only this server can make (the pages' form tokens
+    /// when no dashboard password is set).
+    pub fn secret_material(&self) -> String {
+        self.0.join("\n")
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -3,7 +3,7 @@
 //! Patterns use OpenAPI's `{param}` syntax; a unit test keeps this table and `openapi.json` equal.
 
 use super::record::RecordKind::{self, Company, Contact};
-use Access::{ApiKey, Page, Public};
+use Access::{ApiKey, Moved, Page, Public};
 
 /// Where a request's D1 session starts (API.md §10): writes on the primary; reads that may lag
 /// on any replica, or on one at least as new as the bookmark the client sent back.
@@ -88,19 +88,37 @@ pub enum RouteId {
     UsersList,
     UsersUpsert,
     UserDelete,
-    /// `GET /`: the dashboard (HTML).
+    /// `GET /view/`: the dashboard (HTML).
     PageDashboard,
+    /// `GET /view/work`: the signed-in person's open tasks (HTML).
+    PageWork,
     /// `GET /view/contact/{id}`, `GET /view/company/{id}`: a record's page (HTML).
     PageRecord(RecordKind),
-    /// `GET /duplicates/contact`, `GET /duplicates/company`: every group of possible duplicates,
-    /// paged (HTML).
+    /// `POST /view/{kind}/{id}`: the record page's edit form (fields, custom properties, owner).
+    PageRecordEdit(RecordKind),
+    /// `GET /view/{kind}/{id}/delete`: the confirmation page of a deletion.
+    PageRecordDeleteConfirm(RecordKind),
+    /// `POST /view/{kind}/{id}/delete`: the confirmed deletion.
+    PageRecordDelete(RecordKind),
+    /// `POST /view/{kind}/{id}/activities`: log a note or a call on the record.
+    PageActivity(RecordKind),
+    /// `POST /view/{kind}/{id}/tasks`: create a task on the record.
+    PageTaskCreate(RecordKind),
+    /// `POST /view/{kind}/{id}/associations`: add or remove a link.
+    PageLinks(RecordKind),
+    /// `POST /view/tasks/{id}`: complete, reopen, reschedule or reassign a task.
+    PageTask,
+    /// `GET /view/duplicates/contact`, `GET /view/duplicates/company`: every group of possible
+    /// duplicates, paged (HTML).
     PageDuplicates(RecordKind),
-    /// `GET /merge/contact?ids=…`, `GET /merge/company?ids=…`: the merge review page (HTML).
+    /// `GET /view/merge/contact?ids=…`, `GET /view/merge/company?ids=…`: the merge review page.
     PageMergeReview(RecordKind),
-    /// `POST /merge/contact`, `POST /merge/company`: the review page's form (HTML answer).
+    /// `POST /view/merge/contact`, `POST /view/merge/company`: the review page's form.
     PageMerge(RecordKind),
-    /// `POST /merge/contact/undo`, `POST /merge/company/undo`: a record page's "Undo this merge".
+    /// `POST /view/merge/contact/undo`, `POST /view/merge/company/undo`: "Undo this merge".
     PageMergeUndo(RecordKind),
+    /// `/` and the pages' paths from before they moved under `/view/`: a redirect there.
+    PageMoved,
 }
 
 /// Which credential a route needs.
@@ -110,8 +128,10 @@ pub enum Access {
     Public,
     /// The API key header.
     ApiKey,
-    /// The dashboard password (HTTP Basic): the HTML pages for people, which are not API.
+    /// A person (Cloudflare Access, or the shared password): the HTML pages, which are not API.
     Page,
+    /// Nobody: an old page address that only redirects to its place under `/view/`.
+    Moved,
 }
 
 #[derive(Debug)]
@@ -170,17 +190,42 @@ pub static ROUTES: &[Route] = &[
     route("/users", "GET", RouteId::UsersList, false, ApiKey),
     route("/users", "POST", RouteId::UsersUpsert, true, ApiKey),
     route("/users/{id}", "DELETE", RouteId::UserDelete, false, ApiKey),
-    route("/", "GET", RouteId::PageDashboard, false, Page),
+    route("/view", "GET", RouteId::PageDashboard, false, Page),
+    route("/view/work", "GET", RouteId::PageWork, false, Page),
     route("/view/contact/{id}", "GET", RouteId::PageRecord(Contact), false, Page),
+    route("/view/contact/{id}", "POST", RouteId::PageRecordEdit(Contact), false, Page),
+    route("/view/contact/{id}/delete", "GET", RouteId::PageRecordDeleteConfirm(Contact), false, Page),
+    route("/view/contact/{id}/delete", "POST", RouteId::PageRecordDelete(Contact), false, Page),
+    route("/view/contact/{id}/activities", "POST", RouteId::PageActivity(Contact), false, Page),
+    route("/view/contact/{id}/tasks", "POST", RouteId::PageTaskCreate(Contact), false, Page),
+    route("/view/contact/{id}/associations", "POST", RouteId::PageLinks(Contact), false, Page),
     route("/view/company/{id}", "GET", RouteId::PageRecord(Company), false, Page),
-    route("/duplicates/contact", "GET", RouteId::PageDuplicates(Contact), false, Page),
-    route("/duplicates/company", "GET", RouteId::PageDuplicates(Company), false, Page),
-    route("/merge/contact", "GET", RouteId::PageMergeReview(Contact), false, Page),
-    route("/merge/contact", "POST", RouteId::PageMerge(Contact), false, Page),
-    route("/merge/company", "GET", RouteId::PageMergeReview(Company), false, Page),
-    route("/merge/company", "POST", RouteId::PageMerge(Company), false, Page),
-    route("/merge/contact/undo", "POST", RouteId::PageMergeUndo(Contact), false, Page),
-    route("/merge/company/undo", "POST", RouteId::PageMergeUndo(Company), false, Page),
+    route("/view/company/{id}", "POST", RouteId::PageRecordEdit(Company), false, Page),
+    route("/view/company/{id}/delete", "GET", RouteId::PageRecordDeleteConfirm(Company), false, Page),
+    route("/view/company/{id}/delete", "POST", RouteId::PageRecordDelete(Company), false, Page),
+    route("/view/company/{id}/activities", "POST", RouteId::PageActivity(Company), false, Page),
+    route("/view/company/{id}/tasks", "POST", RouteId::PageTaskCreate(Company), false, Page),
+    route("/view/company/{id}/associations", "POST", RouteId::PageLinks(Company), false, Page),
+    route("/view/tasks/{id}", "POST", RouteId::PageTask, false, Page),
+    route("/view/duplicates/contact", "GET", RouteId::PageDuplicates(Contact), false, Page),
+    route("/view/duplicates/company", "GET", RouteId::PageDuplicates(Company), false, Page),
+    route("/view/merge/contact", "GET", RouteId::PageMergeReview(Contact), false, Page),
+    route("/view/merge/contact", "POST", RouteId::PageMerge(Contact), false, Page),
+    route("/view/merge/company", "GET", RouteId::PageMergeReview(Company), false, Page),
+    route("/view/merge/company", "POST", RouteId::PageMerge(Company), false, Page),
+    route("/view/merge/contact/undo", "POST", RouteId::PageMergeUndo(Contact), false, Page),
+    route("/view/merge/company/undo", "POST", RouteId::PageMergeUndo(Company), false, Page),
+    // Where the pages were before they moved under `/view/` (one Access application on `/view`
+    // protects them all): bookmarks and open forms land in the same place.
+    route("/", "GET", RouteId::PageMoved, false, Moved),
+    route("/duplicates/contact", "GET", RouteId::PageMoved, false, Moved),
+    route("/duplicates/company", "GET", RouteId::PageMoved, false, Moved),
+    route("/merge/contact", "GET", RouteId::PageMoved, false, Moved),
+    route("/merge/contact", "POST", RouteId::PageMoved, false, Moved),
+    route("/merge/company", "GET", RouteId::PageMoved, false, Moved),
+    route("/merge/company", "POST", RouteId::PageMoved, false, Moved),
+    route("/merge/contact/undo", "POST", RouteId::PageMoved, false, Moved),
+    route("/merge/company/undo", "POST", RouteId::PageMoved, false, Moved),
 ];
 
 /// A route matched to a request, with its path parameters in pattern order.
@@ -256,7 +301,8 @@ impl RouteId {
         matches!(
             self,
             RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
-                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageRecord(_) | PageDuplicates(_) | PageMergeReview(_)
+                | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageWork | PageRecord(_) | PageRecordDeleteConfirm(_)
+                | PageDuplicates(_) | PageMergeReview(_)
         )
     }
 }
@@ -362,14 +408,28 @@ mod tests {
 
     #[test]
     fn pages_are_routes_of_their_own_credential() {
-        let m = match_route("GET", "/").unwrap();
+        let m = match_route("GET", "/view/").unwrap();
         assert_eq!((m.route.id, m.route.access), (RouteId::PageDashboard, Access::Page));
+        assert_eq!(match_route("GET", "/view").unwrap().route.id, RouteId::PageDashboard);
+        assert_eq!(match_route("GET", "/view/work").unwrap().route.id, RouteId::PageWork);
+        let m = match_route("POST", "/view/tasks/tk_1").unwrap();
+        assert_eq!((m.route.id, m.params), (RouteId::PageTask, vec!["tk_1"]));
+        let m = match_route("POST", "/view/contact/ct_1/activities").unwrap();
+        assert_eq!((m.route.id, m.route.access), (RouteId::PageActivity(Contact), Access::Page));
         let m = match_route("GET", "/view/company/co_1").unwrap();
         assert_eq!((m.route.id, m.route.access, m.params), (RouteId::PageRecord(Company), Access::Page, vec!["co_1"]));
         assert_eq!(match_route("GET", "/view/contact/ct_1/").unwrap().route.id, RouteId::PageRecord(Contact));
-        assert_eq!(match_route("POST", "/").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET", "HEAD"]));
-        for path in ["/view", "/view/contact", "/view/contact/", "/view/person/x", "/view/contact/a/b"] {
+        assert_eq!(match_route("POST", "/view/").unwrap_err(), RouteError::MethodNotAllowed(vec!["GET", "HEAD"]));
+        for path in ["/view/contact", "/view/contact/", "/view/person/x", "/view/contact/a/b"] {
             assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_old_page_addresses_only_redirect() {
+        for (method, path) in [("GET", "/"), ("GET", "/duplicates/contact"), ("GET", "/merge/company"), ("POST", "/merge/contact/undo")] {
+            let m = match_route(method, path).unwrap();
+            assert_eq!((m.route.id, m.route.access), (RouteId::PageMoved, Access::Moved), "{method} {path}");
         }
     }
 
@@ -400,7 +460,7 @@ mod tests {
         // Pages are for browsers, not API clients: the API description leaves them out.
         let mut table: Vec<_> = ROUTES
             .iter()
-            .filter(|r| r.access != Access::Page)
+            .filter(|r| !matches!(r.access, Access::Page | Access::Moved))
             .map(|r| (r.pattern.to_string(), r.method.to_string(), r.access == Access::Public))
             .collect();
         documented.sort();

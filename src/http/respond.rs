@@ -47,6 +47,7 @@ pub fn history(id: &str, rows: &[HistoryRow]) -> Result<Response, ApiError> {
                 "newValue": parse(&h.new_value)?,
                 "changedAt": h.changed_at,
                 "requestId": h.request_id,
+                "actor": h.actor,
             });
             // What the client sent, where it was stored otherwise (a page URL sent as a domain).
             if h.sent_value.is_some() {

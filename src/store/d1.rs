@@ -38,6 +38,8 @@ pub struct Store {
     /// The `Idempotency-Key` this request claimed: every write batch marks it committed, in the
     /// batch's own transaction (see [`Store::hold_key`]).
     held_key: std::cell::RefCell<Option<String>>,
+    /// The request id and the person a page's writes are made for (see [`Store::act_as`]).
+    actor: std::cell::RefCell<Option<(String, String)>>,
 }
 
 /// A storage failure. Its full text goes to the log; clients see `public_message`.
@@ -142,6 +144,8 @@ pub struct HistoryRow {
     /// The value as sent, when it was stored otherwise.
     #[serde(default)]
     pub sent_value: Option<String>,
+    /// Who made the change: a person's email, `dashboard` or `api`.
+    pub actor: String,
 }
 
 #[derive(Deserialize)]
@@ -229,7 +233,7 @@ impl Store {
             ReadFrom::Bookmark(b) => db.with_session(Some(b)),
         };
         let db = session.map_err(StoreError::from_d1)?;
-        Ok(Store { db, statements: Cell::new(0), waited: Cell::new(0.0), held_key: Default::default() })
+        Ok(Store { db, statements: Cell::new(0), waited: Cell::new(0.0), held_key: Default::default(), actor: Default::default() })
     }
 
     /// The latest bookmark of this request's session, once it ran a statement.
@@ -287,17 +291,26 @@ impl Store {
     /// of its own, first, whose result is left out of the answer: callers read results by
     /// position).
     pub(crate) async fn batch(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
-        let held = self.held_key.borrow().clone();
-        let marked = held.is_some();
-        if let Some(key) = held {
-            statements.insert(0, self.prepare(sql::idempotency::COMMITTED, &[text(&key)])?);
+        let mut riders = Vec::new();
+        if let Some(key) = self.held_key.borrow().clone() {
+            riders.push(self.prepare(sql::idempotency::COMMITTED, &[text(&key)])?);
         }
+        if let Some((request_id, actor)) = self.actor.borrow().clone() {
+            riders.push(self.prepare(sql::ACTOR, &[text(&request_id), text(&actor)])?);
+        }
+        let added = riders.len();
+        statements.splice(0..0, riders);
         let started = js_sys::Date::now();
         let mut results = self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)?;
-        if marked && !results.is_empty() {
-            results.remove(0);
-        }
+        results.drain(..added.min(results.len()));
         Ok(results)
+    }
+
+    /// From now on, every write batch of this request also names `actor` (a person's email, or
+    /// `dashboard`) as who made request `request_id`'s changes, inside its transaction: history
+    /// then says who did what. API writes never call this: their actor is `api`.
+    pub fn act_as(&self, request_id: &str, actor: &str) {
+        *self.actor.borrow_mut() = Some((request_id.to_string(), actor.to_string()));
     }
 
     /// Runs a transaction whose last statement reads, and answers that statement's rows.

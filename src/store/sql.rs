@@ -289,8 +289,14 @@ pub mod idempotency {
 }
 
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
-pub const HISTORY: &str = "SELECT id, field, old_value, new_value, changed_at, request_id, sent_value FROM history \
-     WHERE entity_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+/// `actor` is who made the change: the person of a page's write, or `api`.
+pub const HISTORY: &str = "SELECT h.id, h.field, h.old_value, h.new_value, h.changed_at, h.request_id, h.sent_value, \
+     coalesce((SELECT actor FROM request_actors WHERE request_id = h.request_id), 'api') AS actor FROM history h \
+     WHERE h.entity_id = ?1 AND h.id < ?2 ORDER BY h.id DESC LIMIT ?3";
+
+/// Names the person behind request `?1`'s writes (`?2`): rides first in each write batch of a
+/// page's request, so history can say who did it (see `Store::act_as`).
+pub const ACTOR: &str = "INSERT OR IGNORE INTO request_actors (request_id, actor) VALUES (?1, ?2)";
 
 /// Contact–company links (API.md §6). `?1` is the plan of `domain::association::plan_writes`
 /// (`[{contactId, companyId, primary, replace}]`), `?2` the time, `?3` the request id.

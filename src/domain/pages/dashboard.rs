@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Map;
 
 use super::html::{url_encode, Html};
-use super::layout::{grouped, page, when};
+use super::layout::{grouped, page, when, Shell};
 use super::merge::duplicates_section;
 use super::record::{about_links, activity_item, record_href, shown_name, task_summary, Activity, Task};
 use crate::domain::merge::DuplicateGroup;
@@ -239,8 +239,8 @@ impl Dashboard {
         }
     }
 
-    pub fn render(&self, nonce: &str) -> String {
-        page("Dashboard", nonce, |h| {
+    pub fn render(&self, shell: &Shell) -> String {
+        page("Dashboard", shell, |h| {
             h.raw("<h1>Dashboard</h1><div class=\"counts\">");
             let c = &self.counts;
             for (label, n) in [
@@ -264,12 +264,12 @@ impl Dashboard {
     }
 
     fn search_form(&self, h: &mut Html) {
-        h.raw("<form method=\"get\" action=\"/\"><input type=\"search\" name=\"q\" value=\"").text(&self.query.q);
+        h.raw("<form method=\"get\" action=\"/view/\"><input type=\"search\" name=\"q\" value=\"").text(&self.query.q);
         h.raw("\" placeholder=\"Search contacts and companies: name, email, domain\" aria-label=\"Search\">");
         h.raw("<button>Search</button></form>");
         if !self.query.q.is_empty() {
             h.raw("<p class=\"mute\">Contacts and companies matching “").text(&self.query.q).raw("”. ");
-            h.raw("<a href=\"/\">Clear the search</a></p>");
+            h.raw("<a href=\"/view/\">Clear the search</a></p>");
         }
     }
 
@@ -489,7 +489,7 @@ mod tests {
         assert_eq!(d.contacts.items.len(), 3);
         assert!(d.contacts.more);
         assert!(!d.tasks.more);
-        let html = d.render("n");
+        let html = d.render(&Shell::bare("n"));
         assert!(html.contains("<a href=\"/?contacts=ct_2\">Next page »</a>"), "the last shown id is the cursor");
         assert!(!html.contains("First page"));
         assert!(html.contains("<b>120,000</b>Contacts"));
@@ -508,7 +508,7 @@ mod tests {
         let d = Dashboard::from_row(r, query, settings(), 3);
         assert_eq!(d.contacts.resume, None, "a full page pages on as usual");
         assert_eq!(d.companies.resume.as_deref(), Some("co_window_end"));
-        let html = d.render("n");
+        let html = d.render(&Shell::bare("n"));
         assert!(html.contains("<a href=\"/?q=rare&amp;companies=co_window_end\">Search further »</a>"), "{html}");
         assert!(html.contains("<a href=\"/?q=rare\">« First page</a>"));
         assert!(html.contains("A search looks at 25,000 records at a time; more remain."));
@@ -516,13 +516,13 @@ mod tests {
         let mut r = row();
         r.contacts = Some("[]".into());
         r.contacts_end = Some("ct_window_end".into());
-        let html = Dashboard::from_row(r, DashboardQuery::parse(&pairs(&[("q", "rare")])), settings(), 3).render("n");
+        let html = Dashboard::from_row(r, DashboardQuery::parse(&pairs(&[("q", "rare")])), settings(), 3).render(&Shell::bare("n"));
         assert!(html.contains("No contacts match “rare” among the records searched so far."), "{html}");
     }
 
     #[test]
     fn enginy_settings_name_the_header_and_templates_never_a_key() {
-        let html = Dashboard::from_row(row(), DashboardQuery::default(), settings(), 25).render("n");
+        let html = Dashboard::from_row(row(), DashboardQuery::default(), settings(), 25).render(&Shell::bare("n"));
         assert!(html.contains("<code>https://crm.example.com</code>"));
         assert!(html.contains("<code>X-API-Key</code>"));
         assert!(html.contains("<code>https://crm.example.com/view/contact/{{crmId}}</code>"));
@@ -543,7 +543,7 @@ mod tests {
         let query = DashboardQuery::parse(&pairs(&[("q", "<script>x"), ("tasks", "tk_0")]));
         let mut r = row();
         r.companies = None;
-        let html = Dashboard::from_row(r, query, settings(), 25).render("n");
+        let html = Dashboard::from_row(r, query, settings(), 25).render(&Shell::bare("n"));
         assert!(html.contains("value=\"&lt;script&gt;x\""));
         assert!(html.contains("No companies match “&lt;script&gt;x”."));
         assert!(html.contains("<a href=\"/?q=%3Cscript%3Ex\">« First page</a>"));

@@ -68,6 +68,13 @@ pub fn set_cookie(session: &str, secure: bool) -> String {
     cookie
 }
 
+/// The key of a person's form tokens: the pages' secret (the dashboard password, or with Access
+/// the API keys, which no page shows) and who the person is, so a token made for one person is
+/// refused for another sharing the browser.
+pub fn form_key(secret: &str, person: &str) -> String {
+    format!("{person}\n{secret}")
+}
+
 /// The token a form of `session` carries: HMAC-SHA-256 keyed by the dashboard password, hex.
 pub fn form_token(password: &str, session: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(password.as_bytes()).expect("HMAC takes a key of any length");
@@ -78,6 +85,47 @@ pub fn form_token(password: &str, session: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What every form of a page carries: the session's token and an id of its own (`formId`), the
+/// `Idempotency-Key` of the write it asks for, so a form sent twice (a double click, a reload
+/// that posts again) writes once and answers the same. The ids are the page's random seed and a
+/// counter: unique per form, per page view.
+#[derive(Debug, Clone, Default)]
+pub struct Forms {
+    pub token: String,
+    seed: String,
+    issued: std::cell::Cell<usize>,
+}
+
+/// The most characters of a `formId` taken from a post (a seed of 32 hex digits and a counter).
+pub const MAX_FORM_ID: usize = 48;
+
+impl Forms {
+    pub fn new(token: &str, seed: &str) -> Forms {
+        Forms { token: token.to_string(), seed: seed.to_string(), issued: Default::default() }
+    }
+
+    /// A new form's id.
+    pub fn next_id(&self) -> String {
+        let n = self.issued.get() + 1;
+        self.issued.set(n);
+        format!("{}-{n}", self.seed)
+    }
+
+    /// The hidden inputs of a new form: its token, its id, and the page to go back to.
+    pub fn hidden(&self, h: &mut super::html::Html, back: &str) {
+        h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(&self.token).raw("\">");
+        h.raw("<input type=\"hidden\" name=\"formId\" value=\"").text(&self.next_id()).raw("\">");
+        h.raw("<input type=\"hidden\" name=\"back\" value=\"").text(back).raw("\">");
+    }
+}
+
+/// The idempotency key of a posted form: its `formId`, when it is one a page could have issued.
+pub fn form_key_of(form: &[(String, String)]) -> Option<String> {
+    let id = form.iter().find(|(k, _)| k == "formId").map(|(_, v)| v.trim())?;
+    let plain = !id.is_empty() && id.len() <= MAX_FORM_ID && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    plain.then(|| format!("form-{id}"))
 }
 
 /// Why a form post was refused (`403`, nothing written). Each says what the person can do.
@@ -96,9 +144,9 @@ impl Refusal {
         match self {
             Refusal::CrossSite => "This form was sent from another site, so nothing was changed.",
             Refusal::NoSession => {
-                "Your session has expired or this browser does not keep cookies for this site, so nothing was changed. Reload the review page and send it again."
+                "Your session has expired or this browser does not keep cookies for this site, so nothing was changed. Reload the page and send it again."
             }
-            Refusal::BadToken => "This form is out of date or was not made by this server, so nothing was changed. Reload the review page and send it again.",
+            Refusal::BadToken => "This form is out of date or was not made by this server, so nothing was changed. Reload the page and send it again.",
         }
     }
 }
@@ -185,6 +233,23 @@ mod tests {
     use super::*;
 
     const SESSION: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn every_form_of_a_page_has_its_own_id_and_a_post_names_its_key() {
+        let forms = Forms::new("t0k", "abc123");
+        assert_eq!((forms.next_id(), forms.next_id()), ("abc123-1".to_string(), "abc123-2".to_string()));
+        let mut h = super::super::html::Html::new();
+        forms.hidden(&mut h, "/view/work");
+        let html = h.finish();
+        assert!(html.contains("name=\"token\" value=\"t0k\"") && html.contains("name=\"formId\" value=\"abc123-3\""), "{html}");
+        assert!(html.contains("name=\"back\" value=\"/view/work\""), "{html}");
+        let post = |id: &str| form_key_of(&[("formId".to_string(), id.to_string())]);
+        assert_eq!(post("abc123-3").as_deref(), Some("form-abc123-3"));
+        assert_eq!(post(""), None);
+        assert_eq!(post("a b"), None);
+        assert_eq!(post(&"a".repeat(49)), None);
+        assert_eq!(form_key_of(&[]), None);
+    }
 
     #[test]
     fn the_token_is_hmac_sha256_of_the_session_under_the_password() {

@@ -8,41 +8,117 @@ use serde_json::Value;
 use super::html::Html;
 
 /// The only stylesheet, inline so a page is one response. Plain CSS that reads on a phone: one
-/// column, tables that scroll sideways when they must, long values that wrap anywhere.
+/// column, tables that scroll sideways when they must, long values that wrap anywhere while labels,
+/// headings and dates never break inside a word, a focus ring that shows where the keyboard is.
 const CSS: &str = "\
-:root{--fg:#1d2433;--mute:#667085;--line:#e4e7ec;--bg:#f5f6f8;--acc:#2952cc;--in:#0e7a4f;--out:#2952cc}\
+:root{--fg:#1d2433;--mute:#5d6678;--line:#e4e7ec;--bg:#f5f6f8;--acc:#2952cc;--in:#0e7a4f;--out:#2952cc;--bad:#b42318;--late:#b42318}\
 *{box-sizing:border-box}\
 body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--fg);background:var(--bg)}\
-header{background:var(--fg);padding:.6rem 1rem}header a{color:#fff;text-decoration:none;font-weight:600}\
+header{background:var(--fg);color:#fff;padding:.5rem 1rem}header nav{max-width:64rem;margin:0 auto;display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1rem}\
+header a{color:#fff;text-decoration:none;font-weight:600}header a:hover{text-decoration:underline}\
+header .who{font-size:.85rem;color:#d0d5dd;overflow-wrap:anywhere}header .late{background:var(--late);border-radius:99px;padding:0 .45rem;margin-left:.3rem;font-size:.8rem}\
+header form{flex:1 1 14rem;margin:0;display:flex;gap:.4rem}header input{background:#fff}header button{background:#fff;color:var(--fg)}\
 main{max-width:64rem;margin:0 auto;padding:1rem}\
-h1{font-size:1.5rem;margin:.3rem 0}h2{font-size:1.1rem;margin:0 0 .6rem}h3{font-size:1rem;margin:1rem 0 .4rem}\
+h1{font-size:1.5rem;margin:.3rem 0;overflow-wrap:anywhere}h2{font-size:1.1rem;margin:0 0 .6rem}h3{font-size:1rem;margin:1rem 0 .4rem}\
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem;margin:0 0 1rem}\
 a{color:var(--acc)}p{margin:.3rem 0}\
+:focus-visible{outline:3px solid #f79009;outline-offset:2px}\
 .scroll{overflow-x:auto}\
-table{border-collapse:collapse;width:100%}\
-th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid var(--line);overflow-wrap:anywhere}\
-th{color:var(--mute);font-weight:500}.kv th{width:11rem}\
-.mute{color:var(--mute)}\
+table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:600;padding:0 0 .3rem}\
+th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid var(--line)}\
+td{overflow-wrap:anywhere}th{color:var(--mute);font-weight:500;overflow-wrap:normal;word-break:normal;hyphens:none}\
+.kv th{width:11rem}.date,.nowrap{white-space:nowrap}\
+.mute{color:var(--mute)}.vh{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}\
 .badge{display:inline-block;font-size:.75rem;padding:0 .45rem;border-radius:99px;background:#e8edfb;color:var(--acc);margin-left:.3rem}\
+.badge.late{background:#fde8e7;color:var(--late)}\
 .counts{display:flex;flex-wrap:wrap;gap:.6rem;margin:0 0 1rem}\
 .counts div{flex:1 1 8rem;background:#fff;border:1px solid var(--line);border-radius:8px;padding:.6rem .8rem}\
 .counts b{display:block;font-size:1.4rem}\
 ol.timeline{list-style:none;margin:0;padding:0}\
-.timeline li{border-left:3px solid var(--line);padding:.2rem .8rem;margin:0 0 .8rem}\
+.timeline li{border-left:3px solid var(--line);padding:.2rem .8rem;margin:0 0 .8rem;overflow-wrap:anywhere}\
 .timeline li.in{border-color:var(--in)}.timeline li.out{border-color:var(--out)}\
 .dir{font-weight:600}.in .dir{color:var(--in)}.out .dir{color:var(--out)}\
 .body{white-space:pre-wrap;overflow-wrap:anywhere;margin:.3rem 0 0}\
-form{display:flex;gap:.5rem;margin:0 0 1rem}\
-input{flex:1;min-width:0;font:inherit;padding:.45rem .6rem;border:1px solid var(--line);border-radius:6px}\
-button{font:inherit;padding:.45rem 1rem;border:0;border-radius:6px;background:var(--acc);color:#fff}\
-.pager{margin:.6rem 0 0;display:flex;gap:1.2rem}\
+form{margin:0 0 1rem}form.search{display:flex;gap:.5rem}form.inline{display:inline-flex;flex-wrap:wrap;align-items:end;gap:.3rem;margin:0 .4rem .3rem 0}\
+input,select,textarea{font:inherit;min-width:0;max-width:100%;padding:.4rem .55rem;border:1px solid #98a2b3;border-radius:6px;background:#fff;color:var(--fg)}\
+form.search input{flex:1}textarea{width:100%;min-height:5rem}\
+.field{margin:0 0 .8rem}.field label{display:block;font-weight:600;margin:0 0 .2rem}.field input,.field select,.field textarea{width:100%}\
+.hint{color:var(--mute);font-size:.85rem;margin:0 0 .2rem}\
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:0 1rem}\
+button{font:inherit;min-height:2rem;padding:.35rem .9rem;border:1px solid var(--acc);border-radius:6px;background:var(--acc);color:#fff;cursor:pointer}\
+button.secondary{background:#fff;color:var(--acc)}button.danger{background:var(--bad);border-color:var(--bad)}\
+.error-summary{border:3px solid var(--bad)}.error-summary h2{color:var(--bad)}\
+.error{color:var(--bad);font-weight:600;margin:0 0 .2rem}.field.bad input,.field.bad select,.field.bad textarea{border:2px solid var(--bad)}\
+.pager{margin:.6rem 0 0;display:flex;flex-wrap:wrap;gap:.6rem 1.2rem}\
 code{font-size:.9em;background:var(--bg);padding:.1rem .3rem;border-radius:4px;overflow-wrap:anywhere}\
-details summary{cursor:pointer;font-weight:600}\
-form.review{display:block}input[type=radio]{flex:none;margin:0 .3rem 0 0}label{cursor:pointer}\
+details summary{cursor:pointer;font-weight:600}details[open] summary{margin:0 0 .6rem}\
+form.review{display:block}input[type=radio],input[type=checkbox]{margin:0 .3rem 0 0}label{cursor:pointer}\
 .group{border-top:1px solid var(--line);padding:.4rem 0}.group:first-of-type{border-top:0}.group ul{margin:.2rem 0;padding-left:1.2rem}\
 .compare th{width:auto}.compare td,.compare th{min-width:10rem}\
 .notice{background:#e7f6ee;border-color:#a6dcbf}form.undo{margin:.5rem 0 0}\
-@media (max-width:40rem){main{padding:.5rem}section{padding:.7rem}.kv th{width:auto}h1{font-size:1.3rem}}";
+.late-text{color:var(--late);font-weight:600}\
+@media (max-width:40rem){main{padding:.5rem}section{padding:.7rem}h1{font-size:1.3rem}\
+.kv th,.kv td{display:block;width:auto;border:0;padding:.1rem .2rem}.kv tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}\
+.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.stack tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}\
+.stack td{display:block;border:0;padding:.1rem .2rem}.stack td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}}";
+
+/// The signed-in person's open tasks, by group: the header of every page shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct TaskCounts {
+    pub overdue: i64,
+    pub today: i64,
+    pub upcoming: i64,
+    pub undated: i64,
+}
+
+impl TaskCounts {
+    pub fn total(&self) -> i64 {
+        self.overdue + self.today + self.upcoming + self.undated
+    }
+}
+
+/// What the frame of every page shows around its content: the stylesheet's nonce, who is signed
+/// in, their open tasks, and the search box.
+#[derive(Debug, Clone, Default)]
+pub struct Shell {
+    pub nonce: String,
+    /// The person as the header names them (an email), or `None` before anyone is signed in.
+    pub person: Option<String>,
+    /// The person's open tasks, when they are a user of the CRM.
+    pub counts: Option<TaskCounts>,
+    /// The search the page shows (kept in the header's search box).
+    pub q: String,
+}
+
+impl Shell {
+    /// A frame with nobody signed in: the sign-in and error pages.
+    pub fn bare(nonce: &str) -> Shell {
+        Shell { nonce: nonce.to_string(), ..Shell::default() }
+    }
+
+    fn header(&self, h: &mut Html) {
+        h.raw("<header><nav aria-label=\"Main\"><a href=\"/view/\">edge-crm</a>");
+        let Some(person) = &self.person else {
+            h.raw("</nav></header>");
+            return;
+        };
+        h.raw("<a href=\"/view/work\">My work");
+        if let Some(c) = self.counts {
+            h.raw(" <span class=\"mute vh\">:</span> ").text(&grouped(c.total())).raw(" open");
+            if c.overdue > 0 {
+                h.raw("<span class=\"late\">").text(&grouped(c.overdue)).raw(" overdue</span>");
+            }
+            if c.today > 0 {
+                h.raw(" · ").text(&grouped(c.today)).raw(" today");
+            }
+        }
+        h.raw("</a><form class=\"search\" method=\"get\" action=\"/view/\" role=\"search\">");
+        h.raw("<label class=\"vh\" for=\"site-search\">Search contacts and companies</label>");
+        h.raw("<input id=\"site-search\" type=\"search\" name=\"q\" value=\"").text(&self.q);
+        h.raw("\" placeholder=\"Search name, email, domain\"><button>Search</button></form>");
+        h.raw("<span class=\"who\">Signed in as ").text(person).raw("</span></nav></header>");
+    }
+}
 
 /// The response headers of every page, errors included. The policy allows nothing but the page's
 /// own inline stylesheet (by `nonce`) and forms sent back to this site: no script, image, frame or
@@ -62,27 +138,29 @@ pub fn headers(nonce: &str) -> Vec<(&'static str, String)> {
 }
 
 /// A whole document: `title` in the tab, `content` inside `<main>`.
-pub fn page(title: &str, nonce: &str, content: impl FnOnce(&mut Html)) -> String {
+pub fn page(title: &str, shell: &Shell, content: impl FnOnce(&mut Html)) -> String {
     let mut h = Html::new();
     h.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
         .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
         .raw("<title>")
         .text(title)
         .raw(" · edge-crm</title><style nonce=\"")
-        .text(nonce)
+        .text(&shell.nonce)
         .raw("\">")
         .raw(CSS)
-        .raw("</style></head><body><header><a href=\"/\">edge-crm</a></header><main>");
+        .raw("</style></head><body>");
+    shell.header(&mut h);
+    h.raw("<main>");
     content(&mut h);
     h.raw("</main></body></html>");
     h.finish()
 }
 
 /// A page that only says something: the not-found, sign-in and unavailable pages.
-pub fn message_page(nonce: &str, title: &str, message: &str) -> String {
-    page(title, nonce, |h| {
+pub fn message_page(shell: &Shell, title: &str, message: &str) -> String {
+    page(title, shell, |h| {
         h.raw("<section>").element("<h1>", title, "</h1>").element("<p>", message, "</p>");
-        h.raw("<p><a href=\"/\">Go to the dashboard</a></p></section>");
+        h.raw("<p><a href=\"/view/\">Go to the dashboard</a></p></section>");
     })
 }
 
@@ -198,7 +276,7 @@ mod tests {
 
     #[test]
     fn the_shell_carries_the_nonce_and_escapes_the_title() {
-        let doc = page("<b>Ada</b>", "n0nce", |h| {
+        let doc = page("<b>Ada</b>", &Shell::bare("n0nce"), |h| {
             h.text("<hi>");
         });
         assert!(doc.starts_with("<!doctype html>"));

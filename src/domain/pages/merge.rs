@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::html::{url_encode, Html};
-use super::layout::{label, page, value_text, when};
+use super::layout::{label, page, value_text, when, Shell};
 use super::record::{record_href, shown_name};
 use crate::domain::merge::{DuplicateGroup, MAX_MERGED};
 use crate::domain::record::{display_name, RecordKind, RecordRow, EXTERNAL_ID};
@@ -28,7 +28,7 @@ pub fn segment(kind: RecordKind) -> &'static str {
 /// The review page of `ids`, the first one offered as the record that stays.
 pub fn review_href(kind: RecordKind, ids: &[&str]) -> String {
     let ids: Vec<String> = ids.iter().map(|id| url_encode(id)).collect();
-    format!("/merge/{}?ids={}", segment(kind), ids.join(","))
+    format!("/view/merge/{}?ids={}", segment(kind), ids.join(","))
 }
 
 /// The page listing every group of possible duplicates of a kind, from `cursor` on, `limit`
@@ -42,8 +42,8 @@ pub fn duplicates_href(kind: RecordKind, cursor: Option<&str>, limit: usize) -> 
         params.push(format!("limit={limit}"));
     }
     match params.is_empty() {
-        true => format!("/duplicates/{}", segment(kind)),
-        false => format!("/duplicates/{}?{}", segment(kind), params.join("&")),
+        true => format!("/view/duplicates/{}", segment(kind)),
+        false => format!("/view/duplicates/{}?{}", segment(kind), params.join("&")),
     }
 }
 
@@ -60,10 +60,10 @@ pub struct DuplicatesPage {
 }
 
 impl DuplicatesPage {
-    pub fn render(&self, nonce: &str) -> String {
+    pub fn render(&self, shell: &Shell) -> String {
         let title = format!("Possible duplicates: {}", self.kind.collection());
-        page(&title, nonce, |h| {
-            h.raw("<p class=\"mute\"><a href=\"/\">Dashboard</a> › Possible duplicates</p>").element("<h1>", &title, "</h1>");
+        page(&title, shell, |h| {
+            h.raw("<p class=\"mute\"><a href=\"/view/\">Dashboard</a> › Possible duplicates</p>").element("<h1>", &title, "</h1>");
             h.raw("<p>Records the identifier would match with each other, grouped by the key they share. ");
             h.raw("Open a group's review to choose what stays.</p>");
             duplicates_section(h, "Groups", self.kind, &self.groups, None, false);
@@ -193,16 +193,16 @@ pub struct MergeReview {
 }
 
 impl MergeReview {
-    pub fn render(&self, nonce: &str) -> String {
+    pub fn render(&self, shell: &Shell) -> String {
         let kind = self.kind;
         let title = format!("Merge {} {}", self.records.len(), kind.collection());
         let fields = review_fields(kind, &self.records);
-        page(&title, nonce, |h| {
-            h.raw("<p class=\"mute\"><a href=\"/\">Dashboard</a> › Merge</p>").element("<h1>", &title, "</h1>");
+        page(&title, shell, |h| {
+            h.raw("<p class=\"mute\"><a href=\"/view/\">Dashboard</a> › Merge</p>").element("<h1>", &title, "</h1>");
             h.raw("<p>Choose the record that stays and, where the records differ, whose value it keeps. ");
             h.raw("Empty fields are filled from the others. Every externalId, association, task and activity of the merged records ");
             h.raw("moves to the record that stays; the merged records' ids keep working and lead to it.</p>");
-            h.raw("<form method=\"post\" class=\"review\" action=\"/merge/").raw(segment(kind)).raw("\">");
+            h.raw("<form method=\"post\" class=\"review\" action=\"/view/merge/").raw(segment(kind)).raw("\">");
             h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(&self.token).raw("\">");
             for r in &self.records {
                 h.raw("<input type=\"hidden\" name=\"ids\" value=\"").text(&r.id).raw("\">");
@@ -254,20 +254,20 @@ impl MergeReview {
                 h.raw("</tr>");
             }
             h.raw("</table></div><p><button type=\"submit\">Merge into the chosen record</button> ");
-            h.raw("<a href=\"/\">Cancel</a></p></form>");
+            h.raw("<a href=\"/view/\">Cancel</a></p></form>");
         })
     }
 }
 
 /// The page a merge (or its undo) asked for by a form answers when it was refused: why, and the
 /// way back to a fresh review of the same records when there is one.
-pub fn merge_refused(nonce: &str, title: &str, message: &str, review: Option<&str>) -> String {
-    page(title, nonce, |h| {
+pub fn merge_refused(shell: &Shell, title: &str, message: &str, review: Option<&str>) -> String {
+    page(title, shell, |h| {
         h.raw("<section>").element("<h1>", title, "</h1>").element("<p>", message, "</p><p>");
         if let Some(review) = review {
             h.link(review, "Back to the review").raw(" · ");
         }
-        h.raw("<a href=\"/\">Dashboard</a></p></section>");
+        h.raw("<a href=\"/view/\">Dashboard</a></p></section>");
     })
 }
 
@@ -318,7 +318,7 @@ impl MergeNotice {
                 codes(h, ids, false);
                 h.raw(". Their ids now lead here.</p>");
                 if let Some(merge_id) = merge_id {
-                    h.raw("<form method=\"post\" class=\"undo\" action=\"/merge/").raw(segment(kind)).raw("/undo\">");
+                    h.raw("<form method=\"post\" class=\"undo\" action=\"/view/merge/").raw(segment(kind)).raw("/undo\">");
                     h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(token).raw("\">");
                     h.raw("<input type=\"hidden\" name=\"merge\" value=\"").text(merge_id).raw("\">");
                     h.raw("<button type=\"submit\">Undo this merge</button></form>");
@@ -398,8 +398,8 @@ mod tests {
         let mut recs = records();
         recs[1].fields.insert("title".into(), json!("<script>alert(1)</script>"));
         recs[0].fields.insert("title".into(), json!("CEO"));
-        let page = MergeReview { kind: RecordKind::Contact, records: recs, token: "t0k3n".into() }.render("n");
-        assert!(page.contains("<form method=\"post\" class=\"review\" action=\"/merge/contact\">"), "{page}");
+        let page = MergeReview { kind: RecordKind::Contact, records: recs, token: "t0k3n".into() }.render(&Shell::bare("n"));
+        assert!(page.contains("<form method=\"post\" class=\"review\" action=\"/view/merge/contact\">"), "{page}");
         assert!(page.contains("name=\"token\" value=\"t0k3n\""));
         assert!(page.contains("name=\"survivor\" value=\"ct_1\" checked"));
         assert!(page.contains("name=\"field:email\" value=\"ct_1\" checked"));
@@ -439,7 +439,7 @@ mod tests {
         notice.render(&mut h, RecordKind::Contact);
         let html = h.finish();
         assert!(html.contains("<code>ct_2</code>, <code>ct_3</code>"), "{html}");
-        assert!(html.contains("action=\"/merge/contact/undo\"") && html.contains("name=\"merge\" value=\"mg_1\""), "{html}");
+        assert!(html.contains("action=\"/view/merge/contact/undo\"") && html.contains("name=\"merge\" value=\"mg_1\""), "{html}");
         assert!(html.contains("name=\"token\" value=\"t0k\""), "{html}");
         // Without a merge id (an address typed by hand) there is nothing to undo.
         let mut h = Html::new();
@@ -463,7 +463,7 @@ mod tests {
         assert!(review_ids(&[]).is_err());
         let many: Vec<String> = (0..52).map(|i| format!("ct_{i}")).collect();
         assert!(review_ids(&q(&many.join(","))).unwrap_err().contains("at most 51"));
-        assert_eq!(review_href(RecordKind::Company, &["co_1", "co 2"]), "/merge/company?ids=co_1,co%202");
+        assert_eq!(review_href(RecordKind::Company, &["co_1", "co 2"]), "/view/merge/company?ids=co_1,co%202");
     }
 
     #[test]
@@ -488,18 +488,18 @@ mod tests {
         duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &groups, Some("ct_2"), false);
         let html = h.finish();
         assert!(html.contains("Same <b>First name + Last name</b>"), "{html}");
-        assert!(html.contains("href=\"/merge/contact?ids=ct_2,ct_1\""), "{html}");
+        assert!(html.contains("href=\"/view/merge/contact?ids=ct_2,ct_1\""), "{html}");
         assert!(html.contains("Ada ct_2 <span class=\"mute\">(this record)</span>"), "{html}");
         let mut h = Html::new();
         duplicates_section(&mut h, "Possible duplicates", RecordKind::Contact, &[], None, true);
         let html = h.finish();
-        assert!(html.contains("None found") && html.contains("<a href=\"/duplicates/contact\">All possible duplicates</a></p></section>"), "{html}");
-        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false, limit: 50 }.render("n");
+        assert!(html.contains("None found") && html.contains("<a href=\"/view/duplicates/contact\">All possible duplicates</a></p></section>"), "{html}");
+        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false, limit: 50 }.render(&Shell::bare("n"));
         assert!(page.contains("<h1>Possible duplicates: contacts</h1>"), "{page}");
-        assert!(page.contains("href=\"/duplicates/contact?cursor=ZW1haWx8Yg\">Next groups</a>"), "{page}");
-        assert!(page.contains("href=\"/duplicates/contact\">First page</a>"), "{page}");
-        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false, limit: 2 }.render("n");
-        assert!(page.contains("href=\"/duplicates/contact?cursor=ZW1haWx8Yg&amp;limit=2\">Next groups</a>"), "{page}");
-        assert!(page.contains("href=\"/duplicates/contact?limit=2\">First page</a>"), "{page}");
+        assert!(page.contains("href=\"/view/duplicates/contact?cursor=ZW1haWx8Yg\">Next groups</a>"), "{page}");
+        assert!(page.contains("href=\"/view/duplicates/contact\">First page</a>"), "{page}");
+        let page = DuplicatesPage { kind: RecordKind::Contact, groups: groups.clone(), next: Some("ZW1haWx8Yg".into()), first: false, limit: 2 }.render(&Shell::bare("n"));
+        assert!(page.contains("href=\"/view/duplicates/contact?cursor=ZW1haWx8Yg&amp;limit=2\">Next groups</a>"), "{page}");
+        assert!(page.contains("href=\"/view/duplicates/contact?limit=2\">First page</a>"), "{page}");
     }
 }

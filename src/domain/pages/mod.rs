@@ -10,12 +10,15 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod edit;
 pub mod form;
 pub mod html;
 pub mod layout;
 pub mod merge;
 pub mod record;
+pub mod record_forms;
 
-pub use auth::{page_access, PageAccess, CHALLENGE};
+pub use auth::{sign_in, Person, Refusal, SignIn, CHALLENGE};
 pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
+pub use layout::{Shell, TaskCounts};
 pub use record::{RecordPage, RecordRow};

@@ -5,8 +5,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::html::{mail_address, url_encode, web_url, Html};
-use super::layout::{label, page, truncate, value_text, when};
+use super::layout::{label, page, truncate, value_text, when, Shell};
+use super::edit::{FormState, Notice};
+use super::form::Forms;
 use super::merge::{duplicates_section, MergeNotice};
+use super::record_forms::task_actions;
 use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
 
@@ -36,6 +39,9 @@ pub struct RecordRow {
     pub activity_count: f64,
     pub history: Option<String>,
     pub history_count: f64,
+    /// The CRM's users (for the owner and assignee selects), by name.
+    #[serde(default)]
+    pub users: Option<String>,
 }
 
 /// Another record, as a link.
@@ -68,6 +74,11 @@ pub struct Task {
     pub due_date: Option<String>,
     pub completed: bool,
     pub completed_at: Option<String>,
+    /// The user the task is assigned to.
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub owner_name: Option<String>,
     pub contact_id: Option<String>,
     pub contact_name: Option<String>,
     pub company_id: Option<String>,
@@ -104,6 +115,9 @@ pub struct Change {
     /// The value as sent, where it was stored otherwise.
     #[serde(default)]
     pub sent: Option<String>,
+    /// Who made the change: a person's email, `dashboard`, or `api`.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 /// Everything a record page shows.
@@ -136,6 +150,14 @@ pub struct RecordPage {
     pub duplicates: Vec<DuplicateGroup>,
     /// What a merge or an undo through the pages just did to this record.
     pub notice: Option<MergeNotice>,
+    /// What a form just did (`?done=`).
+    pub done: Option<Notice>,
+    /// The CRM's users, for the owner and assignee selects.
+    pub users: Vec<Owner>,
+    /// The token and ids of the page's forms.
+    pub forms: Forms,
+    /// A form the server refused, drawn again as the person left it.
+    pub state: Option<FormState>,
 }
 
 /// A JSON column the page's own statement wrote; a column it left NULL is an empty list.
@@ -169,6 +191,10 @@ impl RecordPage {
             history_count: row.history_count as usize,
             duplicates: Vec::new(),
             notice: None,
+            done: None,
+            users: parse_list(row.users.as_deref()),
+            forms: Forms::default(),
+            state: None,
             id: row.id,
             external_id: row.external_id,
             created_at: row.created_at,
@@ -187,10 +213,11 @@ impl RecordPage {
         }
     }
 
-    pub fn render(&self, nonce: &str) -> String {
+    pub fn render(&self, shell: &Shell) -> String {
         let name = self.name();
-        page(&name, nonce, |h| {
-            h.raw("<p class=\"mute\"><a href=\"/\">Dashboard</a> › ").text(self.kind.noun()).raw("</p>");
+        let title = if self.state.is_some() { format!("Error: {name}") } else { name.clone() };
+        page(&title, shell, |h| {
+            h.raw("<p class=\"mute\"><a href=\"/view/\">Dashboard</a> › ").text(self.kind.noun()).raw("</p>");
             h.element("<h1>", &name, "</h1>");
             h.raw("<p class=\"mute\">").text(self.kind.noun()).raw(" <code>").text(&self.id).raw("</code>");
             if let Some(last) = &self.last_activity_at {
@@ -200,13 +227,20 @@ impl RecordPage {
             if let Some(notice) = &self.notice {
                 notice.render(h, self.kind);
             }
+            if let Some(done) = self.done {
+                h.raw("<section class=\"notice\" role=\"status\"><p>").raw(done.sentence()).raw("</p></section>");
+            }
+            self.error_summary(h);
             self.details(h);
+            self.edit_form(h);
             duplicates_section(h, "Possible duplicates", self.kind, &self.duplicates, Some(&self.id), false);
             self.custom(h);
-            self.associations(h);
             self.tasks(h);
+            self.activity_form(h);
             self.timeline(h);
+            self.associations(h);
             self.changes(h);
+            self.delete_link(h);
         })
     }
 
@@ -289,7 +323,7 @@ impl RecordPage {
             RecordKind::Contact => ("Companies", RecordKind::Company, "primary"),
             RecordKind::Company => ("Contacts", RecordKind::Contact, "primary company"),
         };
-        h.raw("<section><h2>").text(title).raw("</h2>");
+        h.raw("<section id=\"links\"><h2>").text(title).raw("</h2>");
         if self.links.is_empty() {
             h.raw("<p class=\"mute\">None linked.</p>");
         } else {
@@ -299,11 +333,14 @@ impl RecordPage {
                 if link.primary {
                     h.raw("<span class=\"badge\">").text(primary_note).raw("</span>");
                 }
+                h.raw(" ");
+                self.unlink_form(h, &link.id, shown_name(&link.name));
                 h.raw("</li>");
             }
             h.raw("</ul>");
             more_note(h, "first", self.links.len(), self.link_count);
         }
+        self.link_form(h);
         if self.kind == RecordKind::Company && !self.children.is_empty() {
             h.raw("<h3>Subsidiaries</h3><ul>");
             for child in &self.children {
@@ -315,37 +352,42 @@ impl RecordPage {
     }
 
     fn tasks(&self, h: &mut Html) {
-        h.raw("<section><h2>Tasks</h2><h3>Open</h3>");
+        h.raw("<section id=\"tasks\"><h2>Tasks</h2>");
         if self.open_tasks.is_empty() {
             h.raw("<p class=\"mute\">No open tasks.</p>");
         } else {
-            h.raw("<div class=\"scroll\"><table><tr><th>Due</th><th>Task</th><th>Priority</th><th>Status</th></tr>");
+            h.raw("<table class=\"stack\"><caption>Open tasks</caption><thead><tr><th scope=\"col\">Due</th><th scope=\"col\">Task</th>");
+            h.raw("<th scope=\"col\">Assigned to</th><th scope=\"col\">Actions</th></tr></thead><tbody>");
             for task in &self.open_tasks {
-                h.raw("<tr><td>");
+                h.raw("<tr><td class=\"date\" data-label=\"Due\">");
                 optional(h, task.due_date.as_deref().map(when).as_deref());
                 h.raw("</td><td>");
                 task_summary(h, task);
+                if let Some(priority) = task.priority.as_deref().filter(|p| !p.is_empty()) {
+                    h.raw(" <span class=\"badge\">").text(priority).raw("</span>");
+                }
+                h.raw("</td><td data-label=\"Assigned to\">");
+                optional(h, task.owner_name.as_deref());
                 h.raw("</td><td>");
-                optional(h, task.priority.as_deref());
-                h.raw("</td><td>");
-                optional(h, task.status.as_deref());
+                task_actions(h, task, &self.users, &self.forms, &self.href());
                 h.raw("</td></tr>");
             }
-            h.raw("</table></div>");
+            h.raw("</tbody></table>");
         }
-        h.raw("<h3>Completed</h3>");
-        if self.done_tasks.is_empty() {
-            h.raw("<p class=\"mute\">No completed tasks.</p>");
-        } else {
-            h.raw("<div class=\"scroll\"><table><tr><th>Completed</th><th>Task</th></tr>");
+        self.task_form(h);
+        if !self.done_tasks.is_empty() {
+            h.raw("<table class=\"stack\"><caption>Completed tasks</caption><thead><tr><th scope=\"col\">Completed</th><th scope=\"col\">Task</th>");
+            h.raw("<th scope=\"col\">Actions</th></tr></thead><tbody>");
             for task in &self.done_tasks {
-                h.raw("<tr><td>");
+                h.raw("<tr><td class=\"date\" data-label=\"Completed\">");
                 optional(h, task.completed_at.as_deref().map(when).as_deref());
                 h.raw("</td><td>");
                 task_summary(h, task);
+                h.raw("</td><td>");
+                task_actions(h, task, &self.users, &self.forms, &self.href());
                 h.raw("</td></tr>");
             }
-            h.raw("</table></div>");
+            h.raw("</tbody></table>");
         }
         h.raw("</section>");
     }
@@ -374,12 +416,14 @@ impl RecordPage {
         if self.history.is_empty() {
             h.raw("<p class=\"mute\">No changes recorded.</p>");
         } else {
-            h.raw("<div class=\"scroll\"><table><tr><th>When</th><th>Field</th><th>Old</th><th>New</th></tr>");
+            h.raw("<table class=\"stack\"><caption class=\"vh\">Changes, newest first</caption><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th>");
+            h.raw("<th scope=\"col\">Field</th><th scope=\"col\">Old</th><th scope=\"col\">New</th></tr></thead><tbody>");
             for change in &self.history {
-                h.raw("<tr><td>").text(&when(&change.at)).raw("<br><span class=\"mute\">");
-                h.text(&change.request_id).raw("</span></td><td>").text(&change.field).raw("</td><td>");
+                h.raw("<tr><td class=\"date\">").text(&when(&change.at)).raw("<br><span class=\"mute\">");
+                h.text(&change.request_id).raw("</span></td><td data-label=\"By\">").text(actor_text(change.actor.as_deref()));
+                h.raw("</td><td data-label=\"Field\">").text(&change.field).raw("</td><td data-label=\"Old\">");
                 history_value(h, change.old.as_deref());
-                h.raw("</td><td>");
+                h.raw("</td><td data-label=\"New\">");
                 history_value(h, change.new.as_deref());
                 if let Some(sent) = change.sent.as_deref() {
                     h.raw("<br><span class=\"mute\">as sent:</span> ");
@@ -387,10 +431,19 @@ impl RecordPage {
                 }
                 h.raw("</td></tr>");
             }
-            h.raw("</table></div>");
+            h.raw("</tbody></table>");
             more_note(h, "latest", self.history.len(), self.history_count);
         }
         h.raw("</details></section>");
+    }
+}
+
+/// Who made a change, in words: a person's email, "the API", or "the shared password".
+pub fn actor_text(actor: Option<&str>) -> &str {
+    match actor {
+        None | Some("api") => "API",
+        Some("dashboard") => "Shared password",
+        Some(person) => person,
     }
 }
 
@@ -550,11 +603,12 @@ mod tests {
             history: Some(json!([{"field": "email", "old": "\"a@x.com\"", "new": "\"ada@example.com\"",
                 "at": "2024-01-02T09:00:00.000Z", "requestId": "req_1", "sent": "\" ADA@example.com\""}]).to_string()),
             history_count: 1.0,
+            users: Some(json!([{"id": "us_1", "name": "Sam Seller", "email": "sam@x.com"}]).to_string()),
         }
     }
 
     fn rendered(kind: RecordKind) -> String {
-        RecordPage::from_row(kind, row(kind)).render("nonce1")
+        RecordPage::from_row(kind, row(kind)).render(&Shell::bare("nonce1"))
     }
 
     #[test]
@@ -567,9 +621,9 @@ mod tests {
         assert!(html.contains("Sam Seller"), "the owner by name");
         assert!(html.contains("<th>genesy_score</th><td>7</td>"), "custom properties in a table");
         assert!(html.contains("<a href=\"/view/company/co_1\">Acme</a><span class=\"badge\">primary</span>"));
-        assert!(html.contains("<a href=\"/view/company/co_2\">(no name)</a></li>"));
+        assert!(html.contains("<a href=\"/view/company/co_2\">(no name)</a> <form class=\"inline\""));
         assert!(html.contains("Call back") && html.contains("Intro email"));
-        assert!(html.contains("<h3>Completed</h3>"));
+        assert!(html.contains("<caption>Completed tasks</caption>"));
         let inbound = html.find("← Inbound").unwrap();
         let outbound = html.find("→ Outbound").unwrap();
         assert!(inbound < outbound, "newest first");
@@ -582,6 +636,81 @@ mod tests {
             assert!(html.contains(&format!("<th>{}</th>", label(spec.name))), "{}", spec.name);
         }
         assert!(html.contains("<th>Title</th><td><span class=\"mute\">—</span>"));
+    }
+
+    fn with_forms(kind: RecordKind, state: Option<FormState>) -> String {
+        let mut page = RecordPage::from_row(kind, row(kind));
+        page.forms = Forms::new("t0ken", "seed");
+        page.state = state;
+        page.render(&Shell::bare("n"))
+    }
+
+    #[test]
+    fn the_page_offers_every_write_as_a_form_named_like_the_api() {
+        let html = with_forms(RecordKind::Contact, None);
+        assert!(html.contains("<form method=\"post\" action=\"/view/contact/ct_1\">"), "the edit form");
+        assert!(html.contains("name=\"title\" value=\"\">") && html.contains("name=\"was.title\" value=\"\""));
+        assert!(html.contains("name=\"properties.genesy_score\" value=\"7\"") && html.contains("name=\"was.properties.genesy_score\" value=\"7\""));
+        assert!(html.contains("<select id=\"f-ownerId\" name=\"ownerId\">"), "the owner is chosen among users");
+        assert!(html.contains("<option value=\"us_1\" selected>Sam Seller (sam@x.com)</option>"));
+        assert!(!html.contains("name=\"externalId\""), "Enginy's key is not edited by hand");
+        assert!(html.contains("action=\"/view/contact/ct_1/activities\"") && html.contains("<option value=\"CALL\">Call</option>"));
+        assert!(html.contains("action=\"/view/contact/ct_1/tasks\"") && html.contains("type=\"date\" id=\"t-dueDate\" name=\"dueDate\""));
+        assert!(html.contains("action=\"/view/contact/ct_1/associations\"") && html.contains("name=\"companyCRMId\""));
+        assert!(html.contains("action=\"/view/tasks/tk_1\"") && html.contains("name=\"completed\" value=\"true\">Complete task"));
+        assert!(html.contains("name=\"completed\" value=\"false\">Reopen task"), "a completed task can be reopened");
+        assert!(html.contains("href=\"/view/contact/ct_1/delete\""));
+        // Every form carries the session's token and an id of its own.
+        let forms = html.matches("<form ").count();
+        assert_eq!(html.matches("name=\"token\" value=\"t0ken\"").count(), forms);
+        let ids: std::collections::HashSet<&str> = html.match_indices("name=\"formId\" value=\"").map(|(i, m)| &html[i + m.len()..i + m.len() + 7]).collect();
+        assert_eq!(ids.len(), forms, "one formId per form");
+        // Every input, select and textarea is labelled.
+        for (i, _) in html.match_indices(" id=\"f-").chain(html.match_indices(" id=\"t-")).chain(html.match_indices(" id=\"a-")) {
+            let id = &html[i + 5..i + 5 + html[i + 5..].find('"').unwrap()];
+            assert!(html.contains(&format!("<label for=\"{id}\">")), "{id} has no label");
+        }
+    }
+
+    #[test]
+    fn a_refused_form_keeps_what_was_typed_and_says_what_is_wrong_twice() {
+        use super::super::edit::{FieldError, FormName};
+        let typed = vec![("subject".to_string(), "".to_string()), ("dueDate".to_string(), "someday".to_string())];
+        let state = FormState::invalid(FormName::Task, &typed, vec![FieldError::new("subject", "Enter what the task is"), FieldError::new("dueDate", "Enter a date")]);
+        let html = with_forms(RecordKind::Contact, Some(state));
+        assert!(html.contains("<title>Error: Ada Lovelace · edge-crm</title>"));
+        assert!(html.contains("<h2 id=\"problem\">There is a problem</h2>"));
+        assert!(html.contains("<li><a href=\"#t-subject\">Enter what the task is</a></li>"), "the summary links to the input");
+        assert!(html.contains("<p class=\"error\" id=\"t-dueDate-error\"><span class=\"vh\">Error: </span>Enter a date</p>"), "and says it next to it");
+        assert!(html.contains("name=\"dueDate\" value=\"someday\""), "what was typed is kept");
+        assert!(html.contains("<details open><summary>Create a task</summary>"));
+    }
+
+    #[test]
+    fn a_stale_edit_shows_the_stored_value_beside_the_sent_one() {
+        use super::super::edit::{Conflict, FormName};
+        let state = FormState {
+            form: FormName::Edit,
+            typed: vec![("title".into(), "CEO".into())],
+            errors: vec![],
+            conflicts: vec![Conflict { field: "title".into(), stored: "VP".into(), sent: "CEO".into() }],
+        };
+        let html = with_forms(RecordKind::Contact, Some(state));
+        assert!(html.contains("This record changed since you opened the form"));
+        assert!(html.contains("<a href=\"#f-title\">Title</a>: now “VP”, you sent “CEO”"));
+        assert!(html.contains("name=\"title\" value=\"CEO\">"), "the sent value stays in the input");
+        assert!(html.contains("name=\"was.title\" value=\"VP\""), "saving again means: over what is stored now");
+    }
+
+    #[test]
+    fn history_says_who_made_each_change() {
+        let mut r = row(RecordKind::Contact);
+        r.history = Some(json!([
+            {"field": "title", "old": null, "new": "\"CEO\"", "at": "2024-01-02T09:00:00.000Z", "requestId": "r2", "actor": "ada@example.com"},
+            {"field": "email", "old": null, "new": "\"a@x.com\"", "at": "2024-01-01T09:00:00.000Z", "requestId": "r1", "actor": "api"}
+        ]).to_string());
+        let html = RecordPage::from_row(RecordKind::Contact, r).render(&Shell::bare("n"));
+        assert!(html.contains("<td data-label=\"By\">ada@example.com</td>") && html.contains("<td data-label=\"By\">API</td>"), "{html}");
     }
 
     #[test]
@@ -625,7 +754,7 @@ mod tests {
         r.history = Some(json!([{"field": XSS, "old": XSS, "new": XSS, "at": XSS, "requestId": XSS, "sent": XSS}]).to_string());
         r.last_activity_at = Some(XSS.into());
         r.created_at = XSS.into();
-        let html = RecordPage::from_row(RecordKind::Company, r).render("n");
+        let html = RecordPage::from_row(RecordKind::Company, r).render(&Shell::bare("n"));
         assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
         assert!(!html.contains("alert(1)>"), "no tag was closed by data");
         assert!(html.matches("&lt;script&gt;alert(1)&lt;/script&gt;").count() > 30);
