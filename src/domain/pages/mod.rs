@@ -15,6 +15,7 @@ pub mod html;
 pub mod layout;
 pub mod merge;
 pub mod record;
+pub mod work;
 
 pub use auth::{page_access, PageAccess, CHALLENGE};
 pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
