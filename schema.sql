@@ -148,6 +148,11 @@ CREATE INDEX IF NOT EXISTS tasks_contact ON tasks (contact_id, created_at) WHERE
 CREATE INDEX IF NOT EXISTS tasks_company ON tasks (company_id, created_at) WHERE company_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_list    ON tasks (deleted_at, completed, due_date, id);
 CREATE INDEX IF NOT EXISTS tasks_owner   ON tasks (owner_id) WHERE owner_id IS NOT NULL;
+-- A person's open tasks ("My work" and the counts in every page's header), by due date: each
+-- group (overdue, today, upcoming, undated) and each count is one range of this index. It also
+-- holds `completed` and `deleted_at` (always 0 and NULL in it) because SQLite does not count its
+-- own WHERE as covered: without them every count would read each task's row.
+CREATE INDEX IF NOT EXISTS tasks_owner_open ON tasks (owner_id, due_date, id, completed, deleted_at) WHERE deleted_at IS NULL AND completed = 0;
 
 -- Activities are idempotent on (type, metadata.messageId): message_id is that value, copied out
 -- so a unique index can hold it.

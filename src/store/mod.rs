@@ -4,6 +4,7 @@
 pub mod sql;
 pub mod sql_work;
 pub mod sql_pages;
+pub mod sql_work_page;
 pub mod sql_merge;
 
 #[cfg(target_arch = "wasm32")]
@@ -14,5 +15,7 @@ pub mod d1_work;
 pub mod d1_merge;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_pages;
+#[cfg(target_arch = "wasm32")]
+pub mod d1_work_page;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;

@@ -391,6 +391,7 @@ pub fn all() -> Vec<(String, &'static str)> {
     all.extend(COMPANIES.all("COMPANIES"));
     all.extend(super::sql_work::all());
     all.extend(super::sql_pages::all());
+    all.extend(super::sql_work_page::all());
     all.extend(super::sql_merge::all());
     for (name, statement) in [
         ("links::HISTORY_REPLACED", links::HISTORY_REPLACED),

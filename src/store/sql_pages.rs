@@ -33,18 +33,21 @@ macro_rules! activity_json {
     };
 }
 
-/// A task as the pages show it, with the names of what it is about.
+/// A task as the pages show it, with the names of what it is about (also read by
+/// `sql_work_page`). Its `ownerId` is what a reassign form shows selected.
 macro_rules! task_json {
     ($t:literal) => {
         concat!(
             "json_object('id', ", $t, ".id, 'subject', ", $t, ".subject, 'description', ", $t, ".description, ",
             "'type', ", $t, ".type, 'priority', ", $t, ".priority, 'status', ", $t, ".status, 'dueDate', ", $t, ".due_date, ",
+            "'ownerId', ", $t, ".owner_id, ",
             "'completed', json(iif(", $t, ".completed, 'true', 'false')), 'completedAt', ", $t, ".completed_at, ",
             "'contactId', ", $t, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $t, ".contact_id AND +deleted_at IS NULL), ",
             "'companyId', ", $t, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $t, ".company_id AND +deleted_at IS NULL))"
         )
     };
 }
+pub(crate) use task_json;
 
 /// The parts both record pages share: owner, tasks, activities and history of the record `?1`.
 /// `$column` is the tasks' and activities' column that names a record of this kind.

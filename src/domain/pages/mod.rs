@@ -17,6 +17,7 @@ pub mod layout;
 pub mod merge;
 pub mod record;
 pub mod record_forms;
+pub mod work;
 
 pub use auth::{sign_in, Person, Refusal, SignIn, CHALLENGE};
 pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
