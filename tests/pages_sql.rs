@@ -143,12 +143,12 @@ fn contact_page_reads_everything_in_one_row() {
     assert_eq!(page.activities[0].company_name.as_deref(), Some("Acme"));
     assert_eq!((page.activity_count, page.history_count), (2, 1));
     assert_eq!(page.history[0].new.as_deref(), Some("\"ada@acme.com\""));
-    let html = page.render("n");
+    let html = page.render(&edge_crm::domain::pages::Shell::bare("n"));
     assert!(html.contains("<a href=\"/view/company/co_acme\">Acme</a>"));
 
     // An activity about a company deleted since names it without a link to its 404.
     activity(&db, "ac_3", "ct_ada", Some("co_gone"), "OUTBOUND", "2024-01-05T00:00:00.000Z");
-    let html = record_page(&db, RecordKind::Contact, "ct_ada").unwrap().render("n");
+    let html = record_page(&db, RecordKind::Contact, "ct_ada").unwrap().render(&edge_crm::domain::pages::Shell::bare("n"));
     assert!(html.contains("Company (deleted)"), "{html}");
     assert!(!html.contains("/view/company/co_gone"), "{html}");
 }

@@ -5,7 +5,8 @@
 //! open tasks (checked by plan, and by counting SQLite's steps before and after adding thousands
 //! of other tasks).
 
-use edge_crm::domain::pages::work::{day_bounds, email_key, FormCtx, WorkCounts, WorkPage, WorkRow};
+use edge_crm::domain::pages::form::Forms;
+use edge_crm::domain::pages::work::{day_bounds, email_key, PersonRow, WorkCounts, WorkPage, WorkRow};
 use edge_crm::domain::pages::html::Html;
 use edge_crm::domain::time::Timestamp;
 use edge_crm::store::sql_work_page::{WORK_COUNTS, WORK_PAGE};
@@ -104,12 +105,16 @@ fn work_row(db: &Connection, email: &str, per_group: i64) -> WorkRow {
     serde_json::from_value(found.pop().unwrap()).unwrap()
 }
 
-fn counts(db: &Connection, email: &str) -> WorkCounts {
+fn person(db: &Connection, email: &str) -> PersonRow {
     let (now, tomorrow) = bounds();
     let key = email_key(email).unwrap_or_default();
     let mut found = rows(db, WORK_COUNTS, &[&key, &now, &tomorrow]);
     assert_eq!(found.len(), 1, "one row always");
     serde_json::from_value(found.pop().unwrap()).unwrap()
+}
+
+fn counts(db: &Connection, email: &str) -> WorkCounts {
+    person(db, email).counts
 }
 
 fn ids(page: &WorkPage) -> [Vec<&str>; 4] {
@@ -140,7 +145,7 @@ fn a_persons_open_tasks_in_four_groups_in_order() {
     assert_eq!(users, ["us_ana", "us_sam"], "every user, by name");
 
     let mut h = Html::new();
-    page.render_content(&mut h, &FormCtx::new("tok", "f"));
+    page.render_content(&mut h, &Forms::new("tok", "f"));
     let html = h.finish();
     assert!(html.contains("<h2>Overdue (2)</h2>"), "{html}");
     assert!(html.contains("action=\"/view/tasks/tk_o1\""));
@@ -157,7 +162,7 @@ fn each_group_stops_at_the_limit_and_its_count_stays_whole() {
     assert_eq!(ids(&page), [vec!["tk_o1"], vec!["tk_t1"], vec!["tk_u1"], vec!["tk_n1"]]);
     assert_eq!(page.counts.total(), 8);
     let mut h = Html::new();
-    page.render_content(&mut h, &FormCtx::new("tok", "f"));
+    page.render_content(&mut h, &Forms::new("tok", "f"));
     assert!(h.finish().contains("Showing the oldest 1 of 2."));
 }
 
@@ -184,10 +189,12 @@ fn a_person_who_is_no_user_has_no_tasks_and_the_page_says_so() {
     assert_eq!(page.counts, WorkCounts::default());
     assert_eq!(page.users.len(), 2);
     assert_eq!(counts(&db, "new@x.com"), WorkCounts::default());
+    assert_eq!(person(&db, "new@x.com").user(), None, "the header's read says who is no user");
+    assert_eq!(person(&db, "SAM@x.com").user().map(|u| u.email.to_lowercase()), Some("sam@x.com".to_string()), "and who is one, by email key");
     // A name that is no email (the shared password's `dashboard`): the key is empty, no user.
     assert!(work_row(&db, "dashboard", 100).user.is_none());
     let mut h = Html::new();
-    page.render_content(&mut h, &FormCtx::new("tok", "f"));
+    page.render_content(&mut h, &Forms::new("tok", "f"));
     assert!(h.finish().contains("has no user in the CRM"));
 }
 

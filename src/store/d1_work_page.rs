@@ -6,7 +6,7 @@ use wasm_bindgen::JsValue;
 
 use super::d1::{text, Result, Store};
 use super::sql_work_page::{WORK_COUNTS, WORK_PAGE};
-use crate::domain::pages::work::{WorkCounts, WorkRow};
+use crate::domain::pages::work::{PersonRow, WorkRow};
 
 /// An integer bound as a JavaScript number (D1 refuses a BigInt).
 fn number(n: usize) -> JsValue {
@@ -24,9 +24,10 @@ impl Store {
         Ok(self.rows::<WorkRow>(WORK_PAGE, &args).await?.pop().unwrap_or_default())
     }
 
-    /// The counts of the four groups alone, for the header of every page.
-    pub async fn work_counts(&self, email_key: &str, now: &str, tomorrow: &str) -> Result<WorkCounts> {
+    /// The user whose `email_key` is `email_key`, if any, and the counts of their four groups,
+    /// for the header of every page.
+    pub async fn work_counts(&self, email_key: &str, now: &str, tomorrow: &str) -> Result<PersonRow> {
         let args = [text(email_key), text(now), text(tomorrow)];
-        Ok(self.rows::<WorkCounts>(WORK_COUNTS, &args).await?.pop().unwrap_or_default())
+        Ok(self.rows::<PersonRow>(WORK_COUNTS, &args).await?.pop().unwrap_or_default())
     }
 }

@@ -107,9 +107,10 @@ pub const WORK_PAGE: &str = concat!(
     "(SELECT json_group_array(json_object('id', u.id, 'name', u.name, 'email', u.email) ORDER BY u.name, u.id) FROM users u) AS users"
 );
 
-/// The counts alone, for the header of every page: `?1` the email key, `?2` now, `?3` the start
-/// of tomorrow. One row always: `overdue`, `today`, `upcoming`, `undated`.
-pub const WORK_COUNTS: &str = concat!(me!(), "SELECT ", counts!());
+/// The person and their counts, for the header of every page (and, for a page's write, who the
+/// person is): `?1` the email key, `?2` now, `?3` the start of tomorrow. One row always: `user`
+/// (as in `WORK_PAGE`), `overdue`, `today`, `upcoming`, `undated`.
+pub const WORK_COUNTS: &str = concat!(me!(), "SELECT (SELECT json_object('id', id, 'name', name, 'email', email) FROM me) AS user, ", counts!());
 
 /// Every statement with a name, for the preparation and plan tests.
 pub fn all() -> Vec<(String, &'static str)> {

@@ -16,6 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use super::layout::value_text;
+use super::work::due_from_date;
 use crate::domain::record::{FieldType, RecordKind, EXTERNAL_ID};
 
 /// The prefix of the hidden inputs holding what the form showed.
@@ -347,38 +348,11 @@ pub fn plan_task_action(form: &[(String, String)], current_due: Option<&str>) ->
     Err(FieldError::new("completed", "This form asks for nothing: complete, reschedule or reassign the task"))
 }
 
-/// The time of day a task due on a date without one gets: the end of that day (UTC), so it is
-/// "due today" all day and overdue once the day is over.
-pub const END_OF_DAY: &str = "T23:59:59.000Z";
-
 /// A due timestamp for `date` (`YYYY-MM-DD`, as a date input sends it), keeping the time of day
-/// of `current` (a stored due timestamp) when there is one, else [`END_OF_DAY`].
+/// of `current` (the stored due date) when there is one, else the end of that day (UTC): see
+/// [`due_from_date`].
 pub fn due_on(date: &str, current: Option<&str>) -> Result<String, String> {
-    let b = date.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b[i].is_ascii_digit()).then(|| date[r].parse::<u32>().ok()).flatten();
-    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
-    let (Some(year), Some(month), Some(day)) = (shaped.then(|| digits(0..4)).flatten(), shaped.then(|| digits(5..7)).flatten(), shaped.then(|| digits(8..10)).flatten())
-    else {
-        return Err("Enter a date as year-month-day, such as 2026-12-31".into());
-    };
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err("Enter a real date: the month must be 1 to 12".into()),
-    };
-    if !(1..=days).contains(&day) || year < 1900 {
-        return Err("Enter a real date".into());
-    }
-    let time = current.filter(|c| c.len() == 24 && c.as_bytes()[10] == b'T' && c.ends_with('Z')).map_or(END_OF_DAY, |c| &c[10..]);
-    Ok(format!("{date}{time}"))
-}
-
-/// The date a date input shows for a stored timestamp (`2026-12-10T09:00:00.000Z` → `2026-12-10`).
-pub fn date_of(timestamp: &str) -> &str {
-    timestamp.get(..10).filter(|d| d.as_bytes().get(4) == Some(&b'-')).unwrap_or("")
+    due_from_date(date, current).ok_or_else(|| "Enter a real date as year-month-day, such as 2026-12-31".to_string())
 }
 
 /// What a link form asks for.
@@ -665,7 +639,7 @@ mod tests {
     fn a_task_from_a_page_is_the_persons_unless_given_to_someone() {
         let f = form(&[("subject", "Send the deck"), ("dueDate", "2026-12-10"), ("priority", "HIGH"), ("ownerId", "")]);
         let t = plan_task(RecordKind::Contact, "ct_1", &f, Some("us_me")).unwrap();
-        assert_eq!(t, json!({"subject": "Send the deck", "contactId": "ct_1", "priority": "HIGH", "dueDate": "2026-12-10T23:59:59.000Z", "ownerId": "us_me"}));
+        assert_eq!(t, json!({"subject": "Send the deck", "contactId": "ct_1", "priority": "HIGH", "dueDate": "2026-12-10T23:59:59.999Z", "ownerId": "us_me"}));
         let f = form(&[("subject", "Call"), ("ownerId", "us_2")]);
         assert_eq!(plan_task(RecordKind::Company, "co_1", &f, Some("us_me")).unwrap()["ownerId"], "us_2");
         let e = plan_task(RecordKind::Company, "co_1", &form(&[("subject", ""), ("dueDate", "next week")]), None).unwrap_err();
@@ -688,12 +662,10 @@ mod tests {
 
     #[test]
     fn due_dates_are_real_dates() {
-        assert_eq!(due_on("2028-02-29", None).unwrap(), "2028-02-29T23:59:59.000Z");
-        for bad in ["2027-02-29", "2026-13-01", "2026-00-10", "26-12-01", "2026/12/01", "", "2026-12-1x", "1800-01-01"] {
+        assert_eq!(due_on("2028-02-29", None).unwrap(), "2028-02-29T23:59:59.999Z");
+        for bad in ["2027-02-29", "2026-13-01", "2026-00-10", "26-12-01", "2026/12/01", "", "2026-12-1x"] {
             assert!(due_on(bad, None).is_err(), "{bad}");
         }
-        assert_eq!(date_of("2026-12-10T09:00:00.000Z"), "2026-12-10");
-        assert_eq!(date_of("soon"), "");
     }
 
     #[test]

@@ -113,11 +113,14 @@ impl Forms {
         format!("{}-{n}", self.seed)
     }
 
-    /// The hidden inputs of a new form: its token, its id, and the page to go back to.
-    pub fn hidden(&self, h: &mut super::html::Html, back: &str) {
+    /// The hidden inputs of a new form: its token, its id, and the page to go back to. Answers
+    /// the form's id (its inputs' ids can start with it, so they are unique in the page too).
+    pub fn hidden(&self, h: &mut super::html::Html, back: &str) -> String {
+        let id = self.next_id();
         h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(&self.token).raw("\">");
-        h.raw("<input type=\"hidden\" name=\"formId\" value=\"").text(&self.next_id()).raw("\">");
+        h.raw("<input type=\"hidden\" name=\"formId\" value=\"").text(&id).raw("\">");
         h.raw("<input type=\"hidden\" name=\"back\" value=\"").text(back).raw("\">");
+        id
     }
 }
 

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::html::Html;
+use super::work::WorkCounts;
 
 /// The only stylesheet, inline so a page is one response. Plain CSS that reads on a phone: one
 /// column, tables that scroll sideways when they must, long values that wrap anywhere while labels,
@@ -62,21 +63,6 @@ form.review{display:block}input[type=radio],input[type=checkbox]{margin:0 .3rem 
 .stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.stack tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}\
 .stack td{display:block;border:0;padding:.1rem .2rem}.stack td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}}";
 
-/// The signed-in person's open tasks, by group: the header of every page shows them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct TaskCounts {
-    pub overdue: i64,
-    pub today: i64,
-    pub upcoming: i64,
-    pub undated: i64,
-}
-
-impl TaskCounts {
-    pub fn total(&self) -> i64 {
-        self.overdue + self.today + self.upcoming + self.undated
-    }
-}
-
 /// What the frame of every page shows around its content: the stylesheet's nonce, who is signed
 /// in, their open tasks, and the search box.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +71,7 @@ pub struct Shell {
     /// The person as the header names them (an email), or `None` before anyone is signed in.
     pub person: Option<String>,
     /// The person's open tasks, when they are a user of the CRM.
-    pub counts: Option<TaskCounts>,
+    pub counts: Option<WorkCounts>,
     /// The search the page shows (kept in the header's search box).
     pub q: String,
 }
@@ -104,12 +90,12 @@ impl Shell {
         };
         h.raw("<a href=\"/view/work\">My work");
         if let Some(c) = self.counts {
-            h.raw(" <span class=\"mute vh\">:</span> ").text(&grouped(c.total())).raw(" open");
+            h.raw("<span class=\"vh\">:</span> ").text(&grouped(c.total() as i64)).raw(" open");
             if c.overdue > 0 {
-                h.raw("<span class=\"late\">").text(&grouped(c.overdue)).raw(" overdue</span>");
+                h.raw("<span class=\"late\">").text(&grouped(c.overdue as i64)).raw(" overdue</span>");
             }
             if c.today > 0 {
-                h.raw(" · ").text(&grouped(c.today)).raw(" today");
+                h.raw(" · ").text(&grouped(c.today as i64)).raw(" today");
             }
         }
         h.raw("</a><form class=\"search\" method=\"get\" action=\"/view/\" role=\"search\">");

@@ -21,5 +21,6 @@ pub mod work;
 
 pub use auth::{sign_in, Person, Refusal, SignIn, CHALLENGE};
 pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
-pub use layout::{Shell, TaskCounts};
+pub use layout::Shell;
+pub use work::WorkCounts;
 pub use record::{RecordPage, RecordRow};

@@ -9,7 +9,7 @@ use super::layout::{label, page, truncate, value_text, when, Shell};
 use super::edit::{FormState, Notice};
 use super::form::Forms;
 use super::merge::{duplicates_section, MergeNotice};
-use super::record_forms::task_actions;
+use super::work::{task_actions, TaskRef};
 use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
 
@@ -369,7 +369,7 @@ impl RecordPage {
                 h.raw("</td><td data-label=\"Assigned to\">");
                 optional(h, task.owner_name.as_deref());
                 h.raw("</td><td>");
-                task_actions(h, task, &self.users, &self.forms, &self.href());
+                task_actions(h, TaskRef::of(task, task.owner_id.as_deref()), &self.users, &self.forms, &self.href());
                 h.raw("</td></tr>");
             }
             h.raw("</tbody></table>");
@@ -384,7 +384,7 @@ impl RecordPage {
                 h.raw("</td><td>");
                 task_summary(h, task);
                 h.raw("</td><td>");
-                task_actions(h, task, &self.users, &self.forms, &self.href());
+                task_actions(h, TaskRef::of(task, task.owner_id.as_deref()), &self.users, &self.forms, &self.href());
                 h.raw("</td></tr>");
             }
             h.raw("</tbody></table>");

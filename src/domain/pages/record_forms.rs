@@ -6,13 +6,11 @@
 //! summary at the top (each a link to its input), and for a stale edit the stored value beside
 //! the one sent.
 
-use serde_json::Value;
-
-use super::edit::{date_of, editable_fields, form_text, other_input, FormName, LOGGED_TYPES, PROPERTY, WAS};
-use super::html::{url_encode, Html};
+use super::edit::{editable_fields, form_text, other_input, FormName, LOGGED_TYPES, PROPERTY, WAS};
+use super::html::Html;
 use super::layout::label;
 use super::form::Forms;
-use super::record::{record_href, Owner, RecordPage, Task};
+use super::record::{record_href, Owner, RecordPage};
 use crate::domain::record::{FieldType, RecordKind};
 
 /// Task types and priorities the create form offers (the API takes any text; these are the ones
@@ -253,36 +251,6 @@ impl RecordPage {
     }
 }
 
-/// A task's one-step forms: complete (or reopen), reschedule to a date, reassign to a user. Each
-/// posts to `/view/tasks/{id}` and comes back to `back`. The labels name the task for screen
-/// readers, so a page of twenty tasks has twenty distinguishable "Complete" buttons.
-pub fn task_actions(h: &mut Html, task: &Task, users: &[Owner], forms: &Forms, back: &str) {
-    let href = task_action_href(&task.id);
-    let start = |h: &mut Html| {
-        h.raw("<form class=\"inline\" method=\"post\" action=\"").text(&href).raw("\">");
-        forms.hidden(h, back);
-    };
-    start(h);
-    let (value, verb) = if task.completed { ("false", "Reopen task") } else { ("true", "Complete task") };
-    h.raw("<button type=\"submit\" name=\"completed\" value=\"").raw(value).raw("\">").raw(verb);
-    h.raw("<span class=\"vh\">: ").text(&task.subject).raw("</span></button></form>");
-    if task.completed {
-        return;
-    }
-    let id = forms.next_id();
-    start(h);
-    h.raw("<label class=\"vh\" for=\"due-").text(&id).raw("\">New due date of ").text(&task.subject).raw("</label>");
-    h.raw("<input type=\"date\" id=\"due-").text(&id).raw("\" name=\"dueDate\" value=\"").text(date_input(task.due_date.as_deref()));
-    h.raw("\"><button type=\"submit\" class=\"secondary\">Reschedule</button></form>");
-    if users.is_empty() {
-        return;
-    }
-    start(h);
-    h.raw("<label class=\"vh\" for=\"owner-").text(&id).raw("\">Assign ").text(&task.subject).raw(" to</label>");
-    owner_select(h, &format!("owner-{id}"), "ownerId", users, task.owner_id.as_deref().unwrap_or_default(), "Nobody");
-    h.raw("<button type=\"submit\" class=\"secondary\">Reassign</button></form>");
-}
-
 /// The page that asks before a record is deleted.
 pub fn delete_confirmation(h: &mut Html, kind: RecordKind, id: &str, name: &str, forms: &Forms) {
     let href = record_href(kind, id);
@@ -310,19 +278,4 @@ pub fn owner_select(h: &mut Html, id: &str, name: &'static str, users: &[Owner],
         option(h, current, current, true);
     }
     h.raw("</select>");
-}
-
-/// `value` of a JSON field as an input shows it (see [`form_text`]).
-pub fn input_text(value: Option<&Value>) -> String {
-    form_text(value)
-}
-
-/// The date input's value for a stored due timestamp.
-pub fn date_input(due: Option<&str>) -> &str {
-    due.map(date_of).unwrap_or("")
-}
-
-/// The path a task's forms post to.
-pub fn task_action_href(id: &str) -> String {
-    format!("/view/tasks/{}", url_encode(id))
 }

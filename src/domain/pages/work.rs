@@ -21,14 +21,13 @@
 //! statement's limit of tasks and says when it was cut; its count is always whole.
 //!
 //! Every form of the page carries the session's token, a `formId` unique in the page (so a
-//! double submit of one form is recognised), and `back`, the page to return to ([`FormCtx`]).
+//! double submit of one form is recognised), and `back`, the page to return to ([`Forms`]).
 //! Each also carries `shown`, the stored value of the field it edits as the page showed it, so a
 //! save over someone else's change of that field can be refused (API.md §9, "No lost update").
 
-use std::cell::Cell;
-
 use serde::{Deserialize, Deserializer};
 
+use super::form::Forms;
 use super::html::{url_encode, Html};
 use super::layout::{grouped, when};
 use super::record::{about_links, task_summary, Owner, Task};
@@ -110,19 +109,20 @@ impl WorkCounts {
     pub fn total(&self) -> usize {
         self.overdue + self.today + self.upcoming + self.undated
     }
+}
 
-    /// A link to the page for a header: `My work: 3 overdue · 2 today · 5 upcoming · 1 no date`,
-    /// the overdue part marked (in words and by the `late` class).
-    pub fn header_link(&self, h: &mut Html) {
-        h.raw("<a class=\"work-counts\" href=\"").raw(WORK_PATH).raw("\">My work<span class=\"mute\">: ");
-        if self.overdue > 0 {
-            h.raw("<strong class=\"late\">").text(&grouped(self.overdue as i64)).raw(" overdue</strong>");
-        } else {
-            h.raw("0 overdue");
-        }
-        h.raw(" · ").text(&grouped(self.today as i64)).raw(" today · ");
-        h.text(&grouped(self.upcoming as i64)).raw(" upcoming · ");
-        h.text(&grouped(self.undated as i64)).raw(" no date</span></a>");
+/// The row of `WORK_COUNTS`: the person's user (JSON `{id, name, email}`, NULL when their email
+/// names none) and their counts.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PersonRow {
+    pub user: Option<String>,
+    #[serde(flatten)]
+    pub counts: WorkCounts,
+}
+
+impl PersonRow {
+    pub fn user(&self) -> Option<Owner> {
+        self.user.as_deref().and_then(|u| serde_json::from_str(u).ok())
     }
 }
 
@@ -173,37 +173,11 @@ impl<'a> From<&'a WorkTask> for TaskRef<'a> {
     }
 }
 
-/// What every form of one page carries: the session's token, and a source of form ids unique in
-/// the page (`{seed}-{n}`, n counting from 0). The ids also name the forms' inputs (`{id}-due`),
-/// so element ids are unique too.
-#[derive(Debug, Default)]
-pub struct FormCtx {
-    pub token: String,
-    pub id_seed: String,
-    pub counter: Cell<usize>,
-}
-
-impl FormCtx {
-    pub fn new(token: impl Into<String>, id_seed: impl Into<String>) -> FormCtx {
-        FormCtx { token: token.into(), id_seed: id_seed.into(), counter: Cell::new(0) }
-    }
-
-    /// The next form's id.
-    pub fn next_id(&self) -> String {
-        let n = self.counter.get();
-        self.counter.set(n + 1);
-        format!("{}-{n}", self.id_seed)
-    }
-}
-
 /// Opens a task's form: `POST /view/tasks/{id}` with the token, a fresh form id, the page to go
 /// back to, and the value shown of the field it edits. Answers the form's id.
-fn open_form(h: &mut Html, task: &TaskRef<'_>, forms: &FormCtx, back: &str, shown: &str) -> String {
-    let form_id = forms.next_id();
+fn open_form(h: &mut Html, task: &TaskRef<'_>, forms: &Forms, back: &str, shown: &str) -> String {
     h.raw("<form class=\"act\" method=\"post\" action=\"/view/tasks/").text(&url_encode(task.id)).raw("\">");
-    h.raw("<input type=\"hidden\" name=\"token\" value=\"").text(&forms.token).raw("\">");
-    h.raw("<input type=\"hidden\" name=\"formId\" value=\"").text(&form_id).raw("\">");
-    h.raw("<input type=\"hidden\" name=\"back\" value=\"").text(back).raw("\">");
+    let form_id = forms.hidden(h, back);
     h.raw("<input type=\"hidden\" name=\"shown\" value=\"").text(shown).raw("\">");
     form_id
 }
@@ -228,7 +202,7 @@ fn user_label(user: &Owner) -> String {
 /// date input showing its current due date; see [`due_from_date`]), and reassign it (`ownerId`, a
 /// select of `users` with its owner selected; left out when there is no user). Every input is
 /// labelled, and the labels and buttons name the task for screen readers.
-pub fn task_actions(h: &mut Html, task: TaskRef<'_>, users: &[Owner], forms: &FormCtx, back: &str) {
+pub fn task_actions(h: &mut Html, task: TaskRef<'_>, users: &[Owner], forms: &Forms, back: &str) {
     h.raw("<div class=\"actions\">");
     open_form(h, &task, forms, back, if task.completed { "true" } else { "false" });
     if task.completed {
@@ -395,7 +369,7 @@ impl WorkPage {
     }
 
     /// The page's content, inside the shell's `<main>`.
-    pub fn render_content(&self, h: &mut Html, forms: &FormCtx) {
+    pub fn render_content(&self, h: &mut Html, forms: &Forms) {
         h.raw("<h1>My work</h1>");
         let Some(user) = &self.user else {
             self.not_a_user(h);
@@ -413,7 +387,7 @@ impl WorkPage {
         }
     }
 
-    fn section(&self, h: &mut Html, group: Group, forms: &FormCtx) {
+    fn section(&self, h: &mut Html, group: Group, forms: &Forms) {
         let tasks = self.group(group);
         let total = group.count(&self.counts).max(tasks.len());
         h.raw("<section id=\"").raw(group.anchor()).raw("\"");
@@ -439,7 +413,7 @@ impl WorkPage {
         h.raw("</section>");
     }
 
-    fn row(&self, h: &mut Html, group: Group, task: &WorkTask, forms: &FormCtx) {
+    fn row(&self, h: &mut Html, group: Group, task: &WorkTask, forms: &Forms) {
         let t = &task.task;
         h.raw(if group == Group::Overdue { "<tr class=\"late\">" } else { "<tr>" });
         h.raw("<td data-label=\"Due\">");
@@ -519,7 +493,7 @@ mod tests {
     }
 
     fn render(page: &WorkPage) -> String {
-        let forms = FormCtx::new("tok123", "f");
+        let forms = Forms::new("tok123", "f");
         let mut h = Html::new();
         page.render_content(&mut h, &forms);
         h.finish()
@@ -616,7 +590,7 @@ mod tests {
         assert_eq!(html.matches("name=\"ownerId\"").count(), tasks);
         assert!(html.contains("<option value=\"us_1\" selected>Sam Seller (sam@x.com)</option>"));
         assert!(html.contains("<option value=\"us_2\">Ana (ana@x.com)</option>"));
-        assert!(html.contains("<input type=\"date\" id=\"f-1-due\" name=\"dueDate\" value=\"2024-01-01\">"), "{html}");
+        assert!(html.contains("<input type=\"date\" id=\"f-2-due\" name=\"dueDate\" value=\"2024-01-01\">"), "{html}");
         assert!(html.contains("<input type=\"hidden\" name=\"shown\" value=\"2024-01-01T08:00:00.000Z\">"));
 
         // Form ids and element ids: unique in the page; every label names an element that exists.
@@ -641,13 +615,13 @@ mod tests {
     #[test]
     fn an_undated_task_has_an_empty_date_input() {
         let page = WorkPage::from_row(row(), "sam@x.com");
-        let forms = FormCtx::new("t", "x");
+        let forms = Forms::new("t", "x");
         let mut h = Html::new();
         task_actions(&mut h, TaskRef::from(&page.undated[0]), &page.users, &forms, "/back?a=1&b=2");
         let html = h.finish();
-        assert!(html.contains("<input type=\"date\" id=\"x-1-due\" name=\"dueDate\" value=\"\">"), "{html}");
+        assert!(html.contains("<input type=\"date\" id=\"x-2-due\" name=\"dueDate\" value=\"\">"), "{html}");
         assert!(html.contains("name=\"back\" value=\"/back?a=1&amp;b=2\""));
-        assert_eq!(forms.next_id(), "x-3", "three forms took three ids");
+        assert_eq!(forms.next_id(), "x-4", "three forms took three ids");
     }
 
     #[test]
@@ -656,7 +630,7 @@ mod tests {
         let mut t = page.today[0].clone();
         t.task.completed = true;
         t.owner_id = Some("us_gone".into());
-        let forms = FormCtx::new("t", "x");
+        let forms = Forms::new("t", "x");
         let mut h = Html::new();
         task_actions(&mut h, TaskRef::from(&t), &page.users, &forms, WORK_PATH);
         let html = h.finish();
@@ -691,23 +665,9 @@ mod tests {
     }
 
     #[test]
-    fn form_ids_count_from_the_seed() {
-        let forms = FormCtx::new("t", "p7");
-        assert_eq!([forms.next_id(), forms.next_id()], ["p7-0", "p7-1"]);
-    }
-
-    #[test]
-    fn counts_read_from_d1_numbers_and_link_from_a_header() {
+    fn counts_read_from_d1_numbers() {
         let c: WorkCounts = serde_json::from_value(json!({"overdue": 2.0, "today": 0, "upcoming": 12000, "undated": 1})).unwrap();
         assert_eq!((c.overdue, c.today, c.upcoming, c.undated, c.total()), (2, 0, 12000, 1, 12003));
-        let mut h = Html::new();
-        c.header_link(&mut h);
-        let html = h.finish();
-        assert!(html.starts_with("<a class=\"work-counts\" href=\"/view/work\">My work"), "{html}");
-        assert!(html.contains("<strong class=\"late\">2 overdue</strong> · 0 today · 12,000 upcoming · 1 no date"), "{html}");
-        let mut h = Html::new();
-        WorkCounts::default().header_link(&mut h);
-        assert!(h.finish().contains(": 0 overdue · 0 today"));
     }
 
     #[test]
