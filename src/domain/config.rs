@@ -90,6 +90,79 @@ pub struct Config {
     pub match_cache: bool,
     /// Base URL shown in the Enginy settings and record links, without a trailing slash.
     pub public_url: Option<String>,
+    /// Per-person sign-in to the pages through Cloudflare Access (`ACCESS_TEAM_DOMAIN` and
+    /// `ACCESS_AUD`); `None` leaves the pages to the shared password.
+    pub access: Option<AccessConfig>,
+}
+
+/// The Cloudflare Access application that guards the pages (API.md §2). Both variables or
+/// neither: half of it would verify tokens against nothing, so it is a configuration error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// The team's issuer origin, `https://<team>.cloudflareaccess.com`: lower case, no trailing
+    /// slash, no path. A token's `iss` must equal it exactly. `http://` only on a loopback host.
+    pub team_domain: String,
+    /// The Access application's AUD tag; a token's `aud` must contain it.
+    pub aud: String,
+}
+
+impl AccessConfig {
+    /// Where the team publishes its signing keys (JWKS).
+    pub fn certs_url(&self) -> String {
+        format!("{}/cdn-cgi/access/certs", self.team_domain)
+    }
+
+    /// `ACCESS_TEAM_DOMAIN` and `ACCESS_AUD` alone, so the pages can still decide who may see
+    /// them when some other variable is broken.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<AccessConfig>, ConfigError> {
+        let mut r = Reader { lookup, problems: Vec::new() };
+        let access = r.access();
+        if r.problems.is_empty() {
+            Ok(access)
+        } else {
+            Err(ConfigError { problems: r.problems })
+        }
+    }
+}
+
+/// The issuer origin of `ACCESS_TEAM_DOMAIN`, or why it is not one: `https://host[:port]`, or
+/// `http://` on a loopback host (127.0.0.1, localhost, [::1]; local tests serve their own keys).
+/// Trailing slashes are trimmed and the origin is lower-cased (hosts are case-insensitive, and
+/// the token's `iss` is compared exactly).
+fn parse_team_domain(raw: &str) -> Result<String, String> {
+    let origin = raw.trim_end_matches('/').to_ascii_lowercase();
+    let shape = "must be the team's origin, such as https://<team>.cloudflareaccess.com";
+    let (secure, authority) = match (origin.strip_prefix("https://"), origin.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(format!("{shape}, got {raw:?}")),
+    };
+    if authority.is_empty() || authority.contains(|c: char| "/?#@\\".contains(c) || c.is_whitespace() || c.is_control()) {
+        return Err(format!("{shape} (no path, query or user name), got {raw:?}"));
+    }
+    let bad = || format!("{shape}, got {raw:?}");
+    // `host`, `host:port`, `[v6]` or `[v6]:port`.
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']').ok_or_else(bad)?;
+        let (host, after) = authority.split_at(end + 1);
+        match after {
+            "" => (host, None),
+            _ => (host, Some(after.strip_prefix(':').ok_or_else(bad)?)),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0));
+    if host.is_empty() || host == "[]" || !port_ok {
+        return Err(bad());
+    }
+    if !secure && !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(format!("must use https:// (http:// is accepted only on a loopback host, for tests), got {raw:?}"));
+    }
+    Ok(origin)
 }
 
 /// Every problem found, each naming its variable.
@@ -173,6 +246,36 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             return None;
         }
         Some(fields)
+    }
+
+    /// `ACCESS_TEAM_DOMAIN` and `ACCESS_AUD`, both or neither; a problem names its variable.
+    fn access(&mut self) -> Option<AccessConfig> {
+        let team = self.get("ACCESS_TEAM_DOMAIN");
+        let aud = self.get("ACCESS_AUD");
+        let team_domain = match team.as_deref().map(parse_team_domain) {
+            Some(Ok(origin)) => Some(origin),
+            Some(Err(message)) => {
+                self.fail("ACCESS_TEAM_DOMAIN", message);
+                None
+            }
+            None => None,
+        };
+        if aud.as_deref().is_some_and(|a| a.contains(char::is_whitespace)) {
+            self.fail("ACCESS_AUD", "must be the Access application's AUD tag, one word".to_string());
+            return None;
+        }
+        match (team, aud) {
+            (None, None) => None,
+            (Some(_), None) => {
+                self.fail("ACCESS_AUD", "is not set, but ACCESS_TEAM_DOMAIN is: set both (the Access application's AUD tag) or neither".to_string());
+                None
+            }
+            (None, Some(_)) => {
+                self.fail("ACCESS_TEAM_DOMAIN", "is not set, but ACCESS_AUD is: set both (https://<team>.cloudflareaccess.com) or neither".to_string());
+                None
+            }
+            (Some(_), Some(aud)) => team_domain.map(|team_domain| AccessConfig { team_domain, aud }),
+        }
     }
 
     fn auth(&mut self) -> Option<AuthConfig> {
@@ -266,6 +369,7 @@ impl Config {
                 r.fail("PUBLIC_URL", format!("must be an http:// or https:// URL, got {url:?}"));
             }
         }
+        let access = r.access();
         match auth {
             Some(auth) if r.problems.is_empty() => Ok(Config {
                 auth,
@@ -283,6 +387,7 @@ impl Config {
                 max_body_bytes,
                 match_cache,
                 public_url,
+                access,
             }),
             _ => Err(ConfigError { problems: r.problems }),
         }
@@ -360,6 +465,7 @@ mod tests {
         assert!(!c.match_cache, "the edge read path is turned on knowingly (README: the model)");
         assert_eq!(c.public_url, None);
         assert_eq!(c.dashboard_password, None);
+        assert_eq!(c.access, None, "no Access without both variables");
     }
 
     #[test]
@@ -451,6 +557,93 @@ mod tests {
         let err = problem(&[("API_KEYS", "tooshort"), ("DASHBOARD_PASSWORD", "pw")]);
         assert!(err.contains("API_KEYS") && err.contains("DASHBOARD_PASSWORD"), "{err}");
         assert!(!err.contains("tooshort") && !err.contains("\"pw\""), "{err}");
+    }
+
+    fn access(team: &str, aud: &str) -> Result<Option<AccessConfig>, String> {
+        config(&[("ACCESS_TEAM_DOMAIN", team), ("ACCESS_AUD", aud)]).map(|c| c.access).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn access_reads_the_team_origin_and_the_audience() {
+        let aud = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2";
+        let want = |team: &str| Ok(Some(AccessConfig { team_domain: team.to_string(), aud: aud.to_string() }));
+        assert_eq!(access("https://acme.cloudflareaccess.com", aud), want("https://acme.cloudflareaccess.com"));
+        assert_eq!(access(" https://acme.cloudflareaccess.com/ ", aud), want("https://acme.cloudflareaccess.com"), "trailing slash trimmed");
+        assert_eq!(access("https://acme.cloudflareaccess.com//", aud), want("https://acme.cloudflareaccess.com"));
+        assert_eq!(access("HTTPS://Acme.CloudflareAccess.com", aud), want("https://acme.cloudflareaccess.com"), "an origin is case-insensitive");
+        assert_eq!(access("https://acme.example.com:8443", aud), want("https://acme.example.com:8443"));
+        let c = config(&[("ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com/"), ("ACCESS_AUD", aud)]).unwrap();
+        assert_eq!(c.access.unwrap().certs_url(), "https://acme.cloudflareaccess.com/cdn-cgi/access/certs");
+    }
+
+    #[test]
+    fn access_over_http_only_on_a_loopback_host() {
+        for team in ["http://127.0.0.1:8787", "http://localhost:1", "http://[::1]:65535", "http://127.0.0.1", "http://localhost/"] {
+            let got = access(team, "aud").unwrap().unwrap();
+            assert_eq!(got.team_domain, team.trim_end_matches('/'), "{team}");
+        }
+        for team in ["http://acme.cloudflareaccess.com", "http://10.0.0.1:80", "http://127.0.0.2", "http://localhost.evil.com", "http://[::2]:80"] {
+            let message = access(team, "aud").unwrap_err();
+            assert!(message.contains("ACCESS_TEAM_DOMAIN") && message.contains("https://"), "{team}: {message}");
+        }
+    }
+
+    #[test]
+    fn access_team_domain_must_be_an_origin() {
+        for team in [
+            "acme.cloudflareaccess.com",
+            "ftp://acme.cloudflareaccess.com",
+            "https://",
+            "https:///x",
+            "https://acme.cloudflareaccess.com/cdn-cgi",
+            "https://acme.cloudflareaccess.com?x=1",
+            "https://acme.cloudflareaccess.com#x",
+            "https://user@acme.cloudflareaccess.com",
+            "https://acme cloudflareaccess.com",
+            "https://acme.cloudflareaccess.com:",
+            "https://acme.cloudflareaccess.com:0",
+            "https://acme.cloudflareaccess.com:70000",
+            "https://acme.cloudflareaccess.com:8a",
+            "https://a:1:2",
+            "https://[::1",
+            "https://[::1]x",
+            "https://[]",
+        ] {
+            let message = access(team, "aud").unwrap_err();
+            assert!(message.contains("ACCESS_TEAM_DOMAIN"), "{team}: {message}");
+            assert!(!message.contains("ACCESS_AUD"), "{team}: only the bad variable is named: {message}");
+        }
+    }
+
+    #[test]
+    fn access_needs_both_variables_or_neither() {
+        let message = problem(&[("ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com")]);
+        assert!(message.contains("ACCESS_AUD is not set"), "{message}");
+        let message = problem(&[("ACCESS_AUD", "aud")]);
+        assert!(message.contains("ACCESS_TEAM_DOMAIN is not set"), "{message}");
+        // Empty counts as unset, as for every variable.
+        let message = problem(&[("ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com"), ("ACCESS_AUD", " ")]);
+        assert!(message.contains("ACCESS_AUD"), "{message}");
+        assert_eq!(config(&[("ACCESS_TEAM_DOMAIN", ""), ("ACCESS_AUD", "")]).unwrap().access, None);
+    }
+
+    #[test]
+    fn access_aud_is_one_word() {
+        let message = access("https://acme.cloudflareaccess.com", "aud one, aud two").unwrap_err();
+        assert!(message.contains("ACCESS_AUD"), "{message}");
+        assert!(!message.contains("aud one"), "the value is not quoted: {message}");
+    }
+
+    #[test]
+    fn access_parses_alone_when_other_variables_are_broken() {
+        let map = HashMap::from([("MAX_BATCH", "x"), ("ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com"), ("ACCESS_AUD", "tag")]);
+        let lookup = |name: &str| map.get(name).map(|v| v.to_string());
+        assert!(Config::from_lookup(lookup).is_err());
+        let access = AccessConfig::from_lookup(lookup).unwrap().unwrap();
+        assert_eq!(access.team_domain, "https://acme.cloudflareaccess.com");
+        assert_eq!(AccessConfig::from_lookup(|_| None), Ok(None));
+        let broken = AccessConfig::from_lookup(|name| (name == "ACCESS_AUD").then(|| "tag".to_string())).unwrap_err();
+        assert!(broken.to_string().contains("ACCESS_TEAM_DOMAIN"), "{broken}");
     }
 
     #[test]

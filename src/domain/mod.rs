@@ -1,5 +1,6 @@
 //! The pure core. Nothing in here may depend on the Workers runtime.
 
+pub mod access;
 pub mod association;
 pub mod auth;
 pub mod backoff;

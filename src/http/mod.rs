@@ -1,6 +1,7 @@
 //! The Worker's request pipeline: request id, route, credential, body, handler, error mapping,
 //! the body dropped for `HEAD`, one log line. Handlers live one module per resource and return `Result<Response, ApiError>`.
 
+pub mod access;
 mod associations;
 mod candidates;
 mod context;

@@ -3,6 +3,7 @@
 //! `main` builds the Worker once, starts the servers this run needs, runs every test (in parallel,
 //! each with its own data), and stops the servers. `cargo test --test e2e -- <filter>` runs some.
 
+mod access;
 mod activities;
 mod associations;
 mod bodies;
@@ -10,6 +11,7 @@ mod harness;
 mod merge;
 mod merge_pages;
 mod health;
+mod jwt;
 mod limits;
 mod openapi;
 mod pages;
@@ -55,9 +57,15 @@ pub struct App {
     /// The served OpenAPI document; every client above checks the request bodies the Worker
     /// accepts against it (see `harness::Client`).
     pub spec: Arc<openapi::Spec>,
-    /// The `api`, `broken` and `matching` servers' `DASHBOARD_PASSWORD` (the others have none:
-    /// their pages are 404). The `matching` server also has a `PUBLIC_URL`.
+    /// The `api`, `broken`, `matching` and `access` servers' `DASHBOARD_PASSWORD` (the others
+    /// have none: their pages are 404). The `matching` server also has a `PUBLIC_URL`.
     pub dashboard_password: String,
+    /// A server with Cloudflare Access set (`ACCESS_TEAM_DOMAIN` is `team`'s origin, `ACCESS_AUD`
+    /// its AUD tag), a `DASHBOARD_PASSWORD` that must open nothing, and the match cache off.
+    pub access: Client,
+    pub access_server: Server,
+    /// The run's stand-in Access team: its keys, the key set it serves, tokens (`jwt.rs`).
+    pub team: jwt::Team,
 }
 
 impl App {
@@ -82,7 +90,7 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, races::TESTS, limits::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -138,7 +146,18 @@ fn main() {
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });
-    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server, &mut plain_server, &mut users_server] {
+    let team = jwt::Team::start();
+    let mut access_server = Server::spawn(&build, ServerOptions {
+        name: "access",
+        vars: vec![
+            ("ACCESS_TEAM_DOMAIN", team.origin.clone()),
+            ("ACCESS_AUD", team.aud.clone()),
+            ("MATCH_CACHE", "off".to_string()),
+        ],
+        secrets: vec![("API_KEYS", keys[0].clone()), ("DASHBOARD_PASSWORD", dashboard_password.clone())],
+        apply_schema: true,
+    });
+    for s in [&mut server, &mut broken_server, &mut policy_server, &mut matching_server, &mut plain_server, &mut users_server, &mut access_server] {
         s.wait_ready(Duration::from_secs(120));
     }
 
@@ -155,6 +174,9 @@ fn main() {
         plain_server,
         users: client(&users_server.base, vec![keys[0].clone()]),
         users_server,
+        access: client(&access_server.base, vec![keys[0].clone()]),
+        access_server,
+        team,
         policy_server,
         server,
         broken_server,
@@ -180,7 +202,7 @@ fn main() {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     if conclusion.has_failed() {
-        let servers = [&app.server, &app.broken_server, &app.policy_server, &app.matching_server, &app.users_server];
+        let servers = [&app.server, &app.broken_server, &app.policy_server, &app.matching_server, &app.users_server, &app.access_server];
         for server in servers {
             let trouble = server.trouble();
             if !trouble.is_empty() {
