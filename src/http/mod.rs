@@ -113,13 +113,18 @@ async fn handle(
     if access == Access::ApiKey {
         context::authenticate(env, &req).await?;
     }
+    if access == Access::Moved {
+        let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
+        return Ok(pages::moved(path, query.as_deref()));
+    }
     let matched = match matched {
         Ok(m) => m,
         Err(RouteError::NotFound) => return Err(ApiError::NotFound(format!("no route {method} {path}"))),
         Err(RouteError::MethodNotAllowed(allow)) => return Err(ApiError::MethodNotAllowed { allow }),
     };
     *route_label = matched.route.pattern.to_string();
-    // Pages for people check their own credential (Basic auth) and answer HTML (`pages.rs`).
+    // Pages for people check their own credential (Access, or the shared password) and answer
+    // HTML (`pages/`).
     if access == Access::Page {
         return pages::serve(req, env, worker, request_id, matched.route.id, &matched.params).await;
     }
@@ -202,7 +207,21 @@ async fn read_body(req: &mut Request, max_bytes: usize) -> Result<(Value, Vec<u8
 async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> context::HandlerResult {
     match route {
         RouteId::Health | RouteId::OpenApi => unreachable!("answered before the configuration is read"),
-        RouteId::PageDashboard | RouteId::PageRecord(_) | RouteId::PageDuplicates(_) | RouteId::PageMergeReview(_) | RouteId::PageMerge(_) | RouteId::PageMergeUndo(_) => unreachable!("pages are served before the API's pipeline"),
+        RouteId::PageDashboard
+        | RouteId::PageWork
+        | RouteId::PageRecord(_)
+        | RouteId::PageRecordEdit(_)
+        | RouteId::PageRecordDeleteConfirm(_)
+        | RouteId::PageRecordDelete(_)
+        | RouteId::PageActivity(_)
+        | RouteId::PageTaskCreate(_)
+        | RouteId::PageLinks(_)
+        | RouteId::PageTask
+        | RouteId::PageDuplicates(_)
+        | RouteId::PageMergeReview(_)
+        | RouteId::PageMerge(_)
+        | RouteId::PageMergeUndo(_)
+        | RouteId::PageMoved => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
         RouteId::RecordFeed(kind) => records::feed(ctx, kind, query).await,

@@ -40,7 +40,7 @@ macro_rules! task_json {
         concat!(
             "json_object('id', ", $t, ".id, 'subject', ", $t, ".subject, 'description', ", $t, ".description, ",
             "'type', ", $t, ".type, 'priority', ", $t, ".priority, 'status', ", $t, ".status, 'dueDate', ", $t, ".due_date, ",
-            "'ownerId', ", $t, ".owner_id, ",
+            "'ownerId', ", $t, ".owner_id, 'ownerName', (SELECT name FROM users WHERE id = ", $t, ".owner_id), ",
             "'completed', json(iif(", $t, ".completed, 'true', 'false')), 'completedAt', ", $t, ".completed_at, ",
             "'contactId', ", $t, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $t, ".contact_id AND +deleted_at IS NULL), ",
             "'companyId', ", $t, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $t, ".company_id AND +deleted_at IS NULL))"
@@ -68,7 +68,9 @@ macro_rules! record_parts {
             "'at', h.changed_at, 'requestId', h.request_id, 'sent', h.sent_value, ",
             "'actor', coalesce((SELECT actor FROM request_actors WHERE request_id = h.request_id), 'api')) ORDER BY h.id DESC) FROM ",
             "(SELECT * FROM history WHERE entity_id = ?1 ORDER BY id DESC LIMIT ?2) h) AS history, ",
-            "(SELECT count(*) FROM history WHERE entity_id = ?1) AS history_count"
+            "(SELECT count(*) FROM history WHERE entity_id = ?1) AS history_count, ",
+            "(SELECT json_group_array(json_object('id', u.id, 'name', u.name, 'email', u.email) ORDER BY u.name, u.id) FROM ",
+            "(SELECT id, name, email FROM users ORDER BY name, id LIMIT 500) u) AS users"
         )
     };
 }
@@ -166,9 +168,9 @@ pub const DASHBOARD: &str = concat!(
     // newest and stops at the limit.
     "(SELECT json_group_array(", activity_json!("a"), " ORDER BY a.occurred_at DESC, a.id DESC) FROM ",
     "(SELECT * FROM activities WHERE occurred_at > '' ORDER BY occurred_at DESC, id DESC LIMIT ?6) a) AS activities, ",
-    record_list!("contacts", "?2", ", 'email', r.fields->>'email', 'company', r.fields->>'company', 'title', r.fields->>'title'"),
+    record_list!("contacts", "?2", ", 'email', r.fields->>'email', 'company', r.fields->>'company', 'title', r.fields->>'title', 'linkedinUrl', r.fields->>'linkedinUrl', 'phone', r.fields->>'phone'"),
     " AS contacts, ",
-    record_list!("companies", "?3", ", 'domain', r.fields->>'domain', 'industry', r.fields->>'industry', 'country', r.fields->>'country'"),
+    record_list!("companies", "?3", ", 'domain', r.fields->>'domain', 'industry', r.fields->>'industry', 'country', r.fields->>'country', 'website', r.fields->>'website', 'linkedinUrl', r.fields->>'linkedinUrl', 'phone', r.fields->>'phone'"),
     " AS companies, ",
     "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.part, t.due_date, t.id) FROM (",
     "SELECT * FROM (SELECT 0 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 ",

@@ -111,6 +111,16 @@ impl Refusal {
     }
 }
 
+/// A refused Access token: a service token is `403` (it names no person), anything else `401`.
+impl From<crate::domain::access::AccessRefusal> for Refusal {
+    fn from(refused: crate::domain::access::AccessRefusal) -> Refusal {
+        match refused.status() {
+            403 => Refusal::NoPerson,
+            _ => Refusal::NotSignedIn,
+        }
+    }
+}
+
 /// Who is at a page, once let in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
@@ -252,6 +262,15 @@ mod tests {
                 assert!(!sentence.contains(word), "{r:?}: {sentence}");
             }
         }
+    }
+
+    #[test]
+    fn an_access_refusal_is_a_401_page_but_for_a_service_token() {
+        use crate::domain::access::AccessRefusal;
+        assert_eq!(Refusal::from(AccessRefusal::Expired), Refusal::NotSignedIn);
+        assert_eq!(Refusal::from(AccessRefusal::BadSignature).status(), 401);
+        assert_eq!(Refusal::from(AccessRefusal::ServiceToken), Refusal::NoPerson);
+        assert_eq!(Refusal::from(AccessRefusal::ServiceToken).status(), 403);
     }
 
     #[test]

@@ -16,7 +16,8 @@ use serde_json::Map;
 use super::html::{url_encode, Html};
 use super::layout::{grouped, page, when, Shell};
 use super::merge::duplicates_section;
-use super::record::{about_links, activity_item, record_href, shown_name, task_summary, Activity, Task};
+use super::edit::Notice;
+use super::record::{about_links, activity_item, record_href, shown_identity, task_summary, Activity, Task};
 use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{search_fold, RecordKind};
 
@@ -108,9 +109,9 @@ impl DashboardQuery {
             }
         }
         if parts.is_empty() {
-            "/".to_string()
+            "/view/".to_string()
         } else {
-            format!("/?{}", parts.join("&"))
+            format!("/view/?{}", parts.join("&"))
         }
     }
 }
@@ -142,6 +143,23 @@ pub struct Listed {
 impl Listed {
     fn column(&self, name: &str) -> &str {
         self.columns.get(name).and_then(|v| v.as_str()).unwrap_or("")
+    }
+
+    /// What the list calls the record: its name, or what identifies it (see
+    /// `record::identity`).
+    pub fn label(&self, kind: RecordKind) -> String {
+        match self.name.trim() {
+            "" => shown_identity(kind, &self.columns),
+            name => name.to_string(),
+        }
+    }
+}
+
+/// The headings of a list's columns, for the phone layout's cell labels.
+fn column_labels(list: List) -> [&'static str; 3] {
+    match list {
+        List::Contacts => ["Email", "Company", "Title"],
+        _ => ["Domain", "Industry", "Country"],
     }
 }
 
@@ -223,6 +241,8 @@ pub struct Dashboard {
     pub contacts: Page<Listed>,
     pub companies: Page<Listed>,
     pub tasks: Page<Task>,
+    /// What a form just did (`?done=`: a deletion comes back here).
+    pub done: Option<Notice>,
 }
 
 impl Dashboard {
@@ -234,6 +254,7 @@ impl Dashboard {
             companies: Page::from_column(row.companies.as_deref(), page_size, row.companies_end),
             tasks: Page::from_column(row.tasks.as_deref(), page_size, None),
             duplicates: Vec::new(),
+            done: None,
             query,
             settings,
         }
@@ -241,6 +262,9 @@ impl Dashboard {
 
     pub fn render(&self, shell: &Shell) -> String {
         page("Dashboard", shell, |h| {
+            if let Some(done) = self.done {
+                h.raw("<section class=\"notice\" role=\"status\"><p>").raw(done.sentence()).raw("</p></section>");
+            }
             h.raw("<h1>Dashboard</h1><div class=\"counts\">");
             let c = &self.counts;
             for (label, n) in [
@@ -264,9 +288,6 @@ impl Dashboard {
     }
 
     fn search_form(&self, h: &mut Html) {
-        h.raw("<form method=\"get\" action=\"/view/\"><input type=\"search\" name=\"q\" value=\"").text(&self.query.q);
-        h.raw("\" placeholder=\"Search contacts and companies: name, email, domain\" aria-label=\"Search\">");
-        h.raw("<button>Search</button></form>");
         if !self.query.q.is_empty() {
             h.raw("<p class=\"mute\">Contacts and companies matching “").text(&self.query.q).raw("”. ");
             h.raw("<a href=\"/view/\">Clear the search</a></p>");
@@ -275,22 +296,35 @@ impl Dashboard {
 
     fn record_list(&self, h: &mut Html, list: List, page: &Page<Listed>, columns: &[&'static str; 3]) {
         let (title, kind, headings) = match list {
-            List::Contacts => ("Contacts", RecordKind::Contact, "<th>Name</th><th>Email</th><th>Company</th><th>Title</th>"),
-            _ => ("Companies", RecordKind::Company, "<th>Name</th><th>Domain</th><th>Industry</th><th>Country</th>"),
+            List::Contacts => (
+                "Contacts",
+                RecordKind::Contact,
+                "<th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Company</th><th scope=\"col\">Title</th>",
+            ),
+            _ => (
+                "Companies",
+                RecordKind::Company,
+                "<th scope=\"col\">Name</th><th scope=\"col\">Domain</th><th scope=\"col\">Industry</th><th scope=\"col\">Country</th>",
+            ),
         };
         h.raw("<section id=\"").raw(list.param()).raw("\"><h2>").text(title).raw("</h2>");
         if page.items.is_empty() {
             self.nothing(h, list, page.resume.is_some());
         } else {
-            h.raw("<div class=\"scroll\"><table><tr>").raw(headings).raw("</tr>");
+            h.raw("<table class=\"stack\"><caption class=\"vh\">").text(title).raw("</caption><thead><tr>").raw(headings).raw("</tr></thead><tbody>");
             for record in &page.items {
-                h.raw("<tr><td>").link(&record_href(kind, &record.id), shown_name(&record.name)).raw("</td>");
-                for column in columns {
-                    h.raw("<td>").text(record.column(column)).raw("</td>");
+                h.raw("<tr><td>").link(&record_href(kind, &record.id), &record.label(kind)).raw("</td>");
+                for (column, heading) in columns.iter().zip(column_labels(list)) {
+                    let text = record.column(column);
+                    if !text.is_empty() {
+                        h.raw("<td data-label=\"").raw(heading).raw("\">").text(text).raw("</td>");
+                    } else {
+                        h.raw("<td></td>");
+                    }
                 }
                 h.raw("</tr>");
             }
-            h.raw("</table></div>");
+            h.raw("</tbody></table>");
         }
         self.pager(h, list, page);
         h.raw("</section>");
@@ -311,9 +345,10 @@ impl Dashboard {
         if self.tasks.items.is_empty() {
             self.nothing(h, List::Tasks, false);
         } else {
-            h.raw("<div class=\"scroll\"><table><tr><th>Due</th><th>Task</th><th>About</th><th>Priority</th></tr>");
+            h.raw("<table class=\"stack\"><caption class=\"vh\">Open tasks, soonest first</caption><thead><tr><th scope=\"col\">Due</th>");
+            h.raw("<th scope=\"col\">Task</th><th scope=\"col\">About</th><th scope=\"col\">Priority</th></tr></thead><tbody>");
             for task in &self.tasks.items {
-                h.raw("<tr><td>");
+                h.raw("<tr><td class=\"date\">");
                 match task.due_date.as_deref() {
                     Some(due) => h.text(&when(due)),
                     None => h.raw("<span class=\"mute\">—</span>"),
@@ -328,7 +363,7 @@ impl Dashboard {
                 about_links(h, about, None, "<br>", false);
                 h.raw("</td><td>").text(task.priority.as_deref().unwrap_or_default()).raw("</td></tr>");
             }
-            h.raw("</table></div>");
+            h.raw("</tbody></table>");
         }
         self.pager(h, List::Tasks, &self.tasks);
         h.raw("</section>");
@@ -460,9 +495,9 @@ mod tests {
     #[test]
     fn links_move_one_list_and_keep_the_rest() {
         let q = DashboardQuery::parse(&pairs(&[("q", "a&b c"), ("companies", "co_9")]));
-        assert_eq!(q.href(List::Contacts, "ct_5"), "/?q=a%26b%20c&contacts=ct_5&companies=co_9");
-        assert_eq!(q.href(List::Companies, ""), "/?q=a%26b%20c");
-        assert_eq!(DashboardQuery::default().href(List::Tasks, ""), "/");
+        assert_eq!(q.href(List::Contacts, "ct_5"), "/view/?q=a%26b%20c&contacts=ct_5&companies=co_9");
+        assert_eq!(q.href(List::Companies, ""), "/view/?q=a%26b%20c");
+        assert_eq!(DashboardQuery::default().href(List::Tasks, ""), "/view/");
     }
 
     fn row() -> DashboardRow {
@@ -490,7 +525,7 @@ mod tests {
         assert!(d.contacts.more);
         assert!(!d.tasks.more);
         let html = d.render(&Shell::bare("n"));
-        assert!(html.contains("<a href=\"/?contacts=ct_2\">Next page »</a>"), "the last shown id is the cursor");
+        assert!(html.contains("<a href=\"/view/?contacts=ct_2\">Next page »</a>"), "the last shown id is the cursor");
         assert!(!html.contains("First page"));
         assert!(html.contains("<b>120,000</b>Contacts"));
         assert!(html.contains("<a href=\"/view/contact/ct_0\">Person 0</a>"));
@@ -509,10 +544,10 @@ mod tests {
         assert_eq!(d.contacts.resume, None, "a full page pages on as usual");
         assert_eq!(d.companies.resume.as_deref(), Some("co_window_end"));
         let html = d.render(&Shell::bare("n"));
-        assert!(html.contains("<a href=\"/?q=rare&amp;companies=co_window_end\">Search further »</a>"), "{html}");
-        assert!(html.contains("<a href=\"/?q=rare\">« First page</a>"));
+        assert!(html.contains("<a href=\"/view/?q=rare&amp;companies=co_window_end\">Search further »</a>"), "{html}");
+        assert!(html.contains("<a href=\"/view/?q=rare\">« First page</a>"));
         assert!(html.contains("A search looks at 25,000 records at a time; more remain."));
-        assert!(html.contains("<a href=\"/?q=rare&amp;contacts=ct_2&amp;companies=co_7\">Next page »</a>"));
+        assert!(html.contains("<a href=\"/view/?q=rare&amp;contacts=ct_2&amp;companies=co_7\">Next page »</a>"));
         let mut r = row();
         r.contacts = Some("[]".into());
         r.contacts_end = Some("ct_window_end".into());
@@ -543,10 +578,11 @@ mod tests {
         let query = DashboardQuery::parse(&pairs(&[("q", "<script>x"), ("tasks", "tk_0")]));
         let mut r = row();
         r.companies = None;
-        let html = Dashboard::from_row(r, query, settings(), 25).render(&Shell::bare("n"));
-        assert!(html.contains("value=\"&lt;script&gt;x\""));
+        let shell = Shell { person: Some("ada@example.com".into()), q: "<script>x".into(), ..Shell::bare("n") };
+        let html = Dashboard::from_row(r, query, settings(), 25).render(&shell);
+        assert!(html.contains("value=\"&lt;script&gt;x\""), "the header's search box keeps the search");
         assert!(html.contains("No companies match “&lt;script&gt;x”."));
-        assert!(html.contains("<a href=\"/?q=%3Cscript%3Ex\">« First page</a>"));
+        assert!(html.contains("<a href=\"/view/?q=%3Cscript%3Ex\">« First page</a>"));
         assert!(!html.contains("<script"));
     }
 }

@@ -24,3 +24,32 @@ pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
 pub use layout::Shell;
 pub use work::WorkCounts;
 pub use record::{RecordPage, RecordRow};
+
+/// Where an old page address lives now: the same path under `/view/` (`/` is the dashboard,
+/// `/view/`), with its query.
+pub fn moved_to(path: &str, query: Option<&str>) -> String {
+    let path = path.trim_end_matches('/');
+    let mut to = format!("/view{path}");
+    if path.is_empty() {
+        to.push('/');
+    }
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        to.push('?');
+        to.push_str(q.trim_start_matches('?'));
+    }
+    to
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moved_to;
+
+    #[test]
+    fn old_addresses_move_under_view_with_their_query() {
+        assert_eq!(moved_to("/", None), "/view/");
+        assert_eq!(moved_to("/", Some("q=acme")), "/view/?q=acme");
+        assert_eq!(moved_to("/duplicates/contact", Some("cursor=x&limit=2")), "/view/duplicates/contact?cursor=x&limit=2");
+        assert_eq!(moved_to("/merge/company/undo", Some("")), "/view/merge/company/undo");
+    }
+}
+

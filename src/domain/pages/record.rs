@@ -203,14 +203,9 @@ impl RecordPage {
         }
     }
 
-    /// The name at the top of the page and in the tab.
+    /// The name at the top of the page and in the tab: the record's name, or what identifies it.
     pub fn name(&self) -> String {
-        let name = display_name(self.kind, &self.fields);
-        if name.is_empty() {
-            format!("({} without a name)", self.kind.noun().to_lowercase())
-        } else {
-            name
-        }
+        shown_identity(self.kind, &self.fields)
     }
 
     pub fn render(&self, shell: &Shell) -> String {
@@ -454,6 +449,26 @@ pub fn record_href(kind: RecordKind, id: &str) -> String {
         RecordKind::Company => "company",
     };
     format!("/view/{segment}/{}", url_encode(id))
+}
+
+/// What a page calls a record: its name; without one, what identifies it (a contact's email,
+/// LinkedIn profile or phone; a company's domain, website, LinkedIn page or phone); without any,
+/// "(contact without a name)".
+pub fn shown_identity(kind: RecordKind, fields: &Map<String, Value>) -> String {
+    let name = display_name(kind, fields);
+    if !name.trim().is_empty() {
+        return name;
+    }
+    let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty());
+    if let Some(url) = text("linkedinUrl") {
+        // The profile's path says who it is; the scheme and host say nothing.
+        let path = url.split_once("linkedin.com/").map_or(url, |(_, path)| path).trim_end_matches('/');
+        return format!("LinkedIn: {path}");
+    }
+    if let Some(phone) = text("phone") {
+        return phone.to_string();
+    }
+    format!("({} without a name)", kind.noun().to_lowercase())
 }
 
 /// A display name, or a placeholder for a record that has none.
@@ -711,6 +726,18 @@ mod tests {
         ]).to_string());
         let html = RecordPage::from_row(RecordKind::Contact, r).render(&Shell::bare("n"));
         assert!(html.contains("<td data-label=\"By\">ada@example.com</td>") && html.contains("<td data-label=\"By\">API</td>"), "{html}");
+    }
+
+    #[test]
+    fn a_record_without_a_name_is_shown_by_what_identifies_it() {
+        let id = |kind, v: Value| shown_identity(kind, v.as_object().unwrap());
+        assert_eq!(id(RecordKind::Contact, json!({"firstName": "Ada", "email": "a@x.com"})), "Ada");
+        assert_eq!(id(RecordKind::Contact, json!({"email": "a@x.com", "phone": "+34 600"})), "a@x.com");
+        assert_eq!(id(RecordKind::Contact, json!({"linkedinUrl": "https://www.linkedin.com/in/ada-l/", "phone": "+34 600"})), "LinkedIn: in/ada-l");
+        assert_eq!(id(RecordKind::Contact, json!({"phone": " +34 600 "})), "+34 600");
+        assert_eq!(id(RecordKind::Company, json!({"domain": "acme.com"})), "acme.com");
+        assert_eq!(id(RecordKind::Company, json!({"linkedinUrl": "https://linkedin.com/company/acme"})), "LinkedIn: company/acme");
+        assert_eq!(id(RecordKind::Company, json!({})), "(company without a name)");
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub async fn who(env: &Env, req: &Request) -> Result<Signed, Refusal> {
             match super::super::access::verify(access, assertion.as_deref()).await {
                 Ok(email) => Ok(Signed::Access { email }),
                 Err(refused) => {
-                    worker::console_log!("page sign-in refused: {refused:?}");
+                    worker::console_log!("page sign-in refused: {}", refused.reason());
                     Err(refused.into())
                 }
             }
