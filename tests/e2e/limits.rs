@@ -57,7 +57,7 @@ fn wrong_dashboard_passwords_get_429_and_the_right_password_still_works(app: &Ap
     let ip = address();
     let page = |password: &str| {
         let auth = basic_auth("someone", password);
-        app.api.send("GET", "/", Key::None, &[("CF-Connecting-IP", &ip), ("Authorization", &auth)], None)
+        app.api.send("GET", "/view/", Key::None, &[("CF-Connecting-IP", &ip), ("Authorization", &auth)], None)
     };
     let (refused, limited) = until_limited(|| page("not-the-password"));
     assert!(refused >= 10, "{refused}");

@@ -53,7 +53,7 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     let section = &html[html.find("id=\"duplicates-contact\"").expect("a possible-duplicates section")..];
     let section = &section[..section.find("</section>").unwrap()];
     assert!(section.contains(&format!("/view/contact/{b}")), "{section}");
-    assert!(section.contains(&format!("href=\"/merge/contact?ids={a},{b}\"")), "this record is offered to stay: {section}");
+    assert!(section.contains(&format!("href=\"/view/merge/contact?ids={a},{b}\"")), "this record is offered to stay: {section}");
     assert_eq!(resp.header("x-d1-statements"), Some("2"), "the record and its duplicates, read together");
 
     // A company whose key sorts before every other test's, so it is among the dashboard's first.
@@ -65,7 +65,7 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
         {"externalId": unique("pg-co"), "name": unique("Zero Three"), "domain": format!("01{domain}")},
         {"externalId": unique("pg-co"), "name": unique("Zero Four"), "domain": format!("01{domain}")},
     ]));
-    let resp = page(app, c, "GET", "/", &[], None);
+    let resp = page(app, c, "GET", "/view/", &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     let html = resp.text();
     let section = &html[html.find("id=\"duplicates-company\"").expect("the dashboard lists company duplicates")..];
@@ -73,26 +73,26 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     assert!(section.contains(&format!("<code>{domain}</code>")), "{section}");
     let mut pair = cos[..2].to_vec();
     pair.sort();
-    assert!(section.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{section}");
+    assert!(section.contains(&format!("/view/merge/company?ids={},{}", pair[0], pair[1])), "{section}");
     assert!(html.contains("id=\"duplicates-contact\""));
     assert_eq!(resp.header("x-d1-statements"), Some("3"));
 
     // Every group, page by page: the first page starts with this pair, and the pages' links
     // lead through all of them without repeating one.
-    let resp = page(app, c, "GET", "/duplicates/company", &[], None);
+    let resp = page(app, c, "GET", "/view/duplicates/company", &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.header("x-d1-statements"), Some("1"));
     let html = resp.text();
-    assert!(html.contains(&format!("/merge/company?ids={},{}", pair[0], pair[1])), "{html}");
+    assert!(html.contains(&format!("/view/merge/company?ids={},{}", pair[0], pair[1])), "{html}");
     let mut reviews = Vec::new();
     // One group a page, so the walk crosses pages.
-    let resp = page(app, c, "GET", "/duplicates/company?limit=1", &[], None);
+    let resp = page(app, c, "GET", "/view/duplicates/company?limit=1", &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     let mut html = resp.text();
     let mut pages = 0;
     for _ in 0..50 {
         pages += 1;
-        reviews.extend(html.match_indices("/merge/company?ids=").map(|(i, _)| html[i..].split('"').next().unwrap().to_string()));
+        reviews.extend(html.match_indices("/view/merge/company?ids=").map(|(i, _)| html[i..].split('"').next().unwrap().to_string()));
         let Some(at) = html.find("\">Next groups</a>") else { break };
         let href = html[..at].rsplit("href=\"").next().unwrap().replace("&amp;", "&");
         let resp = page(app, c, "GET", &href, &[], None);
@@ -105,13 +105,13 @@ fn record_pages_and_the_dashboard_list_possible_duplicates(app: &App) {
     unique_reviews.sort();
     unique_reviews.dedup();
     assert_eq!(unique_reviews.len(), reviews.len(), "a group was listed twice");
-    let resp = page(app, c, "GET", "/duplicates/company?cursor=not-a-cursor", &[], None);
+    let resp = page(app, c, "GET", "/view/duplicates/company?cursor=not-a-cursor", &[], None);
     assert_eq!(resp.status, 400);
 }
 
 /// The review page's form token and the session cookie it belongs to.
 fn open_review(app: &App, c: &Client, a: &str, b: &str) -> (String, String) {
-    let resp = page(app, c, "GET", &format!("/merge/contact?ids={a},{b}"), &[], None);
+    let resp = page(app, c, "GET", &format!("/view/merge/contact?ids={a},{b}"), &[], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     let cookie = resp.header("set-cookie").expect("a page starts a session").to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
@@ -124,7 +124,7 @@ fn open_review(app: &App, c: &Client, a: &str, b: &str) -> (String, String) {
 /// Posts a page's form as a browser would (the harness does not follow the answer's redirect,
 /// so the test sees the `303` itself).
 fn post_form(app: &App, c: &Client, cookie: Option<&str>, extra: &[(&str, &str)], form: &str) -> Resp {
-    post_form_to(app, c, "/merge/contact", cookie, extra, form)
+    post_form_to(app, c, "/view/merge/contact", cookie, extra, form)
 }
 
 fn post_form_to(app: &App, c: &Client, path: &str, cookie: Option<&str>, extra: &[(&str, &str)], form: &str) -> Resp {
@@ -165,11 +165,11 @@ fn the_review_form_needs_this_sessions_token_from_this_site(app: &App) {
     refused(post_form(app, c, Some(&session), &[("Sec-Fetch-Site", "cross-site")], &form(&token)), "from another site");
     refused(post_form(app, c, Some(&session), &[("Origin", "https://evil.example")], &form(&token)), "another origin");
     // Without the password, no form is even read.
-    let resp = c.send("POST", "/merge/contact", Key::None, &[("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", &session)], Some(form(&token).as_bytes()));
+    let resp = c.send("POST", "/view/merge/contact", Key::None, &[("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", &session)], Some(form(&token).as_bytes()));
     assert_eq!(resp.status, 401);
     still_separate(c, &a, &b);
     // Not a form: refused before anything is read.
-    let resp = page(app, c, "POST", "/merge/contact", &[("Content-Type", "application/json"), ("Cookie", &session)], Some(b"{}"));
+    let resp = page(app, c, "POST", "/view/merge/contact", &[("Content-Type", "application/json"), ("Cookie", &session)], Some(b"{}"));
     assert_eq!(resp.status, 415, "{}", resp.text());
 
     // This session's token, from this site: merged, and the browser is sent to the survivor.
@@ -200,7 +200,7 @@ fn the_review_form_needs_this_sessions_token_from_this_site(app: &App) {
     // The undo form needs the same proof; with it, the records are separate again.
     let merge_id = location.split("merge=").nth(1).unwrap().to_string();
     let undo = |cookie: Option<&str>, token: &str| {
-        post_form_to(app, c, "/merge/contact/undo", cookie, &[], &format!("token={token}&merge={merge_id}"))
+        post_form_to(app, c, "/view/merge/contact/undo", cookie, &[], &format!("token={token}&merge={merge_id}"))
     };
     let resp = undo(None, &token);
     assert_eq!(resp.status, 403, "{}", resp.text());
@@ -218,16 +218,16 @@ fn the_review_form_needs_this_sessions_token_from_this_site(app: &App) {
 
 fn a_review_of_records_that_cannot_merge_says_why(app: &App) {
     let c = &app.matching;
-    let resp = page(app, c, "GET", "/merge/contact?ids=ct_only", &[], None);
+    let resp = page(app, c, "GET", "/view/merge/contact?ids=ct_only", &[], None);
     assert_eq!(resp.status, 400);
     assert!(resp.text().contains("at least two records"), "{}", resp.text());
     let tag = unique("gone").replace('-', "");
     let (a, _) = duplicate_contacts(c, &tag);
-    let resp = page(app, c, "GET", &format!("/merge/contact?ids={a},ct_{}", random_hex(8)), &[], None);
+    let resp = page(app, c, "GET", &format!("/view/merge/contact?ids={a},ct_{}", random_hex(8)), &[], None);
     assert_eq!(resp.status, 404);
     assert!(resp.text().contains("There is no contact with the id"), "{}", resp.text());
     // A company id in a contact review is a record this review does not know.
-    let resp = page(app, c, "GET", &format!("/merge/company?ids={a},co_x"), &[], None);
+    let resp = page(app, c, "GET", &format!("/view/merge/company?ids={a},co_x"), &[], None);
     assert_eq!(resp.status, 404);
     // The form names the survivor itself among the merged: the API's 400, shown as a page.
     let (b, d) = duplicate_contacts(c, &format!("{tag}x"));
@@ -251,8 +251,8 @@ fn a_person_merges_two_contacts_in_the_browser(app: &App) {
     browser.goto(&format!("{origin}/view/contact/{a}"));
     let html = browser.source();
     assert!(html.contains("Possible duplicates") && html.contains(&format!("/view/contact/{b}")), "{html}");
-    browser.click(".duplicates a[href^='/merge/contact']");
-    browser.wait_for_url("/merge/contact?ids=");
+    browser.click(".duplicates a[href^='/view/merge/contact']");
+    browser.wait_for_url("/view/merge/contact?ids=");
     assert!(browser.selected(&format!("input[name='survivor'][value='{a}']")), "the record the review came from is offered to stay");
     assert!(browser.selected(&format!("input[name='field:title'][value='{a}']")));
     browser.screenshot(&shots.join("merge-review.png"));

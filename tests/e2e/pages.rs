@@ -59,7 +59,7 @@ fn create(c: &Client, kind: &str, record: Value) -> String {
 fn no_password_means_every_page_is_404(app: &App) {
     // The policy server has no DASHBOARD_PASSWORD.
     let password = &app.dashboard_password;
-    for path in ["/", "/view/contact/ct_x", "/view/company/co_x", "/?q=a"] {
+    for path in ["/view/", "/view/contact/ct_x", "/view/company/co_x", "/view/?q=a"] {
         for (key, headers) in [
             (Key::None, vec![]),
             (Key::Valid, vec![]),
@@ -76,7 +76,7 @@ fn no_password_means_every_page_is_404(app: &App) {
 
 fn pages_need_the_dashboard_password(app: &App) {
     let ct = create(&app.api, "contacts", json!({"firstName": "Guarded"}));
-    for path in ["/".to_string(), format!("/view/contact/{ct}"), "/view/company/co_x".to_string()] {
+    for path in ["/view/".to_string(), format!("/view/contact/{ct}"), "/view/company/co_x".to_string()] {
         let wrong = basic(&format!("{}x", app.dashboard_password));
         let key_as_password = basic(&app.api.keys[0]);
         let bearer = format!("Bearer {}", app.dashboard_password);
@@ -123,7 +123,7 @@ fn unknown_ids_get_a_friendly_404(app: &App) {
         assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
         let html = resp.text();
         assert!(html.contains(&format!("<h1>{title}</h1>")), "{html}");
-        assert!(html.contains("<a href=\"/\">Go to the dashboard</a>"));
+        assert!(html.contains("<a href=\"/view/\">Go to the dashboard</a>"));
         assert!(!html.contains("<script"), "the id is escaped in the message");
     }
     // Characters a path carries as they are, escaped on the page.
@@ -136,7 +136,7 @@ fn unknown_ids_get_a_friendly_404(app: &App) {
 /// then answers the signed-in user with a page (not the API's JSON) that carries every security
 /// header and names no variable.
 fn a_broken_server_asks_for_the_password_first_and_answers_a_page(app: &App) {
-    for path in ["/", "/view/contact/ct_x"] {
+    for path in ["/view/", "/view/contact/ct_x"] {
         let resp = app.broken.send("GET", path, Key::None, &[], None);
         assert_eq!(resp.status, 401, "{path}: {}", resp.text());
         assert!(!resp.text().contains("navailable"), "nothing about the server's state before sign-in");
@@ -169,12 +169,12 @@ fn every_page_carries_the_security_headers(app: &App) {
     let ct = create(&app.api, "contacts", json!({"firstName": "Headers"}));
     let co = create(&app.api, "companies", json!({"name": "Headers Inc"}));
     let pages = [
-        ("dashboard", page(app, "/?q=headers")),
+        ("dashboard", page(app, "/view/?q=headers")),
         ("contact", page(app, &format!("/view/contact/{ct}"))),
         ("company", page(app, &format!("/view/company/{co}"))),
         ("not found", page(app, "/view/contact/ct_nope")),
-        ("sign-in", app.api.send("GET", "/", Key::None, &[], None)),
-        ("no pages", app.policy.send("GET", "/", Key::None, &[], None)),
+        ("sign-in", app.api.send("GET", "/view/", Key::None, &[], None)),
+        ("no pages", app.policy.send("GET", "/view/", Key::None, &[], None)),
     ];
     let mut nonces = Vec::new();
     for (what, resp) in &pages {
@@ -244,7 +244,7 @@ fn every_stored_value_is_escaped(app: &App) {
     let company = ok_page(app, &format!("/view/company/{co}"));
     assert_inert(&company, "company page");
     assert!(company.matches(escaped).count() >= 25, "{company}");
-    let dashboard = ok_page(app, &format!("/?q={}", url_encode(XSS)));
+    let dashboard = ok_page(app, &format!("/view/?q={}", url_encode(XSS)));
     assert_inert(&dashboard, "dashboard");
     assert!(dashboard.contains(&format!("value=\"{escaped}\"")), "the search box keeps the query, escaped");
     assert!(dashboard.contains(&format!("<a href=\"/view/contact/{ct}\">{escaped} {escaped}</a>")), "found by its name");
@@ -273,7 +273,11 @@ fn record_page_shows_fields_links_tasks_and_timeline(app: &App) {
     ok(app.api.json("PUT", "/contacts", &json!({"contacts": [{"crmId": ct, "title": "CEO"}]})));
 
     let resp = page(app, &format!("/view/contact/{ct}"));
-    assert_eq!(resp.header("x-d1-statements"), Some("2"), "one statement for the whole page, one for its possible duplicates");
+    assert_eq!(
+        resp.header("x-d1-statements"),
+        Some("2"),
+        "one statement for the whole page, one for its possible duplicates (and none for the header: the shared password named no user)"
+    );
     let html = resp.text();
     assert!(html.contains(&format!("<h1>Ada {tag}</h1>")));
     assert!(html.contains(&format!("<a href=\"mailto:ada@{tag}.com\">")));
@@ -282,7 +286,7 @@ fn record_page_shows_fields_links_tasks_and_timeline(app: &App) {
     assert!(html.contains("<th>genesy_last_engaged_at</th><td>2024-05-01</td>"), "engagement fields as custom properties");
     assert!(html.contains(&format!("<a href=\"/view/company/{co}\">Acme {tag}</a><span class=\"badge\">primary</span>")));
     assert!(html.contains("Send the proposal") && html.contains("2030-01-02 09:00 UTC"));
-    let completed = html.find("<h3>Completed</h3>").unwrap();
+    let completed = html.find("<caption>Completed tasks</caption>").unwrap();
     assert!(html.find("Intro call").unwrap() > completed, "the completed task under Completed");
     let inbound = html.find("← Inbound").expect("inbound told apart");
     let outbound = html.find("→ Outbound").expect("outbound told apart");
@@ -328,7 +332,7 @@ fn dashboard_searches_and_pages(app: &App) {
     assert_eq!(ids.len(), 30);
 
     // Upper case and a domain: folded like the stored search text.
-    let mut path = format!("/?q={}", tag.to_uppercase());
+    let mut path = format!("/view/?q={}", tag.to_uppercase());
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
@@ -353,13 +357,13 @@ fn dashboard_searches_and_pages(app: &App) {
     assert_eq!(seen, ids, "every match once, in name order (Émile00..Émile29)");
 
     // Accents folded: "emile05 walker" finds the one.
-    let html = ok_page(app, "/?q=EMILE05%20walker&tasks=tk_x&contacts=");
+    let html = ok_page(app, "/view/?q=EMILE05%20walker&tasks=tk_x&contacts=");
     let listed = listed_contacts(&html);
     assert!(listed.contains(&ids[5]) && !listed.contains(&ids[4]), "{listed:?}");
 }
 
 fn dashboard_shows_the_enginy_settings_without_a_key(app: &App) {
-    let html = ok_page(app, "/");
+    let html = ok_page(app, "/view/");
     let base = &app.api.base;
     assert!(html.contains(&format!("<code>{base}</code>")), "the base URL is the request's origin");
     assert!(html.contains("<code>X-API-Key</code>"));
@@ -374,7 +378,7 @@ fn dashboard_shows_the_enginy_settings_without_a_key(app: &App) {
     }
 
     // With PUBLIC_URL set (its trailing slash dropped), the settings use it, not the request's.
-    let resp = app.matching.send("GET", "/", Key::None, &[("Authorization", &basic(&app.dashboard_password))], None);
+    let resp = app.matching.send("GET", "/view/", Key::None, &[("Authorization", &basic(&app.dashboard_password))], None);
     assert_eq!(resp.status, 200, "{}", resp.text());
     let html = resp.text();
     assert!(html.contains("<code>https://crm.e2e.test</code>"), "{html}");

@@ -119,6 +119,44 @@ impl Browser {
         self.call("POST", &self.session_path(&format!("/element/{element}/click")), Some(json!({})));
     }
 
+    /// Types `text` into what `css` selects, after clearing it (a date input takes the date as
+    /// the browser's locale writes it; `set_value` fills one without typing).
+    pub fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.call("POST", &self.session_path(&format!("/element/{element}/clear")), Some(json!({})));
+        self.call("POST", &self.session_path(&format!("/element/{element}/value")), Some(json!({ "text": text })));
+    }
+
+    /// Sets an input's value directly (for inputs whose typing is locale-dependent, such as a
+    /// date), through a script the test runs in the page: the page itself runs none.
+    pub fn set_value(&self, css: &str, value: &str) {
+        let element = self.find(css);
+        let script = "arguments[0].value = arguments[1];";
+        self.call("POST", &self.session_path("/execute/sync"), Some(json!({"script": script, "args": [{ ELEMENT: element }, value]})));
+    }
+
+    /// Presses keys on whatever has the focus, as a keyboard would (`\u{E004}` is Tab, `\u{E007}`
+    /// Enter, `\u{E00D}` Space).
+    pub fn keys(&self, keys: &str) {
+        let actions = keys.chars().flat_map(|k| [json!({"type": "keyDown", "value": k.to_string()}), json!({"type": "keyUp", "value": k.to_string()})]).collect::<Vec<_>>();
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.call("POST", &self.session_path("/actions"), Some(body));
+    }
+
+    /// An attribute of the element that has the focus (`id`, `name`, `value`, or `outerHTML`
+    /// through the property of that name).
+    pub fn focused(&self, property: &str) -> String {
+        let element = self.call("GET", &self.session_path("/element/active"), None);
+        let id = element[ELEMENT].as_str().unwrap_or_default().to_string();
+        let value = self.call("GET", &self.session_path(&format!("/element/{id}/property/{property}")), None);
+        value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string())
+    }
+
+    /// What a script of the test computes in the page (its answer as JSON).
+    pub fn eval(&self, script: &str) -> Value {
+        self.call("POST", &self.session_path("/execute/sync"), Some(json!({"script": script, "args": []})))
+    }
+
     /// Whether a checkbox or radio button `css` selects is checked.
     pub fn selected(&self, css: &str) -> bool {
         let element = self.find(css);
