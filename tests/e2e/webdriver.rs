@@ -172,6 +172,20 @@ impl Browser {
         std::fs::write(path, bytes).unwrap();
     }
 
+    /// Waits until the page holds `text` (after a form whose answer stays at the same address);
+    /// answers the page.
+    pub fn wait_for_text(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let html = self.source();
+            if html.contains(text) {
+                return html;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "the page never showed {text:?}:\n{html}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until the browser shows a page whose address contains `part`.
     pub fn wait_for_url(&self, part: &str) -> String {
         let started = Instant::now();

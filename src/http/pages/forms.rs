@@ -89,9 +89,11 @@ async fn read(page: &Page<'_>, req: &mut Request) -> Result<Result<Form, Answer>
 /// Runs an API handler for a form, as the person, with `body` as its request body, under the
 /// form's `formId` as the `Idempotency-Key` (so the same form sent twice writes once and answers
 /// the same). Answers the API's status and JSON.
+/// The form itself is the fingerprint of the key (a second submit of one form is the same form,
+/// even where its body holds the time it was sent).
 async fn as_api(page: &mut Page<'_>, form: &Form, pattern: &str, body: Value, handler: impl AsyncFnOnce(&Ctx<'_>) -> HandlerResult) -> Result<(u16, Value), ApiError> {
     page.ctx.store.act_as(page.ctx.request_id, page.person.actor());
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let bytes = serde_json::to_vec(form).unwrap_or_default();
     page.ctx.body = Some(body);
     let ctx = &page.ctx;
     let outcome = match form_key_of(form) {
