@@ -33,8 +33,6 @@ thread_local! {
 /// Verifies the `Cf-Access-Jwt-Assertion` of a page request and returns the person's email.
 /// `assertion` is the header's value (`None` when absent). The refusal's `status()` (401, or
 /// 403 for a service token) and `message()` make the page; its `reason()` goes to the log.
-// Until the pages' pipeline calls it.
-#[allow(dead_code)]
 pub async fn verify(access: &AccessConfig, assertion: Option<&str>) -> Result<String, AccessRefusal> {
     let token = parse(assertion.unwrap_or_default())?;
     let key = key_for(access, &token.kid).await?;
