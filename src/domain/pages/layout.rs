@@ -57,11 +57,16 @@ form.review{display:block}input[type=radio],input[type=checkbox]{margin:0 .3rem 
 .group{border-top:1px solid var(--line);padding:.4rem 0}.group:first-of-type{border-top:0}.group ul{margin:.2rem 0;padding-left:1.2rem}\
 .compare th{width:auto}.compare td,.compare th{min-width:10rem}\
 .notice{background:#e7f6ee;border-color:#a6dcbf}form.undo{margin:.5rem 0 0}\
-.late-text{color:var(--late);font-weight:600}\
+.late-text{color:var(--late);font-weight:600}strong.late{color:var(--late)}section.late{border-left:4px solid var(--late)}\
+.actions{display:flex;flex-wrap:wrap;gap:.4rem}form.act{margin:0;display:flex;flex-wrap:wrap;align-items:center;gap:.3rem}\
+form.act input[type=date],form.act select{flex:0 1 auto}form.act select{max-width:16rem}\
+ul.counts-nav{list-style:none;margin:.4rem 0 1rem;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem}\
 @media (max-width:40rem){main{padding:.5rem}section{padding:.7rem}h1{font-size:1.3rem}\
 .kv th,.kv td{display:block;width:auto;border:0;padding:.1rem .2rem}.kv tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}\
-.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.stack tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}\
-.stack td{display:block;border:0;padding:.1rem .2rem}.stack td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}}";
+.stack thead,.work thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
+.stack tr,.work tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}\
+.stack td,.work td{display:block;border:0;padding:.1rem .2rem}.stack td[data-label]::before,.work td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}\
+.work td[data-label=Actions]::before,.work td[data-label=Task]::before{content:none}}";
 
 /// What the frame of every page shows around its content: the stylesheet's nonce, who is signed
 /// in, their open tasks, and the search box.

@@ -416,7 +416,7 @@ impl WorkPage {
     fn row(&self, h: &mut Html, group: Group, task: &WorkTask, forms: &Forms) {
         let t = &task.task;
         h.raw(if group == Group::Overdue { "<tr class=\"late\">" } else { "<tr>" });
-        h.raw("<td data-label=\"Due\">");
+        h.raw("<td class=\"date\" data-label=\"Due\">");
         if group == Group::Overdue {
             h.raw("<strong class=\"late\">Overdue</strong><br>");
         }
