@@ -38,7 +38,7 @@ fn the_document_uses_only_keywords_the_checks_understand() {
 #[test]
 fn exactly_the_routes_that_read_a_body_document_one() {
     let spec = spec();
-    for route in ROUTES.iter().filter(|r| r.access != Access::Page) {
+    for route in ROUTES.iter().filter(|r| !matches!(r.access, Access::Page | Access::Moved)) {
         let schema = spec.request_schema(route.pattern, route.method).unwrap();
         assert_eq!(
             schema.is_some(),

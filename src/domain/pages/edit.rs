@@ -348,6 +348,32 @@ pub fn plan_task_action(form: &[(String, String)], current_due: Option<&str>) ->
     Err(FieldError::new("completed", "This form asks for nothing: complete, reschedule or reassign the task"))
 }
 
+/// Whether a task's reschedule or reassignment would overwrite someone else's change of that same
+/// field: the page showed `shown` (the form's `shown` input), the task now holds another value,
+/// and the form asks for yet another. Answers the sentence that says so, both values named. A
+/// completion is never stale: completing twice is completing.
+pub fn stale_task(form: &[(String, String)], due_now: Option<&str>, owner_now: Option<&str>) -> Option<String> {
+    let (what, now, asked) = match (value(form, "dueDate"), value(form, "ownerId")) {
+        (Some(asked), _) => ("due date", due_now.unwrap_or_default(), asked.trim()),
+        (None, Some(asked)) => ("assignee", owner_now.unwrap_or_default(), asked.trim()),
+        _ => return None,
+    };
+    let shown = value(form, "shown")?;
+    let same_ask = now == asked || (what == "due date" && date_of_stored(now) == asked && !asked.is_empty());
+    if shown == now || same_ask {
+        return None;
+    }
+    let now_text = if now.is_empty() { "none" } else { now };
+    Some(format!(
+        "Someone changed this task's {what} after the page was shown: it is now “{now_text}”; you asked for “{asked}”. \
+         Nothing was changed. Go back to see the task as it is now, and change it again if you still want to."
+    ))
+}
+
+fn date_of_stored(timestamp: &str) -> &str {
+    timestamp.get(..10).unwrap_or(timestamp)
+}
+
 /// A due timestamp for `date` (`YYYY-MM-DD`, as a date input sends it), keeping the time of day
 /// of `current` (the stored due date) when there is one, else the end of that day (UTC): see
 /// [`due_from_date`].
@@ -658,6 +684,24 @@ mod tests {
         assert_eq!((a.patch, a.notice), (json!({"ownerId": "us_2"}), Notice::TaskReassigned));
         assert_eq!(plan_task_action(&form(&[("dueDate", "2026-02-30")]), None).unwrap_err().field, "dueDate");
         assert!(plan_task_action(&form(&[]), None).is_err());
+    }
+
+    #[test]
+    fn a_reschedule_over_someone_elses_is_stale_and_a_completion_never() {
+        let f = |pairs: &[(&str, &str)]| form(pairs);
+        let due = Some("2026-12-10T09:00:00.000Z");
+        // Shown what is stored: not stale.
+        assert_eq!(stale_task(&f(&[("dueDate", "2026-12-12"), ("shown", "2026-12-10T09:00:00.000Z")]), due, None), None);
+        // Someone moved it to the 10th since the page showed the 8th; this person asks for the 12th.
+        let stale = stale_task(&f(&[("dueDate", "2026-12-12"), ("shown", "2026-12-08T09:00:00.000Z")]), due, None).unwrap();
+        assert!(stale.contains("due date") && stale.contains("2026-12-10T09:00:00.000Z") && stale.contains("2026-12-12"), "{stale}");
+        // ... or for the date it already has: nothing to refuse.
+        assert_eq!(stale_task(&f(&[("dueDate", "2026-12-10"), ("shown", "2026-12-08T09:00:00.000Z")]), due, None), None);
+        let stale = stale_task(&f(&[("ownerId", "us_2"), ("shown", "us_1")]), None, Some("us_3")).unwrap();
+        assert!(stale.contains("assignee") && stale.contains("us_3") && stale.contains("us_2"), "{stale}");
+        assert_eq!(stale_task(&f(&[("ownerId", "us_2"), ("shown", "us_1")]), None, Some("us_2")), None);
+        assert_eq!(stale_task(&f(&[("completed", "true"), ("shown", "true")]), due, None), None);
+        assert_eq!(stale_task(&f(&[("dueDate", "2026-12-12")]), due, None), None, "a form without shown is not checked");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::domain::error::ApiError;
 use crate::domain::idempotency::fingerprint;
 use crate::domain::matching::MatchField;
 use crate::domain::pages::edit::{
-    api_problems, back_to, is_crm_id, link_body, other_input, plan_activity, plan_edit, plan_link, plan_task, plan_task_action, value, Edit,
+    api_problems, back_to, is_crm_id, link_body, other_input, plan_activity, plan_edit, plan_link, plan_task, plan_task_action, stale_task, value, Edit,
     FieldError, FormName, FormState, Notice,
 };
 use crate::domain::pages::form::{check_post, form_key_of, parse_form, Post};
@@ -176,35 +176,21 @@ async fn create_task(page: &mut Page<'_>, kind: RecordKind, form: &Form) -> Form
     }
 }
 
-/// Complete, reopen, reschedule or reassign a task, through `PATCH /tasks/{id}`. A reschedule
-/// or reassignment made over someone else's change of that same field is refused, both values
-/// named; a completion is never stale (completing twice is completing).
+/// Complete, reopen, reschedule or reassign a task, through `PATCH /tasks/{id}` (one statement
+/// reads the task first). A reschedule or reassignment made over someone else's change of that
+/// same field is refused, both values named (`edit::stale_task`).
 async fn task(page: &mut Page<'_>, form: &Form) -> FormResult {
     let id = page.ctx.params[0];
     let back = value(form, "back").filter(|b| b.starts_with("/view/")).unwrap_or("/view/work").to_string();
-    let stored = page.ctx.store.tasks_by_ids(&[id]).await?.pop();
-    let Some(stored) = stored else {
+    let Some(stored) = page.ctx.store.tasks_by_ids(&[id]).await?.pop() else {
         return Ok(page.message(404, "Task not found", &format!("There is no task with the id {id}. It may have been deleted.")));
     };
     let action = match plan_task_action(form, stored.due_date.as_deref()) {
         Ok(action) => action,
         Err(problem) => return Ok(task_refused(page, &back, 400, &problem.message)),
     };
-    let (field, now_value) = match (value(form, "dueDate"), value(form, "ownerId")) {
-        (Some(_), _) => ("due date", stored.due_date.clone().unwrap_or_default()),
-        (None, Some(_)) => ("assignee", stored.owner_id.clone().unwrap_or_default()),
-        _ => ("", String::new()),
-    };
-    let sent = action.patch.as_object().and_then(|p| p.values().next()).map(|v| v.as_str().unwrap_or_default().to_string()).unwrap_or_default();
-    if let Some(shown) = value(form, "shown").filter(|_| !field.is_empty()) {
-        if shown != now_value && now_value != sent {
-            let message = format!(
-                "Someone changed this task's {field} after the page was shown: it is now “{}”; you asked for “{}”. Nothing was changed. Go back to see the task as it is now, and change it again if you still want to.",
-                if now_value.is_empty() { "none" } else { &now_value },
-                value(form, "dueDate").or(value(form, "ownerId")).unwrap_or_default()
-            );
-            return Ok(task_refused(page, &back, 409, &message));
-        }
+    if let Some(message) = stale_task(form, stored.due_date.as_deref(), stored.owner_id.as_deref()) {
+        return Ok(task_refused(page, &back, 409, &message));
     }
     let (status, answer) = as_api(page, form, "/tasks/{id}", action.patch, async |ctx| tasks::update(ctx).await).await?;
     match status {
