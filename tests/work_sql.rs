@@ -6,7 +6,8 @@
 //! of other tasks).
 
 use edge_crm::domain::pages::form::Forms;
-use edge_crm::domain::pages::work::{day_bounds, email_key, PersonRow, WorkCounts, WorkPage, WorkRow};
+use edge_crm::domain::pages::layout::WorkCounts;
+use edge_crm::domain::pages::work::{day_bounds, email_key, PersonRow, WorkPage, WorkRow};
 use edge_crm::domain::pages::html::Html;
 use edge_crm::domain::time::Timestamp;
 use edge_crm::store::sql_work_page::{WORK_COUNTS, WORK_PAGE};

@@ -24,7 +24,7 @@ use crate::domain::pages::edit::{
 use crate::domain::pages::form::{check_post, form_key_of, parse_form, Post};
 use crate::domain::pages::html::url_encode;
 use crate::domain::pages::merge::{merge_body, merge_refused, review_href};
-use crate::domain::pages::record::record_href;
+use crate::domain::pages::parts::record_href;
 use crate::domain::record::{KeySet, RecordKind};
 use crate::domain::request::check_declared_length;
 use crate::domain::routes::RouteId;

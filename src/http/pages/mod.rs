@@ -19,7 +19,7 @@ use super::context::{self, now_millis, Ctx};
 use crate::domain::config::Config;
 use crate::domain::error::ApiError;
 use crate::domain::pages::form::{self, Forms};
-use crate::domain::pages::record::Owner;
+use crate::domain::pages::parts::Owner;
 use crate::domain::pages::work::{day_bounds, email_key};
 use crate::domain::pages::{Person, Shell};
 use crate::domain::routes::{ReadFrom, RouteId};

@@ -16,7 +16,7 @@ use crate::domain::pages::edit::{FormState, Notice};
 use crate::domain::pages::html::{url_encode, Html};
 use crate::domain::pages::layout::page as document;
 use crate::domain::pages::merge::{review_ids, DuplicatesPage, MergeNotice, MergeReview, DASHBOARD_GROUPS, DUPLICATES_PAGE};
-use crate::domain::pages::record::record_href;
+use crate::domain::pages::parts::record_href;
 use crate::domain::pages::record_forms::delete_confirmation;
 use crate::domain::pages::work::{day_bounds, email_key, WorkPage, WorkRow};
 use crate::store::sql_work_page::WORK_GROUP_LIMIT;
@@ -174,7 +174,7 @@ async fn confirm_delete(page: &Page<'_>, kind: RecordKind) -> ViewResult {
         let noun = kind.noun().to_lowercase();
         return Ok(page.message(404, &format!("{} not found", kind.noun()), &format!("There is no {noun} with the id {id}.")));
     };
-    let name = crate::domain::pages::record::shown_identity(kind, &row.fields);
+    let name = crate::domain::pages::parts::shown_identity(kind, &row.fields);
     let title = format!("Delete {name}?");
     Ok(Answer::page(200, document(&title, &page.shell, |h: &mut Html| delete_confirmation(h, kind, id, &name, &page.forms))))
 }
