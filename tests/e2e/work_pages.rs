@@ -264,7 +264,8 @@ fn a_record_page_edits_logs_and_creates_as_the_person(app: &App) {
     let me = Person::new(app, "Eddie Editor");
     let c = me.c;
     let before = ok(c.get("/health"))["timestamp"].as_str().unwrap().to_string();
-    let ct = create(c, "contacts", json!({"firstName": "Ada", "lastName": unique("Edit"), "title": "CTO", "stage": "lead", "score": 3}));
+    let ext = unique("edit-ext");
+    let ct = create(c, "contacts", json!({"externalId": ext, "firstName": "Ada", "lastName": unique("Edit"), "title": "CTO", "stage": "lead", "score": 3}));
     let path = format!("/view/contact/{ct}");
     let html = me.get(&path);
 
@@ -280,6 +281,10 @@ fn a_record_page_edits_logs_and_creates_as_the_person(app: &App) {
     let feed = ok(c.get(&format!("/contacts?updatedAfter={before}&limit=200")));
     let entry = feed["data"].as_array().unwrap().iter().find(|e| e["crmId"] == ct.as_str() || e["id"] == ct.as_str()).expect("the edited contact is in the feed");
     assert!(entry.to_string().contains("CEO"), "{entry}");
+    // And Enginy's next sync answers the edited field in its properties.
+    let synced = ok(c.json("POST", "/contacts/sync", &json!({"contacts": [{"externalId": ext, "firstName": "Ada"}]})));
+    let found = synced["results"].as_array().unwrap().iter().find(|r| r["crmId"] == ct.as_str()).cloned().expect("the contact is found by its externalId");
+    assert_eq!(found["properties"]["title"], "CEO", "{synced}");
     let page = me.get(&format!("{path}?done=saved"));
     assert!(page.contains("Your changes are saved.") && page.contains(&format!("<td data-label=\"By\">{}</td>", me.email)), "{page}");
 

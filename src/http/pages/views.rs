@@ -20,7 +20,7 @@ use crate::domain::pages::parts::record_href;
 use crate::domain::pages::record_forms::delete_confirmation;
 use crate::domain::pages::work::{day_bounds, email_key, WorkPage, WorkRow};
 use crate::store::sql_work_page::WORK_GROUP_LIMIT;
-use crate::domain::pages::{Dashboard, DashboardQuery, List, RecordPage, Settings};
+use crate::domain::pages::{Dashboard, DashboardQuery, List, RecordPage, Settings, Shell};
 use crate::domain::record::RecordKind;
 use crate::domain::routes::RouteId;
 use crate::domain::time::Timestamp;
@@ -115,10 +115,12 @@ async fn work(page: &Page<'_>) -> ViewResult {
         None => WorkRow::default(),
     };
     let view = WorkPage::from_row(row, &claimed);
+    // The header's counts are the page's own (read in the same statement), so they agree.
+    let shell = Shell { counts: view.user.as_ref().map(|_| view.counts), ..page.shell.clone() };
     let done = Notice::from_query(&page.query);
     Ok(Answer::page(
         200,
-        document(view.title(), &page.shell, |h| {
+        document(view.title(), &shell, |h| {
             if let Some(done) = done {
                 h.raw("<section class=\"notice\" role=\"status\"><p>").raw(done.sentence()).raw("</p></section>");
             }
