@@ -161,19 +161,8 @@ fn location(resp: &Resp) -> String {
 
 /// Today's UTC date and the date `days` from it, as a date input writes them.
 fn date_in(days: i64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let day = now.div_euclid(86_400) + days;
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    edge_crm::domain::time::Timestamp::from_millis(now + days * 86_400_000).to_rfc3339()[..10].to_string()
 }
 
 fn create(c: &Client, kind: &str, record: Value) -> String {
