@@ -122,7 +122,7 @@ pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
         .store
         .activity(ctx.params[0])
         .await?
-        .ok_or_else(|| ApiError::NotFound("Activity not found".into()))?;
+        .ok_or_else(|| ApiError::not_found("activity", ctx.params[0]))?;
     respond::json(&wire(&row), 200)
 }
 
@@ -132,7 +132,7 @@ pub async fn timeline(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)
     let q = TimelineQuery::parse(query)?;
     let id = ctx.params[0];
     if !is_live(ctx, kind, id).await? {
-        return Err(ApiError::NotFound(kind.not_found_message().into()));
+        return Err(ApiError::not_found(kind.key_kind(), id));
     }
     // One more than the page: whether another page follows.
     let rows = ctx
@@ -147,5 +147,5 @@ pub async fn timeline(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)
 
 /// `GET /activities/{id}/history`.
 pub async fn history(ctx: &Ctx<'_>, query: &[(String, String)]) -> HandlerResult {
-    entity_history(ctx, IdKind::Activity, "Activity not found", query).await
+    entity_history(ctx, IdKind::Activity, "activity", query).await
 }

@@ -20,7 +20,7 @@ mod work;
 use serde_json::Value;
 use worker::{event, Context as WorkerContext, Env, Request, Response};
 
-use crate::domain::error::ApiError;
+use crate::domain::error::{ApiError, Missing};
 use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
 use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
@@ -119,7 +119,9 @@ async fn handle(
     }
     let matched = match matched {
         Ok(m) => m,
-        Err(RouteError::NotFound) => return Err(ApiError::NotFound(format!("no route {method} {path}"))),
+        Err(RouteError::NotFound) => {
+            return Err(ApiError::NotFound(Missing { error: format!("no route {method} {path}"), message: format!("No route answers {method} {path}.") }))
+        }
         Err(RouteError::MethodNotAllowed(allow)) => return Err(ApiError::MethodNotAllowed { allow }),
     };
     *route_label = matched.route.pattern.to_string();

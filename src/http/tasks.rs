@@ -17,8 +17,8 @@ use crate::domain::refs::RefFields;
 use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues};
 use crate::store::d1_work::TaskRow;
 
-fn not_found() -> ApiError {
-    ApiError::NotFound("Task not found".into())
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found("task", id)
 }
 
 fn values(row: &TaskRow) -> TaskValues {
@@ -93,7 +93,7 @@ async fn create_part(ctx: &Ctx<'_>, items: &[&Value]) -> Result<Vec<Result<Value
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
     let rows = ctx.store.tasks_by_ids(&[ctx.params[0]]).await?;
-    respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
+    respond::json(&wire(rows.first().ok_or_else(|| not_found(ctx.params[0]))?), 200)
 }
 
 /// Applies one patch to the given live tasks and writes them, with history, retrying on a
@@ -145,14 +145,14 @@ pub async fn update(ctx: &Ctx<'_>) -> HandlerResult {
         return Err(ApiError::invalid("request body must be a task object", vec![Detail::new("", "expected an object")]));
     }
     let rows = patch(ctx, &[ctx.params[0].to_string()], body).await?;
-    respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
+    respond::json(&wire(rows.first().ok_or_else(|| not_found(ctx.params[0]))?), 200)
 }
 
 /// `DELETE /tasks/{id}`: soft delete (history keeps the task), `{"id", "deleted": true}`.
 pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
     let id = ctx.params[0];
     if !ctx.store.delete_task(id, &now(), ctx.request_id).await? {
-        return Err(not_found());
+        return Err(not_found(id));
     }
     respond::json(&json!({ "id": id, "deleted": true }), 200)
 }
@@ -176,5 +176,5 @@ pub async fn update_batch(ctx: &Ctx<'_>) -> HandlerResult {
 
 /// `GET /tasks/{id}/history`.
 pub async fn history(ctx: &Ctx<'_>, query: &[(String, String)]) -> HandlerResult {
-    entity_history(ctx, IdKind::Task, "Task not found", query).await
+    entity_history(ctx, IdKind::Task, "task", query).await
 }
