@@ -172,7 +172,7 @@ async fn api(
     let (route, pattern) = (matched.route.id, matched.route.pattern);
     // Only a keyed request is fingerprinted (the body is hashed, so not on every request).
     let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, &bytes)));
-    let ctx = Ctx { no_cache, body, params: matched.params, ..Ctx::new(env, worker, config, store, request_id) };
+    let ctx = Ctx { no_cache, body, params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
     let mut response = match keyed {
         Some((key, fingerprint)) => {
             idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
