@@ -341,6 +341,37 @@ fn keyless_activities_are_idempotent_on_content() {
     assert_eq!((i, id.as_str()), (4, "ac_first"));
 }
 
+/// A value a deduplicated create kept out is in history as sent, with the stored value as old and
+/// new and `applied` 0; the history read answers it with the other entries.
+#[test]
+fn kept_values_are_history_marked_not_applied() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let kept = r#"[{"id":"co_1","kept":[{"field":"industry","stored":"Financial Services","sent":"Fintech"},{"field":"properties.tier","sent":"gold"}]}]"#;
+    db.execute(sql::COMPANIES.history_kept, rusqlite::params![kept, "2024-01-01T00:00:00.000Z", "req_1"]).unwrap();
+    db.execute(
+        "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) VALUES ('company', 'co_1', 'name', NULL, '\"Acme\"', 't', 'req_0')",
+        [],
+    )
+    .unwrap();
+    let mut stmt = db.prepare(sql::HISTORY).unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = stmt
+        .query_map(rusqlite::params!["co_1", f64::MAX, 10], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(6)?, r.get(7)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let fintech = (
+        "industry".to_string(),
+        Some("\"Financial Services\"".to_string()),
+        Some("\"Financial Services\"".to_string()),
+        Some("\"Fintech\"".to_string()),
+        0,
+    );
+    assert_eq!(rows[2], fintech);
+    assert_eq!(rows[1], ("properties.tier".to_string(), None, None, Some("\"gold\"".to_string()), 0));
+    assert_eq!(rows[0].4, 1, "a change that was applied");
+}
+
 /// Users are upserted by normalised email: a stored user is updated (a name not sent keeps the
 /// stored one, properties merge), a new one inserted, and every item resolves to its user.
 #[test]

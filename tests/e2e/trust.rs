@@ -177,14 +177,33 @@ fn a_deduplicated_export_keeps_what_it_carried(app: &App) {
     assert_eq!((r["crmId"].as_str(), r["created"].as_bool()), (Some(id.as_str()), Some(false)), "{answer}");
     // The page URL sent as the domain fills the empty website too.
     assert_eq!(r["updatedFields"], json!(["industry", "website", "properties.tier"]), "{answer}");
+    // The name it carried differs from the stored one, which stays: said, not dropped.
+    assert_eq!(r["keptFields"], json!(["name"]), "{answer}");
     let record = app.api.get(&format!("/companies/{id}")).json();
     assert_eq!((record["name"].as_str(), record["industry"].as_str()), (Some("Merge Co"), Some("Software")), "filled, not overwritten");
     assert_eq!(record["properties"]["tier"], "gold");
-    let history = app.api.get(&format!("/companies/{id}/history")).json();
+    let resp = app.api.get(&format!("/companies/{id}/history"));
+    app.conforms("/companies/{id}/history", "GET", &resp);
+    let history = resp.json();
     assert!(history["history"].as_array().unwrap().iter().any(|h| h["field"] == "industry" && h["newValue"] == "Software"), "{history}");
-    // The same export again changes nothing more.
-    let again = post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "domain": domain, "industry": "Retail"}]}));
-    assert!(again["results"][0].get("updatedFields").is_none(), "{again}");
+    let name = history["history"].as_array().unwrap().iter().find(|h| h["field"] == "name").cloned().unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(
+        (name["oldValue"].clone(), name["newValue"].clone(), name["sentValue"].clone(), name["applied"].clone()),
+        (json!("Merge Co"), json!("Merge Co"), json!("MERGE CO INC"), json!(false)),
+        "the value as sent, marked not applied: {name}"
+    );
+    // Another export with another industry: the stored one stays, and the one sent is kept as sent.
+    let again = post(&app.api, "/companies", json!({"companies": [{"externalId": unique("e"), "domain": domain, "industry": "Retail"}]}));
+    let r = &again["results"][0];
+    assert!(r.get("updatedFields").is_none(), "{again}");
+    assert_eq!(r["keptFields"], json!(["industry"]), "{again}");
+    let history = app.api.get(&format!("/companies/{id}/history?limit=1")).json();
+    let entry = &history["history"][0];
+    assert_eq!((entry["field"].as_str(), entry["sentValue"].as_str(), entry["applied"].as_bool()), (Some("industry"), Some("Retail"), Some(false)), "{history}");
+    assert_eq!(app.api.get(&format!("/companies/{id}")).json()["industry"], "Software");
+    // The same values again: nothing differs, nothing kept.
+    let same = post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "domain": domain, "name": "Merge Co", "industry": "Software"}]}));
+    assert!(same["results"][0].get("keptFields").is_none() && same["results"][0].get("updatedFields").is_none(), "{same}");
 }
 
 fn sync_sends_back_the_owner_and_the_last_activity(app: &App) {
