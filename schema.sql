@@ -142,8 +142,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   -- The client's own id of the task (its externalId): a retried create makes no copy. A deleted
   -- task releases it.
   external_id  TEXT,
-  -- A task created without any key: its content fingerprint and ten-minute bucket
-  -- (`fingerprint:bucket`, domain/work/content.rs), so a retry makes no copy. A deleted task
+  -- A task created without any key: its ten-minute bucket and content fingerprint
+  -- (`bucket:fingerprint`, domain/work/content.rs), so a retry makes no copy. A deleted task
   -- releases it.
   content_key  TEXT
 );

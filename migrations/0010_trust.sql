@@ -1,6 +1,6 @@
 -- Content idempotency (API.md §7): a task or an activity sent without any key (no
 -- Idempotency-Key, no externalId, no messageId) is the same item as one with the same content
--- created in the last ten minutes. `content_key` is its content fingerprint and ten-minute bucket
+-- created in the last ten minutes. `content_key` is its ten-minute bucket and content fingerprint
 -- (domain/work/content.rs), unique among the items that hold one, so two concurrent retries
 -- cannot both be stored; the insert itself also looks at the previous bucket. Items stored before
 -- hold none, and a deleted task releases its own.
