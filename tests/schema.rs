@@ -243,10 +243,10 @@ fn activity_statements_are_idempotent_on_message_id() {
         [("ac_first", "2024-01-02T00:00:00.000Z"), ("ac_retry", "2024-01-01T00:00:00.000Z"), ("ac_later", "2024-03-01T00:00:00.000Z")]
     {
         let json = item(id, at);
-        db.execute(activities::INSERT, rusqlite::params![json, "now"]).unwrap();
+        db.execute(activities::INSERT, rusqlite::params![json, "now", "since"]).unwrap();
         db.execute(activities::HISTORY_NEW, rusqlite::params![json, "now", "r"]).unwrap();
         db.execute(activities::BUMP_CONTACTS, [&json]).unwrap();
-        let resolved: String = db.query_row(activities::RESOLVE, [&json], |r| r.get(1)).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, "since"], |r| r.get(1)).unwrap();
         assert_eq!(resolved, "ac_first");
     }
     let count = |q: &str| -> i64 { db.query_row(q, [], |r| r.get(0)).unwrap() };
@@ -254,6 +254,122 @@ fn activity_statements_are_idempotent_on_message_id() {
     assert_eq!(count("SELECT count(*) FROM history WHERE entity_type = 'activity'"), 1);
     let last: String = db.query_row("SELECT last_activity_at FROM contacts", [], |r| r.get(0)).unwrap();
     assert_eq!(last, "2024-01-02T00:00:00.000Z", "a retry, older or later, moves nothing: it logged nothing");
+}
+
+/// Keyless tasks are idempotent on their content within ten minutes, by the database: a retry in
+/// the same bucket is refused by the unique index, one just after a bucket boundary by the insert
+/// itself (the previous bucket's key, created since the window's start); the same content twice in
+/// one batch is one task; later than ten minutes, or after the task is deleted, it is a new task.
+/// Each item resolves to the task it is now.
+#[test]
+fn keyless_tasks_are_idempotent_on_content_across_a_bucket_boundary() {
+    use edge_crm::domain::work::Window;
+    use edge_crm::store::sql_work::tasks;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    // 2024-01-20T10:30:00.000Z is a bucket boundary (a multiple of ten minutes).
+    let boundary = 1_705_746_600_000i64;
+    let at = |ms: i64| edge_crm::domain::time::Timestamp::from_millis(ms).to_rfc3339();
+    let create = |ids: &[&str], fingerprint: &str, now_ms: i64| -> Vec<String> {
+        let window = Window::at(now_ms);
+        let keys = window.keys(fingerprint);
+        let items: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "fields": {"subject": "Call", "completed": false}, "properties": {},
+                                         "contentKey": keys.content_key, "previousKey": keys.previous_key}))
+            .collect();
+        let json = serde_json::Value::Array(items).to_string();
+        let now = at(now_ms);
+        db.execute(tasks::INSERT, rusqlite::params![json, now, window.since()]).unwrap();
+        db.execute(tasks::HISTORY_NEW, rusqlite::params![json, now, "r"]).unwrap();
+        let mut stmt = db.prepare(tasks::RESOLVE).unwrap();
+        stmt.query_map(rusqlite::params![json, window.since()], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect()
+    };
+    let count = || -> i64 { db.query_row("SELECT count(*) FROM tasks WHERE deleted_at IS NULL", [], |r| r.get(0)).unwrap() };
+    assert_eq!(create(&["tk_first"], "f", boundary - 1_000), vec!["tk_first"], "a second before the boundary");
+    assert_eq!(create(&["tk_same_bucket"], "f", boundary - 500), vec!["tk_first"], "the same bucket: the unique index");
+    assert_eq!(create(&["tk_next_bucket"], "f", boundary + 1_000), vec!["tk_first"], "a second after the boundary: the previous bucket");
+    assert_eq!(create(&["tk_late"], "f", boundary + 9 * 60_000), vec!["tk_first"], "nine minutes later, still within ten");
+    assert_eq!(count(), 1);
+    assert_eq!(create(&["tk_twice_a", "tk_twice_b"], "g", boundary), vec!["tk_twice_a", "tk_twice_a"], "twice in one batch: one task");
+    assert_eq!(create(&["tk_other"], "h", boundary), vec!["tk_other"], "other content: another task");
+    assert_eq!(count(), 3);
+    // Past ten minutes after the first (created 1 s before the boundary), in the next bucket: new.
+    assert_eq!(create(&["tk_after"], "f", boundary + 599_001), vec!["tk_after"]);
+    // A deleted task releases its key.
+    db.execute(tasks::DELETE, rusqlite::params!["tk_other", at(boundary + 1)]).unwrap();
+    assert_eq!(create(&["tk_again"], "h", boundary + 2), vec!["tk_again"]);
+    let history: i64 = db.query_row("SELECT count(*) FROM history WHERE field = '(created)'", [], |r| r.get(0)).unwrap();
+    assert_eq!(history, count() + 1, "a (created) entry per task stored, none for a retry");
+    // An item with no content key (an externalId, or an Idempotency-Key) is never matched by one.
+    let keyed = r#"[{"id":"tk_keyed","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
+    db.execute(tasks::INSERT, rusqlite::params![keyed, at(boundary), Window::at(boundary).since()]).unwrap();
+    let stored: i64 = db.query_row("SELECT count(*) FROM tasks WHERE id = 'tk_keyed' AND content_key IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 1);
+}
+
+/// Keyless activities likewise, and a retry whose contact was deleted since is answered by the
+/// `LOGGED` read with the activity logged first.
+#[test]
+fn keyless_activities_are_idempotent_on_content() {
+    use edge_crm::domain::work::Window;
+    use edge_crm::store::sql_work::activities;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let boundary = 1_705_746_600_000i64;
+    let at = |ms: i64| edge_crm::domain::time::Timestamp::from_millis(ms).to_rfc3339();
+    let item = |id: &str, now_ms: i64| {
+        let keys = Window::at(now_ms).keys("f");
+        serde_json::json!([{"id": id, "type": "LINKEDIN", "subject": "Invited", "occurredAt": at(now_ms), "metadata": {}, "properties": {},
+                            "contentKey": keys.content_key, "previousKey": keys.previous_key}])
+        .to_string()
+    };
+    for (id, ms) in [("ac_first", boundary - 2_000), ("ac_retry", boundary + 2_000)] {
+        let json = item(id, ms);
+        let since = Window::at(ms).since().to_string();
+        db.execute(activities::INSERT, rusqlite::params![json, at(ms), since]).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, since], |r| r.get(1)).unwrap();
+        assert_eq!(resolved, "ac_first", "{id}");
+    }
+    let count: i64 = db.query_row("SELECT count(*) FROM activities", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 1);
+    let keys = Window::at(boundary + 3_000).keys("f");
+    let lookup = serde_json::json!([{"i": 4, "contentKey": keys.content_key, "previousKey": keys.previous_key}]).to_string();
+    let (i, id): (i64, String) = db
+        .query_row(activities::LOGGED, rusqlite::params![lookup, Window::at(boundary + 3_000).since()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((i, id.as_str()), (4, "ac_first"));
+}
+
+/// A value a deduplicated create kept out is in history as sent, with the stored value as old and
+/// new and `applied` 0; the history read answers it with the other entries.
+#[test]
+fn kept_values_are_history_marked_not_applied() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let kept = r#"[{"id":"co_1","kept":[{"field":"industry","stored":"Financial Services","sent":"Fintech"},{"field":"properties.tier","sent":"gold"}]}]"#;
+    db.execute(sql::COMPANIES.history_kept, rusqlite::params![kept, "2024-01-01T00:00:00.000Z", "req_1"]).unwrap();
+    db.execute(
+        "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) VALUES ('company', 'co_1', 'name', NULL, '\"Acme\"', 't', 'req_0')",
+        [],
+    )
+    .unwrap();
+    let mut stmt = db.prepare(sql::HISTORY).unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = stmt
+        .query_map(rusqlite::params!["co_1", f64::MAX, 10], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(6)?, r.get(7)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let fintech = (
+        "industry".to_string(),
+        Some("\"Financial Services\"".to_string()),
+        Some("\"Financial Services\"".to_string()),
+        Some("\"Fintech\"".to_string()),
+        0,
+    );
+    assert_eq!(rows[2], fintech);
+    assert_eq!(rows[1], ("properties.tier".to_string(), None, None, Some("\"gold\"".to_string()), 0));
+    assert_eq!(rows[0].4, 1, "a change that was applied");
 }
 
 /// Users are upserted by normalised email: a stored user is updated (a name not sent keeps the
@@ -296,7 +412,7 @@ fn task_updates_move_the_stamp_forward_and_guard_it() {
     db.execute_batch(SCHEMA).unwrap();
     let t0 = "2024-01-01T00:00:00.000Z";
     let task = r#"[{"id":"tk_1","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
-    db.execute(tasks::INSERT, rusqlite::params![task, t0]).unwrap();
+    db.execute(tasks::INSERT, rusqlite::params![task, t0, t0]).unwrap();
     db.execute(tasks::HISTORY_NEW, rusqlite::params![task, t0, "r1"]).unwrap();
     let update = |status: &str| {
         format!(

@@ -100,7 +100,7 @@ pub fn plan_undo(
     conflicts: &[UndoConflict],
     now_millis: i64,
 ) -> Result<UndoPlan, ApiError> {
-    let merge = merge.filter(|m| m.kind == kind.key_kind()).ok_or_else(|| ApiError::NotFound(format!("no merge of {} with this id", kind.collection())))?;
+    let merge = merge.filter(|m| m.kind == kind.key_kind()).ok_or_else(|| ApiError::NotFound(format!("no merge of {} with this id", kind.collection()).into()))?;
     if let Some(at) = &merge.undone_at {
         return Err(conflict(format!("merge {} was already undone at {at}", merge.id)));
     }

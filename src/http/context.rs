@@ -32,13 +32,16 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     pub body: Option<Value>,
     pub params: Vec<&'a str>,
+    /// The request carries an `Idempotency-Key`: its items have a key, so tasks and activities
+    /// are not made idempotent on their content as well.
+    pub keyed: bool,
 }
 
 impl<'a> Ctx<'a> {
     /// A context with no body, no path parameters and the cache as configured.
     pub fn new(env: &'a Env, worker: &'a WorkerContext, config: Rc<Config>, store: Store, request_id: &'a str) -> Ctx<'a> {
         let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
-        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, params: Vec::new() }
+        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, params: Vec::new(), keyed: false }
     }
 
     /// The parsed body of a route that takes one.

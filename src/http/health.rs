@@ -5,6 +5,7 @@ use worker::Env;
 
 use super::context::{self, HandlerResult};
 use super::respond;
+use crate::domain::error::degraded_sentence;
 use crate::domain::time::Timestamp;
 use crate::store::d1::Store;
 
@@ -34,6 +35,7 @@ pub async fn get(env: &Env) -> HandlerResult {
         return respond::json(&body, 200);
     }
     body["error"] = json!(problems.join("; "));
+    body["message"] = json!(degraded_sentence(&problems));
     body["code"] = json!("unavailable");
     respond::json(&body, 503)
 }

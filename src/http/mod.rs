@@ -20,7 +20,7 @@ mod work;
 use serde_json::Value;
 use worker::{event, Context as WorkerContext, Env, Request, Response};
 
-use crate::domain::error::ApiError;
+use crate::domain::error::{ApiError, Missing};
 use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
 use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
@@ -119,7 +119,9 @@ async fn handle(
     }
     let matched = match matched {
         Ok(m) => m,
-        Err(RouteError::NotFound) => return Err(ApiError::NotFound(format!("no route {method} {path}"))),
+        Err(RouteError::NotFound) => {
+            return Err(ApiError::NotFound(Missing { error: format!("no route {method} {path}"), message: format!("No route answers {method} {path}.") }))
+        }
         Err(RouteError::MethodNotAllowed(allow)) => return Err(ApiError::MethodNotAllowed { allow }),
     };
     *route_label = matched.route.pattern.to_string();
@@ -170,7 +172,7 @@ async fn api(
     let (route, pattern) = (matched.route.id, matched.route.pattern);
     // Only a keyed request is fingerprinted (the body is hashed, so not on every request).
     let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, &bytes)));
-    let ctx = Ctx { no_cache, body, params: matched.params, ..Ctx::new(env, worker, config, store, request_id) };
+    let ctx = Ctx { no_cache, body, params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
     let mut response = match keyed {
         Some((key, fingerprint)) => {
             idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await?

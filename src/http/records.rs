@@ -153,8 +153,8 @@ pub async fn batch(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     respond::json(&json!({ "results": rows.iter().map(|r| r.to_wire(kind)).collect::<Vec<_>>() }), 200)
 }
 
-fn not_found(kind: RecordKind) -> ApiError {
-    ApiError::NotFound(kind.not_found_message().to_string())
+fn not_found(kind: RecordKind, id: &str) -> ApiError {
+    ApiError::not_found(kind.key_kind(), id)
 }
 
 /// `GET /{kind}/{id}`: the record with its associations.
@@ -164,8 +164,8 @@ pub async fn get(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         return respond::json(&row.to_wire(kind), 200);
     }
     // A merged record answers with its survivor, and says so.
-    let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind))?;
-    let row = ctx.store.one(kind, &survivor).await?.ok_or_else(|| not_found(kind))?;
+    let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind, asked))?;
+    let row = ctx.store.one(kind, &survivor).await?.ok_or_else(|| not_found(kind, asked))?;
     let mut wire = row.to_wire(kind);
     wire["mergedFrom"] = json!(asked);
     respond::json(&wire, 200)
@@ -183,8 +183,8 @@ pub async fn delete(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         Some(deleted) => (asked.to_string(), deleted),
         // A merged record's id deletes its survivor, and the answer names it.
         None => {
-            let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind))?;
-            let deleted = ctx.store.delete(kind, &survivor, &now(), ctx.request_id).await?.ok_or_else(|| not_found(kind))?;
+            let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind, asked))?;
+            let deleted = ctx.store.delete(kind, &survivor, &now(), ctx.request_id).await?.ok_or_else(|| not_found(kind, asked))?;
             (survivor, deleted)
         }
     };
@@ -211,7 +211,7 @@ pub async fn feed(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -
 pub async fn history(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
     let id = ctx.params[0];
     if !ctx.store.exists_any(kind, id).await? {
-        return Err(not_found(kind));
+        return Err(not_found(kind, id));
     }
     let limit = parse_limit(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     let rows = ctx.store.history(id, f64::MAX, limit).await?;

@@ -144,8 +144,15 @@ pub struct HistoryRow {
     /// The value as sent, when it was stored otherwise.
     #[serde(default)]
     pub sent_value: Option<String>,
+    /// 0 on a value sent and not applied (kept out by `CREATE_MERGE` or `FIELD_POLICY`).
+    #[serde(default = "applied")]
+    pub applied: f64,
     /// Who made the change: a person's email, `dashboard` or `api`.
     pub actor: String,
+}
+
+fn applied() -> f64 {
+    1.0
 }
 
 #[derive(Deserialize)]
@@ -381,6 +388,10 @@ impl Store {
                 self.prepare(s.keys_new, std::slice::from_ref(&merges))?,
                 self.prepare(s.history_changes, &logged(&merges))?,
             ]);
+        }
+        // The values the items sent and the merges kept out: in history, as sent, not applied.
+        if !plan.kept.is_empty() {
+            statements.push(self.prepare(s.history_kept, &logged(&json_arg(&plan.kept)))?);
         }
         statements.extend([
             self.prepare(s.insert_new, &[items.clone(), text(now)])?,

@@ -85,16 +85,17 @@ pub struct UserRow {
 }
 
 impl Store {
-    /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers, for each item
-    /// (by position `i`), the task it is now (a retry with a known `externalId` answers the
-    /// stored one). `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
-    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    /// Inserts tasks (`[{id, fields, properties, contentKey?, previousKey?}]`) with their
+    /// history; answers, for each item (by position `i`), the task it is now (a retry with a
+    /// known `externalId`, or of a keyless task created since `since`, answers the stored one).
+    /// `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
+    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, since: &str, request_id: &str) -> Result<Vec<TaskRow>> {
         let items = json_arg(items);
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(tasks::INSERT, &[items.clone(), text(now)])?,
+            self.prepare(tasks::INSERT, &[items.clone(), text(now), text(since)])?,
             self.prepare(tasks::HISTORY_NEW, &[items.clone(), text(now), text(request_id)])?,
-            self.prepare(tasks::RESOLVE, &[items])?,
+            self.prepare(tasks::RESOLVE, &[items, text(since)])?,
         ];
         self.batch_then_read(statements).await
     }
@@ -130,25 +131,26 @@ impl Store {
         Ok(results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) > 0)
     }
 
-    /// Logs activities, ignoring retries of a `(type, messageId)` already logged, and answers
-    /// for each item the activity it is now. `Conflict` when a reference of `refs` is gone.
-    pub async fn log_activities(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
+    /// Logs activities, ignoring retries of a `(type, messageId)` already logged and of keyless
+    /// content logged since `since`, and answers for each item the activity it is now.
+    /// `Conflict` when a reference of `refs` is gone.
+    pub async fn log_activities(&self, items: &[Value], refs: &[Refs<'_>], now: &str, since: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
         let items = json_arg(items);
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(activities::INSERT, &[items.clone(), text(now)])?,
+            self.prepare(activities::INSERT, &[items.clone(), text(now), text(since)])?,
             self.prepare(activities::HISTORY_NEW, &[items.clone(), text(now), text(request_id)])?,
             self.prepare(activities::BUMP_CONTACTS, std::slice::from_ref(&items))?,
             self.prepare(activities::BUMP_COMPANIES, std::slice::from_ref(&items))?,
-            self.prepare(activities::RESOLVE, &[items])?,
+            self.prepare(activities::RESOLVE, &[items, text(since)])?,
         ];
         self.batch_then_read(statements).await
     }
 
-    /// The activities already logged under the `(type, messageId)` of `items`
-    /// (`[{i, type, messageId}]`), each with its `i`.
-    pub async fn logged_activities(&self, items: &[Value]) -> Result<Vec<ActivityRow>> {
-        self.rows(activities::LOGGED, &[json_arg(items)]).await
+    /// The activities already logged under the `(type, messageId)` or content keys of `items`
+    /// (`[{i, type, messageId} | {i, contentKey, previousKey}]`), each with its `i`.
+    pub async fn logged_activities(&self, items: &[Value], since: &str) -> Result<Vec<ActivityRow>> {
+        self.rows(activities::LOGGED, &[json_arg(items), text(since)]).await
     }
 
     pub async fn activity(&self, id: &str) -> Result<Option<ActivityRow>> {

@@ -45,6 +45,10 @@ pub struct RecordSql {
     pub keys_delete: &'static str,
     /// History rows for `?1` (`[{id, changes: [{field, old?, new?}]}]`), `?2` time, `?3` request.
     pub history_changes: &'static str,
+    /// History rows for the values a deduplicated create sent and kept out, `?1` (`[{id, kept:
+    /// [{field, stored?, sent}]}]`): the stored value as old and new (it did not change), the
+    /// value as sent, `applied` 0.
+    pub history_kept: &'static str,
     /// The `updated_at` of the records of `?1` (`[{id}]`), after a write.
     pub stamps: &'static str,
     /// Live records by id (`?1` JSON array), in the order asked.
@@ -153,6 +157,11 @@ macro_rules! record_sql {
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value) ",
                 "SELECT '", $kind, "', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3, c.value->'sent' ",
                 "FROM json_each(?1) j, json_each(j.value->'changes') c"
+            ),
+            history_kept: concat!(
+                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value, applied) ",
+                "SELECT '", $kind, "', j.value->>'id', k.value->>'field', k.value->'stored', k.value->'stored', ?2, ?3, k.value->'sent', 0 ",
+                "FROM json_each(?1) j, json_each(j.value->'kept') k"
             ),
             stamps: concat!(
                 "SELECT r.id, r.updated_at FROM ", $table, " r WHERE r.id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
@@ -290,7 +299,7 @@ pub mod idempotency {
 
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
 /// `actor` is who made the change: the person of a page's write, or `api`.
-pub const HISTORY: &str = "SELECT h.id, h.field, h.old_value, h.new_value, h.changed_at, h.request_id, h.sent_value, \
+pub const HISTORY: &str = "SELECT h.id, h.field, h.old_value, h.new_value, h.changed_at, h.request_id, h.sent_value, h.applied, \
      coalesce((SELECT actor FROM request_actors WHERE request_id = h.request_id), 'api') AS actor FROM history h \
      WHERE h.entity_id = ?1 AND h.id < ?2 ORDER BY h.id DESC LIMIT ?3";
 
@@ -353,6 +362,7 @@ impl RecordSql {
             ("update", self.update),
             ("keys_delete", self.keys_delete),
             ("history_changes", self.history_changes),
+            ("history_kept", self.history_kept),
             ("stamps", self.stamps),
             ("by_ids", self.by_ids),
             ("one", self.one),

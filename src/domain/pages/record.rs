@@ -57,6 +57,14 @@ pub struct Change {
     /// Who made the change: a person's email, `dashboard`, or `api`.
     #[serde(default)]
     pub actor: Option<String>,
+    /// `false` on a value sent and not applied: a deduplicated create kept the stored value
+    /// (`old`, `new`) and this is what it sent (`sent`).
+    #[serde(default = "applied")]
+    pub applied: bool,
+}
+
+fn applied() -> bool {
+    true
 }
 
 /// Everything a record page shows.
@@ -358,6 +366,15 @@ impl RecordPage {
                 h.raw("</td><td data-label=\"Field\">").text(&change.field).raw("</td><td data-label=\"Old\">");
                 history_value(h, change.old.as_deref());
                 h.raw("</td><td data-label=\"New\">");
+                if !change.applied {
+                    // A value sent and kept out: the stored value stayed; say so, and show what
+                    // was sent, for a person to apply it with the edit form if it is right.
+                    h.raw("<strong>Sent, not applied:</strong> ");
+                    history_value(h, change.sent.as_deref());
+                    h.raw("<br><span class=\"mute\">the stored value was kept</span>");
+                    h.raw("</td></tr>");
+                    continue;
+                }
                 history_value(h, change.new.as_deref());
                 if let Some(sent) = change.sent.as_deref() {
                     h.raw("<br><span class=\"mute\">as sent:</span> ");
@@ -466,6 +483,22 @@ mod tests {
             assert!(html.contains(&format!("<th>{}</th>", label(spec.name))), "{}", spec.name);
         }
         assert!(html.contains("<th>Title</th><td><span class=\"mute\">—</span>"));
+    }
+
+    #[test]
+    fn a_value_sent_and_not_applied_is_shown_as_such() {
+        let mut r = row(RecordKind::Company);
+        r.history = Some(
+            json!([{"field": "industry", "old": "\"Financial Services\"", "new": "\"Financial Services\"", "at": "2024-01-02T09:00:00.000Z",
+                    "requestId": "req_2", "sent": "\"Fintech\"", "applied": false, "actor": "api"}])
+            .to_string(),
+        );
+        let html = RecordPage::from_row(RecordKind::Company, r).render(&Shell::bare("n"));
+        assert!(html.contains("<strong>Sent, not applied:</strong> <code>&quot;Fintech&quot;</code>"), "{html}");
+        assert!(html.contains("the stored value was kept"));
+        assert!(html.contains("<td data-label=\"Old\"><code>&quot;Financial Services&quot;</code>"));
+        // An ordinary change reads as before.
+        assert!(!rendered(RecordKind::Contact).contains("not applied"));
     }
 
     fn with_forms(kind: RecordKind, state: Option<FormState>) -> String {

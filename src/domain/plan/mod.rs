@@ -14,7 +14,7 @@ mod create;
 mod sync;
 mod update;
 
-pub use create::{answer_create, plan_create, CreatePlan, CreateSettings, Created};
+pub use create::{answer_create, plan_create, CreatePlan, CreateSettings, Created, KeptWrite};
 pub use sync::{answer_sync, plan_sync, SyncItem, SyncPlan, Synced};
 pub use update::{answer_update, plan_update, to_survivors, update_external_ids, update_ids, update_refs, UpdateOutcome, UpdatePlan};
 

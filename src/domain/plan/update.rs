@@ -118,7 +118,7 @@ pub fn plan_update(
         };
         let crm_id = json!(update.crm_id);
         let Some(state) = current.get(&update.crm_id) else {
-            outcomes.push(UpdateOutcome { crm_id, result: Err(ItemError::missing(None, kind.not_found_message())) });
+            outcomes.push(UpdateOutcome { crm_id, result: Err(ItemError::missing(None, kind.key_kind(), &update.crm_id)) });
             continue;
         };
         // An externalId another record holds: this item is refused whole.

@@ -95,6 +95,8 @@ async fn as_api(page: &mut Page<'_>, form: &Form, pattern: &str, body: Value, ha
     page.ctx.store.act_as(page.ctx.request_id, page.person.actor());
     let bytes = serde_json::to_vec(form).unwrap_or_default();
     page.ctx.body = Some(body);
+    // A form with its key is keyed like a request with an Idempotency-Key.
+    page.ctx.keyed = form_key_of(form).is_some();
     let ctx = &page.ctx;
     let outcome = match form_key_of(form) {
         Some(key) => idempotency::run(ctx, &key, pattern, &fingerprint("POST", pattern, &ctx.params, &bytes), handler(ctx)).await,
