@@ -19,3 +19,5 @@ pub mod d1_pages;
 pub mod d1_work_page;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+#[cfg(target_arch = "wasm32")]
+pub mod isolate;
