@@ -13,11 +13,12 @@ use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1DatabaseSession, D1PreparedStatement, Env};
 
+use super::args::ChangeArgs;
 use super::sql::{self, RecordSql, REFERENCES, REFERENCES_GUARD};
 use crate::domain::cost::{round_trip_ms, Cost, StatementMeta};
 use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
-use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, UpdatePlan};
+use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, RecordChange, UpdatePlan};
 use crate::domain::record::{KeySet, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
 use crate::domain::routes::ReadFrom;
@@ -433,14 +434,7 @@ impl Store {
         // Stored records the items matched, with what they carried merged in: written like an
         // update, refused when the record changed since it was read.
         if !plan.merges.is_empty() {
-            let merges = json_arg(&plan.merges);
-            statements.extend([
-                self.prepare(s.guard, std::slice::from_ref(&merges))?,
-                self.prepare(s.update, &[merges.clone(), text(now)])?,
-                self.prepare(s.keys_delete, std::slice::from_ref(&merges))?,
-                self.prepare(s.keys_new, std::slice::from_ref(&merges))?,
-                self.prepare(s.history_changes, &logged(&merges))?,
-            ]);
+            statements.extend(self.change_statements(kind, &plan.merges, now, request_id)?);
         }
         statements.extend([
             self.prepare(s.insert_new, &[items.clone(), text(now)])?,
@@ -475,15 +469,8 @@ impl Store {
     /// answers each written record's new `updated_at`.
     pub async fn update(&self, kind: RecordKind, plan: &UpdatePlan, refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<HashMap<String, String>> {
         let s = record_sql(kind);
-        let items = json_arg(&plan.writes);
-        let mut statements = vec![
-            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(s.guard, std::slice::from_ref(&items))?,
-            self.prepare(s.update, &[items.clone(), text(now)])?,
-            self.prepare(s.keys_delete, std::slice::from_ref(&items))?,
-            self.prepare(s.keys_new, std::slice::from_ref(&items))?,
-            self.prepare(s.history_changes, &[items.clone(), text(now), text(request_id)])?,
-        ];
+        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?];
+        statements.extend(self.change_statements(kind, &plan.writes, now, request_id)?);
         // The externalIds the update sent: linked, refused when another record took one since.
         if !plan.links.is_empty() {
             let links = json_arg(&plan.links);
@@ -493,9 +480,33 @@ impl Store {
                 self.prepare(s.relink, &[links])?,
             ]);
         }
-        statements.push(self.prepare(s.stamps, &[items])?);
-        let stamps: Vec<Stamp> = self.batch_then_read(statements).await?;
-        Ok(stamps.into_iter().map(|s| (s.id, s.updated_at)).collect())
+        let results = self.batch(statements).await?;
+        // The two updates answer the records' new stamps (see `change_statements`).
+        let mut stamps = HashMap::new();
+        for at in [2, 3] {
+            let rows: Vec<Stamp> = results.get(at).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
+            stamps.extend(rows.into_iter().map(|s| (s.id, s.updated_at)));
+        }
+        Ok(stamps)
+    }
+
+    /// The statements that write changed records (see [`super::args::ChangeArgs`]), always these
+    /// six, in this order: the guard that they are as they were read, the update of those whose
+    /// list columns changed (it answers their stamps), the update of the others (it answers
+    /// theirs), the removal of the keys they no longer hold and the addition of their new ones
+    /// (only for the records whose keys changed), and their history.
+    fn change_statements(&self, kind: RecordKind, changes: &[RecordChange], now: &str, request_id: &str) -> Result<Vec<D1PreparedStatement>> {
+        let s = record_sql(kind);
+        let args = ChangeArgs::of(changes);
+        let keys = text(&args.keys);
+        Ok(vec![
+            self.prepare(s.guard, &[text(&args.bases)])?,
+            self.prepare(s.update, &[text(&args.full), text(now)])?,
+            self.prepare(s.update_light, &[text(&args.light), text(now)])?,
+            self.prepare(s.keys_delete, std::slice::from_ref(&keys))?,
+            self.prepare(s.keys_new, std::slice::from_ref(&keys))?,
+            self.prepare(s.history_changes, &[text(&args.changes), text(now), text(request_id)])?,
+        ])
     }
 
     /// Live records by id, in the order asked.

@@ -39,14 +39,19 @@ pub struct RecordSql {
     /// (`[{id, base}]`) changed or was deleted since it was read at `base`.
     pub guard: &'static str,
     /// Writes the updated records of `?1` (`[{id, fields, properties, ownerId, parentId,
-    /// displayName, searchText}]`).
+    /// displayName, searchText, lastActivityAt}]`); answers each one's new `updated_at`.
     pub update: &'static str,
-    /// Removes the match keys of the records of `?1` (`[{id}]`), before `keys_new` re-adds them.
+    /// Writes the updated records of `?1` (`[{id, fields, properties, lastActivityAt}]`) whose
+    /// list columns (display name, search text, owner, parent) stay as they are, so that their
+    /// list, search, owner and parent index entries are not rewritten; answers each one's new
+    /// `updated_at`.
+    pub update_light: &'static str,
+    /// Removes the match keys of the records of `?1` (`[{id, keys?}]`) that are not among their
+    /// `keys` (all of them when it has none); `keys_new` then adds the missing ones, so a key a
+    /// record keeps is neither deleted nor written again.
     pub keys_delete: &'static str,
     /// History rows for `?1` (`[{id, changes: [{field, old?, new?}]}]`), `?2` time, `?3` request.
     pub history_changes: &'static str,
-    /// The `updated_at` of the records of `?1` (`[{id}]`), after a write.
-    pub stamps: &'static str,
     /// Live records by id (`?1` JSON array), in the order asked.
     pub by_ids: &'static str,
     /// One live record (`?1`) with its associations as a JSON array.
@@ -144,18 +149,24 @@ macro_rules! record_sql {
                 // A sent date moves the record's forward, never back.
                 "last_activity_at = CASE WHEN ", $table, ".last_activity_at IS NULL OR ", $table, ".last_activity_at < j.value->>'lastActivityAt' ",
                 "THEN j.value->>'lastActivityAt' ELSE ", $table, ".last_activity_at END ",
-                "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id'"
+                "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id' RETURNING id, updated_at"
+            ),
+            update_light: concat!(
+                "UPDATE ", $table, " SET fields = json(j.value->'fields'), properties = json(j.value->'properties'), ",
+                "updated_at = ", write_time!($table), ", ",
+                "last_activity_at = CASE WHEN ", $table, ".last_activity_at IS NULL OR ", $table, ".last_activity_at < j.value->>'lastActivityAt' ",
+                "THEN j.value->>'lastActivityAt' ELSE ", $table, ".last_activity_at END ",
+                "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id' RETURNING id, updated_at"
             ),
             keys_delete: concat!(
-                "DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
+                "DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id IN (SELECT j.value->>'id' FROM json_each(?1) j) ",
+                "AND (record_id, field, key) NOT IN ",
+                "(SELECT j.value->>'id', k.value->>0, k.value->>1 FROM json_each(?1) j, json_each(j.value->'keys') k)"
             ),
             history_changes: concat!(
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value) ",
                 "SELECT '", $kind, "', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3, c.value->'sent' ",
                 "FROM json_each(?1) j, json_each(j.value->'changes') c"
-            ),
-            stamps: concat!(
-                "SELECT r.id, r.updated_at FROM ", $table, " r WHERE r.id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
             ),
             by_ids: concat!(
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at FROM json_each(?1) j ",
@@ -351,9 +362,9 @@ impl RecordSql {
             ("load", self.load),
             ("guard", self.guard),
             ("update", self.update),
+            ("update_light", self.update_light),
             ("keys_delete", self.keys_delete),
             ("history_changes", self.history_changes),
-            ("stamps", self.stamps),
             ("by_ids", self.by_ids),
             ("one", self.one),
             ("soft_delete", self.soft_delete),

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
-use super::{record_refs, ExternalLink, RecordChange, RecordWrite, Touched};
+use super::{record_refs, ExternalLink, RecordChange, Touched};
 use crate::domain::config::FieldPolicy;
 use crate::domain::error::ItemError;
-use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord, EXTERNAL_ID, LAST_ACTIVITY};
+use crate::domain::record::{apply_update, Change, RecordKind, RecordRow, RecordUpdate, StoredRecord, EXTERNAL_ID, LAST_ACTIVITY};
 use crate::domain::refs::{Known, RefFields, Refs};
 
 /// One item's outcome: the `crmId` it names (as sent), and whether it was applied.
@@ -180,14 +180,12 @@ pub fn plan_update(
         }
         let record = current.remove(&id).expect("a changed record is current");
         let row = before[id.as_str()];
-        touched.push(KeySet::of(kind, &row.fields));
-        touched.push(KeySet::of(kind, &record.fields));
         let moved = activity.get(&id).cloned().flatten().filter(|d| row.last_activity_at.as_ref() != Some(d));
-        writes.push(RecordChange {
-            record: RecordWrite::of(kind, id, None, record.fields, record.properties).with_last_activity(moved),
-            base: row.updated_at.clone(),
-            changes: log,
-        });
+        let (mut write, old_keys, new_keys) = RecordChange::rewrite(kind, id, &row.fields, record.fields, record.properties, row.updated_at.clone(), log);
+        write.record = write.record.with_last_activity(moved);
+        touched.push(old_keys);
+        touched.push(new_keys);
+        writes.push(write);
     }
     let read_at = stored.iter().map(|r| (r.id.clone(), r.updated_at.clone())).collect();
     // A record refused for a reference is not linked either.
