@@ -107,7 +107,7 @@ mod tests {
         let before = object(json!({"name": "Acme", "domain": "acme.com"}));
         let change = |id: &str, after: Value| {
             let log = vec![Change { field: "x".into(), old: None, new: Some(json!(1)), sent: None }];
-            RecordChange::rewrite(RecordKind::Company, id.into(), &before, object(after), object(json!({"p": 1})), "t0".into(), log).0
+            RecordChange::rewrite(RecordKind::Company, id.into(), &before, object(after), object(json!({"p": 1})), "t0".into(), log)
         };
         let args = ChangeArgs::of(&[
             change("co_1", json!({"name": "Acme", "domain": "acme.com", "industry": "Fintech"})),

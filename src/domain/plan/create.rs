@@ -175,10 +175,10 @@ pub fn plan_create(
         if m.changes.is_empty() {
             continue;
         }
-        let (mut write, _, new_keys) = RecordChange::rewrite(kind, id, &m.stored_fields, m.record.fields, m.record.properties, m.base, m.changes);
+        let mut write = RecordChange::rewrite(kind, id, &m.stored_fields, m.record.fields, m.record.properties, m.base, m.changes);
         write.record = write.record.with_last_activity(m.last_activity);
+        plan.touched.push(KeySet::of(kind, &write.record.fields));
         plan.touched.push(m.old_keys);
-        plan.touched.push(new_keys);
         plan.merges.push(write);
     }
     if dedupe && !plan.writes_nothing() {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::{record_refs, ExternalLink, RecordChange, Touched};
 use crate::domain::config::FieldPolicy;
 use crate::domain::error::ItemError;
-use crate::domain::record::{apply_update, Change, RecordKind, RecordRow, RecordUpdate, StoredRecord, EXTERNAL_ID, LAST_ACTIVITY};
+use crate::domain::record::{apply_update, Change, KeySet, RecordKind, RecordRow, RecordUpdate, StoredRecord, EXTERNAL_ID, LAST_ACTIVITY};
 use crate::domain::refs::{Known, RefFields, Refs};
 
 /// One item's outcome: the `crmId` it names (as sent), and whether it was applied.
@@ -31,11 +31,26 @@ pub struct UpdatePlan {
     pub links: Vec<ExternalLink>,
     /// The `updated_at` each loaded record was read at (its answer when nothing changed).
     pub read_at: HashMap<String, String>,
-    /// The old and new keys of the written records.
-    pub touched: Touched,
 }
 
 impl UpdatePlan {
+    /// The old and new keys of the written records (`stored`: as they were read), for the match
+    /// cache to forget. Computed on demand: normalising every key of 1,000 records is most of
+    /// the plan's work, and without the cache nothing needs them.
+    pub fn touched(&self, kind: RecordKind, stored: &[RecordRow]) -> Touched {
+        let before: HashMap<&str, &RecordRow> = stored.iter().map(|r| (r.id.as_str(), r)).collect();
+        let mut touched = Vec::with_capacity(self.writes.len() * 2);
+        for w in &self.writes {
+            let old = before.get(w.record.id.as_str()).map(|r| KeySet::of(kind, &r.fields)).unwrap_or_default();
+            let new = match w.rekey {
+                true => KeySet::of(kind, &w.record.fields),
+                false => old.clone(),
+            };
+            touched.extend([old, new]);
+        }
+        touched
+    }
+
     /// What the write's reference guard checks again: the references the updates introduce.
     pub fn refs<'a>(&'a self, stored: &'a [RecordRow]) -> Vec<Refs<'a>> {
         let before: HashMap<&str, &RecordRow> = stored.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -173,7 +188,6 @@ pub fn plan_update(
     }
 
     let mut writes = Vec::new();
-    let mut touched = Vec::new();
     for (id, log) in changes {
         if refused.contains_key(&id) {
             continue;
@@ -181,16 +195,14 @@ pub fn plan_update(
         let record = current.remove(&id).expect("a changed record is current");
         let row = before[id.as_str()];
         let moved = activity.get(&id).cloned().flatten().filter(|d| row.last_activity_at.as_ref() != Some(d));
-        let (mut write, old_keys, new_keys) = RecordChange::rewrite(kind, id, &row.fields, record.fields, record.properties, row.updated_at.clone(), log);
+        let mut write = RecordChange::rewrite(kind, id, &row.fields, record.fields, record.properties, row.updated_at.clone(), log);
         write.record = write.record.with_last_activity(moved);
-        touched.push(old_keys);
-        touched.push(new_keys);
         writes.push(write);
     }
     let read_at = stored.iter().map(|r| (r.id.clone(), r.updated_at.clone())).collect();
     // A record refused for a reference is not linked either.
     links.retain(|l| !refused.contains_key(&l.id));
-    UpdatePlan { outcomes, writes, links, read_at, touched }
+    UpdatePlan { outcomes, writes, links, read_at }
 }
 
 /// The answer of an update: `{results}` in request order, each applied item with its record's
@@ -238,8 +250,11 @@ mod tests {
         let logged: Vec<(&str, Option<&Value>)> = w.changes.iter().map(|c| (c.field.as_str(), c.new.as_ref())).collect();
         // The first item's change, then the second's (each in field order).
         assert_eq!(logged, vec![("industry", Some(&json!("Software"))), ("domain", Some(&json!("acme.io"))), ("industry", Some(&json!("SaaS")))]);
-        assert_eq!(p.touched.len(), 2, "old and new keys");
-        assert!(p.touched[0].keys(crate::domain::matching::MatchField::Domain).any(|k| k == "acme.com"));
+        let touched = p.touched(RecordKind::Company, &stored);
+        assert_eq!(touched.len(), 2, "old and new keys");
+        assert!(touched[0].keys(crate::domain::matching::MatchField::Domain).any(|k| k == "acme.com"));
+        assert!(touched[1].keys(crate::domain::matching::MatchField::Domain).any(|k| k == "acme.io"));
+        assert!(w.rekey, "the domain changed");
     }
 
     #[test]
