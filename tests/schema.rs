@@ -161,6 +161,14 @@ fn updates_rewrite_only_what_changed() {
         db.prepare(s.update).unwrap().query_map(rusqlite::params![full, "t1"], |r| r.get(1)).unwrap().map(Result::unwrap).collect();
     assert_eq!(stamped.len(), 1);
     assert_eq!(row("co_2").1, "New");
+    // The load answers one JSON array, the fields as objects.
+    let packed: String = db.query_row(s.load, [r#"["co_1","co_9"]"#], |r| r.get(0)).unwrap();
+    let loaded: serde_json::Value = serde_json::from_str(&packed).unwrap();
+    assert_eq!(loaded.as_array().unwrap().len(), 1);
+    assert_eq!(loaded[0]["fields"], serde_json::json!({"industry": "Fintech"}));
+    assert_eq!((loaded[0]["updated_at"].as_str(), loaded[0]["last_activity_at"].is_null()), (Some("t1"), true));
+    let none: String = db.query_row(s.load, [r#"["co_9"]"#], |r| r.get(0)).unwrap();
+    assert_eq!(none, "[]");
 }
 
 /// The link statements in the Worker's order: primary moves, primary_replace removes the other

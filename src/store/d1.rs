@@ -456,12 +456,41 @@ impl Store {
             .collect()
     }
 
-    /// Live records by id, in no particular order.
+    /// Live records by id, in no particular order (one row of one JSON array: see `sql::load`).
     pub async fn load(&self, kind: RecordKind, ids: &[String]) -> Result<Vec<RecordRow>> {
+        #[derive(Deserialize)]
+        struct Packed {
+            records: String,
+        }
+        #[derive(Deserialize)]
+        struct Loaded {
+            id: String,
+            external_id: Option<String>,
+            fields: Map<String, Value>,
+            properties: Map<String, Value>,
+            created_at: String,
+            updated_at: String,
+            last_activity_at: Option<String>,
+        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        decode_records(self.rows(record_sql(kind).load, &[json_arg(ids)]).await?)
+        let packed: Vec<Packed> = self.rows(record_sql(kind).load, &[json_arg(ids)]).await?;
+        let Some(packed) = packed.into_iter().next() else { return Ok(Vec::new()) };
+        let loaded: Vec<Loaded> = decode("records", "load", &packed.records)?;
+        Ok(loaded
+            .into_iter()
+            .map(|r| RecordRow {
+                id: r.id,
+                external_id: r.external_id,
+                fields: r.fields,
+                properties: r.properties,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                last_activity_at: r.last_activity_at,
+                ..RecordRow::default()
+            })
+            .collect())
     }
 
     /// Writes the changes of an update plan in one transaction, refusing with `Conflict` when a
