@@ -19,7 +19,7 @@ mod parse;
 mod row;
 mod view;
 
-pub use apply::{apply_update, is_empty, Applied, Change, StoredRecord};
+pub use apply::{apply_to, apply_update, is_empty, Applied, Change, StoredRecord};
 pub use keys::{key_fields, match_keys, KeySet};
 pub use kind::{
     FieldSpec, FieldType, RecordKind, EXTERNAL_ID, MAX_EXTERNAL_ID_CHARS, MAX_JSON_BYTES, MAX_JSON_DEPTH,
