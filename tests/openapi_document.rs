@@ -107,6 +107,32 @@ fn every_route_documents_every_status_the_pipeline_can_answer() {
 }
 
 #[test]
+fn every_response_documents_what_the_request_cost() {
+    let doc: Value = serde_json::from_str(include_str!("../src/openapi.json")).unwrap();
+    let cost = ["X-D1-Statements", "X-D1-Rows-Read", "X-D1-Rows-Written", "X-KV-Reads"];
+    for name in cost {
+        let header = &doc["components"]["headers"][name];
+        assert_eq!(header["schema"]["type"], "integer", "{name} is described once, as a count");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        // Operations only (a path item may also hold its `parameters`).
+        for (method, op) in item.as_object().unwrap().iter().filter(|(_, op)| op.get("responses").is_some()) {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                // A shared response carries the headers itself.
+                let response = match response["$ref"].as_str() {
+                    Some(r) => doc.pointer(r.strip_prefix('#').unwrap()).unwrap(),
+                    None => response,
+                };
+                for name in cost {
+                    let reference = response["headers"][name]["$ref"].as_str();
+                    assert_eq!(reference, Some(format!("#/components/headers/{name}").as_str()), "{method} {path} {status} lacks {name}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn concrete_paths_find_their_documented_route() {
     let spec = spec();
     for (method, path, route) in [

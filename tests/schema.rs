@@ -111,6 +111,66 @@ fn guard_refuses_stale_writes() {
     assert!(err.contains("concurrent_write"), "{err}");
 }
 
+/// An update rewrites only the keys that changed: `keys_delete` removes the keys a record no
+/// longer has (all of them when the item names none, as a merge's tombstones do) and `keys_new`
+/// adds the new ones, leaving a kept key untouched; `update_light` writes the fields and the stamp
+/// and leaves the list columns as stored, `update` rewrites them; both answer the new stamp.
+#[test]
+fn updates_rewrite_only_what_changed() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let s = &sql::COMPANIES;
+    for id in ["co_1", "co_2"] {
+        db.execute(
+            "INSERT INTO companies (id, fields, display_name, search_text, created_at, updated_at) VALUES (?1, '{}', 'Old', 'old', 't0', 't0')",
+            [id],
+        )
+        .unwrap();
+    }
+    db.execute_batch(
+        "INSERT INTO match_keys VALUES ('company', 'domain', 'a.com', 'co_1'), ('company', 'name', 'acme', 'co_1'),          ('company', 'domain', 'b.com', 'co_2')",
+    )
+    .unwrap();
+    let keys_of = |id: &str| -> Vec<String> {
+        let mut st = db.prepare("SELECT field || ':' || key FROM match_keys WHERE record_id = ?1 ORDER BY 1").unwrap();
+        st.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let items = r#"[{"id":"co_1","keys":[["name","acme"],["domain","acme.io"]]}]"#;
+    assert_eq!(db.execute(s.keys_delete, [items]).unwrap(), 1, "only a.com is gone");
+    assert_eq!(db.execute(s.keys_new, [items]).unwrap(), 1, "only acme.io is new");
+    assert_eq!(keys_of("co_1"), ["domain:acme.io", "name:acme"]);
+    assert_eq!(keys_of("co_2"), ["domain:b.com"], "a record not named keeps its keys");
+    assert_eq!(db.execute(s.keys_delete, [r#"[{"id":"co_2"}]"#]).unwrap(), 1, "no keys named: all go");
+    assert!(keys_of("co_2").is_empty());
+
+    let light = r#"[{"id":"co_1","fields":{"industry":"Fintech"},"properties":{"x":1},"lastActivityAt":null}]"#;
+    let stamped: Vec<(String, String)> = db
+        .prepare(s.update_light)
+        .unwrap()
+        .query_map(rusqlite::params![light, "t1"], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stamped, [("co_1".to_string(), "t1".to_string())]);
+    let row = |id: &str| -> (String, String, String) {
+        db.query_row("SELECT fields, display_name, search_text FROM companies WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap()
+    };
+    assert_eq!(row("co_1"), (r#"{"industry":"Fintech"}"#.to_string(), "Old".to_string(), "old".to_string()));
+    let full = r#"[{"id":"co_2","fields":{"name":"New"},"properties":{},"ownerId":null,"parentId":null,"displayName":"New","searchText":"new","lastActivityAt":null}]"#;
+    let stamped: Vec<String> =
+        db.prepare(s.update).unwrap().query_map(rusqlite::params![full, "t1"], |r| r.get(1)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(stamped.len(), 1);
+    assert_eq!(row("co_2").1, "New");
+    // The load answers one JSON array, the fields as objects.
+    let packed: String = db.query_row(s.load, [r#"["co_1","co_9"]"#], |r| r.get(0)).unwrap();
+    let loaded: serde_json::Value = serde_json::from_str(&packed).unwrap();
+    assert_eq!(loaded.as_array().unwrap().len(), 1);
+    assert_eq!(loaded[0]["fields"], serde_json::json!({"industry": "Fintech"}));
+    assert_eq!((loaded[0]["updated_at"].as_str(), loaded[0]["last_activity_at"].is_null()), (Some("t1"), true));
+    let none: String = db.query_row(s.load, [r#"["co_9"]"#], |r| r.get(0)).unwrap();
+    assert_eq!(none, "[]");
+}
+
 /// The link statements in the Worker's order: primary moves, primary_replace removes the other
 /// links (with history), a repeat changes nothing.
 #[test]

@@ -9,13 +9,17 @@ use crate::domain::error::degraded_sentence;
 use crate::domain::time::Timestamp;
 use crate::store::d1::Store;
 
-pub async fn get(env: &Env) -> HandlerResult {
+/// `meter` gets the check's statement, for the response's figures.
+pub async fn get(env: &Env, meter: &mut context::Meter) -> HandlerResult {
     let mut problems = Vec::new();
     if let Some(problem) = context::config_problem(env) {
         problems.push(problem);
     }
     let database = match Store::from_env(env) {
-        Ok(store) => store.check().await,
+        Ok(store) => {
+            meter.store = Some(store.meter());
+            store.check().await
+        }
         Err(e) => Err(e),
     };
     let database_ok = match database {

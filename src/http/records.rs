@@ -2,7 +2,7 @@
 //! pure core (`domain::plan`), writes and answers, in a fixed number of statements per chunk (a
 //! batch too large for one D1 statement is served in chunks, see `domain::chunk`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
@@ -114,7 +114,8 @@ async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &
         let mut stored = ctx.store.load(kind, &ids).await?;
         // A crmId of a merged record updates its survivor: resolved (one more statement) only
         // when some id is not a live record, so an ordinary update costs what it did.
-        let missing: Vec<String> = ids.iter().filter(|id| !stored.iter().any(|r| &r.id == *id)).cloned().collect();
+        let live: HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+        let missing: Vec<String> = ids.iter().filter(|id| !live.contains(id.as_str())).cloned().collect();
         let survivors: HashMap<String, String> = ctx.store.merged_of(kind, &missing).await?.into_iter().collect();
         let (resolved, resent) = to_survivors(&parsed, &sent_ids, &survivors);
         if !survivors.is_empty() {
@@ -130,7 +131,10 @@ async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &
         let written = ctx.store.update(kind, &plan, &plan.refs(&stored), &now(), ctx.request_id).await?;
         // The written records' externalIds: their cached copies hold the old fields.
         let external_ids = stored.iter().filter(|r| written.contains_key(&r.id)).filter_map(|r| r.external_id.as_deref());
-        candidates::forget(ctx, kind, &plan.touched, external_ids).await;
+        // Their keys before and after, computed only when the cache is in use.
+        if ctx.cache().is_some() {
+            candidates::forget(ctx, kind, &plan.touched(kind, &stored), external_ids).await;
+        }
         Ok((plan, written))
     })
     .await?;

@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use std::collections::BTreeMap;
 
@@ -198,13 +198,11 @@ pub fn plan_create(
         if m.changes.is_empty() {
             continue;
         }
+        let mut write = RecordChange::rewrite(kind, id, &m.stored_fields, m.record.fields, m.record.properties, m.base, m.changes);
+        write.record = write.record.with_last_activity(m.last_activity);
+        plan.touched.push(KeySet::of(kind, &write.record.fields));
         plan.touched.push(m.old_keys);
-        plan.touched.push(KeySet::of(kind, &m.record.fields));
-        plan.merges.push(RecordChange {
-            record: RecordWrite::of(kind, id, None, m.record.fields, m.record.properties).with_last_activity(m.last_activity),
-            base: m.base,
-            changes: m.changes,
-        });
+        plan.merges.push(write);
     }
     if dedupe && !plan.writes_nothing() {
         let anchors = lookup_keys(rule, plan.touched.iter()).into_iter().map(|(f, k)| (f.name(), k)).collect();
@@ -216,6 +214,8 @@ pub fn plan_create(
 /// A stored record as the merges of this request leave it.
 struct Merged {
     record: StoredRecord,
+    /// The fields as stored, before this request's merges.
+    stored_fields: Map<String, Value>,
     base: String,
     old_keys: KeySet,
     last_activity: Option<String>,
@@ -241,6 +241,7 @@ fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merge
     };
     let state = merged.entry(c.id.clone()).or_insert_with(|| Merged {
         record: c.stored(),
+        stored_fields: c.fields.clone(),
         base: c.updated_at.clone().unwrap_or_default(),
         old_keys: c.keys.clone(),
         last_activity: None,

@@ -82,8 +82,13 @@ impl Applied {
 
 /// Applies `update` to `stored` under `policy` (field name → policy; see the module documentation).
 pub fn apply_update(stored: &StoredRecord, update: &RecordUpdate, policy: &BTreeMap<String, FieldPolicy>) -> Applied {
-    let mut fields = stored.fields.clone();
-    let mut properties = stored.properties.clone();
+    apply_to(&stored.fields, &stored.properties, update, policy)
+}
+
+/// Applies `update` to a record's `fields` and `properties` as they are (see [`apply_update`]).
+pub fn apply_to(fields: &Map<String, Value>, properties: &Map<String, Value>, update: &RecordUpdate, policy: &BTreeMap<String, FieldPolicy>) -> Applied {
+    let mut fields = fields.clone();
+    let mut properties = properties.clone();
     let mut changes = Vec::new();
     let mut kept = Vec::new();
     let policy_of = |name: &str| policy.get(name).copied().unwrap_or(FieldPolicy::Overwrite);
