@@ -303,10 +303,10 @@ fn activity_statements_are_idempotent_on_message_id() {
         [("ac_first", "2024-01-02T00:00:00.000Z"), ("ac_retry", "2024-01-01T00:00:00.000Z"), ("ac_later", "2024-03-01T00:00:00.000Z")]
     {
         let json = item(id, at);
-        db.execute(activities::INSERT, rusqlite::params![json, "now", "since"]).unwrap();
+        db.execute(activities::INSERT, rusqlite::params![json, "now", "since", "1:", "0:"]).unwrap();
         db.execute(activities::HISTORY_NEW, rusqlite::params![json, "now", "r"]).unwrap();
         db.execute(activities::BUMP_CONTACTS, [&json]).unwrap();
-        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, "since"], |r| r.get(1)).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, "since", "1:", "0:"], |r| r.get(1)).unwrap();
         assert_eq!(resolved, "ac_first");
     }
     let count = |q: &str| -> i64 { db.query_row(q, [], |r| r.get(0)).unwrap() };
@@ -331,19 +331,17 @@ fn keyless_tasks_are_idempotent_on_content_across_a_bucket_boundary() {
     let boundary = 1_705_746_600_000i64;
     let at = |ms: i64| edge_crm::domain::time::Timestamp::from_millis(ms).to_rfc3339();
     let create = |ids: &[&str], fingerprint: &str, now_ms: i64| -> Vec<String> {
-        let window = Window::at(now_ms);
-        let keys = window.keys(fingerprint);
+        let w = Window::at(now_ms);
         let items: Vec<serde_json::Value> = ids
             .iter()
-            .map(|id| serde_json::json!({"id": id, "fields": {"subject": "Call", "completed": false}, "properties": {},
-                                         "contentKey": keys.content_key, "previousKey": keys.previous_key}))
+            .map(|id| serde_json::json!({"id": id, "fields": {"subject": "Call", "completed": false}, "properties": {}, "content": fingerprint}))
             .collect();
         let json = serde_json::Value::Array(items).to_string();
         let now = at(now_ms);
-        db.execute(tasks::INSERT, rusqlite::params![json, now, window.since()]).unwrap();
+        db.execute(tasks::INSERT, rusqlite::params![json, now, w.since(), w.prefix(), w.previous_prefix()]).unwrap();
         db.execute(tasks::HISTORY_NEW, rusqlite::params![json, now, "r"]).unwrap();
         let mut stmt = db.prepare(tasks::RESOLVE).unwrap();
-        stmt.query_map(rusqlite::params![json, window.since()], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map(rusqlite::params![json, w.since(), w.prefix(), w.previous_prefix()], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect()
     };
     let count = || -> i64 { db.query_row("SELECT count(*) FROM tasks WHERE deleted_at IS NULL", [], |r| r.get(0)).unwrap() };
     assert_eq!(create(&["tk_first"], "f", boundary - 1_000), vec!["tk_first"], "a second before the boundary");
@@ -361,9 +359,12 @@ fn keyless_tasks_are_idempotent_on_content_across_a_bucket_boundary() {
     assert_eq!(create(&["tk_again"], "h", boundary + 2), vec!["tk_again"]);
     let history: i64 = db.query_row("SELECT count(*) FROM history WHERE field = '(created)'", [], |r| r.get(0)).unwrap();
     assert_eq!(history, count() + 1, "a (created) entry per task stored, none for a retry");
+    let key: String = db.query_row("SELECT content_key FROM tasks WHERE id = 'tk_first'", [], |r| r.get(0)).unwrap();
+    assert_eq!(key, Window::at(boundary - 1_000).key("f"), "stored under the key the core names");
     // An item with no content key (an externalId, or an Idempotency-Key) is never matched by one.
     let keyed = r#"[{"id":"tk_keyed","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
-    db.execute(tasks::INSERT, rusqlite::params![keyed, at(boundary), Window::at(boundary).since()]).unwrap();
+    let w = Window::at(boundary);
+    db.execute(tasks::INSERT, rusqlite::params![keyed, at(boundary), w.since(), w.prefix(), w.previous_prefix()]).unwrap();
     let stored: i64 = db.query_row("SELECT count(*) FROM tasks WHERE id = 'tk_keyed' AND content_key IS NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 1);
 }
@@ -379,24 +380,22 @@ fn keyless_activities_are_idempotent_on_content() {
     let boundary = 1_705_746_600_000i64;
     let at = |ms: i64| edge_crm::domain::time::Timestamp::from_millis(ms).to_rfc3339();
     let item = |id: &str, now_ms: i64| {
-        let keys = Window::at(now_ms).keys("f");
-        serde_json::json!([{"id": id, "type": "LINKEDIN", "subject": "Invited", "occurredAt": at(now_ms), "metadata": {}, "properties": {},
-                            "contentKey": keys.content_key, "previousKey": keys.previous_key}])
-        .to_string()
+        serde_json::json!([{"id": id, "type": "LINKEDIN", "subject": "Invited", "occurredAt": at(now_ms), "metadata": {}, "properties": {}, "content": "f"}])
+            .to_string()
     };
     for (id, ms) in [("ac_first", boundary - 2_000), ("ac_retry", boundary + 2_000)] {
         let json = item(id, ms);
-        let since = Window::at(ms).since().to_string();
-        db.execute(activities::INSERT, rusqlite::params![json, at(ms), since]).unwrap();
-        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, since], |r| r.get(1)).unwrap();
+        let w = Window::at(ms);
+        db.execute(activities::INSERT, rusqlite::params![json, at(ms), w.since(), w.prefix(), w.previous_prefix()]).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, w.since(), w.prefix(), w.previous_prefix()], |r| r.get(1)).unwrap();
         assert_eq!(resolved, "ac_first", "{id}");
     }
     let count: i64 = db.query_row("SELECT count(*) FROM activities", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 1);
-    let keys = Window::at(boundary + 3_000).keys("f");
-    let lookup = serde_json::json!([{"i": 4, "contentKey": keys.content_key, "previousKey": keys.previous_key}]).to_string();
+    let w = Window::at(boundary + 3_000);
+    let lookup = serde_json::json!([{"i": 4, "content": "f"}]).to_string();
     let (i, id): (i64, String) = db
-        .query_row(activities::LOGGED, rusqlite::params![lookup, Window::at(boundary + 3_000).since()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(activities::LOGGED, rusqlite::params![lookup, w.since(), w.prefix(), w.previous_prefix()], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
     assert_eq!((i, id.as_str()), (4, "ac_first"));
 }
@@ -472,7 +471,7 @@ fn task_updates_move_the_stamp_forward_and_guard_it() {
     db.execute_batch(SCHEMA).unwrap();
     let t0 = "2024-01-01T00:00:00.000Z";
     let task = r#"[{"id":"tk_1","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
-    db.execute(tasks::INSERT, rusqlite::params![task, t0, t0]).unwrap();
+    db.execute(tasks::INSERT, rusqlite::params![task, t0, t0, "1:", "0:"]).unwrap();
     db.execute(tasks::HISTORY_NEW, rusqlite::params![task, t0, "r1"]).unwrap();
     let update = |status: &str| {
         format!(

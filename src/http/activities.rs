@@ -15,7 +15,7 @@ use crate::domain::feed::encode_cursor;
 use crate::domain::ids::IdKind;
 use crate::domain::record::RecordKind;
 use crate::domain::error::{ItemCode, ItemError};
-use crate::domain::work::{parse_activity, ActivityInput, ContentKeys, TimelineQuery, Window};
+use crate::domain::work::{parse_activity, ActivityInput, TimelineQuery, Window};
 use crate::store::d1_work::ActivityRow;
 
 fn wire(row: &ActivityRow) -> Value {
@@ -53,18 +53,17 @@ async fn log_part(ctx: &Ctx<'_>, items: &[&Value], batch: bool) -> Result<Vec<Re
     let at = now();
     let window = Window::of(&at);
     let parsed: Vec<Result<ActivityInput, ItemError>> = items.iter().map(|item| parse_activity(item, &at)).collect();
-    // The content keys of the activities sent without any key.
-    let content: Vec<Option<ContentKeys>> =
-        parsed.iter().map(|p| p.as_ref().ok().filter(|_| !ctx.keyed).and_then(|a| a.content.as_deref()).map(|f| window.keys(f))).collect();
+    // The content fingerprints of the activities sent without any key.
+    let content: Vec<Option<&str>> = parsed.iter().map(|p| p.as_ref().ok().filter(|_| !ctx.keyed).and_then(|a| a.content.as_deref())).collect();
     let (checked, retried, proposed, resolved) = retry("the contacts, companies or users these activities name are being changed", async || {
         let checked = check_refs(ctx, &parsed, ActivityInput::refs, ActivityInput::acting).await?;
         // A retry answers the activity logged first, even when what it names is gone since (it
         // failed the check, so it is not written again).
-        let retried = logged_before(ctx, &parsed, &checked, &content, window.since()).await?;
+        let retried = logged_before(ctx, &parsed, &checked, &content, &window).await?;
         // Each item's proposed id and its place in the write.
         let mut proposed: Vec<Option<(usize, String)>> = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
-        for (c, keys) in checked.iter().zip(&content) {
+        for (c, content) in checked.iter().zip(&content) {
             proposed.push(c.as_ref().ok().map(|a| {
                 let id = new_id(IdKind::Activity).into_string();
                 let mut item = json!({
@@ -73,9 +72,8 @@ async fn log_part(ctx: &Ctx<'_>, items: &[&Value], batch: bool) -> Result<Vec<Re
                     "ownerId": a.owner_id, "occurredAt": a.occurred_at, "contactId": a.contact_id, "companyId": a.company_id,
                     "metadata": a.metadata, "messageId": a.message_id, "properties": a.properties,
                 });
-                if let Some(keys) = keys {
-                    item["contentKey"] = json!(keys.content_key);
-                    item["previousKey"] = json!(keys.previous_key);
+                if let Some(fingerprint) = content {
+                    item["content"] = json!(fingerprint);
                 }
                 write.push(item);
                 refs.push(a.refs());
@@ -85,7 +83,7 @@ async fn log_part(ctx: &Ctx<'_>, items: &[&Value], batch: bool) -> Result<Vec<Re
         let resolved: HashMap<usize, ActivityRow> = if write.is_empty() {
             HashMap::new()
         } else {
-            let rows = ctx.store.log_activities(&write, &refs, &at, window.since(), ctx.request_id).await?;
+            let rows = ctx.store.log_activities(&write, &refs, &at, &window, ctx.request_id).await?;
             rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect()
         };
         Ok((checked, retried, proposed, resolved))
@@ -120,28 +118,26 @@ async fn logged_before(
     ctx: &Ctx<'_>,
     parsed: &[Result<ActivityInput, ItemError>],
     checked: &[Result<ActivityInput, ItemError>],
-    content: &[Option<ContentKeys>],
-    since: &str,
+    content: &[Option<&str>],
+    window: &Window,
 ) -> Result<HashMap<usize, ActivityRow>, ApiError> {
     let lookups: Vec<Value> = parsed
         .iter()
         .zip(checked)
         .zip(content)
         .enumerate()
-        .filter_map(|(i, ((p, c), keys))| match (p, c, keys) {
+        .filter_map(|(i, ((p, c), content))| match (p, c, content) {
             (Ok(a), Err(e), _) if e.code == ItemCode::NotFound && a.message_id.is_some() => {
                 Some(json!({"i": i, "type": a.activity_type, "messageId": a.message_id}))
             }
-            (Ok(_), Err(e), Some(keys)) if e.code == ItemCode::NotFound => {
-                Some(json!({"i": i, "contentKey": keys.content_key, "previousKey": keys.previous_key}))
-            }
+            (Ok(_), Err(e), Some(fingerprint)) if e.code == ItemCode::NotFound => Some(json!({"i": i, "content": fingerprint})),
             _ => None,
         })
         .collect();
     if lookups.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = ctx.store.logged_activities(&lookups, since).await?;
+    let rows = ctx.store.logged_activities(&lookups, window).await?;
     Ok(rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect())
 }
 

@@ -14,7 +14,7 @@ use crate::domain::ids::IdKind;
 use crate::domain::request::batch_ids;
 use crate::domain::error::ItemError;
 use crate::domain::refs::RefFields;
-use crate::domain::work::{apply_task, check_patch, task_changes, task_content, task_to_wire, ContentKeys, TaskValues, Window};
+use crate::domain::work::{apply_task, check_patch, task_changes, task_content, task_to_wire, TaskValues, Window};
 use crate::store::d1_work::TaskRow;
 
 fn not_found(id: &str) -> ApiError {
@@ -71,22 +71,20 @@ async fn create_part(ctx: &Ctx<'_>, items: &[&Value], batch: bool) -> Result<Vec
             apply_task(&mut v, item, &at, true).map(|_| v)
         })
         .collect();
-    // The content keys of the tasks sent without any key, from what was sent (before a merged
-    // contact is replaced by its survivor, so a retry has the same keys).
-    let content: Vec<Option<ContentKeys>> =
-        parsed.iter().map(|p| p.as_ref().ok().filter(|_| !ctx.keyed).and_then(task_content).map(|f| window.keys(&f))).collect();
+    // The content fingerprints of the tasks sent without any key, from what was sent (before a
+    // merged contact is replaced by its survivor, so a retry has the same fingerprint).
+    let content: Vec<Option<String>> = parsed.iter().map(|p| p.as_ref().ok().filter(|_| !ctx.keyed).and_then(task_content)).collect();
     let (checked, proposed, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
         let checked = check_refs(ctx, &parsed, TaskValues::refs, TaskValues::acting).await?;
         // Each item's proposed id and its place in the write.
         let mut proposed: Vec<Option<(usize, String)>> = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
-        for (c, keys) in checked.iter().zip(&content) {
+        for (c, content) in checked.iter().zip(&content) {
             proposed.push(c.as_ref().ok().map(|v| {
                 let id = new_id(IdKind::Task).into_string();
                 let mut item = json!({"id": id, "fields": v.fields, "properties": v.properties});
-                if let Some(keys) = keys {
-                    item["contentKey"] = json!(keys.content_key);
-                    item["previousKey"] = json!(keys.previous_key);
+                if let Some(fingerprint) = content {
+                    item["content"] = json!(fingerprint);
                 }
                 write.push(item);
                 refs.push(v.refs());
@@ -96,7 +94,7 @@ async fn create_part(ctx: &Ctx<'_>, items: &[&Value], batch: bool) -> Result<Vec
         if write.is_empty() {
             return Ok((checked, proposed, HashMap::new()));
         }
-        let rows = ctx.store.insert_tasks(&write, &refs, &at, window.since(), ctx.request_id).await?;
+        let rows = ctx.store.insert_tasks(&write, &refs, &at, &window, ctx.request_id).await?;
         Ok((checked, proposed, rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect::<HashMap<usize, TaskRow>>()))
     })
     .await?;

@@ -1,8 +1,8 @@
 //! Activities (API.md §7): what Enginy's sequences log, and the timeline query.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::{content, custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
+use super::{custom, id_field, text, timestamp, Fingerprint, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::{ApiError, Detail, ItemError};
 use crate::domain::refs::Known;
 use crate::domain::feed::{decode_cursor, parse_limit};
@@ -27,7 +27,7 @@ pub struct ActivityInput {
     /// `metadata.messageId` as text: with the type, what makes a retried log the same activity.
     pub message_id: Option<String>,
     /// Without a `messageId` or `externalId`: the fingerprint of what was sent (see
-    /// [`super::content`]), which makes a retry within ten minutes the same activity.
+    /// `super::content`), which makes a retry within ten minutes the same activity.
     pub content: Option<String>,
     pub properties: Map<String, Value>,
 }
@@ -109,12 +109,19 @@ pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, ItemErr
     if activity.message_id.is_none() {
         // The time as sent: one the server filled in is now, and a retry's now is another.
         let a = &activity;
-        let sent = json!({
-            "type": a.activity_type, "subject": a.subject, "body": a.body, "direction": a.direction, "ownerId": a.owner_id,
-            "occurredAt": sent_at, "contactId": a.contact_id, "companyId": a.company_id, "metadata": a.metadata,
-            "properties": a.properties,
-        });
-        activity.content = Some(content::fingerprint("activity", &sent));
+        let fingerprint = Fingerprint::new("activity")
+            .optional("type", Some(&a.activity_type))
+            .optional("subject", a.subject.as_deref())
+            .optional("body", a.body.as_deref())
+            .optional("direction", a.direction.as_deref())
+            .optional("ownerId", a.owner_id.as_deref())
+            .optional("occurredAt", sent_at.as_deref())
+            .optional("contactId", a.contact_id.as_deref())
+            .optional("companyId", a.company_id.as_deref())
+            .map("metadata", &a.metadata, &[])
+            .map("properties", &a.properties, &[])
+            .finish();
+        activity.content = Some(fingerprint);
     }
     Ok(activity)
 }

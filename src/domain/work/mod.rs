@@ -17,7 +17,7 @@ use super::request::json_type;
 use super::time::Timestamp;
 
 pub use activity::{parse_activity, ActivityInput, TimelineQuery};
-pub use content::{ContentKeys, Window};
+pub use content::{Fingerprint, Window};
 pub use task::{apply_task, check_patch, task_changes, task_content, task_to_wire, TaskValues};
 pub use user::{merge_by_email, parse_user, UserInput};
 pub use super::refs::Refs;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::{content, custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
+use super::{custom, id_field, text, timestamp, Fingerprint, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::ItemError;
 use crate::domain::record::parse_external_id;
 use crate::domain::refs::Known;
@@ -122,15 +122,14 @@ fn external_id(object: &Map<String, Value>) -> Result<Option<Option<String>>, It
     }
 }
 
-/// The content fingerprint of a task to create (see [`super::content`]), or `None` when the task
+/// The content fingerprint of a task to create (see `super::content`), or `None` when the task
 /// has a key of its own (its `externalId`). Everything the client sent is content; `completedAt`,
 /// which the server stamps, is not.
 pub fn task_content(values: &TaskValues) -> Option<String> {
     if values.str("externalId").is_some() {
         return None;
     }
-    let content = json!({"fields": content::without(&values.fields, &["completedAt"]), "properties": values.properties});
-    Some(content::fingerprint("task", &content))
+    Some(Fingerprint::new("task").map("fields", &values.fields, &["completedAt"]).map("properties", &values.properties, &[]).finish())
 }
 
 /// Checks a patch on its own, before any task is read: a bad patch is a `400` even when it names
