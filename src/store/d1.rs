@@ -37,6 +37,8 @@ pub struct Store {
     db: Rc<D1DatabaseSession>,
     /// What the request's statements cost so far; shared with its [`StoreMeter`].
     spent: Rc<RefCell<Cost>>,
+    /// D1 calls in flight, and since when one has been (for `Cost::d1_busy_ms`).
+    in_flight: std::cell::Cell<(u32, f64)>,
     /// The `Idempotency-Key` this request claimed: every write batch marks it committed, in the
     /// batch's own transaction (see [`Store::hold_key`]).
     held_key: std::cell::RefCell<Option<String>>,
@@ -273,7 +275,7 @@ impl Store {
             ReadFrom::Bookmark(b) => db.with_session(Some(b)),
         };
         let db = Rc::new(session.map_err(StoreError::from_d1)?);
-        Ok(Store { db, spent: Default::default(), held_key: Default::default(), actor: Default::default() })
+        Ok(Store { db, spent: Default::default(), in_flight: Default::default(), held_key: Default::default(), actor: Default::default() })
     }
 
     /// Statements run so far by this request.
@@ -288,7 +290,25 @@ impl Store {
 
     /// Counts the time waited for one D1 call (started at `started`) and its statements' `meta`,
     /// and gives this isolate's measure of D1 round trips the call's (`super::isolate`).
+    /// A D1 call leaves: answers its start.
+    fn begin(&self) -> f64 {
+        let now = js_sys::Date::now();
+        let (calls, since) = self.in_flight.get();
+        self.in_flight.set((calls + 1, if calls == 0 { now } else { since }));
+        now
+    }
+
+    /// A D1 call came back: the time since the first call in flight counts once.
+    fn end(&self) {
+        let (calls, since) = self.in_flight.get();
+        self.in_flight.set((calls.saturating_sub(1), since));
+        if calls == 1 {
+            self.spent.borrow_mut().d1_busy_ms += js_sys::Date::now() - since;
+        }
+    }
+
     fn account(&self, started: f64, results: &[worker::D1Result]) {
+        self.end();
         let waited = js_sys::Date::now() - started;
         let mut sql_ms = 0.0;
         let mut spent = self.spent.borrow_mut();
@@ -304,6 +324,7 @@ impl Store {
 
     /// A failed call still took its time.
     fn account_failed(&self, started: f64) {
+        self.end();
         self.spent.borrow_mut().d1_ms += js_sys::Date::now() - started;
     }
 
@@ -325,7 +346,7 @@ impl Store {
 
     pub(crate) async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
         let statement = self.prepare(sql, args)?;
-        let started = js_sys::Date::now();
+        let started = self.begin();
         let result = match statement.all().await {
             Ok(result) => result,
             Err(e) => {
@@ -358,7 +379,7 @@ impl Store {
         }
         let added = riders.len();
         statements.splice(0..0, riders);
-        let started = js_sys::Date::now();
+        let started = self.begin();
         let mut results = match self.db.batch(statements).await {
             Ok(results) => results,
             Err(e) => {
