@@ -11,6 +11,7 @@ mod harness;
 mod merge;
 mod merge_pages;
 mod health;
+mod import;
 mod jwt;
 mod limits;
 mod openapi;
@@ -52,7 +53,8 @@ pub struct App {
     /// A server with no user, for the tests that need owners off and then on.
     pub users: Client,
     pub users_server: Server,
-    /// A server with field write policies (FIELD_POLICY) and the match cache off.
+    /// A server with field write policies (FIELD_POLICY), contacts matched by email first
+    /// (CONTACT_MATCH=email_or_linkedin_or_name_company) and the match cache off.
     pub policy: Client,
     pub policy_server: Server,
     /// The served OpenAPI document; every client above checks the request bodies the Worker
@@ -91,7 +93,7 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, import::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -117,6 +119,7 @@ fn main() {
         name: "policy",
         vars: vec![
             ("FIELD_POLICY", r#"{"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}"#.to_string()),
+            ("CONTACT_MATCH", "email_or_linkedin_or_name_company".to_string()),
             ("MATCH_CACHE", "off".to_string()),
         ],
         secrets: vec![("API_KEYS", keys[0].clone())],
