@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::{unique, Client, Key, Resp};
+use crate::work_pages::{form, location, set, userinfo, Person};
 use crate::App;
 
 pub const TESTS: &[(&str, crate::TestFn)] = &[
@@ -17,6 +18,10 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("import::rows_repeated_inside_the_file_are_one_record", rows_repeated_inside_the_file_are_one_record),
     ("import::rows_are_the_records_enginy_created_by_email_linkedin_and_domain", rows_are_the_records_enginy_created_by_email_linkedin_and_domain),
     ("import::files_that_cannot_be_read_are_refused_saying_why", files_that_cannot_be_read_are_refused_saying_why),
+    ("import::a_person_imports_a_file_on_the_page_previewed_then_confirmed", a_person_imports_a_file_on_the_page_previewed_then_confirmed),
+    ("import::a_large_file_is_imported_part_by_part_with_its_progress", a_large_file_is_imported_part_by_part_with_its_progress),
+    ("import::the_import_page_refuses_what_it_cannot_take", the_import_page_refuses_what_it_cannot_take),
+    ("import::a_person_imports_in_the_browser", a_person_imports_in_the_browser),
 ];
 
 /// Sends `csv` to `POST /{kind}/import` (a dry run when `dry`), checks the answer against the
@@ -70,7 +75,7 @@ pub fn preview_then_import(app: &App, c: &Client, kind: &str, csv: &str) -> (Val
     (preview, done)
 }
 
-fn row<'a>(answer: &'a Value, number: u64) -> &'a Value {
+fn row(answer: &Value, number: u64) -> &Value {
     answer["results"].as_array().unwrap().iter().find(|r| r["row"] == number).unwrap_or_else(|| panic!("no row {number} in {answer}"))
 }
 
@@ -260,4 +265,225 @@ fn files_that_cannot_be_read_are_refused_saying_why(app: &App) {
     check(send(c, "contacts", many.as_bytes(), true, "text/csv"), 413, "10001 rows");
     let resp = c.send("POST", "/contacts/import", Key::None, &[("Content-Type", "text/csv")], Some(b"Email\na@b.test\n"));
     assert_eq!(resp.status, 401);
+}
+
+/// A `multipart/form-data` body of `fields` and a `file` part, as a browser sends the upload
+/// form; answers the content type and the body.
+fn multipart(fields: &[(String, String)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = format!("----edge-crm-{}", crate::harness::random_hex(8));
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    if let Some((filename, bytes)) = file {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+        body.extend(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Uploads `csv` on the import page of `kind` as `person`: answers the response.
+fn upload(person: &Person<'_>, kind: &str, csv: &[u8], fields: Option<Vec<(String, String)>>) -> Resp {
+    let action = format!("/view/import/{kind}");
+    let fields = fields.unwrap_or_else(|| form(&person.get(&action), &action, "name=\"file\""));
+    let fields: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "file").collect();
+    let (content_type, body) = multipart(&fields, Some(("export.csv", csv)));
+    person.send("POST", &action, &[("Content-Type", &content_type), ("Sec-Fetch-Site", "same-origin")], Some(&body))
+}
+
+/// Follows an import's progress from `start` (a `?next` address) to its result: answers the
+/// progress pages seen and the result page.
+fn follow(person: &Person<'_>, start: &str) -> (Vec<String>, String) {
+    let mut pages = Vec::new();
+    let mut at = start.to_string();
+    for _ in 0..400 {
+        let resp = person.send("GET", &at, &[], None);
+        match resp.status {
+            303 => at = location(&resp),
+            200 if resp.text().contains("http-equiv=\"refresh\"") => pages.push(resp.text()),
+            200 => return (pages, resp.text()),
+            other => panic!("GET {at}: {other} {}", resp.text()),
+        }
+    }
+    panic!("the import never finished");
+}
+
+fn number_in(html: &str, label: &str) -> u64 {
+    let end = html.find(&format!("</b>{label}</div>")).unwrap_or_else(|| panic!("no count {label:?} in {html}"));
+    let start = html[..end].rfind("<b>").unwrap() + 3;
+    html[start..end].replace(',', "").parse().unwrap()
+}
+
+fn a_person_imports_a_file_on_the_page_previewed_then_confirmed(app: &App) {
+    let me = Person::new(app, "Iris Importer");
+    let c = me.c;
+    // Enginy created one of the people already.
+    let (slug, last) = (unique("in"), unique("Page"));
+    let known = c.json("POST", "/contacts", &json!({"contacts": [{"externalId": unique("enginy"), "firstName": "Kim", "lastName": last, "linkedinUrl": format!("https://linkedin.com/in/{slug}")}]})).json();
+    let known = known["results"][0]["crmId"].as_str().unwrap().to_string();
+    let csv = format!(
+        "First Name,Last Name,Company Name,LinkedIn URL,Job Title,Lead Status\n\
+         Kim,{last},Acme,https://www.linkedin.com/in/{slug}/,CTO,Open\n\
+         Lee,{last},Acme,,Engineer,New\n\
+         Lee,{last},ACME Inc,,,\n\
+         Max,{last},Acme,,,,surplus\n"
+    );
+    let resp = upload(&me, "contact", csv.as_bytes(), None);
+    let job = location(&resp);
+    assert!(job.starts_with("/view/import/contact/imp_"), "{job}");
+    let preview = me.get(&job);
+    // The preview says what the API's dry run says.
+    let dry = import(app, &app.api, "contacts", &csv, true);
+    for (label, n) in [("to create", dry["create"].as_u64()), ("already in the CRM", dry["match"]["byIdentifier"].as_u64()), ("repeated in the file", dry["duplicateInFile"].as_u64()), ("cannot be imported", dry["invalid"].as_u64())] {
+        assert_eq!(Some(number_in(&preview, label)), n, "{label}");
+    }
+    assert_eq!((dry["create"].as_u64(), dry["match"]["byIdentifier"].as_u64(), dry["duplicateInFile"].as_u64(), dry["invalid"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert!(preview.contains(&format!("<a href=\"/view/contact/{known}\">Kim {last}</a>")), "the match links its record: {preview}");
+    assert!(preview.contains("Recognised 1 by LinkedIn."), "{preview}");
+    let fills = &preview[preview.find("<td data-label=\"Fills in\">").expect("what the match fills in")..];
+    let fills = &fills[..fills.find("</td>").unwrap()];
+    for field in ["Company", "Title", "Lead Status"] {
+        assert!(fills.contains(field), "{field} in {fills}");
+    }
+    assert!(preview.contains("<td data-label=\"Same as\">row 3</td>"), "{preview}");
+    assert!(preview.contains("<td data-label=\"Column\">the whole row</td>"), "{preview}");
+    // Nothing is written by the preview.
+    assert_eq!(record(c, "contacts", &known)["title"], Value::Null);
+    // Confirm: the import runs as the person, and ends on its result.
+    let start = form(&preview, &job, "Import 4 rows");
+    let resp = me.post(&job, &start);
+    assert_eq!(location(&resp), format!("{job}?next"));
+    let (progress, result) = follow(&me, &format!("{job}?next"));
+    assert!(progress.is_empty(), "one part: no progress page");
+    assert!(result.contains("finished") && result.contains(&format!("<a href=\"/view/contact/{known}\">Kim {last}</a>")), "{result}");
+    assert_eq!(number_in(&result, "created"), 1);
+    let kim = record(c, "contacts", &known);
+    assert_eq!((kim["title"].as_str(), kim["properties"]["Lead Status"].as_str()), (Some("CTO"), Some("Open")), "{kim}");
+    let history = c.get(&format!("/contacts/{known}/history")).json();
+    let title = history["history"].as_array().unwrap().iter().find(|h| h["field"] == "title").unwrap().clone();
+    assert_eq!(title["actor"], me.email.as_str(), "the person did it: {history}");
+    // The page again (a reload, a second tab): the result, nothing imported twice.
+    assert_eq!(me.post(&job, &start).status, 303);
+    let (_, again) = follow(&me, &format!("{job}?next"));
+    assert_eq!(number_in(&again, "created"), 1);
+    let lees = import(app, &app.api, "contacts", &format!("First Name,Last Name,Company\nLee,{last},Acme\n"), true);
+    assert_eq!(lees["match"]["byIdentifier"], 1, "one Lee: {lees}");
+}
+
+fn a_large_file_is_imported_part_by_part_with_its_progress(app: &App) {
+    let _heavy = crate::heavy();
+    let me = Person::new(app, "Lara Large");
+    let tag = unique("bulk");
+    let mut csv = String::from("Company name,Company Domain Name,Industry\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("Bulk {i},{tag}-{i}.com,Software\n"));
+    }
+    csv.push_str(&format!("Bulk again,{tag}-7.com,\n"));
+    let job = location(&upload(&me, "company", csv.as_bytes(), None));
+    let preview = me.get(&job);
+    assert_eq!((number_in(&preview, "to create"), number_in(&preview, "repeated in the file")), (2_500, 1), "{preview}");
+    let start = form(&preview, &job, "Import 2,501 rows");
+    // Left after the first part: the page says so, and goes on from there.
+    me.post(&job, &start);
+    let paused = me.get(&job);
+    assert!(paused.contains("1,000 of 2,501 rows imported") && paused.contains("Continue the import"), "{paused}");
+    let (progress, result) = follow(&me, &format!("{job}?next"));
+    assert_eq!(progress.len(), 1, "one page between the second part and the last");
+    assert!(progress[0].contains("<strong>2,000 of 2,501 rows</strong> (79%)") && progress[0].contains("<progress max=\"2501\" value=\"2000\">"), "{}", progress[0]);
+    assert_eq!((number_in(&result, "created"), number_in(&result, "repeated in the file")), (2_500, 1), "{result}");
+    // Every part once: the same file through the API finds every record.
+    let again = import(app, &app.api, "companies", &csv, true);
+    assert_eq!((again["create"].as_u64(), again["match"]["byIdentifier"].as_u64()), (Some(0), Some(2_501)), "{}", counts(&again));
+}
+
+fn the_import_page_refuses_what_it_cannot_take(app: &App) {
+    let me = Person::new(app, "Rob Refused");
+    let action = "/view/import/contact";
+    let fields = form(&me.get(action), action, "name=\"file\"");
+    // A file of no known column, an empty form: the form again, saying why.
+    let resp = upload(&me, "contact", b"Foo;Bar\n1;2\n", Some(fields.clone()));
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(resp.text().contains("There is a problem") && resp.text().contains("No column names a field of a contact"), "{}", resp.text());
+    let (content_type, body) = multipart(&fields, None);
+    let resp = me.send("POST", action, &[("Content-Type", &content_type), ("Sec-Fetch-Site", "same-origin")], Some(&body));
+    assert_eq!(resp.status, 400);
+    assert!(resp.text().contains("Choose a CSV file, or paste its rows"), "{}", resp.text());
+    // Pasted rows are a file too.
+    let pasted = set(fields.clone(), "csv", "Email,First Name\npaste@x.test,Pat\n");
+    let (content_type, body) = multipart(&pasted, None);
+    let resp = me.send("POST", action, &[("Content-Type", &content_type), ("Sec-Fetch-Site", "same-origin")], Some(&body));
+    let job = location(&resp);
+    assert!(me.get(&job).contains("pasted rows: 1 row"), "the preview of pasted rows");
+    // Without the form's token, from another site, or not as a form: refused, nothing kept.
+    let resp = upload(&me, "contact", b"Email\na@b.test\n", Some(set(fields.clone(), "token", &"0".repeat(64))));
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    let resp = me.send("POST", action, &[("Content-Type", "text/csv"), ("Sec-Fetch-Site", "same-origin")], Some(b"Email\na@b.test\n"));
+    assert_eq!(resp.status, 415);
+    // Someone else's import, or one that does not exist: not found.
+    let other = Person::new(app, "Olga Other");
+    assert_eq!(other.send("GET", &job, &[], None).status, 404);
+    assert_eq!(me.send("GET", "/view/import/contact/imp_0000000000000000000000000z", &[], None).status, 404);
+    assert_eq!(me.send("GET", &job.replace("/contact/", "/company/"), &[], None).status, 404, "another kind's address");
+}
+
+/// Upload → preview → confirm → result in a real browser (ChromeDriver), at desktop and phone
+/// width: the file chosen with the file input, the preview read, the import confirmed, its
+/// records linked. Screenshots: `target/screenshots/import-*.png`.
+fn a_person_imports_in_the_browser(app: &App) {
+    use crate::harness::repo_root;
+    use crate::webdriver::Browser;
+    let shots = repo_root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for (width, tag) in [(1280u32, "desktop"), (390, "phone")] {
+        let me = Person::new(app, &format!("Bea Browser {tag}"));
+        let c = me.c;
+        let last = unique("Browser");
+        let domain = format!("{}.com", unique("acme"));
+        let known = c.json("POST", "/contacts", &json!({"contacts": [{"externalId": unique("enginy"), "firstName": "Ana", "lastName": last, "company": "Acme"}]})).json();
+        let known = known["results"][0]["crmId"].as_str().unwrap().to_string();
+        let long_note = format!("https://notes.example.com/{}", "x".repeat(150));
+        let csv = format!(
+            "Record ID,First Name,Last Name,Email,Company Name,Company Domain Name,Job Title,Lead Status,Notes\n\
+             1,Ana,{last},,Acme,{domain},CTO,Open,{long_note}\n\
+             2,Ben,{last},ben@{domain},Acme,{domain},CFO,New,\n\
+             3,Cleo,{last},cleo@{domain},Acme,{domain},,,\n\
+             4,Ben,{last},,Acme,,,,\n\
+             5,Dan,{last},dan@{domain},Acme,{domain},CEO,New,oops,extra\n"
+        );
+        let file = std::env::temp_dir().join(format!("edge-crm-import-{tag}-{}.csv", crate::harness::random_hex(4)));
+        std::fs::write(&file, &csv).unwrap();
+        let port = c.base.rsplit(':').next().unwrap();
+        let origin = format!("http://{}:{}@127.0.0.1:{port}", userinfo(&me.email), app.dashboard_password);
+        let browser = Browser::start(width, 1400);
+        let fits = |what: &str| {
+            let overflow = browser.eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+            assert!(overflow.as_i64().unwrap_or(99) <= 0, "{what} at {width} px scrolls sideways by {overflow} px");
+        };
+        browser.goto(&format!("{origin}/view/import/contact"));
+        fits("the upload form");
+        browser.click("details summary");
+        browser.screenshot(&shots.join(format!("import-upload-{tag}.png")));
+        browser.choose_file("#file", &file);
+        browser.click("form[enctype='multipart/form-data'] button[type='submit']");
+        browser.wait_for_url("/view/import/contact/imp_");
+        let html = browser.wait_for_text("Nothing has been written yet");
+        assert!(html.contains("edge-crm-import-") && html.contains(": 5 rows"), "{html}");
+        assert!(html.contains(&format!("<a href=\"/view/contact/{known}\">Ana {last}</a>")), "the match is linked: {html}");
+        fits("the preview");
+        browser.screenshot(&shots.join(format!("import-preview-{tag}.png")));
+        assert_eq!(record(c, "contacts", &known)["title"], Value::Null, "the preview writes nothing");
+        browser.click("form[method='post'] button[type='submit']:not([name])");
+        let result = browser.wait_for_text("finished");
+        assert!(result.contains("<b>2</b>created") && result.contains("<b>1</b>matched") && result.contains("<b>1</b>not imported"), "{result}");
+        fits("the result");
+        browser.screenshot(&shots.join(format!("import-result-{tag}.png")));
+        assert_eq!(record(c, "contacts", &known)["title"], "CTO", "the import filled Ana's title");
+        browser.click(&format!("a[href='/view/contact/{known}']"));
+        browser.wait_for_url(&format!("/view/contact/{known}"));
+        assert!(browser.source().contains("Lead Status"), "the record page shows the imported property");
+        let _ = std::fs::remove_file(&file);
+    }
+    eprintln!("[e2e] screenshots: import-upload, import-preview, import-result (-desktop, -phone) in {}", shots.display());
 }

@@ -238,6 +238,59 @@ const COMPANY_ALIASES: &[(&str, &str)] = &[
     ("parentcrmid", "parentCrmId"),
 ];
 
+/// Headers each field is read from, as people see them (the import page's help, the docs): a
+/// few of those understood, each checked by a test to map to its field. `firstName+lastName` is
+/// a contact's whole name.
+pub const CONTACT_EXAMPLES: &[(&str, &[&str])] = &[
+    ("externalId", &["External ID"]),
+    ("firstName", &["First Name", "Person - First name"]),
+    ("lastName", &["Last Name", "Surname", "Person - Last name"]),
+    ("firstName+lastName", &["Name", "Full Name", "Person - Name"]),
+    ("email", &["Email", "Email Address", "Person - Email - Work"]),
+    ("phone", &["Phone Number", "Mobile Phone Number", "Mobile", "Person - Phone - Work"]),
+    ("company", &["Company Name", "Associated Company", "Account Name", "Organization - Name", "Person - Organization"]),
+    ("companyDomain", &["Company Domain Name", "Website URL", "Organization - Website"]),
+    ("title", &["Job Title", "Title", "Person - Job title"]),
+    ("linkedinUrl", &["LinkedIn URL", "LinkedIn Profile URL", "LinkedIn"]),
+    ("ownerId", &["Owner ID"]),
+];
+
+/// See [`CONTACT_EXAMPLES`].
+pub const COMPANY_EXAMPLES: &[(&str, &[&str])] = &[
+    ("externalId", &["External ID"]),
+    ("name", &["Company name", "Account Name", "Organization - Name"]),
+    ("domain", &["Company Domain Name", "Domain"]),
+    ("website", &["Website URL", "Website", "Organization - Website"]),
+    ("industry", &["Industry"]),
+    ("employeeCount", &["Number of Employees", "Employees"]),
+    ("employeeRange", &["Employee Range", "Company Size"]),
+    ("revenue", &["Annual Revenue"]),
+    ("foundedYear", &["Year Founded"]),
+    ("description", &["Description", "About Us"]),
+    ("location", &["Location", "Address", "Organization - Address"]),
+    ("city", &["City", "Billing City"]),
+    ("state", &["State/Region", "Billing State/Province"]),
+    ("country", &["Country/Region", "Billing Country"]),
+    ("phone", &["Phone Number", "Phone"]),
+    ("linkedinUrl", &["LinkedIn Company Page", "LinkedIn URL"]),
+    ("twitterUrl", &["Twitter Handle"]),
+    ("facebookUrl", &["Facebook Company Page"]),
+    ("technologies", &["Technologies"]),
+    ("tags", &["Tags", "Labels", "Organization - Labels"]),
+    ("customFields", &["Custom Fields"]),
+    ("vatId", &["VAT Number", "Tax ID"]),
+    ("ownerId", &["Owner ID"]),
+    ("parentCrmId", &["Parent CRM ID"]),
+];
+
+/// The examples of `kind`.
+pub fn examples(kind: RecordKind) -> &'static [(&'static str, &'static [&'static str])] {
+    match kind {
+        RecordKind::Contact => CONTACT_EXAMPLES,
+        RecordKind::Company => COMPANY_EXAMPLES,
+    }
+}
+
 /// The entity a Pipedrive-style prefix (`Person - `, `Organization - `) names.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Entity {
@@ -610,6 +663,29 @@ mod tests {
         assert!(e.message.contains("3 cells and the header 2 columns"), "{}", e.message);
         assert!(m.build(&header(&["Acme", "acme.com", ""])).is_err(), "an empty extra cell too: the values before it may have shifted");
         assert_eq!(row(&m, &["Acme"]), json!({"name": "Acme"}), "a short row is what it holds");
+    }
+
+    #[test]
+    fn the_examples_people_read_are_what_the_mapping_does() {
+        for kind in RecordKind::ALL {
+            for (field, headers) in examples(kind) {
+                for header in *headers {
+                    let want = match *field {
+                        "firstName+lastName" => Target::FullName,
+                        f => field_of(kind, f),
+                    };
+                    assert_eq!(targets(kind, &[header]), vec![want], "{kind:?} {header}");
+                }
+            }
+            let covered: Vec<&str> = examples(kind).iter().map(|(f, _)| *f).collect();
+            for spec in kind.fields() {
+                assert!(covered.contains(&spec.name), "{kind:?} {} has no example", spec.name);
+            }
+        }
+    }
+
+    fn field_of(kind: RecordKind, name: &str) -> Target {
+        Target::Field(kind.field(name).map(|s| s.name).unwrap())
     }
 
     #[test]

@@ -117,6 +117,11 @@ impl<'t> Table<'t> {
         Ok(Table { delimiter, header: header.cells, body: &text[body_start..], body_line })
     }
 
+    /// A table known by its header alone (a file kept in parts: each part is read on its own).
+    pub fn header_only(delimiter: u8, header: Vec<String>) -> Table<'static> {
+        Table { delimiter, header, body: "", body_line: 2 }
+    }
+
     /// Every data row, in order.
     pub fn rows(&self) -> Rows<'t> {
         Rows::new(self.delimiter, self.body, 2, self.body_line)

@@ -85,6 +85,12 @@ impl<'t> ImportFile<'t> {
         Ok(ImportFile { table, mapping })
     }
 
+    /// A file kept in parts, known by its separator and header.
+    pub fn of_header(kind: RecordKind, delimiter: u8, header: Vec<String>) -> ImportFile<'static> {
+        let mapping = Mapping::of(kind, &header);
+        ImportFile { table: Table::header_only(delimiter, header), mapping }
+    }
+
     /// Decodes and opens raw bytes.
     pub fn read(kind: RecordKind, bytes: &'t [u8]) -> Result<ImportFile<'t>, ApiError> {
         let text = decode(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;

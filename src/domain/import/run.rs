@@ -33,7 +33,8 @@ pub enum Outcome {
     Created { id: Option<String> },
     /// A record the store held, and how it was found.
     Matched { id: String, by: String, updated: Vec<String> },
-    /// The record of an earlier row of the file (its id, once written; the row, when known).
+    /// The record of an earlier row of the file (its id, once written; the row, unless an
+    /// earlier request created it).
     Duplicate { id: Option<String>, same_as: Option<usize> },
     Ambiguous { error: ItemError, column: Option<String> },
     Invalid { error: ItemError, column: Option<String> },
@@ -389,7 +390,7 @@ impl<'c> ImportRun<'c> {
                 Ok(Created::Same { id, by, merged }) => {
                     let id = resolved.get(id).unwrap_or(id);
                     match self.created.get(id) {
-                        Some(first) => Outcome::Duplicate { id: (!dry).then(|| id.clone()), same_as: dry.then_some(*first) },
+                        Some(first) => Outcome::Duplicate { id: (!dry).then(|| id.clone()), same_as: Some(*first) },
                         None if self.earlier.contains(id) => Outcome::Duplicate { id: Some(id.clone()), same_as: None },
                         None => {
                             by_external = *by == MatchedBy::ExternalId;
@@ -559,8 +560,8 @@ mod tests {
         assert_eq!(dry_tally.to_json(false), tally.to_json(false));
         assert_eq!((tally.rows, tally.create, tally.duplicate_in_file, tally.invalid, tally.unidentified), (9, 4, 2, 1, 1));
         assert_eq!(tally.matches, Matches { by_external_id: 0, by_identifier: 2, by_rule: [("email".to_string(), 2)].into() });
-        // In the dry run a duplicate names the row it repeats; the import names the record.
-        assert_eq!(dry[2].to_json()["sameAsRow"], 2);
+        // A duplicate names the row it repeats, and once imported its record.
+        assert_eq!((dry[2].to_json()["sameAsRow"].as_u64(), real[2].to_json()["sameAsRow"].as_u64()), (Some(2), Some(2)));
         assert!(dry[0].to_json().get("crmId").is_none(), "a record not yet created has no id");
         assert_eq!(real[2].to_json()["crmId"], "ct_1");
         assert_eq!(real[4].to_json()["crmId"], real[1].to_json()["crmId"], "the same LinkedIn profile, written differently");
