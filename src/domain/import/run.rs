@@ -24,7 +24,9 @@ use crate::domain::error::{ItemCode, ItemError};
 use crate::domain::plan::{plan_create, CreatePlan, CreateSettings, Created};
 use crate::domain::record::{KeySet, NewRecord};
 use crate::domain::refs::Known;
-use crate::domain::sync::{lookup_keys, Candidate, CandidatePool, MatchedBy};
+use crate::domain::hash::{fnv1a, FNV_OFFSET};
+use crate::domain::matching::{MatchField, MatchRule};
+use crate::domain::sync::{anchor_fields, lookup_keys, Candidate, CandidatePool, MatchedBy};
 
 /// What became of one row.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,51 +194,153 @@ impl Tally {
     }
 }
 
+/// A record as a dry run remembers it, small (a file of 100,000 rows is previewed in one
+/// request): its match keys in one string, its externalIds, and for a stored record the order of
+/// the change the import makes to it.
+#[derive(Debug)]
+struct Shadow {
+    /// `field\u{1f}key` pairs joined by `\u{1e}`.
+    keys: Box<str>,
+    external_ids: Vec<String>,
+}
+
+fn pack(keys: &KeySet) -> Box<str> {
+    keys.as_slice().iter().map(|(f, k)| format!("{}\u{1f}{k}", f.name())).collect::<Vec<_>>().join("\u{1e}").into_boxed_str()
+}
+
+fn unpack(keys: &str) -> KeySet {
+    KeySet::new(keys.split('\u{1e}').filter_map(|pair| {
+        let (f, k) = pair.split_once('\u{1f}')?;
+        Some((MatchField::from_name(f)?, k.to_string()))
+    }))
+}
+
+/// A record of the overlay: one the import creates (its number), or a stored one it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ref {
+    New(u32),
+    Stored(u32),
+}
+
 /// What the store would hold after the parts a dry run decided so far: the records the import
-/// would create (as records of the import itself) and the stored records it would change
-/// (merged into, or linked to an externalId).
+/// would create (as records of the import itself) and the stored records it would change (merged
+/// into, or linked to an externalId: their keys, links and the order of the change; not their
+/// other fields). Found as the store finds candidates: by the anchor keys of the identifier and
+/// by externalId (by 64-bit hashes: a collision only adds a candidate the planner then rejects).
 #[derive(Debug, Default)]
 pub struct Overlay {
-    records: HashMap<String, Candidate>,
-    by_key: HashMap<(crate::domain::matching::MatchField, String), Vec<String>>,
-    by_external: HashMap<String, Vec<String>>,
-    /// Writes so far: a changed stored record counts as written after every record the store
-    /// holds, and after those changed before it (as `updated_at` grows in the store).
-    writes: usize,
+    new: Vec<Shadow>,
+    /// The row that creates each new record.
+    new_rows: Vec<usize>,
+    stored: Vec<(String, Shadow, u32)>,
+    stored_at: HashMap<String, u32>,
+    index: HashMap<u64, Vec<Ref>>,
+    anchors: Vec<MatchField>,
+    writes: u32,
     now: String,
 }
 
+fn key_hash(field: MatchField, key: &str) -> u64 {
+    fnv1a(FNV_OFFSET, &[b"k", field.name().as_bytes(), b"\x1f", key.as_bytes()])
+}
+
+fn external_hash(ext: &str) -> u64 {
+    fnv1a(FNV_OFFSET, &[b"x", ext.as_bytes()])
+}
+
+/// The id a dry run gives the n-th record it would create (never a CRM id).
+fn new_id(n: usize) -> String {
+    format!("(new {})", n + 1)
+}
+
+fn new_index(id: &str) -> Option<usize> {
+    id.strip_prefix("(new ")?.strip_suffix(')')?.parse::<usize>().ok()?.checked_sub(1)
+}
+
 impl Overlay {
-    fn put(&mut self, candidate: Candidate) {
-        for (field, key) in candidate.keys.as_slice() {
-            self.by_key.entry((*field, key.clone())).or_default().push(candidate.id.clone());
+    fn add(&mut self, r: Ref, keys: &KeySet, external_ids: &[String]) {
+        let hashes: Vec<u64> = keys
+            .as_slice()
+            .iter()
+            .filter(|(f, _)| self.anchors.contains(f))
+            .map(|(f, k)| key_hash(*f, k))
+            .chain(external_ids.iter().map(|e| external_hash(e)))
+            .collect();
+        for h in hashes {
+            let list = self.index.entry(h).or_default();
+            if !list.contains(&r) {
+                list.push(r);
+            }
         }
-        for ext in &candidate.external_ids {
-            self.by_external.entry(ext.clone()).or_default().push(candidate.id.clone());
-        }
-        self.records.insert(candidate.id.clone(), candidate);
     }
 
-    fn stamp(&mut self) -> String {
+    fn put_new(&mut self, keys: &KeySet, external_id: Option<&String>) {
+        let n = self.new.len() as u32;
+        let external_ids: Vec<String> = external_id.into_iter().cloned().collect();
+        self.add(Ref::New(n), keys, &external_ids);
+        self.new.push(Shadow { keys: pack(keys), external_ids });
+    }
+
+    /// A stored record as the import leaves it: these keys and links, changed now.
+    fn put_stored(&mut self, id: &str, keys: &KeySet, external_ids: Vec<String>) {
         self.writes += 1;
-        format!("{}~{:09}", self.now, self.writes)
+        let at = match self.stored_at.get(id) {
+            Some(&i) => i,
+            None => {
+                self.stored.push((id.to_string(), Shadow { keys: "".into(), external_ids: Vec::new() }, 0));
+                let i = self.stored.len() as u32 - 1;
+                self.stored_at.insert(id.to_string(), i);
+                i
+            }
+        };
+        self.add(Ref::Stored(at), keys, &external_ids);
+        self.stored[at as usize] = (id.to_string(), Shadow { keys: pack(keys), external_ids }, self.writes);
     }
 
-    /// The records sharing an externalId or a key with the items.
-    fn relevant<'o>(&'o self, items: &[Result<NewRecord, ItemError>], kind: crate::domain::record::RecordKind) -> Vec<&'o Candidate> {
-        let mut ids: HashSet<&str> = HashSet::new();
-        for record in items.iter().flatten() {
-            if let Some(found) = record.external_id.as_ref().and_then(|e| self.by_external.get(e)) {
-                ids.extend(found.iter().map(String::as_str));
+    /// The time a stored record changed by the import's `n`-th write would carry: after every
+    /// record the store holds, in the order of the writes.
+    fn stamp(&self, n: u32) -> String {
+        format!("{}~{n:09}", self.now)
+    }
+
+    fn candidate(&self, r: Ref) -> Candidate {
+        match r {
+            Ref::New(n) => {
+                let s = &self.new[n as usize];
+                Candidate { id: new_id(n as usize), keys: unpack(&s.keys), external_ids: s.external_ids.clone(), updated_at: None, ..Candidate::default() }
             }
-            for pair in KeySet::of(kind, &record.fields).as_slice() {
-                if let Some(found) = self.by_key.get(pair) {
-                    ids.extend(found.iter().map(String::as_str));
-                }
+            Ref::Stored(i) => {
+                let (id, s, n) = &self.stored[i as usize];
+                Candidate { id: id.clone(), keys: unpack(&s.keys), external_ids: s.external_ids.clone(), updated_at: Some(self.stamp(*n)), ..Candidate::default() }
             }
         }
-        let mut out: Vec<&Candidate> = ids.into_iter().filter_map(|id| self.records.get(id)).collect();
-        out.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+
+    /// A candidate the store loaded, as the import would have changed it.
+    fn apply(&self, mut c: Candidate) -> Candidate {
+        if let Some(&i) = self.stored_at.get(&c.id) {
+            let (_, s, n) = &self.stored[i as usize];
+            c.keys = unpack(&s.keys);
+            c.external_ids = s.external_ids.clone();
+            c.updated_at = Some(self.stamp(*n));
+        }
+        c
+    }
+
+    /// The records the store would return for these items: those holding one of their lookup
+    /// keys, or one of their externalIds.
+    fn relevant(&self, rule: &MatchRule, kind: crate::domain::record::RecordKind, items: &[Result<NewRecord, ItemError>]) -> Vec<Ref> {
+        let keys: Vec<KeySet> = items.iter().flatten().map(|r| KeySet::of(kind, &r.fields)).collect();
+        let hashes = lookup_keys(rule, keys.iter())
+            .into_iter()
+            .map(|(f, k)| key_hash(f, &k))
+            .chain(items.iter().flatten().filter_map(|r| r.external_id.as_deref()).map(external_hash));
+        let mut out: Vec<Ref> = hashes.flat_map(|h| self.index.get(&h).into_iter().flatten().copied()).collect();
+        out.sort_by_key(|r| match r {
+            Ref::New(n) => (0, *n),
+            Ref::Stored(i) => (1, *i),
+        });
+        out.dedup();
         out
     }
 }
@@ -257,14 +361,13 @@ pub struct ImportRun<'c> {
     /// Records this import created in earlier requests (a page's import runs one part a request).
     earlier: HashSet<String>,
     overlay: Option<Overlay>,
-    minted: usize,
 }
 
 impl<'c> ImportRun<'c> {
     /// A run; `dry_run` decides without writing, against what the store holds at `now`.
     pub fn new(settings: CreateSettings<'c>, dry_run: bool, now: &str) -> ImportRun<'c> {
-        let overlay = dry_run.then(|| Overlay { now: now.to_string(), ..Overlay::default() });
-        ImportRun { settings, tally: Tally::default(), created: HashMap::new(), earlier: HashSet::new(), overlay, minted: 0 }
+        let overlay = dry_run.then(|| Overlay { now: now.to_string(), anchors: anchor_fields(settings.rule), ..Overlay::default() });
+        ImportRun { settings, tally: Tally::default(), created: HashMap::new(), earlier: HashSet::new(), overlay }
     }
 
     /// A run that continues `tally`, the counts of the import's earlier requests.
@@ -291,65 +394,67 @@ impl<'c> ImportRun<'c> {
     /// this import created are its own (see [`as_own`]); in a dry run, the store as the earlier
     /// parts would have left it.
     pub fn adjust(&self, loaded: Vec<Candidate>, items: &[Result<NewRecord, ItemError>]) -> Vec<Candidate> {
-        let mut out: Vec<Candidate> = loaded
-            .into_iter()
-            .map(|c| match &self.overlay {
-                Some(o) => o.records.get(&c.id).cloned().unwrap_or(c),
-                None if self.created.contains_key(&c.id) || self.earlier.contains(&c.id) => as_own(c),
-                None => c,
-            })
-            .collect();
-        if let Some(o) = &self.overlay {
-            let have: HashSet<String> = out.iter().map(|c| c.id.clone()).collect();
-            let extra: Vec<Candidate> = o.relevant(items, self.settings.kind).into_iter().filter(|c| !have.contains(&c.id)).cloned().collect();
-            out.extend(extra);
+        let Some(o) = &self.overlay else {
+            return loaded.into_iter().map(|c| if self.created.contains_key(&c.id) || self.earlier.contains(&c.id) { as_own(c) } else { c }).collect();
+        };
+        let mut out: Vec<Candidate> = loaded.into_iter().map(|c| o.apply(c)).collect();
+        let have: HashSet<String> = out.iter().map(|c| c.id.clone()).collect();
+        for r in o.relevant(self.settings.rule, self.settings.kind, items) {
+            let c = o.candidate(r);
+            if !have.contains(&c.id) {
+                out.push(c);
+            }
         }
         out
     }
 
     /// A dry run's plan of a part: the create's planner, new records named by placeholders.
     pub fn plan(&mut self, items: &[Result<NewRecord, ItemError>], candidates: Vec<Candidate>, known: &Known) -> CreatePlan {
-        let start = self.minted;
-        let mut n = 0;
-        let plan = plan_create(&self.settings, items, candidates.clone(), known, || {
+        let start = self.overlay.as_ref().map_or(0, |o| o.new.len());
+        let mut n = start;
+        let pool = CandidatePool::new(candidates.clone());
+        let plan = plan_create(&self.settings, items, candidates, known, || {
             n += 1;
-            format!("(new {})", start + n)
+            new_id(n - 1)
         });
-        self.minted += n;
-        self.remember(&plan, &candidates);
+        self.remember(&plan, &pool);
         plan
     }
 
     /// In a dry run, what the part's plan would write becomes what later parts see.
-    fn remember(&mut self, plan: &CreatePlan, candidates: &[Candidate]) {
+    fn remember(&mut self, plan: &CreatePlan, pool: &CandidatePool) {
         let kind = self.settings.kind;
         let Some(overlay) = self.overlay.as_mut() else { return };
-        let pool = CandidatePool::new(candidates.to_vec());
         for insert in &plan.inserts {
-            overlay.put(Candidate {
-                id: insert.id.clone(),
-                keys: KeySet::of(kind, &insert.fields),
-                external_ids: insert.external_id.iter().cloned().collect(),
-                updated_at: None,
-                ..Candidate::default()
-            });
+            overlay.put_new(&KeySet::of(kind, &insert.fields), insert.external_id.as_ref());
         }
-        let stored = |overlay: &Overlay, id: &str| overlay.records.get(id).cloned().or_else(|| pool.get(id).cloned());
+        let before = |overlay: &Overlay, id: &str| -> Option<(KeySet, Vec<String>)> {
+            match overlay.stored_at.get(id) {
+                Some(&i) => {
+                    let (_, s, _) = &overlay.stored[i as usize];
+                    Some((unpack(&s.keys), s.external_ids.clone()))
+                }
+                None => pool.get(id).map(|c| (c.keys.clone(), c.external_ids.clone())),
+            }
+        };
         for change in &plan.merges {
-            if let Some(mut c) = stored(overlay, &change.record.id) {
-                c.fields = change.record.fields.clone();
-                c.properties = change.record.properties.clone();
-                c.keys = KeySet::of(kind, &c.fields);
-                c.updated_at = Some(overlay.stamp());
-                overlay.put(c);
+            if let Some((_, ext)) = before(overlay, &change.record.id) {
+                overlay.put_stored(&change.record.id, &KeySet::of(kind, &change.record.fields), ext);
             }
         }
         for link in &plan.links {
-            if let Some(mut c) = stored(overlay, &link.id) {
-                c.external_ids.push(link.external_id.clone());
-                c.updated_at = Some(overlay.stamp());
-                overlay.put(c);
+            if let Some((keys, mut ext)) = before(overlay, &link.id) {
+                ext.push(link.external_id.clone());
+                overlay.put_stored(&link.id, &keys, ext);
             }
+        }
+    }
+
+    /// The row that created record `id` in this request (or, in a dry run, would create it).
+    fn created_row(&self, id: &str) -> Option<usize> {
+        match &self.overlay {
+            Some(o) => new_index(id).and_then(|i| o.new_rows.get(i).copied()),
+            None => self.created.get(id).copied(),
         }
     }
 
@@ -380,7 +485,12 @@ impl<'c> ImportRun<'c> {
                         Outcome::Matched { id: actual.clone(), by: MatchedBy::ExternalId.label(rule), updated: Vec::new() }
                     }
                     _ => {
-                        self.created.insert(id.clone(), row.number);
+                        match self.overlay.as_mut() {
+                            Some(o) => o.new_rows.push(row.number),
+                            None => {
+                                self.created.insert(id.clone(), row.number);
+                            }
+                        }
                         if self.unidentified(item) {
                             self.tally.unidentified += 1;
                         }
@@ -389,8 +499,8 @@ impl<'c> ImportRun<'c> {
                 },
                 Ok(Created::Same { id, by, merged }) => {
                     let id = resolved.get(id).unwrap_or(id);
-                    match self.created.get(id) {
-                        Some(first) => Outcome::Duplicate { id: (!dry).then(|| id.clone()), same_as: Some(*first) },
+                    match self.created_row(id) {
+                        Some(first) => Outcome::Duplicate { id: (!dry).then(|| id.clone()), same_as: Some(first) },
                         None if self.earlier.contains(id) => Outcome::Duplicate { id: Some(id.clone()), same_as: None },
                         None => {
                             by_external = *by == MatchedBy::ExternalId;
@@ -427,7 +537,6 @@ mod tests {
     use super::*;
     use crate::domain::config::{AmbiguousMatch, CreateMerge, FieldPolicy};
     use crate::domain::import::ImportFile;
-    use crate::domain::matching::{MatchField, MatchRule};
     use crate::domain::plan::RecordWrite;
     use crate::domain::record::RecordKind;
 
@@ -649,6 +758,14 @@ mod tests {
         let r = run.record(&file.mapping, &rows, &items, &plan, &HashMap::new());
         assert_eq!(r[0].to_json(), json!({"row": 2, "line": 2, "outcome": "duplicateInFile", "crmId": "ct_mine"}));
         assert_eq!((run.tally.rows, run.tally.duplicate_in_file), (11, 1));
+    }
+
+    #[test]
+    fn the_overlay_keeps_keys_small_and_reads_them_back() {
+        let keys = KeySet::of(RecordKind::Contact, json!({"email": "a@b.com", "firstName": "Ana", "company": "Acme, S.L."}).as_object().unwrap());
+        assert_eq!(unpack(&pack(&keys)), keys);
+        assert_eq!(unpack(""), KeySet::default());
+        assert_eq!((new_index(&new_id(0)), new_index(&new_id(41)), new_index("ct_1"), new_index("(new 0)")), (Some(0), Some(41), None, None));
     }
 
     #[test]
