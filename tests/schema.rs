@@ -519,3 +519,29 @@ fn reference_guard_refuses_what_is_gone() {
     assert_eq!(guard(r#"[{"owner":"us_1"}]"#), Ok(0));
     assert!(guard(r#"[{"owner":"anyone"}]"#).unwrap_err().contains("concurrent_write"));
 }
+
+/// An import's reads: the records among some ids that a request created (by their `(created)`
+/// history rows), and the parts of a page's import as their keys stand.
+#[test]
+fn an_import_finds_the_records_it_created_and_its_parts() {
+    use edge_crm::store::sql_import::{CREATED_BY, STEPS};
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute_batch(
+        "INSERT INTO history (entity_type, entity_id, field, changed_at, request_id) VALUES
+           ('contact', 'ct_1', '(created)', 't', 'imp_a'), ('contact', 'ct_1', 'title', 't', 'imp_a'),
+           ('contact', 'ct_2', '(created)', 't', 'req_other'), ('contact', 'ct_2', 'title', 't', 'imp_a'),
+           ('contact', 'ct_3', '(created)', 't', 'imp_a');
+         INSERT INTO idempotency (key, route, body_hash, status, response, created_at) VALUES
+           ('import-imp_a-0', 'r', 'h', 200, '{}', 't1'), ('import-imp_a-1', 'r', 'h', NULL, NULL, 't2'), ('other', 'r', 'h', 200, '{}', 't3');",
+    )
+    .unwrap();
+    let mut created = db.prepare(CREATED_BY).unwrap();
+    let ids: Vec<String> = created.query_map(rusqlite::params![r#"["ct_1","ct_2","ct_9"]"#, "imp_a"], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(ids, vec!["ct_1".to_string()], "ct_2 was only changed by the import; ct_3 was not asked about");
+    let mut steps = db.prepare(STEPS).unwrap();
+    let mut rows: Vec<(String, Option<i64>)> =
+        steps.query_map([r#"["import-imp_a-0","import-imp_a-1","import-imp_a-2"]"#], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    rows.sort();
+    assert_eq!(rows, vec![("import-imp_a-0".to_string(), Some(200)), ("import-imp_a-1".to_string(), None)]);
+}

@@ -23,6 +23,8 @@ pub enum IdKind {
     Request,
     /// A merge (`POST /{kind}/merge`), named so it can be undone.
     Merge,
+    /// A file uploaded on the import page; also the request id its writes carry in history.
+    Import,
 }
 
 impl IdKind {
@@ -35,6 +37,7 @@ impl IdKind {
             IdKind::User => "us",
             IdKind::Request => "req",
             IdKind::Merge => "mg",
+            IdKind::Import => "imp",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod feed;
 pub mod hash;
 pub mod idempotency;
+pub mod import;
 pub mod ids;
 pub mod log;
 pub mod matching;

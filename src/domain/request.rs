@@ -24,6 +24,32 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// `415` unless the content type is CSV (`text/csv`, `application/csv`, or `text/plain`, with or
+/// without parameters such as `charset=utf-8`): the body of `POST /{kind}/import`.
+pub fn check_csv_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    let media = content_type.and_then(|ct| ct.split(';').next()).map(|m| m.trim().to_ascii_lowercase()).unwrap_or_default();
+    match media.as_str() {
+        "text/csv" | "application/csv" | "text/plain" => Ok(()),
+        "" => Err(ApiError::UnsupportedMediaType("missing Content-Type: send the file as text/csv".into())),
+        other => Err(ApiError::UnsupportedMediaType(format!("unsupported Content-Type {other:?}: send the file as text/csv"))),
+    }
+}
+
+/// A CSV body already read, as text: `413` past the limit, `400` when it is not UTF-8 (the byte
+/// order mark is taken off).
+pub fn csv_body(mut bytes: Vec<u8>, max_bytes: usize) -> Result<String, ApiError> {
+    if bytes.len() > max_bytes {
+        return Err(too_large(max_bytes));
+    }
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        ApiError::bad_request(crate::domain::import::FileError::NotUtf8 { line }.to_string())
+    })
+}
+
 fn too_large(max_bytes: usize) -> ApiError {
     ApiError::PayloadTooLarge(format!("request body is larger than {max_bytes} bytes (MAX_BODY_BYTES)"))
 }
@@ -143,6 +169,25 @@ mod tests {
         for ct in [None, Some(""), Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), Some("application/jsonx")] {
             assert_eq!(check_content_type(ct).unwrap_err().status(), 415, "{ct:?}");
         }
+    }
+
+    #[test]
+    fn csv_content_types_pass_and_others_are_415() {
+        for ct in ["text/csv", "text/csv; charset=utf-8", "TEXT/CSV", "application/csv", "text/plain"] {
+            assert!(check_csv_content_type(Some(ct)).is_ok(), "{ct}");
+        }
+        for ct in [None, Some("application/json"), Some("multipart/form-data; boundary=x")] {
+            assert_eq!(check_csv_content_type(ct).unwrap_err().status(), 415, "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn a_csv_body_is_text_without_its_bom() {
+        assert_eq!(csv_body(b"\xEF\xBB\xBFa,b\n".to_vec(), 100).unwrap(), "a,b\n");
+        assert_eq!(csv_body(vec![b'a'; 101], 100).unwrap_err().status(), 413);
+        let e = csv_body(b"a,b\n1,\xff\n".to_vec(), 100).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.message("r").contains("line 2"), "{}", e.message("r"));
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub enum RouteId {
     RecordMerge(RecordKind),
     /// `POST /{kind}/merge/{id}/undo`: undo a merge.
     RecordMergeUndo(RecordKind),
+    /// `POST /{kind}/import`: a CSV file through the create path (or its plan, `?dryRun=true`).
+    RecordImport(RecordKind),
     /// `POST /associations`
     LinksAdd,
     /// `DELETE /associations`
@@ -117,6 +119,16 @@ pub enum RouteId {
     PageMerge(RecordKind),
     /// `POST /view/merge/contact/undo`, `POST /view/merge/company/undo`: "Undo this merge".
     PageMergeUndo(RecordKind),
+    /// `GET /view/import/contact`, `GET /view/import/company`: the upload form.
+    PageImport(RecordKind),
+    /// `POST /view/import/contact`, `POST /view/import/company`: the uploaded file (a
+    /// `multipart/form-data` form), kept for its preview.
+    PageImportUpload(RecordKind),
+    /// `GET /view/import/{kind}/{id}`: an uploaded file's preview, its import's progress (and,
+    /// with `?next`, its next part imported), or its result.
+    PageImportJob(RecordKind),
+    /// `POST /view/import/{kind}/{id}`: the preview's "Import" button: the first part imported.
+    PageImportStart(RecordKind),
     /// `/` and the pages' paths from before they moved under `/view/`: a redirect there.
     PageMoved,
 }
@@ -139,7 +151,8 @@ pub struct Route {
     pub pattern: &'static str,
     pub method: &'static str,
     pub id: RouteId,
-    /// Whether the route reads a JSON body (and so checks its content type and size).
+    /// Whether the route reads a body (and so checks its content type and size): JSON, or CSV for
+    /// the routes [`RouteId::reads_csv`] names.
     pub takes_body: bool,
     pub access: Access,
 }
@@ -159,6 +172,7 @@ pub static ROUTES: &[Route] = &[
     route("/contacts/duplicates", "GET", RouteId::RecordDuplicates(Contact), false, ApiKey),
     route("/contacts/merge", "POST", RouteId::RecordMerge(Contact), true, ApiKey),
     route("/contacts/merge/{id}/undo", "POST", RouteId::RecordMergeUndo(Contact), false, ApiKey),
+    route("/contacts/import", "POST", RouteId::RecordImport(Contact), true, ApiKey),
     route("/contacts/{id}", "GET", RouteId::RecordGet(Contact), false, ApiKey),
     route("/contacts/{id}", "DELETE", RouteId::RecordDelete(Contact), false, ApiKey),
     route("/contacts/{id}/history", "GET", RouteId::RecordHistory(Contact), false, ApiKey),
@@ -170,6 +184,7 @@ pub static ROUTES: &[Route] = &[
     route("/companies/duplicates", "GET", RouteId::RecordDuplicates(Company), false, ApiKey),
     route("/companies/merge", "POST", RouteId::RecordMerge(Company), true, ApiKey),
     route("/companies/merge/{id}/undo", "POST", RouteId::RecordMergeUndo(Company), false, ApiKey),
+    route("/companies/import", "POST", RouteId::RecordImport(Company), true, ApiKey),
     route("/companies/{id}", "GET", RouteId::RecordGet(Company), false, ApiKey),
     route("/companies/{id}", "DELETE", RouteId::RecordDelete(Company), false, ApiKey),
     route("/companies/{id}/history", "GET", RouteId::RecordHistory(Company), false, ApiKey),
@@ -215,6 +230,14 @@ pub static ROUTES: &[Route] = &[
     route("/view/merge/company", "POST", RouteId::PageMerge(Company), false, Page),
     route("/view/merge/contact/undo", "POST", RouteId::PageMergeUndo(Contact), false, Page),
     route("/view/merge/company/undo", "POST", RouteId::PageMergeUndo(Company), false, Page),
+    route("/view/import/contact", "GET", RouteId::PageImport(Contact), false, Page),
+    route("/view/import/contact", "POST", RouteId::PageImportUpload(Contact), false, Page),
+    route("/view/import/contact/{id}", "GET", RouteId::PageImportJob(Contact), false, Page),
+    route("/view/import/contact/{id}", "POST", RouteId::PageImportStart(Contact), false, Page),
+    route("/view/import/company", "GET", RouteId::PageImport(Company), false, Page),
+    route("/view/import/company", "POST", RouteId::PageImportUpload(Company), false, Page),
+    route("/view/import/company/{id}", "GET", RouteId::PageImportJob(Company), false, Page),
+    route("/view/import/company/{id}", "POST", RouteId::PageImportStart(Company), false, Page),
     // Where the pages were before they moved under `/view/` (one Access application on `/view`
     // protects them all): bookmarks and open forms land in the same place.
     route("/", "GET", RouteId::PageMoved, false, Moved),
@@ -302,8 +325,13 @@ impl RouteId {
             self,
             RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
                 | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageWork | PageRecord(_) | PageRecordDeleteConfirm(_)
-                | PageDuplicates(_) | PageMergeReview(_)
+                | PageDuplicates(_) | PageMergeReview(_) | PageImport(_)
         )
+    }
+
+    /// Whether the route's body is a CSV file (`text/csv`) rather than JSON.
+    pub fn reads_csv(self) -> bool {
+        matches!(self, RouteId::RecordImport(_))
     }
 }
 
@@ -423,6 +451,19 @@ mod tests {
         for path in ["/view/contact", "/view/contact/", "/view/person/x", "/view/contact/a/b"] {
             assert_eq!(match_route("GET", path).unwrap_err(), RouteError::NotFound, "{path}");
         }
+    }
+
+    #[test]
+    fn import_routes_are_literal_and_their_job_pages_write_on_the_primary() {
+        let m = match_route("POST", "/contacts/import").unwrap();
+        assert_eq!((m.route.id, m.route.takes_body, m.route.access), (RouteId::RecordImport(Contact), true, Access::ApiKey));
+        assert!(m.route.id.reads_csv() && !RouteId::RecordCreate(Contact).reads_csv());
+        assert_eq!(match_route("GET", "/companies/import").unwrap().route.id, RouteId::RecordGet(Company), "a GET names a record");
+        let m = match_route("GET", "/view/import/company/imp_1").unwrap();
+        assert_eq!((m.route.id, m.params), (RouteId::PageImportJob(Company), vec!["imp_1"]));
+        assert_eq!(ReadFrom::of(RouteId::PageImportJob(Company), None), ReadFrom::Primary, "a job page imports its next part");
+        assert_eq!(ReadFrom::of(RouteId::PageImport(Contact), None), ReadFrom::AnyReplica);
+        assert_eq!(match_route("POST", "/view/import/contact").unwrap().route.id, RouteId::PageImportUpload(Contact));
     }
 
     #[test]

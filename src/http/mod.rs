@@ -7,6 +7,7 @@ mod candidates;
 mod context;
 mod health;
 mod idempotency;
+mod import;
 mod merge;
 mod pages;
 mod records;
@@ -22,7 +23,7 @@ use worker::{event, Context as WorkerContext, Env, Request, Response};
 
 use crate::domain::error::{ApiError, Missing};
 use crate::domain::log::RequestLog;
-use crate::domain::request::{check_content_type, check_declared_length, parse_json_body};
+use crate::domain::request::{check_content_type, check_csv_content_type, check_declared_length, csv_body, parse_json_body};
 use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
 use crate::store::d1::Store;
 
@@ -170,16 +171,22 @@ async fn api(
         _ => None,
     };
     let idempotency_key = sent_key.as_deref().map(crate::domain::idempotency::check_key).transpose()?;
-    let (body, bytes) = match matched.route.takes_body {
-        true => {
+    let (body, bytes) = match (matched.route.takes_body, matched.route.id.reads_csv()) {
+        (true, false) => {
             let (value, bytes) = read_body(&mut req, config.max_body_bytes).await?;
             (Some(value), bytes)
         }
-        false => (None, Vec::new()),
+        // The file's text is the body (its bytes are not kept twice: the fingerprint reads it).
+        (true, true) => (Some(Value::String(read_csv(&mut req, config.max_body_bytes).await?)), Vec::new()),
+        (false, _) => (None, Vec::new()),
     };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
+    let hashed: &[u8] = match &body {
+        Some(Value::String(text)) => text.as_bytes(),
+        _ => &bytes,
+    };
     // Only a keyed request is fingerprinted (the body is hashed, so not on every request).
-    let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, &bytes)));
+    let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, hashed)));
     let ctx = Ctx { no_cache, body, params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
     *meter = ctx.meter();
     match keyed {
@@ -196,6 +203,16 @@ async fn read_body(req: &mut Request, max_bytes: usize) -> Result<(Value, Vec<u8
     check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
     let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
     Ok((parse_json_body(&bytes, max_bytes)?, bytes))
+}
+
+/// The CSV body of an import: `415` unless it is CSV, `413` past `max_bytes`, `400` when it is
+/// not UTF-8.
+async fn read_csv(req: &mut Request, max_bytes: usize) -> Result<String, ApiError> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    check_csv_content_type(header("Content-Type").as_deref())?;
+    check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+    csv_body(bytes, max_bytes)
 }
 
 /// One line per route: where each route's code lives.
@@ -216,6 +233,10 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         | RouteId::PageMergeReview(_)
         | RouteId::PageMerge(_)
         | RouteId::PageMergeUndo(_)
+        | RouteId::PageImport(_)
+        | RouteId::PageImportUpload(_)
+        | RouteId::PageImportJob(_)
+        | RouteId::PageImportStart(_)
         | RouteId::PageMoved => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
@@ -228,6 +249,7 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::RecordDuplicates(kind) => merge::duplicates(ctx, kind, query).await,
         RouteId::RecordMerge(kind) => merge::merge(ctx, kind).await,
         RouteId::RecordMergeUndo(kind) => merge::undo(ctx, kind).await,
+        RouteId::RecordImport(kind) => import::import(ctx, kind, query).await,
         RouteId::LinksAdd => associations::write(ctx, LinkWrite::Add).await,
         RouteId::LinksRemove => associations::write(ctx, LinkWrite::Remove).await,
         RouteId::TaskCreate => tasks::create(ctx).await,

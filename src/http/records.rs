@@ -13,9 +13,11 @@ use crate::domain::error::{ApiError, ItemError};
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::plan::{
     answer_create, answer_update, plan_create, plan_update, record_refs, to_survivors, update_external_ids, update_ids, update_refs,
-    CreateSettings,
+    CreatePlan, CreateSettings,
 };
-use crate::domain::record::{parse_new, parse_update, KeySet, RecordKind};
+use crate::domain::record::{parse_new, parse_update, KeySet, NewRecord, RecordKind};
+use crate::domain::refs::Known;
+use crate::domain::sync::Candidate;
 use crate::domain::request::{batch_ids, batch_items, sent};
 
 /// The items of a batch in chunks D1 can carry (see `domain::chunk`), each with its offset and
@@ -62,40 +64,50 @@ fn parse_each<T>(items: &[Value], sizes: &[usize], parse: impl Fn(&Value) -> Res
 
 async fn create_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {
     let parsed = parse_each(items, sizes, |item| parse_new(kind, item));
-    let keys: Vec<Option<KeySet>> = parsed.iter().map(|p| p.as_ref().ok().map(|r| KeySet::of(kind, &r.fields))).collect();
-    let rule = ctx.config.match_rule(kind);
-    let settings = CreateSettings {
-        kind,
-        rule,
-        dedupe: ctx.config.create_dedupe,
-        ambiguous: ctx.config.ambiguous_match,
-        merge: ctx.config.create_merge,
-        policy: &ctx.config.field_policy,
-    };
+    let (plan, resolved) = create_parsed(ctx, kind, &parsed, ctx.request_id, async |candidates| Ok(candidates)).await?;
+    Ok(answer_create(ctx.config.match_rule(kind), &plan, &sent(items, "externalId"), &resolved))
+}
 
-    let (plan, resolved) = retry("records with the same keys are being created by other requests", async || {
-        let known = ctx.store.references(parsed.iter().flatten().map(|r| record_refs(&r.fields))).await?;
-        let candidates = match settings.dedupe {
-            true => {
-                let incoming = parsed.iter().zip(&keys).filter_map(|(p, k)| Some((p.as_ref().ok()?.external_id.as_deref(), k.as_ref()?)));
-                candidates::load(ctx, kind, incoming).await?
-            }
-            false => Vec::new(),
-        };
+/// The owners and parents the items name that exist, and (with dedupe) the stored records they
+/// may be: one statement each, none when there is nothing to look up.
+pub async fn load_for_create(ctx: &Ctx<'_>, kind: RecordKind, parsed: &[Result<NewRecord, ItemError>]) -> Result<(Known, Vec<Candidate>), ApiError> {
+    let known = ctx.store.references(parsed.iter().flatten().map(|r| record_refs(&r.fields))).await?;
+    if !ctx.config.create_dedupe {
+        return Ok((known, Vec::new()));
+    }
+    let keys: Vec<(Option<&str>, KeySet)> = parsed.iter().flatten().map(|r| (r.external_id.as_deref(), KeySet::of(kind, &r.fields))).collect();
+    let candidates = candidates::load(ctx, kind, keys.iter().map(|(e, k)| (*e, k))).await?;
+    Ok((known, candidates))
+}
+
+/// The create path of parsed items (one chunk): load, plan, write in one transaction, and decide
+/// again when the write finds that a reference vanished or another request created a record with
+/// the same keys in between. `own` sees the candidates before the plan (an import marks the
+/// records it created itself as its own); `request_id` names the writes in history.
+pub async fn create_parsed(
+    ctx: &Ctx<'_>,
+    kind: RecordKind,
+    parsed: &[Result<NewRecord, ItemError>],
+    request_id: &str,
+    mut own: impl AsyncFnMut(Vec<Candidate>) -> Result<Vec<Candidate>, ApiError>,
+) -> Result<(CreatePlan, HashMap<String, String>), ApiError> {
+    let settings = CreateSettings::of(&ctx.config, kind);
+    retry("records with the same keys are being created by other requests", async || {
+        let (known, loaded) = load_for_create(ctx, kind, parsed).await?;
+        let candidates = own(loaded).await?;
         // The keys of the stored records a create may link, for the cache to forget them.
         let stored_keys: HashMap<String, KeySet> = candidates.iter().map(|c| (c.id.clone(), c.keys.clone())).collect();
-        let plan = plan_create(&settings, &parsed, candidates, &known, || new_id(kind.id_kind()).into_string());
+        let plan = plan_create(&settings, parsed, candidates, &known, || new_id(kind.id_kind()).into_string());
         if plan.writes_nothing() {
             return Ok((plan, HashMap::new()));
         }
-        let resolved = ctx.store.create(kind, &plan, &now(), ctx.request_id).await?;
+        let resolved = ctx.store.create(kind, &plan, &now(), request_id).await?;
         let linked = plan.links.iter().filter_map(|l| stored_keys.get(&l.id));
         let external_ids = plan.inserts.iter().filter_map(|w| w.external_id.as_deref()).chain(plan.links.iter().map(|l| l.external_id.as_str()));
         candidates::forget(ctx, kind, plan.touched.iter().chain(linked), external_ids).await;
         Ok((plan, resolved))
     })
-    .await?;
-    Ok(answer_create(rule, &plan, &sent(items, "externalId"), &resolved))
+    .await
 }
 
 /// `PUT /{kind}`: partial batch update under FIELD_POLICY, every change in history, in chunks.

@@ -7,6 +7,7 @@ pub mod sql_work;
 pub mod sql_pages;
 pub mod sql_work_page;
 pub mod sql_merge;
+pub mod sql_import;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
@@ -14,6 +15,8 @@ pub mod d1;
 pub mod d1_work;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_merge;
+#[cfg(target_arch = "wasm32")]
+pub mod d1_import;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_pages;
 #[cfg(target_arch = "wasm32")]

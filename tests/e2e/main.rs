@@ -12,6 +12,7 @@ mod harness;
 mod merge;
 mod merge_pages;
 mod health;
+mod import;
 mod jwt;
 mod limits;
 mod openapi;
@@ -54,7 +55,8 @@ pub struct App {
     /// defaults (`MATCH_CACHE=auto`, which on local D1 leaves KV alone).
     pub users: Client,
     pub users_server: Server,
-    /// A server with field write policies (FIELD_POLICY) and `MATCH_CACHE=auto` with
+    /// A server with field write policies (FIELD_POLICY), contacts matched by email first
+    /// (CONTACT_MATCH=email_or_linkedin_or_name_company), and `MATCH_CACHE=auto` with
     /// `MATCH_CACHE_MIN_D1_MS=0`: the cache in use whatever local D1's round trips.
     pub policy: Client,
     pub policy_server: Server,
@@ -94,7 +96,7 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, cost::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, cost::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, import::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -120,6 +122,7 @@ fn main() {
         name: "policy",
         vars: vec![
             ("FIELD_POLICY", r#"{"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}"#.to_string()),
+            ("CONTACT_MATCH", "email_or_linkedin_or_name_company".to_string()),
             ("MATCH_CACHE", "auto".to_string()),
             ("MATCH_CACHE_MIN_D1_MS", "0".to_string()),
         ],

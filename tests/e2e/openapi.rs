@@ -79,17 +79,38 @@ impl Spec {
     }
 
     /// The JSON schema of the request body of `method` on the documented `path` pattern; `None`
-    /// when the operation documents no body.
+    /// when the operation documents no body, or a body of another media type only (the CSV file
+    /// of an import: no JSON to check).
     pub fn request_schema(&self, path: &str, method: &str) -> Result<Option<&Value>, String> {
-        let op = self
-            .doc
+        let media = self.request_media(path, method)?;
+        if media.is_empty() {
+            return Ok(None);
+        }
+        let body = self.resolve(self.operation(path, method)?.get("requestBody").expect("a documented body"));
+        match body.pointer("/content/application~1json/schema") {
+            Some(schema) => Ok(Some(schema)),
+            None if !media.iter().any(|m| m == "application/json") => Ok(None),
+            None => Err(format!("{method} {path} documents a JSON request body without a schema")),
+        }
+    }
+
+    /// The media types of the request body of `method` on the documented `path` pattern (none
+    /// when it documents no body).
+    pub fn request_media(&self, path: &str, method: &str) -> Result<Vec<String>, String> {
+        let op = self.operation(path, method)?;
+        let Some(body) = op.get("requestBody") else { return Ok(Vec::new()) };
+        let content = self.resolve(body).get("content").and_then(Value::as_object);
+        let media: Vec<String> = content.into_iter().flat_map(|c| c.keys().cloned()).collect();
+        match media.is_empty() {
+            true => Err(format!("{method} {path} documents a request body without content")),
+            false => Ok(media),
+        }
+    }
+
+    fn operation(&self, path: &str, method: &str) -> Result<&Value, String> {
+        self.doc
             .pointer(&format!("/paths/{}/{}", path.replace('~', "~0").replace('/', "~1"), method.to_lowercase()))
-            .ok_or_else(|| format!("{method} {path} is not documented"))?;
-        let Some(body) = op.get("requestBody") else { return Ok(None) };
-        let body = self.resolve(body);
-        body.pointer("/content/application~1json/schema")
-            .map(Some)
-            .ok_or_else(|| format!("{method} {path} documents a request body without a JSON schema"))
+            .ok_or_else(|| format!("{method} {path} is not documented"))
     }
 
     /// Checks a request body against the documented request schema; the error lists every

@@ -127,6 +127,12 @@ impl Browser {
         self.call("POST", &self.session_path(&format!("/element/{element}/value")), Some(json!({ "text": text })));
     }
 
+    /// Chooses a file for a file input, as a person picking it would (`path` on this machine).
+    pub fn choose_file(&self, css: &str, path: &Path) {
+        let element = self.find(css);
+        self.call("POST", &self.session_path(&format!("/element/{element}/value")), Some(json!({ "text": path.display().to_string() })));
+    }
+
     /// Sets an input's value directly (for inputs whose typing is locale-dependent, such as a
     /// date), through a script the test runs in the page: the page itself runs none.
     pub fn set_value(&self, css: &str, value: &str) {

@@ -50,7 +50,7 @@ impl<'a> Person<'a> {
         h
     }
 
-    fn send(&self, method: &str, path: &str, extra: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+    pub fn send(&self, method: &str, path: &str, extra: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
         let owned = self.headers();
         let mut headers: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         headers.extend_from_slice(extra);
@@ -154,7 +154,7 @@ pub fn set(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(S
     fields
 }
 
-fn location(resp: &Resp) -> String {
+pub fn location(resp: &Resp) -> String {
     assert_eq!(resp.status, 303, "{}", resp.text());
     resp.header("location").unwrap_or_default().to_string()
 }
@@ -466,7 +466,7 @@ fn old_page_addresses_redirect_under_view(app: &App) {
 }
 
 /// Percent-encodes a URL's user name (an email's `@`).
-fn userinfo(text: &str) -> String {
+pub fn userinfo(text: &str) -> String {
     text.replace('%', "%25").replace('@', "%40").replace(':', "%3A")
 }
 

@@ -327,6 +327,7 @@ impl Dashboard {
             h.raw("</tbody></table>");
         }
         self.pager(h, list, page);
+        h.raw("<p><a href=\"/view/import/").raw(kind.key_kind()).raw("\">Import ").text(&title.to_lowercase()).raw(" from a CSV file</a></p>");
         h.raw("</section>");
     }
 

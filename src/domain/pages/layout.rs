@@ -58,7 +58,7 @@ form.review{display:block}input[type=radio],input[type=checkbox]{margin:0 .3rem 
 .group{border-top:1px solid var(--line);padding:.4rem 0}.group:first-of-type{border-top:0}.group ul{margin:.2rem 0;padding-left:1.2rem}\
 .compare th{width:auto}.compare td,.compare th{min-width:10rem}\
 .notice{background:#e7f6ee;border-color:#a6dcbf}form.undo{margin:.5rem 0 0}\
-.late-text{color:var(--late);font-weight:600}strong.late{color:var(--late)}section.late{border-left:4px solid var(--late)}\
+.late-text{color:var(--late);font-weight:600}progress{width:100%;height:1.2rem}strong.late{color:var(--late)}section.late{border-left:4px solid var(--late)}\
 .actions{display:flex;flex-wrap:wrap;gap:.4rem}form.act{margin:0;display:flex;flex-wrap:wrap;align-items:center;gap:.3rem}\
 form.act input[type=date],form.act select{flex:0 1 auto}form.act select{max-width:16rem}\
 ul.counts-nav{list-style:none;margin:.4rem 0 1rem;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem}\
@@ -108,6 +108,9 @@ pub struct Shell {
     pub counts: Option<WorkCounts>,
     /// The search the page shows (kept in the header's search box).
     pub q: String,
+    /// Load this address (a path of this site) again after so many seconds: a page that moves on
+    /// by itself without a script (an import's progress).
+    pub refresh: Option<(u32, String)>,
 }
 
 impl Shell {
@@ -164,7 +167,11 @@ pub fn page(title: &str, shell: &Shell, content: impl FnOnce(&mut Html)) -> Stri
         .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
         .raw("<title>")
         .text(title)
-        .raw(" · edge-crm</title><style nonce=\"")
+        .raw(" · edge-crm</title>");
+    if let Some((seconds, to)) = &shell.refresh {
+        h.raw("<meta http-equiv=\"refresh\" content=\"").text(&format!("{seconds}; url={to}")).raw("\">");
+    }
+    h.raw("<style nonce=\"")
         .text(&shell.nonce)
         .raw("\">")
         .raw(CSS)

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod edit;
 pub mod form;
 pub mod html;
+pub mod import;
 pub mod layout;
 pub mod merge;
 pub mod parts;

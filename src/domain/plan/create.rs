@@ -45,6 +45,20 @@ pub struct CreateSettings<'r> {
     pub policy: &'r BTreeMap<String, FieldPolicy>,
 }
 
+impl<'r> CreateSettings<'r> {
+    /// The settings of the configuration for `kind`.
+    pub fn of(config: &'r crate::domain::config::Config, kind: RecordKind) -> CreateSettings<'r> {
+        CreateSettings {
+            kind,
+            rule: config.match_rule(kind),
+            dedupe: config.create_dedupe,
+            ambiguous: config.ambiguous_match,
+            merge: config.create_merge,
+            policy: &config.field_policy,
+        }
+    }
+}
+
 /// What became of one valid item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {

@@ -35,11 +35,19 @@ type Form = Vec<(String, String)>;
 /// Whether a page route takes a form (a POST).
 pub fn is_form(route: RouteId) -> bool {
     use RouteId::*;
-    matches!(route, PageRecordEdit(_) | PageRecordDelete(_) | PageActivity(_) | PageTaskCreate(_) | PageLinks(_) | PageTask | PageMerge(_) | PageMergeUndo(_))
+    matches!(
+        route,
+        PageRecordEdit(_) | PageRecordDelete(_) | PageActivity(_) | PageTaskCreate(_) | PageLinks(_) | PageTask | PageMerge(_) | PageMergeUndo(_)
+            | PageImportUpload(_) | PageImportStart(_)
+    )
 }
 
 /// One line per form: where each form's code lives.
 pub async fn serve(page: &mut Page<'_>, route: RouteId, mut req: Request) -> FormResult {
+    // A file comes as `multipart/form-data`, read by the import page itself.
+    if let RouteId::PageImportUpload(kind) = route {
+        return super::import::upload(page, kind, req).await;
+    }
     let form = match read(page, &mut req).await? {
         Ok(form) => form,
         Err(refused) => return Ok(refused),
@@ -53,6 +61,7 @@ pub async fn serve(page: &mut Page<'_>, route: RouteId, mut req: Request) -> For
         RouteId::PageRecordDelete(kind) => delete(page, kind, &form).await,
         RouteId::PageMerge(kind) => merge_form(page, kind, &form).await,
         RouteId::PageMergeUndo(kind) => undo_form(page, kind, &form).await,
+        RouteId::PageImportStart(kind) => super::import::start(page, kind).await,
         other => unreachable!("{other:?} takes no form"),
     }
 }
@@ -67,23 +76,29 @@ async fn read(page: &Page<'_>, req: &mut Request) -> Result<Result<Form, Answer>
         return Ok(Err(page.message(415, "Not a form", "This address takes the form of a page of this site.")));
     }
     check_declared_length(header("Content-Length").as_deref(), page.ctx.config.max_body_bytes)?;
-    let (fetch_site, sent_origin) = (header("Sec-Fetch-Site"), header("Origin"));
     let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the form: {e}")))?;
     if bytes.len() > page.ctx.config.max_body_bytes {
         return Ok(Err(page.message(413, "Too large", "The form is larger than this server takes.")));
     }
     let fields = parse_form(&bytes);
+    match refuse_post(page, req, value(&fields, "token")) {
+        None => Ok(Ok(fields)),
+        Some(refused) => Ok(Err(refused)),
+    }
+}
+
+/// The `403` page of a post that did not come from a page this server rendered for this
+/// browser's session and person (`form::check_post`; `token` is the form's); `None` when it did.
+pub fn refuse_post(page: &Page<'_>, req: &Request, token: Option<&str>) -> Option<Answer> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let (fetch_site, sent_origin) = (header("Sec-Fetch-Site"), header("Origin"));
     let own_origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
     let own = match (&page.ctx.config.public_url, &sent_origin) {
         (Some(public), Some(o)) if public.trim_end_matches('/') == o => o.clone(),
         _ => own_origin,
     };
-    let token = value(&fields, "token");
     let check = Post { session: page.session.as_deref(), token, fetch_site: fetch_site.as_deref(), origin: sent_origin.as_deref(), own_origin: &own };
-    match check_post(&page.form_key, &check) {
-        Ok(()) => Ok(Ok(fields)),
-        Err(refusal) => Ok(Err(page.message(403, "Nothing was changed", refusal.message()))),
-    }
+    check_post(&page.form_key, &check).err().map(|refusal| page.message(403, "Nothing was changed", refusal.message()))
 }
 
 /// Runs an API handler for a form, as the person, with `body` as its request body, under the

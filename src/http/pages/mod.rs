@@ -8,6 +8,7 @@
 
 mod answer;
 mod forms;
+mod import;
 mod signin;
 mod views;
 
@@ -119,7 +120,7 @@ impl<'a> Page<'a> {
         let query = context::query_pairs(req);
         let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
         let q = query.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
-        let shell = Shell { nonce: nonce.to_string(), person: Some(person.label()), counts, q };
+        let shell = Shell { nonce: nonce.to_string(), person: Some(person.label()), counts, q, refresh: None };
         Ok(Page { ctx, person, user, shell, forms, session: sent, form_key, query, origin })
     }
 

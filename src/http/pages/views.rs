@@ -32,7 +32,7 @@ const MAX_DUPLICATES_PAGE: usize = 200;
 /// Rows of a record's possible duplicates its page reads at most.
 const DUPLICATE_ROWS: usize = 200;
 
-type ViewResult = Result<Answer, ApiError>;
+pub type ViewResult = Result<Answer, ApiError>;
 
 /// One line per page: where each page's code lives.
 pub async fn serve(page: &Page<'_>, route: RouteId) -> ViewResult {
@@ -43,6 +43,8 @@ pub async fn serve(page: &Page<'_>, route: RouteId) -> ViewResult {
         RouteId::PageRecordDeleteConfirm(kind) => confirm_delete(page, kind).await,
         RouteId::PageDuplicates(kind) => duplicates(page, kind).await,
         RouteId::PageMergeReview(kind) => review(page, kind).await,
+        RouteId::PageImport(kind) => super::import::upload_form(page, kind),
+        RouteId::PageImportJob(kind) => super::import::job(page, kind).await,
         other => unreachable!("{other:?} is not a page to show"),
     }
 }
