@@ -23,6 +23,7 @@ pub mod record;
 pub mod refs;
 pub mod request;
 pub mod routes;
+pub mod search;
 pub mod sync;
 pub mod time;
 pub mod unmerge;

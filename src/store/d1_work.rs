@@ -8,6 +8,7 @@ use wasm_bindgen::JsValue;
 use super::d1::{json_arg, text, Result, Store, StoreError};
 use crate::domain::record::RecordKind;
 use crate::domain::refs::Refs;
+use crate::domain::search::with_task_terms;
 use super::sql::REFERENCES_GUARD;
 use super::sql_work::{activities, tasks, users};
 
@@ -89,7 +90,7 @@ impl Store {
     /// (by position `i`), the task it is now (a retry with a known `externalId` answers the
     /// stored one). `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
     pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
-        let items = json_arg(items);
+        let items = json_arg(&with_task_terms(items));
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
             self.prepare(tasks::INSERT, &[items.clone(), text(now)])?,
@@ -109,7 +110,7 @@ impl Store {
     /// with `Conflict` when one changed since it was read or a reference of `refs` is gone;
     /// answers the tasks as stored.
     pub async fn update_tasks(&self, items: &[Value], refs: &[Refs<'_>], ids: &[&String], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
-        let items = json_arg(items);
+        let items = json_arg(&with_task_terms(items));
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
             self.prepare(tasks::GUARD, std::slice::from_ref(&items))?,

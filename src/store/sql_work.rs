@@ -13,16 +13,16 @@ macro_rules! task_columns {
 }
 
 pub mod tasks {
-    /// `?1` `[{id, fields: {...}, properties}]`, `?2` time.
+    /// `?1` `[{id, fields: {...}, properties, searchText}]`, `?2` time.
     /// Inserts the tasks of `?1`; one whose `externalId` a live task already holds is not
     /// inserted (the unique index refuses it, quietly): a retried create.
     pub const INSERT: &str = "INSERT OR IGNORE INTO tasks (id, subject, description, type, priority, status, owner_id, due_date, \
-        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id) \
+        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id, search_text) \
         SELECT j.value->>'id', j.value->'fields'->>'subject', j.value->'fields'->>'description', j.value->'fields'->>'type', \
         j.value->'fields'->>'priority', j.value->'fields'->>'status', j.value->'fields'->>'ownerId', j.value->'fields'->>'dueDate', \
         j.value->'fields'->>'contactId', j.value->'fields'->>'companyId', \
         CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, j.value->'fields'->>'completedAt', \
-        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId' FROM json_each(?1) j";
+        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId', coalesce(j.value->>'searchText', '') FROM json_each(?1) j";
     /// History of the tasks this batch inserted (a proposed id exists only if inserted).
     pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'task', j.value->>'id', '(created)', NULL, \
@@ -49,7 +49,7 @@ pub mod tasks {
         owner_id = j.value->'fields'->>'ownerId', due_date = j.value->'fields'->>'dueDate', \
         contact_id = j.value->'fields'->>'contactId', company_id = j.value->'fields'->>'companyId', \
         completed = CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, completed_at = j.value->'fields'->>'completedAt', \
-        properties = json(j.value->'properties'), updated_at = \
+        properties = json(j.value->'properties'), search_text = coalesce(j.value->>'searchText', ''), updated_at = \
         max(?2, strftime('%Y-%m-%dT%H:%M:%fZ', tasks.updated_at, '+0.001 seconds')) \
         FROM json_each(?1) j WHERE tasks.id = j.value->>'id'";
     /// `?1` `[{id, changes: [{field, old?, new?}]}]`.

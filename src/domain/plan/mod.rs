@@ -56,7 +56,7 @@ impl RecordWrite {
             owner_id: text("ownerId"),
             parent_id: text("parentCrmId"),
             display_name: display_name(kind, &fields),
-            search_text: search_text(kind, &fields),
+            search_text: search_text(kind, &fields, &properties),
             last_activity_at: None,
             sent: Map::new(),
             id,
