@@ -47,7 +47,7 @@ pub enum RouteId {
     RecordCreate(RecordKind),
     /// `PUT /{kind}`
     RecordUpdate(RecordKind),
-    /// `GET /{kind}`: the change feed.
+    /// `GET /{kind}`: the change feed, or with list parameters a list, a search or an export.
     RecordFeed(RecordKind),
     /// `POST /{kind}/sync`: which records already exist.
     RecordSync(RecordKind),
@@ -70,6 +70,8 @@ pub enum RouteId {
     /// `DELETE /associations`
     LinksRemove,
     TaskCreate,
+    /// `GET /tasks`: the task list and search.
+    TaskList,
     TaskGet,
     TaskUpdate,
     TaskDelete,
@@ -176,6 +178,7 @@ pub static ROUTES: &[Route] = &[
     route("/associations", "POST", RouteId::LinksAdd, true, ApiKey),
     route("/associations", "DELETE", RouteId::LinksRemove, true, ApiKey),
     route("/tasks", "POST", RouteId::TaskCreate, true, ApiKey),
+    route("/tasks", "GET", RouteId::TaskList, false, ApiKey),
     route("/tasks/batch", "POST", RouteId::TasksRead, true, ApiKey),
     route("/tasks/batch", "PATCH", RouteId::TasksUpdate, true, ApiKey),
     route("/tasks/{id}", "GET", RouteId::TaskGet, false, ApiKey),
@@ -300,7 +303,7 @@ impl RouteId {
         use RouteId::*;
         matches!(
             self,
-            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
+            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskList | TaskGet | TaskHistory | TasksRead
                 | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageWork | PageRecord(_) | PageRecordDeleteConfirm(_)
                 | PageDuplicates(_) | PageMergeReview(_)
         )

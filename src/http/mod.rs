@@ -7,6 +7,7 @@ mod candidates;
 mod context;
 mod health;
 mod idempotency;
+mod lists;
 mod merge;
 mod pages;
 mod records;
@@ -236,6 +237,7 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::LinksAdd => associations::write(ctx, LinkWrite::Add).await,
         RouteId::LinksRemove => associations::write(ctx, LinkWrite::Remove).await,
         RouteId::TaskCreate => tasks::create(ctx).await,
+        RouteId::TaskList => lists::tasks(ctx, query).await,
         RouteId::TaskGet => tasks::get(ctx).await,
         RouteId::TaskUpdate => tasks::update(ctx).await,
         RouteId::TaskDelete => tasks::delete(ctx).await,

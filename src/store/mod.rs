@@ -6,6 +6,7 @@ pub mod sql_work;
 pub mod sql_pages;
 pub mod sql_work_page;
 pub mod sql_merge;
+pub mod sql_list;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
@@ -17,5 +18,7 @@ pub mod d1_merge;
 pub mod d1_pages;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_work_page;
+#[cfg(target_arch = "wasm32")]
+pub mod d1_list;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
