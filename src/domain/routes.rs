@@ -119,6 +119,12 @@ pub enum RouteId {
     PageMerge(RecordKind),
     /// `POST /view/merge/contact/undo`, `POST /view/merge/company/undo`: "Undo this merge".
     PageMergeUndo(RecordKind),
+    /// `GET /view/search?q=`: the header's search over contacts, companies and tasks (HTML).
+    PageSearch,
+    /// `GET /view/contacts`, `GET /view/companies`: a list with its filters (HTML, or its CSV).
+    PageRecords(RecordKind),
+    /// `GET /view/tasks`: the task list with its filters (HTML, or its CSV).
+    PageTasks,
     /// `/` and the pages' paths from before they moved under `/view/`: a redirect there.
     PageMoved,
 }
@@ -195,6 +201,10 @@ pub static ROUTES: &[Route] = &[
     route("/users/{id}", "DELETE", RouteId::UserDelete, false, ApiKey),
     route("/view", "GET", RouteId::PageDashboard, false, Page),
     route("/view/work", "GET", RouteId::PageWork, false, Page),
+    route("/view/search", "GET", RouteId::PageSearch, false, Page),
+    route("/view/contacts", "GET", RouteId::PageRecords(Contact), false, Page),
+    route("/view/companies", "GET", RouteId::PageRecords(Company), false, Page),
+    route("/view/tasks", "GET", RouteId::PageTasks, false, Page),
     route("/view/contact/{id}", "GET", RouteId::PageRecord(Contact), false, Page),
     route("/view/contact/{id}", "POST", RouteId::PageRecordEdit(Contact), false, Page),
     route("/view/contact/{id}/delete", "GET", RouteId::PageRecordDeleteConfirm(Contact), false, Page),
@@ -305,7 +315,7 @@ impl RouteId {
             self,
             RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskList | TaskGet | TaskHistory | TasksRead
                 | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageWork | PageRecord(_) | PageRecordDeleteConfirm(_)
-                | PageDuplicates(_) | PageMergeReview(_)
+                | PageDuplicates(_) | PageMergeReview(_) | PageSearch | PageRecords(_) | PageTasks
         )
     }
 }

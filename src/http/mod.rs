@@ -222,6 +222,9 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         | RouteId::PageMergeReview(_)
         | RouteId::PageMerge(_)
         | RouteId::PageMergeUndo(_)
+        | RouteId::PageSearch
+        | RouteId::PageRecords(_)
+        | RouteId::PageTasks
         | RouteId::PageMoved => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,

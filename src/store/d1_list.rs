@@ -50,6 +50,12 @@ impl Store {
 
     /// One page of a task list.
     pub async fn list_tasks(&self, list: &TaskList, window_size: usize) -> Result<Window<TaskRow>> {
+        self.list_task_lines(list, window_size).await
+    }
+
+    /// One page of a task list, each task read as `T` (the pages read the names of what a task
+    /// is about too: `contact_name`, `company_name`).
+    pub async fn list_task_lines<T: DeserializeOwned>(&self, list: &TaskList, window_size: usize) -> Result<Window<T>> {
         let lines: Vec<Map<String, Value>> = self.rows(sql_list::task_statement(list), &bind(sql_list::task_args(list, window_size))).await?;
         window(lines)
     }

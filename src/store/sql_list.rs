@@ -96,13 +96,15 @@ macro_rules! task_columns {
         "s.p AS p, s.k AS k, s.id AS id, r.subject AS subject, r.description AS description, r.type AS type, \
          r.priority AS priority, r.status AS status, r.owner_id AS owner_id, r.due_date AS due_date, r.contact_id AS contact_id, \
          r.company_id AS company_id, r.completed AS completed, r.completed_at AS completed_at, r.properties AS properties, \
-         r.created_at AS created_at, r.updated_at AS updated_at, r.external_id AS external_id"
+         r.created_at AS created_at, r.updated_at AS updated_at, r.external_id AS external_id, \
+         (SELECT c.display_name FROM contacts c WHERE c.id = r.contact_id AND +c.deleted_at IS NULL) AS contact_name, \
+         (SELECT c.display_name FROM companies c WHERE c.id = r.company_id AND +c.deleted_at IS NULL) AS company_name"
     };
 }
 
 macro_rules! task_nulls {
     () => {
-        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
     };
 }
 

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{random_hex, unique, Client, Key, Resp};
+use crate::harness::{basic_auth, random_hex, unique, Client, Key, Resp};
 use crate::App;
 
 pub const TESTS: &[(&str, crate::TestFn)] = &[
@@ -18,6 +18,8 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("search::csv_export_escapes_and_neutralises_formulas", csv_export_escapes_and_neutralises_formulas),
     ("search::ndjson_export_is_a_record_a_line", ndjson_export_is_a_record_a_line),
     ("search::the_feed_is_unchanged_without_list_parameters", the_feed_is_unchanged_without_list_parameters),
+    ("search::the_search_box_searches_every_kind", the_search_box_searches_every_kind),
+    ("search::list_pages_keep_their_filters_in_the_address_and_download_csv", list_pages_keep_their_filters_in_the_address_and_download_csv),
 ];
 
 /// A word no other test uses: letters first, so it is never read as a phone number.
@@ -415,4 +417,82 @@ fn the_feed_is_unchanged_without_list_parameters(app: &App) {
     assert_eq!(second.status, 200);
     // An unknown parameter is ignored by the feed, as it always was.
     assert_eq!(c.get("/contacts?limit=1&unknown=1").status, 200);
+}
+
+/// A page, signed in with the shared password.
+fn view(app: &App, path: &str) -> Resp {
+    app.api.send("GET", path, Key::None, &[("Authorization", &basic_auth("salesperson", &app.dashboard_password))], None)
+}
+
+fn html(app: &App, path: &str) -> String {
+    let resp = view(app, path);
+    assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+    assert_eq!(resp.header("content-type"), Some("text/html; charset=utf-8"));
+    resp.text()
+}
+
+fn the_search_box_searches_every_kind(app: &App) {
+    let c = &app.api;
+    let w = word();
+    let contact = create(c, "contacts", json!([{"externalId": unique("sb-ct"), "firstName": "Zoë", "lastName": format!("Sbox{w}")}]))[0].clone();
+    let company = create(c, "companies", json!([{"externalId": unique("sb-co"), "name": format!("Sbox{w} Holdings")}]))[0].clone();
+    let task = c.json("POST", "/tasks", &json!({"subject": format!("Visit sbox{w} offices"), "companyId": company}));
+    assert_eq!(task.status, 200);
+    // Every page's header has the box, sending to the results page.
+    let dashboard = html(app, "/view/");
+    assert!(dashboard.contains("<form class=\"search\" method=\"get\" action=\"/view/search\" role=\"search\">"));
+    assert!(dashboard.contains("<label class=\"vh\" for=\"site-search\">Search contacts, companies and tasks</label>"));
+    let resp = view(app, &format!("/view/search?q={}", enc(&format!("SBOX{w}"))));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("x-d1-statements"), Some("4"), "a search per kind and the users, run together");
+    let page = resp.text();
+    assert!(page.contains(&format!("<a href=\"/view/contact/{contact}\">Zoë Sbox{w}</a>")), "{page}");
+    assert!(page.contains(&format!("<a href=\"/view/company/{company}\">Sbox{w} Holdings</a>")));
+    assert!(page.contains(&format!("<strong>Visit sbox{w} offices</strong>")));
+    assert!(page.contains(&format!("value=\"SBOX{w}\"")), "the box keeps the query");
+    let none = html(app, &format!("/view/search?q={w}nothing"));
+    assert!(none.contains("No contacts match") && none.contains("No companies match") && none.contains("No tasks match"));
+}
+
+fn list_pages_keep_their_filters_in_the_address_and_download_csv(app: &App) {
+    let c = &app.api;
+    let batch = word();
+    let ids = create(c, "contacts", json!([
+        {"externalId": unique("lp1"), "firstName": "Vip", "lastName": format!("One{batch}"), "batch": batch, "tags": ["vip"]},
+        {"externalId": unique("lp2"), "firstName": "Plain", "lastName": format!("Two{batch}"), "batch": batch},
+    ]));
+    // The form's custom field and value become the API's property filter.
+    let path = format!("/view/contacts?q=&pname=batch&pvalue={batch}&tag=vip&sort=name");
+    let page = html(app, &path);
+    assert!(page.contains(&format!("/view/contact/{}", ids[0])) && !page.contains(&format!("/view/contact/{}", ids[1])), "{page}");
+    for label in ["Search", "Owner", "Tag", "Open tasks", "Last activity after", "No activity since", "Created after", "Custom field", "Order"] {
+        assert!(page.contains(&format!("\">{label}</label>")), "{label}");
+    }
+    assert!(page.contains("<table class=\"stack\"><caption>1 contacts shown</caption>"));
+    assert!(page.contains("<th scope=\"col\">Name</th>"));
+    assert!(page.contains("<option value=\"vip\"") || page.contains("value=\"vip\""), "the form shows the filter it applied");
+    // "Download CSV" is the same list as a file.
+    let start = page.find("\">Download CSV</a>").unwrap();
+    let href = page[page[..start].rfind("href=\"").unwrap() + 6..start].replace("&amp;", "&");
+    assert!(href.starts_with("/view/contacts?") && href.contains(&format!("property.batch={batch}")) && href.ends_with("format=csv"), "{href}");
+    let file = view(app, &href);
+    assert_eq!(file.status, 200, "{}", file.text());
+    assert_eq!(file.header("content-type"), Some("text/csv; charset=utf-8"));
+    let rows = parse_csv(&file.text());
+    assert_eq!(rows.len(), 2, "the header and the one record");
+    assert_eq!(rows[1][0], ids[0]);
+    // A bad filter is named on the page.
+    let bad = view(app, "/view/contacts?createdAfter=soon");
+    assert_eq!(bad.status, 400);
+    let text = bad.text();
+    assert!(text.contains("There is a problem") && text.contains("<strong>createdAfter</strong>"), "{text}");
+    // The task list.
+    let t = c.json("POST", "/tasks", &json!({"subject": format!("Page task {batch}"), "contactId": ids[1], "dueDate": "2030-01-01T00:00:00Z"}));
+    assert_eq!(t.status, 200);
+    let tasks = html(app, &format!("/view/tasks?q={batch}&status=open"));
+    assert!(tasks.contains(&format!("<strong>Page task {batch}</strong>")) && tasks.contains("2030-01-01 00:00 UTC"));
+    assert!(tasks.contains(&format!("href=\"/view/contact/{}\">Plain Two{batch}</a>", ids[1])));
+    for label in ["Assigned to", "Status", "Due after", "Due before"] {
+        assert!(tasks.contains(&format!("\">{label}</label>")), "{label}");
+    }
 }

@@ -14,6 +14,7 @@ pub mod edit;
 pub mod form;
 pub mod html;
 pub mod layout;
+pub mod lists;
 pub mod merge;
 pub mod parts;
 pub mod record;

@@ -8,6 +8,7 @@
 
 mod answer;
 mod forms;
+mod lists;
 mod signin;
 mod views;
 
