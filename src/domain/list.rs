@@ -502,13 +502,12 @@ fn task_start(list: &TaskList, cursor: Option<Position>) -> Position {
     }
 }
 
-/// What one page read: the rows it keeps (each with its place in the order), how many index
-/// entries its window read, and the last of them.
+/// What one page read: the rows it keeps (each with its place in the order), and, when the
+/// window was read to its end (the filters kept too few to fill the page), its last entry.
 #[derive(Debug)]
 pub struct Window<T> {
     pub rows: Vec<(Position, T)>,
-    pub scanned: usize,
-    pub last: Option<Position>,
+    pub end: Option<Position>,
 }
 
 /// A row's place in the order, as a list statement answers it (`p`, `k`, `id`).
@@ -516,7 +515,8 @@ pub fn place(p: f64, k: Option<&str>, id: &str) -> Position {
     Position::new(p.clamp(0.0, 3.0) as u8, k.unwrap_or(""), id)
 }
 
-/// The window's last entry as the statement's last line holds it (`[p, k, id]`).
+/// The window's last entry as the statement's last line holds it (`[p, k, id]`), when the window
+/// was full.
 pub fn window_end(last: Option<&str>) -> Result<Option<Position>, String> {
     let Some(text) = last else { return Ok(None) };
     let value: Value = serde_json::from_str(text).map_err(|e| format!("list window end: {e}"))?;
@@ -527,17 +527,16 @@ pub fn window_end(last: Option<&str>) -> Result<Option<Position>, String> {
 }
 
 /// A page: at most `limit` rows, and where the next page starts (`None`: the list is complete).
-/// The statement reads one row more than `limit` to know that another follows; a window that
-/// ended before the page filled continues from its last entry.
-pub fn page<T>(window: Window<T>, limit: usize, window_size: usize) -> (Vec<T>, Option<Position>) {
-    let Window { mut rows, scanned, last } = window;
+/// The statement reads one row more than `limit` to know that another follows; a full window
+/// that kept fewer continues from its last entry.
+pub fn page<T>(window: Window<T>, limit: usize) -> (Vec<T>, Option<Position>) {
+    let Window { mut rows, end } = window;
     if rows.len() > limit {
         rows.truncate(limit);
         let next = rows.last().map(|(p, _)| p.clone());
         return (rows.into_iter().map(|(_, r)| r).collect(), next);
     }
-    let next = if scanned >= window_size { last } else { None };
-    (rows.into_iter().map(|(_, r)| r).collect(), next)
+    (rows.into_iter().map(|(_, r)| r).collect(), end)
 }
 
 #[cfg(test)]
@@ -688,15 +687,15 @@ mod tests {
         let rows = |n: usize| (0..n).map(|i| (Position::new(0, format!("k{i}"), format!("id{i}")), i)).collect::<Vec<_>>();
         let end = Some(Position::new(0, "end", "x"));
         // More rows than the page: the next page starts after the last one shown.
-        let (shown, next) = page(Window { rows: rows(4), scanned: 10, last: end.clone() }, 3, WINDOW);
+        let (shown, next) = page(Window { rows: rows(4), end: end.clone() }, 3);
         assert_eq!((shown, next), (vec![0, 1, 2], Some(Position::new(0, "k2", "id2"))));
         // A full window that kept few: continue after the window.
-        let (shown, next) = page(Window { rows: rows(1), scanned: WINDOW, last: end.clone() }, 3, WINDOW);
+        let (shown, next) = page(Window { rows: rows(1), end: end.clone() }, 3);
         assert_eq!((shown, next), (vec![0], end.clone()));
         // The index ran out: the list is complete.
-        let (shown, next) = page(Window { rows: rows(2), scanned: 7, last: end }, 3, WINDOW);
+        let (shown, next) = page(Window { rows: rows(2), end: None }, 3);
         assert_eq!((shown, next), (vec![0, 1], None));
-        let (shown, next) = page::<usize>(Window { rows: Vec::new(), scanned: 0, last: None }, 3, WINDOW);
+        let (shown, next) = page::<usize>(Window { rows: Vec::new(), end: None }, 3);
         assert!(shown.is_empty() && next.is_none());
     }
 }

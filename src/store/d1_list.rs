@@ -22,13 +22,12 @@ fn bind(args: Vec<Arg>) -> Vec<JsValue> {
         .collect()
 }
 
-/// The lines of a page: each record line typed with its place, the last line read as the
-/// window's figures.
+/// The lines of a page: each record line typed with its place, the last line read as where a
+/// full window ended.
 fn window<T: DeserializeOwned>(mut lines: Vec<Map<String, Value>>) -> Result<Window<T>> {
     let bad = |what: String| StoreError::Decode(what);
     let trailer = lines.pop().ok_or_else(|| bad("a list statement answered no line".into()))?;
-    let scanned = trailer.get("scanned").and_then(Value::as_f64).ok_or_else(|| bad("list window size".into()))?;
-    let last = window_end(trailer.get("last").and_then(Value::as_str)).map_err(bad)?;
+    let end = window_end(trailer.get("last").and_then(Value::as_str)).map_err(bad)?;
     let mut rows = Vec::with_capacity(lines.len());
     for line in lines {
         let id = line.get("id").and_then(Value::as_str).ok_or_else(|| bad("list row without an id".into()))?;
@@ -36,7 +35,7 @@ fn window<T: DeserializeOwned>(mut lines: Vec<Map<String, Value>>) -> Result<Win
         let row: T = serde_json::from_value(Value::Object(line)).map_err(|e| bad(format!("list row {}: {e}", at.id)))?;
         rows.push((at, row));
     }
-    Ok(Window { rows, scanned: scanned.max(0.0) as usize, last })
+    Ok(Window { rows, end })
 }
 
 impl Store {
@@ -45,7 +44,7 @@ impl Store {
         let lines: Vec<Map<String, Value>> = self.rows(sql_list::record_statement(list), &bind(sql_list::record_args(list, window_size))).await?;
         let raw: Window<RawRecord> = window(lines)?;
         let rows = raw.rows.into_iter().map(|(at, r)| Ok((at, decode_record(r)?))).collect::<Result<Vec<_>>>()?;
-        Ok(Window { rows, scanned: raw.scanned, last: raw.last })
+        Ok(Window { rows, end: raw.end })
     }
 
     /// One page of a task list.

@@ -1,16 +1,15 @@
 //! The statements of lists and search (API.md §4, §9; `domain::list` decides what they read).
 //!
 //! Each reads one page in one statement: `s`, at most a window (`?5`) of entries of one index
-//! from a position, in the list's order, without opening a row; then the records behind them,
-//! checked against the filters, until one more than the page (`?6`) is found. It answers a line
-//! per record (with its place in the order, `p`, `k`, `id`), then a last line with how many
-//! entries the window read and the window's last entry (where the next page starts when the
-//! filters kept too few). Lines, not one aggregated row: a page of large records can exceed the
-//! 2 MB D1 allows a single value.
+//! from a position, in the list's order, streamed into the records behind them, checked against
+//! the filters, until one more than the page (`?6`) is found: a page that fills reads as many
+//! entries as it needs, not the window. It answers a line per record (with its place in the
+//! order, `p`, `k`, `id`), then a last line: when the page did not fill, the window's last entry
+//! (where the next page starts; none when the index ran out first). Lines, not one aggregated
+//! row: a page of large records can exceed the 2 MB D1 allows a single value.
 //!
-//! `s` is materialized (read once, in order); the records' select has no ORDER BY of its own,
-//! so it streams in the window's order and stops at the page's end instead of reading the whole
-//! window to sort it.
+//! The records' select has no ORDER BY of its own, so it streams in the window's order and stops
+//! at the page's end instead of reading the whole window to sort it.
 //!
 //! Parameters of a contact or company list: `?1`/`?2` the term range of a search, `?3`/`?4` the
 //! key and id to start after, `?5` the window, `?6` the page plus one, `?7` ownerId, `?8` the
@@ -108,16 +107,17 @@ macro_rules! task_nulls {
     };
 }
 
-/// One page: the window `s` (`$scan`), then the records of `$table` behind it that pass
-/// `$filters`, one line each with its place (`p`, `k`, `id`) and `$columns`, and a last line of
-/// `$nulls` with how many entries the window read and its last one (`[p, k, id]`).
+/// One page: the window (`$scan`, at most `?5` index entries from the cursor, in order) streamed
+/// into the records of `$table` behind it that pass `$filters`, one line each with its place
+/// (`p`, `k`, `id`) and `$columns`, until `?6`; then a last line of `$nulls` with, when those
+/// were fewer than `?6`, the window's `?5`-th entry (`[p, k, id]`; none when the index ended
+/// before it), read from the index alone. The last line is always there.
 macro_rules! page {
     ($scan:expr, $table:literal, $filters:expr, $columns:expr, $nulls:expr) => {
         concat!(
-            "WITH s AS MATERIALIZED (", $scan, "), ",
-            "f AS (SELECT ", $columns, " FROM s CROSS JOIN ", $table, " r ON r.id = s.id WHERE ", $filters, " LIMIT ?6) ",
-            "SELECT *, NULL AS scanned, NULL AS last FROM f UNION ALL SELECT ", $nulls, ", (SELECT count(*) FROM s), ",
-            "(SELECT json_array(s.p, s.k, s.id) FROM s LIMIT 1 OFFSET ?5 - 1)"
+            "WITH f AS (SELECT ", $columns, " FROM (", $scan, ") s CROSS JOIN ", $table, " r ON r.id = s.id WHERE ", $filters, " LIMIT ?6) ",
+            "SELECT *, NULL AS last FROM f UNION ALL SELECT ", $nulls, ", CASE WHEN (SELECT count(*) FROM f) < ?6 THEN ",
+            "(SELECT json_array(w.p, w.k, w.id) FROM (", $scan, ") w LIMIT 1 OFFSET ?5 - 1) END"
         )
     };
 }

@@ -56,7 +56,7 @@ pub async fn records(page: &Page<'_>, kind: RecordKind) -> ViewResult {
         Ok(mut list) => {
             list.limit = limit(&query);
             let (window, users) = join(page.ctx.store.list_records(&list, WINDOW), owners(&page.ctx.store)).await;
-            let (rows, next) = list::page(window?, list.limit, WINDOW);
+            let (rows, next) = list::page(window?, list.limit);
             view.rows = rows;
             view.next = next.map(|p| encode_cursor(list.order(), &p));
             view.users = users?;
@@ -88,7 +88,7 @@ pub async fn tasks(page: &Page<'_>) -> ViewResult {
         Ok(mut list) => {
             list.limit = limit(&query);
             let (window, users) = join(page.ctx.store.list_task_lines::<TaskLine>(&list, WINDOW), owners(&page.ctx.store)).await;
-            let (rows, next) = list::page(window?, list.limit, WINDOW);
+            let (rows, next) = list::page(window?, list.limit);
             view.rows = rows;
             view.next = next.map(|p| encode_cursor(list.order(), &p));
             view.users = users?;
@@ -123,12 +123,12 @@ pub async fn search(page: &Page<'_>) -> ViewResult {
         )
         .await;
         let found = |w: Window<RecordRow>| {
-            let (rows, next) = list::page(w, SEARCH_PAGE, WINDOW);
+            let (rows, next) = list::page(w, SEARCH_PAGE);
             (rows, next.is_some())
         };
         results.contacts = found(c?);
         results.companies = found(co?);
-        let (rows, next) = list::page(t?, SEARCH_PAGE, WINDOW);
+        let (rows, next) = list::page(t?, SEARCH_PAGE);
         results.tasks = (rows, next.is_some());
         results.users = users?;
     }
