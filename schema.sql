@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS contacts (
   properties       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
   owner_id         TEXT,
   display_name     TEXT NOT NULL DEFAULT '', -- "First Last", for lists
-  search_text      TEXT NOT NULL DEFAULT '', -- folded name, email and domain, for dashboard search
+  search_text      TEXT NOT NULL DEFAULT '', -- search terms, space-separated (see search_terms)
   last_activity_at TEXT,
   created_at       TEXT NOT NULL,
   updated_at       TEXT NOT NULL,
@@ -145,7 +145,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   -- A task created without any key: its ten-minute bucket and content fingerprint
   -- (`bucket:fingerprint`, domain/work/content.rs), so a retry makes no copy. A deleted task
   -- releases it.
-  content_key  TEXT
+  content_key  TEXT,
+  search_text  TEXT NOT NULL DEFAULT ''     -- the subject's search terms (see search_terms)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_external ON tasks (external_id) WHERE external_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_content ON tasks (content_key) WHERE content_key IS NOT NULL;
@@ -247,16 +248,83 @@ INSERT OR IGNORE INTO page_counts (name, n) SELECT 'tasks_open', count(*) FROM t
 INSERT OR IGNORE INTO page_counts (name, n) SELECT 'tasks_done', count(*) FROM tasks WHERE deleted_at IS NULL AND completed <> 0;
 INSERT OR IGNORE INTO page_counts (name, n) SELECT 'activities', count(*) FROM activities;
 
--- Dashboard search: the list order (display_name, id) with the folded search text beside it, so
--- a search walks one index in page order and never opens a row it does not show (measured on
--- 100,000 contacts: a search that matches nothing reads the whole index in about 20 ms; through
--- the list index and the table rows, 100 ms).
--- The lists in name order use them too; the former list indexes, their prefixes, are dropped
--- from stores created before (every write paid for them, no statement read them).
-CREATE INDEX IF NOT EXISTS contacts_search  ON contacts (deleted_at, display_name, id, search_text);
-CREATE INDEX IF NOT EXISTS companies_search ON companies (deleted_at, display_name, id, search_text);
+-- Lists (API.md §4, §9): one index per order a list offers, so a page reads the index in the
+-- order it shows: name, creation, last activity (`-updatedAt` reads the feed index). The former
+-- dashboard search indexes (name order with the search text beside it, for a windowed substring
+-- search) and the older list indexes are dropped from stores created before.
+CREATE INDEX IF NOT EXISTS contacts_name ON contacts (deleted_at, display_name, id);
+CREATE INDEX IF NOT EXISTS companies_name ON companies (deleted_at, display_name, id);
+CREATE INDEX IF NOT EXISTS contacts_created ON contacts (created_at, id);
+CREATE INDEX IF NOT EXISTS companies_created ON companies (created_at, id);
+CREATE INDEX IF NOT EXISTS contacts_activity ON contacts (last_activity_at, id);
+CREATE INDEX IF NOT EXISTS companies_activity ON companies (last_activity_at, id);
+DROP INDEX IF EXISTS contacts_search;
+DROP INDEX IF EXISTS companies_search;
 DROP INDEX IF EXISTS contacts_list;
 DROP INDEX IF EXISTS companies_list;
+
+-- Search (API.md §4, §9): one index of terms for contacts, companies and tasks. An ordinary
+-- table on a B-tree, not FTS5: `wrangler d1 export` refuses a database holding a virtual table,
+-- and the export is a team's backup. A prefix search is one range of it (`term >= ?q AND term <
+-- ?q || char(0x10FFFF)`), so its cost follows what it finds, not the store's size, and exact
+-- matches come first (the prefix itself sorts before every longer term). D1's 50-byte limit
+-- on LIKE patterns never applies.
+--
+-- The core (`domain::search`) computes a record's terms into its own `search_text` column,
+-- space-separated; these triggers keep `search_terms` equal to the terms of every live record,
+-- whichever statement writes it (create, update, merge and its undo, delete, import): no write
+-- path can forget the index, and it commits with the write. An update that changes no term
+-- writes no index row; one that changes one term deletes and inserts that term only. A deleted
+-- or merged record has no terms; an undone merge gets them back.
+CREATE TABLE IF NOT EXISTS search_terms (
+  kind      TEXT NOT NULL,                -- contact, company, task
+  term      TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  PRIMARY KEY (kind, term, record_id)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS search_contacts_insert AFTER INSERT ON contacts WHEN NEW.deleted_at IS NULL AND NEW.search_text <> ''
+BEGIN INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'contact', value, NEW.id FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]')) WHERE value <> ''; END;
+CREATE TRIGGER IF NOT EXISTS search_contacts_update AFTER UPDATE OF search_text, deleted_at ON contacts
+WHEN OLD.search_text IS NOT NEW.search_text OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
+BEGIN
+DELETE FROM search_terms WHERE kind = 'contact' AND record_id = OLD.id AND OLD.deleted_at IS NULL AND term IN (SELECT value FROM json_each(iif(json_valid('["' || replace(OLD.search_text, ' ', '","') || '"]'), '["' || replace(OLD.search_text, ' ', '","') || '"]', '[]')))
+  AND (NEW.deleted_at IS NOT NULL OR term NOT IN (SELECT value FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]'))));
+INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'contact', value, NEW.id FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]')) WHERE NEW.deleted_at IS NULL AND value <> '';
+END;
+CREATE TRIGGER IF NOT EXISTS search_contacts_delete AFTER DELETE ON contacts WHEN OLD.deleted_at IS NULL
+BEGIN DELETE FROM search_terms WHERE kind = 'contact' AND record_id = OLD.id AND term IN (SELECT value FROM json_each(iif(json_valid('["' || replace(OLD.search_text, ' ', '","') || '"]'), '["' || replace(OLD.search_text, ' ', '","') || '"]', '[]'))); END;
+CREATE TRIGGER IF NOT EXISTS search_companies_insert AFTER INSERT ON companies WHEN NEW.deleted_at IS NULL AND NEW.search_text <> ''
+BEGIN INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'company', value, NEW.id FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]')) WHERE value <> ''; END;
+CREATE TRIGGER IF NOT EXISTS search_companies_update AFTER UPDATE OF search_text, deleted_at ON companies
+WHEN OLD.search_text IS NOT NEW.search_text OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
+BEGIN
+DELETE FROM search_terms WHERE kind = 'company' AND record_id = OLD.id AND OLD.deleted_at IS NULL AND term IN (SELECT value FROM json_each(iif(json_valid('["' || replace(OLD.search_text, ' ', '","') || '"]'), '["' || replace(OLD.search_text, ' ', '","') || '"]', '[]')))
+  AND (NEW.deleted_at IS NOT NULL OR term NOT IN (SELECT value FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]'))));
+INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'company', value, NEW.id FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]')) WHERE NEW.deleted_at IS NULL AND value <> '';
+END;
+CREATE TRIGGER IF NOT EXISTS search_companies_delete AFTER DELETE ON companies WHEN OLD.deleted_at IS NULL
+BEGIN DELETE FROM search_terms WHERE kind = 'company' AND record_id = OLD.id AND term IN (SELECT value FROM json_each(iif(json_valid('["' || replace(OLD.search_text, ' ', '","') || '"]'), '["' || replace(OLD.search_text, ' ', '","') || '"]', '[]'))); END;
+CREATE TRIGGER IF NOT EXISTS search_tasks_insert AFTER INSERT ON tasks WHEN NEW.deleted_at IS NULL AND NEW.search_text <> ''
+BEGIN INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'task', value, NEW.id FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]')) WHERE value <> ''; END;
+CREATE TRIGGER IF NOT EXISTS search_tasks_update AFTER UPDATE OF search_text, deleted_at ON tasks
+WHEN OLD.search_text IS NOT NEW.search_text OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
+BEGIN
+DELETE FROM search_terms WHERE kind = 'task' AND record_id = OLD.id AND OLD.deleted_at IS NULL AND term IN (SELECT value FROM json_each(iif(json_valid('["' || replace(OLD.search_text, ' ', '","') || '"]'), '["' || replace(OLD.search_text, ' ', '","') || '"]', '[]')))
+  AND (NEW.deleted_at IS NOT NULL OR term NOT IN (SELECT value FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]'))));
+INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'task', value, NEW.id FROM json_each(iif(json_valid('["' || replace(NEW.search_text, ' ', '","') || '"]'), '["' || replace(NEW.search_text, ' ', '","') || '"]', '[]')) WHERE NEW.deleted_at IS NULL AND value <> '';
+END;
+CREATE TRIGGER IF NOT EXISTS search_tasks_delete AFTER DELETE ON tasks WHEN OLD.deleted_at IS NULL
+BEGIN DELETE FROM search_terms WHERE kind = 'task' AND record_id = OLD.id AND term IN (SELECT value FROM json_each(iif(json_valid('["' || replace(OLD.search_text, ' ', '","') || '"]'), '["' || replace(OLD.search_text, ' ', '","') || '"]', '[]'))); END;
+-- The terms of records stored before this table (applying this file twice adds nothing).
+INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'contact', j.value, r.id FROM contacts r,
+  json_each(iif(json_valid('["' || replace(r.search_text, ' ', '","') || '"]'), '["' || replace(r.search_text, ' ', '","') || '"]', '[]')) j
+  WHERE r.deleted_at IS NULL AND j.value <> '';
+INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'company', j.value, r.id FROM companies r,
+  json_each(iif(json_valid('["' || replace(r.search_text, ' ', '","') || '"]'), '["' || replace(r.search_text, ' ', '","') || '"]', '[]')) j
+  WHERE r.deleted_at IS NULL AND j.value <> '';
+INSERT OR IGNORE INTO search_terms (kind, term, record_id) SELECT 'task', j.value, r.id FROM tasks r,
+  json_each(iif(json_valid('["' || replace(r.search_text, ' ', '","') || '"]'), '["' || replace(r.search_text, ' ', '","') || '"]', '[]')) j
+  WHERE r.deleted_at IS NULL AND j.value <> '';
 
 -- Idempotency-Key (POST and PATCH): the first answer to a key is kept for 24 hours, so a retry
 -- with the same key and body gets it again and writes nothing. A row without a status is a

@@ -26,7 +26,7 @@ fn db() -> Connection {
 fn contact(db: &Connection, id: &str, first: &str, last: &str, email: &str) {
     let fields = json!({"firstName": first, "lastName": last, "email": email});
     let name = format!("{first} {last}");
-    let search = edge_crm::domain::record::search_text(RecordKind::Contact, fields.as_object().unwrap());
+    let search = edge_crm::domain::record::search_text(RecordKind::Contact, fields.as_object().unwrap(), &Default::default());
     db.execute(
         "INSERT INTO contacts (id, fields, display_name, search_text, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 't', 't')",
         params![id, fields.to_string(), name.trim(), search],
@@ -36,7 +36,7 @@ fn contact(db: &Connection, id: &str, first: &str, last: &str, email: &str) {
 
 fn company(db: &Connection, id: &str, name: &str, domain: &str, parent: Option<&str>) {
     let fields = json!({"name": name, "domain": domain});
-    let search = edge_crm::domain::record::search_text(RecordKind::Company, fields.as_object().unwrap());
+    let search = edge_crm::domain::record::search_text(RecordKind::Company, fields.as_object().unwrap(), &Default::default());
     db.execute(
         "INSERT INTO companies (id, fields, parent_id, display_name, search_text, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 't', 't')",
         params![id, fields.to_string(), parent, name, search],
@@ -393,8 +393,8 @@ fn dashboard_lists_read_their_index_in_order() {
         .collect();
     let text = details.join("\n");
     for needle in [
-        "SEARCH contacts USING COVERING INDEX contacts_search (deleted_at=? AND (display_name,id)>(?,?))",
-        "SEARCH companies USING COVERING INDEX companies_search (deleted_at=? AND (display_name,id)>(?,?))",
+        "SEARCH contacts USING INDEX contacts_name (deleted_at=? AND (display_name,id)>(?,?))",
+        "SEARCH companies USING INDEX companies_name (deleted_at=? AND (display_name,id)>(?,?))",
         "SEARCH tasks USING INDEX tasks_list (deleted_at=? AND completed=? AND (due_date,id)>(?,?))",
         "SEARCH tasks USING INDEX tasks_list (deleted_at=? AND completed=? AND due_date=? AND id>?)",
         "SEARCH activities USING INDEX activities_recent (occurred_at>?)",

@@ -260,7 +260,7 @@ fn no_statement_scans_a_whole_table() {
     let db = Connection::open_in_memory().unwrap();
     db.execute_batch(SCHEMA).unwrap();
     // `users` is left out: a team has tens of owners, and "does any user exist" reads one row.
-    let big = ["contacts", "companies", "external_ids", "match_keys", "associations", "history", "tasks", "activities"];
+    let big = ["contacts", "companies", "external_ids", "match_keys", "associations", "history", "tasks", "activities", "search_terms"];
     let mut offenders = Vec::new();
     for (name, statement) in sql::all() {
         let mut plan = db.prepare(&format!("EXPLAIN QUERY PLAN {statement}")).unwrap();
@@ -544,4 +544,64 @@ fn an_import_finds_the_records_it_created_and_its_parts() {
         steps.query_map([r#"["import-imp_a-0","import-imp_a-1","import-imp_a-2"]"#], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
     rows.sort();
     assert_eq!(rows, vec![("import-imp_a-0".to_string(), Some(200)), ("import-imp_a-1".to_string(), None)]);
+}
+
+/// The search index follows every write of a record's terms, by the triggers: a create adds the
+/// terms, an update replaces the changed ones only, a deletion or a merge's tombstone removes
+/// them, an undone merge brings them back; tasks likewise.
+#[test]
+fn search_terms_follow_every_write() {
+    use edge_crm::domain::record::{search_text, RecordKind};
+    use edge_crm::domain::search::with_task_terms;
+    use edge_crm::store::{sql_merge, sql_work::tasks};
+    use serde_json::json;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let terms = |id: &str| -> Vec<String> {
+        let mut q = db.prepare("SELECT term FROM search_terms WHERE record_id = ?1 ORDER BY term").unwrap();
+        q.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let write = |id: &str, fields: serde_json::Value| {
+        let map = fields.as_object().unwrap().clone();
+        json!([{"id": id, "externalId": null, "fields": fields, "properties": {}, "ownerId": null, "parentId": null,
+            "displayName": "x", "searchText": search_text(RecordKind::Contact, &map, &Default::default()), "keys": [],
+            "base": "", "changes": []}])
+        .to_string()
+    };
+    let t = "2024-01-01T00:00:00.000Z";
+    let c = &sql::CONTACTS;
+    db.execute(c.insert_new, rusqlite::params![write("ct_1", json!({"firstName": "Ana", "phone": "+34 600 12 34 56"})), t]).unwrap();
+    db.execute(c.insert_new, rusqlite::params![write("ct_2", json!({"firstName": "Bo"})), t]).unwrap();
+    assert_eq!(terms("ct_1"), ["34600123456", "600123456", "ana"]);
+    let changes = db.total_changes();
+    db.prepare(c.update).unwrap().query_map(rusqlite::params![write("ct_1", json!({"firstName": "Ana", "phone": "+34 600 12 34 56", "title": "CEO"})), t], |_| Ok(())).unwrap().for_each(drop);
+    assert_eq!(terms("ct_1"), ["34600123456", "600123456", "ana", "ceo"]);
+    assert_eq!(db.total_changes() - changes, 2, "the record and one new term");
+    let changes = db.total_changes();
+    db.prepare(c.update).unwrap().query_map(rusqlite::params![write("ct_1", json!({"firstName": "Ana", "phone": "+34 600 12 34 56", "title": "CEO"})), t], |_| Ok(())).unwrap().for_each(drop);
+    assert_eq!(db.total_changes() - changes, 1, "an update that changes no term writes no index row");
+    db.execute(c.soft_delete, rusqlite::params!["ct_2", t]).unwrap();
+    assert!(terms("ct_2").is_empty());
+    // A merge tombstones ct_1 into ct_2 (revived for the test), and its undo revives it.
+    db.execute("UPDATE contacts SET deleted_at = NULL WHERE id = 'ct_2'", []).unwrap();
+    assert_eq!(terms("ct_2"), ["bo"]);
+    db.execute(sql_merge::CONTACTS.tombstone, rusqlite::params![r#"["ct_1"]"#, "ct_2", t]).unwrap();
+    assert!(terms("ct_1").is_empty());
+    db.execute_batch(&format!(
+        "INSERT INTO merges (id, kind, survivor_id, merged_ids, request_id, merged_at, first_history, last_history) \
+         VALUES ('mg_1', 'contact', 'ct_2', '[\"ct_1\"]', 'r', '{t}', 1, 1)"
+    ))
+    .unwrap();
+    db.execute(sql_merge::CONTACTS.undo_revive, rusqlite::params!["mg_1"]).unwrap();
+    assert_eq!(terms("ct_1"), ["34600123456", "600123456", "ana", "ceo"]);
+    // Tasks: the subject's words, through the task statements' searchText.
+    let task = |subject: &str| json!(with_task_terms(&[json!({"id": "tk_1", "base": "", "fields": {"subject": subject}, "properties": {}, "changes": []})])).to_string();
+    // `?3` the earliest creation a retry by content answers, `?4`/`?5` the content keys' buckets
+    // (none of them matter here: the task has no content key).
+    db.execute(tasks::INSERT, rusqlite::params![task("Call Zoë"), t, t, "b1:", "b0:"]).unwrap();
+    assert_eq!(terms("tk_1"), ["call", "zoe"]);
+    db.execute(tasks::UPDATE, rusqlite::params![task("Email Zoë"), t]).unwrap();
+    assert_eq!(terms("tk_1"), ["email", "zoe"]);
+    db.execute(tasks::DELETE, rusqlite::params!["tk_1", t]).unwrap();
+    assert!(terms("tk_1").is_empty());
 }

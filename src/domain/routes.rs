@@ -47,7 +47,7 @@ pub enum RouteId {
     RecordCreate(RecordKind),
     /// `PUT /{kind}`
     RecordUpdate(RecordKind),
-    /// `GET /{kind}`: the change feed.
+    /// `GET /{kind}`: the change feed, or with list parameters a list, a search or an export.
     RecordFeed(RecordKind),
     /// `POST /{kind}/sync`: which records already exist.
     RecordSync(RecordKind),
@@ -72,6 +72,8 @@ pub enum RouteId {
     /// `DELETE /associations`
     LinksRemove,
     TaskCreate,
+    /// `GET /tasks`: the task list and search.
+    TaskList,
     TaskGet,
     TaskUpdate,
     TaskDelete,
@@ -129,6 +131,12 @@ pub enum RouteId {
     PageImportJob(RecordKind),
     /// `POST /view/import/{kind}/{id}`: the preview's "Import" button: the first part imported.
     PageImportStart(RecordKind),
+    /// `GET /view/search?q=`: the header's search over contacts, companies and tasks (HTML).
+    PageSearch,
+    /// `GET /view/contacts`, `GET /view/companies`: a list with its filters (HTML, or its CSV).
+    PageRecords(RecordKind),
+    /// `GET /view/tasks`: the task list with its filters (HTML, or its CSV).
+    PageTasks,
     /// `/` and the pages' paths from before they moved under `/view/`: a redirect there.
     PageMoved,
 }
@@ -191,6 +199,7 @@ pub static ROUTES: &[Route] = &[
     route("/associations", "POST", RouteId::LinksAdd, true, ApiKey),
     route("/associations", "DELETE", RouteId::LinksRemove, true, ApiKey),
     route("/tasks", "POST", RouteId::TaskCreate, true, ApiKey),
+    route("/tasks", "GET", RouteId::TaskList, false, ApiKey),
     route("/tasks/batch", "POST", RouteId::TasksRead, true, ApiKey),
     route("/tasks/batch", "PATCH", RouteId::TasksUpdate, true, ApiKey),
     route("/tasks/{id}", "GET", RouteId::TaskGet, false, ApiKey),
@@ -207,6 +216,10 @@ pub static ROUTES: &[Route] = &[
     route("/users/{id}", "DELETE", RouteId::UserDelete, false, ApiKey),
     route("/view", "GET", RouteId::PageDashboard, false, Page),
     route("/view/work", "GET", RouteId::PageWork, false, Page),
+    route("/view/search", "GET", RouteId::PageSearch, false, Page),
+    route("/view/contacts", "GET", RouteId::PageRecords(Contact), false, Page),
+    route("/view/companies", "GET", RouteId::PageRecords(Company), false, Page),
+    route("/view/tasks", "GET", RouteId::PageTasks, false, Page),
     route("/view/contact/{id}", "GET", RouteId::PageRecord(Contact), false, Page),
     route("/view/contact/{id}", "POST", RouteId::PageRecordEdit(Contact), false, Page),
     route("/view/contact/{id}/delete", "GET", RouteId::PageRecordDeleteConfirm(Contact), false, Page),
@@ -323,9 +336,9 @@ impl RouteId {
         use RouteId::*;
         matches!(
             self,
-            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskGet | TaskHistory | TasksRead
+            RecordFeed(_) | RecordSync(_) | RecordBatch(_) | RecordDuplicates(_) | RecordGet(_) | RecordHistory(_) | TaskList | TaskGet | TaskHistory | TasksRead
                 | ActivityGet | ActivityHistory | Timeline(_) | UsersList | PageDashboard | PageWork | PageRecord(_) | PageRecordDeleteConfirm(_)
-                | PageDuplicates(_) | PageMergeReview(_) | PageImport(_)
+                | PageDuplicates(_) | PageMergeReview(_) | PageImport(_) | PageSearch | PageRecords(_) | PageTasks
         )
     }
 

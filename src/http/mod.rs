@@ -8,6 +8,7 @@ mod context;
 mod health;
 mod idempotency;
 mod import;
+mod lists;
 mod merge;
 mod pages;
 mod records;
@@ -237,6 +238,9 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         | RouteId::PageImportUpload(_)
         | RouteId::PageImportJob(_)
         | RouteId::PageImportStart(_)
+        | RouteId::PageSearch
+        | RouteId::PageRecords(_)
+        | RouteId::PageTasks
         | RouteId::PageMoved => unreachable!("pages are served before the API's pipeline"),
         RouteId::RecordCreate(kind) => records::create(ctx, kind).await,
         RouteId::RecordUpdate(kind) => records::update(ctx, kind).await,
@@ -253,6 +257,7 @@ async fn dispatch(route: RouteId, ctx: &Ctx<'_>, query: &[(String, String)]) -> 
         RouteId::LinksAdd => associations::write(ctx, LinkWrite::Add).await,
         RouteId::LinksRemove => associations::write(ctx, LinkWrite::Remove).await,
         RouteId::TaskCreate => tasks::create(ctx).await,
+        RouteId::TaskList => lists::tasks(ctx, query).await,
         RouteId::TaskGet => tasks::get(ctx).await,
         RouteId::TaskUpdate => tasks::update(ctx).await,
         RouteId::TaskDelete => tasks::delete(ctx).await,

@@ -11,6 +11,7 @@ use super::{candidates, respond, Ctx};
 use crate::domain::chunk::{item_size, join_answers, oversized, plan_chunks, RECORD_CHUNKS};
 use crate::domain::error::{ApiError, ItemError};
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::list::is_list;
 use crate::domain::plan::{
     answer_create, answer_update, plan_create, plan_update, record_refs, to_survivors, update_external_ids, update_ids, update_refs,
     CreatePlan, CreateSettings,
@@ -213,8 +214,12 @@ pub async fn delete(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     respond::json(&answer, 200)
 }
 
-/// `GET /{kind}?updatedAfter&limit&cursor`: the change feed, tombstones included.
+/// `GET /{kind}?updatedAfter&limit&cursor`: the change feed, tombstones included. With a
+/// parameter of lists (`q`, a filter, `sort`, `format`) it is a list instead (`lists`).
 pub async fn feed(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
+    if is_list(query) {
+        return super::lists::records(ctx, kind, query).await;
+    }
     let q = FeedQuery::parse(query)?;
     let rows = ctx.store.feed(kind, &q.after_time, &q.after_id, q.limit + 1).await?;
     let page = &rows[..rows.len().min(q.limit)];

@@ -44,7 +44,7 @@ fn values(row: &TaskRow) -> TaskValues {
     TaskValues { fields, properties: row.properties.clone() }
 }
 
-fn wire(row: &TaskRow) -> Value {
+pub(super) fn wire(row: &TaskRow) -> Value {
     task_to_wire(&row.id, &values(row), &row.created_at, &row.updated_at)
 }
 

@@ -9,6 +9,7 @@ use super::d1::{json_arg, text, Result, Store, StoreError};
 use crate::domain::record::RecordKind;
 use crate::domain::refs::Refs;
 use crate::domain::work::Window;
+use crate::domain::search::with_task_terms;
 use super::sql::REFERENCES_GUARD;
 use super::sql_work::{activities, tasks, users};
 
@@ -89,9 +90,9 @@ impl Store {
     /// Inserts tasks (`[{id, fields, properties, content?}]`) with their history; answers, for
     /// each item (by position `i`), the task it is now (a retry with a known `externalId`, or of a
     /// keyless task within `window`, answers the stored one). `Conflict` when a reference of
-    /// `refs` is gone (see [`REFERENCES_GUARD`]).
+    /// `refs` is gone (see [`REFERENCES_GUARD`]). Each task's search terms go with it.
     pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, window: &Window, request_id: &str) -> Result<Vec<TaskRow>> {
-        let items = json_arg(items);
+        let items = json_arg(&with_task_terms(items));
         let (since, prefix, previous) = (text(window.since()), text(&window.prefix()), text(&window.previous_prefix()));
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
@@ -112,7 +113,7 @@ impl Store {
     /// with `Conflict` when one changed since it was read or a reference of `refs` is gone;
     /// answers the tasks as stored.
     pub async fn update_tasks(&self, items: &[Value], refs: &[Refs<'_>], ids: &[&String], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
-        let items = json_arg(items);
+        let items = json_arg(&with_task_terms(items));
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
             self.prepare(tasks::GUARD, std::slice::from_ref(&items))?,

@@ -8,6 +8,7 @@ pub mod sql_pages;
 pub mod sql_work_page;
 pub mod sql_merge;
 pub mod sql_import;
+pub mod sql_list;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
@@ -21,6 +22,8 @@ pub mod d1_import;
 pub mod d1_pages;
 #[cfg(target_arch = "wasm32")]
 pub mod d1_work_page;
+#[cfg(target_arch = "wasm32")]
+pub mod d1_list;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]

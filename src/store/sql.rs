@@ -420,6 +420,7 @@ pub fn all() -> Vec<(String, &'static str)> {
     all.extend(super::sql_work_page::all());
     all.extend(super::sql_merge::all());
     all.extend(super::sql_import::all());
+    all.extend(super::sql_list::all());
     for (name, statement) in [
         ("links::HISTORY_REPLACED", links::HISTORY_REPLACED),
         ("links::DELETE_REPLACED", links::DELETE_REPLACED),

@@ -13,7 +13,7 @@ macro_rules! task_columns {
 }
 
 pub mod tasks {
-    /// `?1` `[{id, fields: {...}, properties, content?}]` (`content`: the fingerprint of a task
+    /// `?1` `[{id, fields: {...}, properties, searchText, content?}]` (`content`: the fingerprint of a task
     /// sent without any key), `?2` time; `?3` the earliest creation time a retry by content still
     /// answers, `?4` and `?5` the key prefixes of this ten-minute bucket and of the previous one
     /// (`domain::work::content::Window`). Inserts the tasks of `?1`; a retried create is not
@@ -22,12 +22,12 @@ pub mod tasks {
     /// once), or whose previous bucket's key (`?5` and its fingerprint) a task created since `?3`
     /// holds: checked in this same statement, so no write slips between the check and the insert.
     pub const INSERT: &str = "INSERT OR IGNORE INTO tasks (id, subject, description, type, priority, status, owner_id, due_date, \
-        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id, content_key) \
+        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id, content_key, search_text) \
         SELECT j.value->>'id', j.value->'fields'->>'subject', j.value->'fields'->>'description', j.value->'fields'->>'type', \
         j.value->'fields'->>'priority', j.value->'fields'->>'status', j.value->'fields'->>'ownerId', j.value->'fields'->>'dueDate', \
         j.value->'fields'->>'contactId', j.value->'fields'->>'companyId', \
         CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, j.value->'fields'->>'completedAt', \
-        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId', ?4 || (j.value->>'content') FROM json_each(?1) j \
+        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId', ?4 || (j.value->>'content'), coalesce(j.value->>'searchText', '') FROM json_each(?1) j \
         WHERE j.value->>'content' IS NULL \
         OR NOT EXISTS (SELECT 1 FROM tasks x WHERE x.content_key = ?5 || (j.value->>'content') AND x.created_at >= ?3)";
     /// History of the tasks this batch inserted (a proposed id exists only if inserted).
@@ -60,7 +60,7 @@ pub mod tasks {
         owner_id = j.value->'fields'->>'ownerId', due_date = j.value->'fields'->>'dueDate', \
         contact_id = j.value->'fields'->>'contactId', company_id = j.value->'fields'->>'companyId', \
         completed = CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, completed_at = j.value->'fields'->>'completedAt', \
-        properties = json(j.value->'properties'), updated_at = \
+        properties = json(j.value->'properties'), search_text = coalesce(j.value->>'searchText', ''), updated_at = \
         max(?2, strftime('%Y-%m-%dT%H:%M:%fZ', tasks.updated_at, '+0.001 seconds')) \
         FROM json_each(?1) j WHERE tasks.id = j.value->>'id'";
     /// `?1` `[{id, changes: [{field, old?, new?}]}]`.

@@ -262,6 +262,18 @@ impl Server {
     pub fn process_group(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
+
+    /// Stops the server, keeping its state (a benchmark writes the database file meanwhile).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child);
+        }
+    }
+
+    /// Serves the same state again (on new ports): `wait_ready` then waits for it.
+    pub fn restart(&mut self) {
+        self.start();
+    }
 }
 
 /// Stops a `wrangler dev` process group (wrangler and its runtime).

@@ -21,6 +21,7 @@ mod pipeline;
 mod races;
 mod records;
 mod schemas;
+mod search;
 mod sync;
 mod tasks;
 mod trust;
@@ -96,7 +97,7 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, cost::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, import::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, cost::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, import::TESTS, races::TESTS, limits::TESTS, access::TESTS, search::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();

@@ -580,8 +580,21 @@ pub fn a_person_works_in_the_browser(app: &App) {
         let date_width = browser.eval("var d = document.querySelector('#tasks td.date'); return d ? d.getBoundingClientRect().width : 0;");
         assert!(date_width.as_f64().unwrap_or(0.0) >= 60.0, "the due date column is squeezed to {date_width} px at {width}");
         browser.screenshot(&shots.join(format!("dashboard-{tag}.png")));
+        // The lists and the search results fit the screen too, a long subject wrapped.
+        for (path, what) in [
+            (format!("/view/tasks?assignee={}&status=open", me.user_id), "the task list"),
+            (format!("/view/contacts?ownerId=&q={}", ct), "the contacts list"),
+            ("/view/contacts?sort=-updatedAt&limit=20".to_string(), "the contacts list by last change"),
+            ("/view/search?q=lucia".to_string(), "the search results"),
+        ] {
+            browser.goto(&format!("{origin}{path}"));
+            fits(what);
+        }
+        browser.goto(&format!("{origin}/view/tasks?assignee={}&status=open", me.user_id));
+        assert!(browser.source().contains("Read https://docs.example.com/"), "the long task is on the list");
+        browser.screenshot(&shots.join(format!("task-list-{tag}.png")));
         // History names the person.
         assert_eq!(actors(c, &format!("/contacts/{ct}"), "title")[1..], [me.email.clone()], "the API's change, then the person's");
     }
-    eprintln!("[e2e] screenshots: my-work, record-forms, form-error, stale-edit, dashboard (-desktop, -phone) in {}", shots.display());
+    eprintln!("[e2e] screenshots: my-work, record-forms, form-error, stale-edit, dashboard, task-list (-desktop, -phone) in {}", shots.display());
 }

@@ -135,10 +135,11 @@ impl Shell {
                 h.raw(" · ").text(&grouped(c.today as i64)).raw(" today");
             }
         }
-        h.raw("</a><form class=\"search\" method=\"get\" action=\"/view/\" role=\"search\">");
-        h.raw("<label class=\"vh\" for=\"site-search\">Search contacts and companies</label>");
+        h.raw("</a><a href=\"/view/contacts\">Contacts</a><a href=\"/view/companies\">Companies</a><a href=\"/view/tasks\">Tasks</a>");
+        h.raw("<form class=\"search\" method=\"get\" action=\"/view/search\" role=\"search\">");
+        h.raw("<label class=\"vh\" for=\"site-search\">Search contacts, companies and tasks</label>");
         h.raw("<input id=\"site-search\" type=\"search\" name=\"q\" value=\"").text(&self.q);
-        h.raw("\" placeholder=\"Search name, email, domain\"><button>Search</button></form>");
+        h.raw("\" placeholder=\"Name, email, phone, domain, task\"><button>Search</button></form>");
         h.raw("<span class=\"who\">Signed in as ").text(person).raw("</span></nav></header>");
     }
 }

@@ -15,6 +15,7 @@ pub mod form;
 pub mod html;
 pub mod import;
 pub mod layout;
+pub mod lists;
 pub mod merge;
 pub mod parts;
 pub mod record;

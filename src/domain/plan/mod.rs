@@ -63,7 +63,7 @@ impl RecordWrite {
             owner_id: text("ownerId"),
             parent_id: text("parentCrmId"),
             display_name: if listing { display_name(kind, &fields) } else { String::new() },
-            search_text: if listing { search_text(kind, &fields) } else { String::new() },
+            search_text: if listing { search_text(kind, &fields, &properties) } else { String::new() },
             last_activity_at: None,
             sent: Map::new(),
             id,
@@ -138,7 +138,8 @@ impl RecordChange {
                 (keys, rekey)
             }
         };
-        let relist = !same(Box::new(listing_fields(kind)));
+        // A contact's tags are a custom property, and search terms too.
+        let relist = !same(Box::new(listing_fields(kind))) || changes.iter().any(|c| c.field == "properties.tags");
         let record = RecordWrite::with_keys(kind, id, None, fields, properties, &keys, relist);
         RecordChange { record, base, changes, rekey, relist }
     }

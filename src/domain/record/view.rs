@@ -1,5 +1,5 @@
 //! What is derived from a stored record for people and for Enginy: its display name and search
-//! text (stored columns, for the dashboard), its sync-back properties, and its wire form.
+//! text (stored columns, for lists and search), its sync-back properties, and its wire form.
 
 use serde_json::{json, Map, Value};
 use unicode_normalization::char::is_combining_mark;
@@ -33,8 +33,9 @@ pub fn display_name(kind: RecordKind, fields: &Map<String, Value>) -> String {
     }
 }
 
-/// The core fields a record's list columns come from: its display name, its search text, its
-/// owner and its parent. They need writing again only when one of these changed.
+/// The core fields a record's list columns come from: its display name, its search terms, its
+/// owner and its parent. They need writing again only when one of these changed (a contact's
+/// tags, which are a custom property, are checked apart: see `RecordChange`).
 pub fn listing_fields(kind: RecordKind) -> impl Iterator<Item = &'static str> {
     let display: &'static [&'static str] = match kind {
         RecordKind::Contact => &["firstName", "lastName", "email"],
@@ -43,20 +44,18 @@ pub fn listing_fields(kind: RecordKind) -> impl Iterator<Item = &'static str> {
     display.iter().chain(search_fields(kind)).chain(&["ownerId", "parentCrmId"]).copied()
 }
 
-/// The fields the dashboard search looks in: names, e-mail and domains (a contact's company name
-/// too, so "acme" finds Acme's people).
+/// The core fields the search terms come from (`domain::search::record_terms`).
 fn search_fields(kind: RecordKind) -> &'static [&'static str] {
     match kind {
-        RecordKind::Contact => &["firstName", "lastName", "email", "company", "companyDomain"],
-        RecordKind::Company => &["name", "domain", "website"],
+        RecordKind::Contact => &["firstName", "lastName", "email", "phone", "company", "companyDomain", "title", "linkedinUrl"],
+        RecordKind::Company => &["name", "domain", "website", "phone", "linkedinUrl", "tags"],
     }
 }
 
-/// The stored search column: the searchable fields folded by [`search_fold`] and joined by
-/// spaces. The dashboard folds the query the same way and looks for it as a substring.
-pub fn search_text(kind: RecordKind, fields: &Map<String, Value>) -> String {
-    let parts: Vec<&str> = search_fields(kind).iter().filter_map(|n| text(fields, n)).collect();
-    search_fold(&parts.join(" "))
+/// The stored search column: the record's search terms ([`crate::domain::search::record_terms`])
+/// joined by spaces. Triggers keep the `search_terms` index equal to it.
+pub fn search_text(kind: RecordKind, fields: &Map<String, Value>, properties: &Map<String, Value>) -> String {
+    crate::domain::search::joined(&crate::domain::search::record_terms(kind, fields, properties))
 }
 
 /// Lower case, accents removed (`José` → `jose`), compatibility forms unfolded (`ﬁ` → `fi`), runs
@@ -159,16 +158,17 @@ mod tests {
     }
 
     #[test]
-    fn search_text_is_folded() {
+    fn search_text_is_the_terms() {
         let t = search_text(
             RecordKind::Contact,
             &map(json!({"firstName": "José", "lastName": "ÑÚÑEZ", "email": "Jose@Acme.com", "company": "Acme  Ltd",
-                "companyDomain": "acme.com", "title": "not searched"})),
+                "companyDomain": "acme.com", "industry": "not searched"})),
+            &Map::new(),
         );
-        assert_eq!(t, "jose nunez jose@acme.com acme ltd acme.com");
-        let t = search_text(RecordKind::Company, &map(json!({"name": "Ｃafé ﬁne", "domain": "cafe.fr", "industry": "x"})));
-        assert_eq!(t, "cafe fine cafe.fr");
-        assert_eq!(search_text(RecordKind::Company, &map(json!({}))), "");
+        assert_eq!(t, "acme acme.com jose jose@acme.com ltd nunez");
+        let t = search_text(RecordKind::Company, &map(json!({"name": "Ｃafé ﬁne", "domain": "cafe.fr", "industry": "x"})), &Map::new());
+        assert_eq!(t, "cafe cafe.fr fine");
+        assert_eq!(search_text(RecordKind::Company, &map(json!({})), &Map::new()), "");
         assert_eq!(search_fold("  Zoë\tSMITH "), "zoe smith");
     }
 

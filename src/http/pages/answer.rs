@@ -12,23 +12,29 @@ use crate::domain::pages::{Refusal, Shell};
 
 pub type PageResult = Result<worker::Result<Response>, ApiError>;
 
-/// What a page handler answers: a status and its HTML, or a redirect.
+/// What a page handler answers: a status and its HTML, a redirect, or a file (a list's export).
 pub struct Answer {
     pub status: u16,
     pub body: String,
     pub location: Option<String>,
+    pub file: Option<Response>,
 }
 
 impl Answer {
     pub fn page(status: u16, body: String) -> Answer {
-        Answer { status, body, location: None }
+        Answer { status, body, location: None, file: None }
+    }
+
+    /// A file, answered as it is (its own content type), with the session's cookie.
+    pub fn file(response: Response) -> Answer {
+        Answer { status: 200, body: String::new(), location: None, file: Some(response) }
     }
 
     /// `303 See Other` after a form's write (the browser then asks for `to` with a GET, so a
     /// reload never posts again), `302` for a page that moved for this request, `308` for an
     /// address that moved for good.
     pub fn redirect(status: u16, to: String) -> Answer {
-        Answer { status, body: String::new(), location: Some(to) }
+        Answer { status, body: String::new(), location: Some(to), file: None }
     }
 
     /// A page that only says something.
@@ -37,9 +43,13 @@ impl Answer {
     }
 }
 
-/// The response of a page: `answer` with the pages' headers and the cookie of a new session.
+/// The response of a page: `answer` with the pages' headers and the cookie of a new session (a
+/// download is answered as it is, with the same).
 pub fn finish(answer: Answer, nonce: &str, set_cookie: Option<&str>) -> worker::Result<Response> {
-    let mut response = html(answer.status, nonce, answer.body)?;
+    let mut response = match answer.file {
+        Some(file) => file,
+        None => html(answer.status, nonce, answer.body)?,
+    };
     if let Some(to) = &answer.location {
         response.headers_mut().set("Location", to)?;
     }

@@ -9,6 +9,7 @@
 mod answer;
 mod forms;
 mod import;
+mod lists;
 mod signin;
 mod views;
 

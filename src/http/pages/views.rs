@@ -45,6 +45,9 @@ pub async fn serve(page: &Page<'_>, route: RouteId) -> ViewResult {
         RouteId::PageMergeReview(kind) => review(page, kind).await,
         RouteId::PageImport(kind) => super::import::upload_form(page, kind),
         RouteId::PageImportJob(kind) => super::import::job(page, kind).await,
+        RouteId::PageSearch => super::lists::search(page).await,
+        RouteId::PageRecords(kind) => super::lists::records(page, kind).await,
+        RouteId::PageTasks => super::lists::tasks(page).await,
         other => unreachable!("{other:?} is not a page to show"),
     }
 }
@@ -86,6 +89,11 @@ pub async fn record(page: &Page<'_>, kind: RecordKind, id: &str, state: Option<F
 async fn dashboard(page: &Page<'_>) -> ViewResult {
     let (store, config) = (&page.ctx.store, &page.ctx.config);
     let query = DashboardQuery::parse(&page.query);
+    // The search box searches every kind on its own page now; a dashboard search bookmarked
+    // before goes there.
+    if !query.q.is_empty() {
+        return Ok(Answer::redirect(302, format!("/view/search?q={}", url_encode(&query.q))));
+    }
     let cursors = [query.cursor(List::Contacts), query.cursor(List::Companies), query.cursor(List::Tasks)];
     let folded = query.folded();
     let first = (String::new(), String::new());
