@@ -127,6 +127,34 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// The samples with their `values` cut to the fields `keep` names, each text to `max_chars`
+    /// characters: what a page shows of them, small enough to keep as a part's answer.
+    pub fn trimmed(&self, keep: &[&str], max_chars: usize) -> Samples {
+        let trim = |list: &Vec<Value>| -> Vec<Value> {
+            list.iter()
+                .map(|sample| {
+                    let mut sample = sample.clone();
+                    if let Some(values) = sample.get_mut("values").and_then(Value::as_object_mut) {
+                        values.retain(|k, _| keep.contains(&k.as_str()));
+                        for v in values.values_mut() {
+                            if let Some(text) = v.as_str().filter(|t| t.chars().count() > max_chars) {
+                                *v = Value::String(text.chars().take(max_chars).collect());
+                            }
+                        }
+                    }
+                    sample
+                })
+                .collect()
+        };
+        Samples {
+            created: trim(&self.created),
+            matched: trim(&self.matched),
+            duplicate_in_file: trim(&self.duplicate_in_file),
+            ambiguous: trim(&self.ambiguous),
+            invalid: trim(&self.invalid),
+        }
+    }
+
     fn list(&mut self, outcome: &Outcome) -> &mut Vec<Value> {
         match outcome {
             Outcome::Created { .. } => &mut self.created,
@@ -778,6 +806,10 @@ mod tests {
         assert_eq!((tally.create, tally.samples.created.len()), (150, SAMPLES));
         let back: Tally = serde_json::from_value(serde_json::to_value(&tally).unwrap()).unwrap();
         assert_eq!(back, tally);
+        tally.samples.created[0]["values"] = json!({"name": "x".repeat(500), "description": "long", "domain": "a.com"});
+        let cut = tally.samples.trimmed(&["name", "domain"], 120);
+        assert_eq!(cut.created[0]["values"], json!({"name": "x".repeat(120), "domain": "a.com"}));
+        assert_eq!(cut.created.len(), SAMPLES);
         let wire = tally.to_json(false);
         assert!(wire.get("samples").is_none() && wire["match"]["byIdentifier"] == 0 && wire["duplicateInFile"] == 0, "{wire}");
     }

@@ -188,6 +188,11 @@ pub fn job(upload: &Upload, steps: &[StepStatus], now_millis: i64) -> Job {
     Job::Importing { next, done_rows: upload.rows_of(0..next), claim, resume }
 }
 
+/// The fields of a sample's `values` the pages show (a record's name, and its details): a part's
+/// answer keeps only these, so it stays under what an answer may weigh to be kept (1 MB).
+pub const SHOWN_VALUES: &[&str] =
+    &["firstName", "lastName", "email", "company", "title", "linkedinUrl", "phone", "name", "domain", "website", "industry", "country"];
+
 /// What a part's request keeps as its answer: the counts of the import so far (this part
 /// included), and this part's rows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

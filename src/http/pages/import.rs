@@ -20,11 +20,14 @@ use crate::domain::ids::IdKind;
 use crate::domain::import::{ImportFile, ImportRun, RowResult, Tally, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS};
 use crate::domain::pages::import::{
     is_upload_id, job as job_state, missing_page, paused_page, preview_page, progress_page, result_page, upload_page, Claim, Job, Resume, StepAnswer,
-    StepStatus, Upload,
+    StepStatus, Upload, SHOWN_VALUES,
 };
 use crate::domain::plan::CreateSettings;
 use crate::domain::record::RecordKind;
 use crate::store::d1_import::Uploads;
+
+/// The largest part's answer written out whole: a kept answer weighs at most 1 MB.
+const KEPT_ANSWER_BYTES: usize = 900_000;
 
 /// `GET /view/import/{kind}`: the upload form.
 pub fn upload_form(page: &Page<'_>, kind: RecordKind) -> ViewResult {
@@ -176,7 +179,13 @@ async fn advance(page: &Page<'_>, kind: RecordKind, upload: &Upload, next: usize
         let file = upload.file(kind);
         let mut run = ImportRun::resume(CreateSettings::of(&ctx.config, kind), tally);
         let results = import_part(ctx, &file, &upload.part(next, &text), &mut run, &upload.id, true).await?;
-        let answer = StepAnswer { part: next, tally: run.tally, unreported_rows: unreported, results: results.iter().map(RowResult::to_json).collect() };
+        let mut tally = run.tally;
+        tally.samples = tally.samples.trimmed(SHOWN_VALUES, 200);
+        let mut answer = StepAnswer { part: next, tally, unreported_rows: unreported, results: results.iter().map(RowResult::to_json).collect() };
+        // Kept only under 1 MB: the counts matter, each row's outcome can go.
+        if serde_json::to_string(&answer).map_or(0, |t| t.len()) > KEPT_ANSWER_BYTES {
+            answer.results.clear();
+        }
         respond::json(&serde_json::to_value(&answer).unwrap_or(Value::Null), 200)
     })
     .await;
