@@ -141,9 +141,14 @@ CREATE TABLE IF NOT EXISTS tasks (
   deleted_at   TEXT,
   -- The client's own id of the task (its externalId): a retried create makes no copy. A deleted
   -- task releases it.
-  external_id  TEXT
+  external_id  TEXT,
+  -- A task created without any key: its ten-minute bucket and content fingerprint
+  -- (`bucket:fingerprint`, domain/work/content.rs), so a retry makes no copy. A deleted task
+  -- releases it.
+  content_key  TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_external ON tasks (external_id) WHERE external_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_content ON tasks (content_key) WHERE content_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_contact ON tasks (contact_id, created_at) WHERE contact_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_company ON tasks (company_id, created_at) WHERE company_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_list    ON tasks (deleted_at, completed, due_date, id);
@@ -169,9 +174,12 @@ CREATE TABLE IF NOT EXISTS activities (
   metadata    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
   message_id  TEXT,
   properties  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(properties)),
-  created_at  TEXT NOT NULL
+  created_at  TEXT NOT NULL,
+  -- An activity logged without any key (no messageId, no externalId): as a task's content_key.
+  content_key TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS activities_message ON activities (type, message_id) WHERE message_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS activities_content ON activities (content_key) WHERE content_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS activities_contact ON activities (contact_id, occurred_at, id) WHERE contact_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS activities_company ON activities (company_id, occurred_at, id) WHERE company_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS activities_recent  ON activities (occurred_at, id);
@@ -188,7 +196,8 @@ CREATE TABLE IF NOT EXISTS history (
   new_value   TEXT,
   changed_at  TEXT NOT NULL,
   request_id  TEXT NOT NULL,
-  sent_value  TEXT                          -- the value as sent, when it was stored otherwise
+  sent_value  TEXT,                         -- the value as sent, when it was stored otherwise
+  applied     INTEGER NOT NULL DEFAULT 1    -- 0: a value sent and not applied (kept out by CREATE_MERGE or FIELD_POLICY)
 );
 CREATE INDEX IF NOT EXISTS history_entity ON history (entity_id, id);
 

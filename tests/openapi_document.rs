@@ -65,6 +65,81 @@ fn exactly_the_routes_that_read_a_body_document_one() {
     }
 }
 
+/// The statuses the pipeline can answer on a route, whatever its handler does: the credential
+/// (`401`, and `429` after too many failed ones), the configuration and the database (`503`), an
+/// internal failure (`500`), a body (`400`, `413`, `415`), an `Idempotency-Key` on `POST` and
+/// `PATCH` (`409`, `422`), and an id in the path (`404`).
+fn pipeline_statuses(route: &edge_crm::domain::routes::Route) -> Vec<&'static str> {
+    let mut statuses = vec!["200"];
+    if route.access == Access::Public {
+        return statuses;
+    }
+    statuses.extend(["401", "429", "503"]);
+    if route.pattern == "/health" {
+        return statuses;
+    }
+    statuses.push("500");
+    if route.takes_body {
+        statuses.extend(["400", "413", "415"]);
+    }
+    if matches!(route.method, "POST" | "PATCH") {
+        statuses.extend(["409", "422"]);
+    }
+    if route.pattern.contains('{') {
+        statuses.push("404");
+    }
+    statuses
+}
+
+#[test]
+fn every_route_documents_every_status_the_pipeline_can_answer() {
+    let doc: Value = serde_json::from_str(include_str!("../src/openapi.json")).unwrap();
+    let mut missing = Vec::new();
+    for route in ROUTES.iter().filter(|r| !matches!(r.access, Access::Page | Access::Moved)) {
+        let pointer = format!("/paths/{}/{}/responses", route.pattern.replace('/', "~1"), route.method.to_lowercase());
+        let responses = doc.pointer(&pointer).and_then(Value::as_object).unwrap_or_else(|| panic!("{} {} is not documented", route.method, route.pattern));
+        for status in pipeline_statuses(route) {
+            if !responses.contains_key(status) {
+                missing.push(format!("{} {}: {status}", route.method, route.pattern));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "statuses a route can answer that openapi.json does not list:\n{}", missing.join("\n"));
+    // Every error answer carries `error`, `message` and `code`.
+    let error = &doc["components"]["schemas"]["Error"];
+    assert_eq!(error["required"], json!(["error", "message", "code"]));
+    for item in ["RecordFailure", "ItemFailure"] {
+        let required = doc["components"]["schemas"][item]["required"].as_array().unwrap();
+        assert!(required.contains(&json!("message")), "{item}");
+    }
+}
+
+#[test]
+fn every_response_documents_what_the_request_cost() {
+    let doc: Value = serde_json::from_str(include_str!("../src/openapi.json")).unwrap();
+    let cost = ["X-D1-Statements", "X-D1-Rows-Read", "X-D1-Rows-Written", "X-KV-Reads"];
+    for name in cost {
+        let header = &doc["components"]["headers"][name];
+        assert_eq!(header["schema"]["type"], "integer", "{name} is described once, as a count");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        // Operations only (a path item may also hold its `parameters`).
+        for (method, op) in item.as_object().unwrap().iter().filter(|(_, op)| op.get("responses").is_some()) {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                // A shared response carries the headers itself.
+                let response = match response["$ref"].as_str() {
+                    Some(r) => doc.pointer(r.strip_prefix('#').unwrap()).unwrap(),
+                    None => response,
+                };
+                for name in cost {
+                    let reference = response["headers"][name]["$ref"].as_str();
+                    assert_eq!(reference, Some(format!("#/components/headers/{name}").as_str()), "{method} {path} {status} lacks {name}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn concrete_paths_find_their_documented_route() {
     let spec = spec();

@@ -3,13 +3,16 @@
 //! pages expect are checked against each other here, in milliseconds. Also the counts the schema's
 //! triggers keep, and the plans that keep the dashboard fast on a large store.
 
+#[path = "support/rows.rs"]
+mod support_rows;
+use support_rows::rows;
+
 use edge_crm::domain::pages::dashboard::SEARCH_WINDOW;
 use edge_crm::domain::pages::{Dashboard, DashboardQuery, DashboardRow, List, RecordPage, RecordRow, Settings};
 use edge_crm::domain::record::RecordKind;
 use edge_crm::store::sql_pages::{COMPANY_PAGE, CONTACT_PAGE, DASHBOARD, RECORD_LIST_LIMIT};
-use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 const SCHEMA: &str = include_str!("../schema.sql");
 
@@ -19,28 +22,6 @@ fn db() -> Connection {
     db
 }
 
-/// A row as D1 answers it: an object of column name to value.
-fn rows(db: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Vec<Value> {
-    let mut stmt = db.prepare(sql).unwrap();
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    stmt.query_map(args, |row| {
-        let mut object = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            let value = match row.get_ref(i)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(n) => json!(n),
-                ValueRef::Real(f) => json!(f),
-                ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                ValueRef::Blob(_) => panic!("no blobs"),
-            };
-            object.insert(name.clone(), value);
-        }
-        Ok(Value::Object(object))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
 
 fn contact(db: &Connection, id: &str, first: &str, last: &str, email: &str) {
     let fields = json!({"firstName": first, "lastName": last, "email": email});

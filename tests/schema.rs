@@ -111,6 +111,66 @@ fn guard_refuses_stale_writes() {
     assert!(err.contains("concurrent_write"), "{err}");
 }
 
+/// An update rewrites only the keys that changed: `keys_delete` removes the keys a record no
+/// longer has (all of them when the item names none, as a merge's tombstones do) and `keys_new`
+/// adds the new ones, leaving a kept key untouched; `update_light` writes the fields and the stamp
+/// and leaves the list columns as stored, `update` rewrites them; both answer the new stamp.
+#[test]
+fn updates_rewrite_only_what_changed() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let s = &sql::COMPANIES;
+    for id in ["co_1", "co_2"] {
+        db.execute(
+            "INSERT INTO companies (id, fields, display_name, search_text, created_at, updated_at) VALUES (?1, '{}', 'Old', 'old', 't0', 't0')",
+            [id],
+        )
+        .unwrap();
+    }
+    db.execute_batch(
+        "INSERT INTO match_keys VALUES ('company', 'domain', 'a.com', 'co_1'), ('company', 'name', 'acme', 'co_1'),          ('company', 'domain', 'b.com', 'co_2')",
+    )
+    .unwrap();
+    let keys_of = |id: &str| -> Vec<String> {
+        let mut st = db.prepare("SELECT field || ':' || key FROM match_keys WHERE record_id = ?1 ORDER BY 1").unwrap();
+        st.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let items = r#"[{"id":"co_1","keys":[["name","acme"],["domain","acme.io"]]}]"#;
+    assert_eq!(db.execute(s.keys_delete, [items]).unwrap(), 1, "only a.com is gone");
+    assert_eq!(db.execute(s.keys_new, [items]).unwrap(), 1, "only acme.io is new");
+    assert_eq!(keys_of("co_1"), ["domain:acme.io", "name:acme"]);
+    assert_eq!(keys_of("co_2"), ["domain:b.com"], "a record not named keeps its keys");
+    assert_eq!(db.execute(s.keys_delete, [r#"[{"id":"co_2"}]"#]).unwrap(), 1, "no keys named: all go");
+    assert!(keys_of("co_2").is_empty());
+
+    let light = r#"[{"id":"co_1","fields":{"industry":"Fintech"},"properties":{"x":1},"lastActivityAt":null}]"#;
+    let stamped: Vec<(String, String)> = db
+        .prepare(s.update_light)
+        .unwrap()
+        .query_map(rusqlite::params![light, "t1"], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stamped, [("co_1".to_string(), "t1".to_string())]);
+    let row = |id: &str| -> (String, String, String) {
+        db.query_row("SELECT fields, display_name, search_text FROM companies WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap()
+    };
+    assert_eq!(row("co_1"), (r#"{"industry":"Fintech"}"#.to_string(), "Old".to_string(), "old".to_string()));
+    let full = r#"[{"id":"co_2","fields":{"name":"New"},"properties":{},"ownerId":null,"parentId":null,"displayName":"New","searchText":"new","lastActivityAt":null}]"#;
+    let stamped: Vec<String> =
+        db.prepare(s.update).unwrap().query_map(rusqlite::params![full, "t1"], |r| r.get(1)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(stamped.len(), 1);
+    assert_eq!(row("co_2").1, "New");
+    // The load answers one JSON array, the fields as objects.
+    let packed: String = db.query_row(s.load, [r#"["co_1","co_9"]"#], |r| r.get(0)).unwrap();
+    let loaded: serde_json::Value = serde_json::from_str(&packed).unwrap();
+    assert_eq!(loaded.as_array().unwrap().len(), 1);
+    assert_eq!(loaded[0]["fields"], serde_json::json!({"industry": "Fintech"}));
+    assert_eq!((loaded[0]["updated_at"].as_str(), loaded[0]["last_activity_at"].is_null()), (Some("t1"), true));
+    let none: String = db.query_row(s.load, [r#"["co_9"]"#], |r| r.get(0)).unwrap();
+    assert_eq!(none, "[]");
+}
+
 /// The link statements in the Worker's order: primary moves, primary_replace removes the other
 /// links (with history), a repeat changes nothing.
 #[test]
@@ -243,10 +303,10 @@ fn activity_statements_are_idempotent_on_message_id() {
         [("ac_first", "2024-01-02T00:00:00.000Z"), ("ac_retry", "2024-01-01T00:00:00.000Z"), ("ac_later", "2024-03-01T00:00:00.000Z")]
     {
         let json = item(id, at);
-        db.execute(activities::INSERT, rusqlite::params![json, "now"]).unwrap();
+        db.execute(activities::INSERT, rusqlite::params![json, "now", "since", "1:", "0:"]).unwrap();
         db.execute(activities::HISTORY_NEW, rusqlite::params![json, "now", "r"]).unwrap();
         db.execute(activities::BUMP_CONTACTS, [&json]).unwrap();
-        let resolved: String = db.query_row(activities::RESOLVE, [&json], |r| r.get(1)).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, "since", "1:", "0:"], |r| r.get(1)).unwrap();
         assert_eq!(resolved, "ac_first");
     }
     let count = |q: &str| -> i64 { db.query_row(q, [], |r| r.get(0)).unwrap() };
@@ -254,6 +314,121 @@ fn activity_statements_are_idempotent_on_message_id() {
     assert_eq!(count("SELECT count(*) FROM history WHERE entity_type = 'activity'"), 1);
     let last: String = db.query_row("SELECT last_activity_at FROM contacts", [], |r| r.get(0)).unwrap();
     assert_eq!(last, "2024-01-02T00:00:00.000Z", "a retry, older or later, moves nothing: it logged nothing");
+}
+
+/// Keyless tasks are idempotent on their content within ten minutes, by the database: a retry in
+/// the same bucket is refused by the unique index, one just after a bucket boundary by the insert
+/// itself (the previous bucket's key, created since the window's start); the same content twice in
+/// one batch is one task; later than ten minutes, or after the task is deleted, it is a new task.
+/// Each item resolves to the task it is now.
+#[test]
+fn keyless_tasks_are_idempotent_on_content_across_a_bucket_boundary() {
+    use edge_crm::domain::work::Window;
+    use edge_crm::store::sql_work::tasks;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    // 2024-01-20T10:30:00.000Z is a bucket boundary (a multiple of ten minutes).
+    let boundary = 1_705_746_600_000i64;
+    let at = |ms: i64| edge_crm::domain::time::Timestamp::from_millis(ms).to_rfc3339();
+    let create = |ids: &[&str], fingerprint: &str, now_ms: i64| -> Vec<String> {
+        let w = Window::at(now_ms);
+        let items: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "fields": {"subject": "Call", "completed": false}, "properties": {}, "content": fingerprint}))
+            .collect();
+        let json = serde_json::Value::Array(items).to_string();
+        let now = at(now_ms);
+        db.execute(tasks::INSERT, rusqlite::params![json, now, w.since(), w.prefix(), w.previous_prefix()]).unwrap();
+        db.execute(tasks::HISTORY_NEW, rusqlite::params![json, now, "r"]).unwrap();
+        let mut stmt = db.prepare(tasks::RESOLVE).unwrap();
+        stmt.query_map(rusqlite::params![json, w.since(), w.prefix(), w.previous_prefix()], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect()
+    };
+    let count = || -> i64 { db.query_row("SELECT count(*) FROM tasks WHERE deleted_at IS NULL", [], |r| r.get(0)).unwrap() };
+    assert_eq!(create(&["tk_first"], "f", boundary - 1_000), vec!["tk_first"], "a second before the boundary");
+    assert_eq!(create(&["tk_same_bucket"], "f", boundary - 500), vec!["tk_first"], "the same bucket: the unique index");
+    assert_eq!(create(&["tk_next_bucket"], "f", boundary + 1_000), vec!["tk_first"], "a second after the boundary: the previous bucket");
+    assert_eq!(create(&["tk_late"], "f", boundary + 9 * 60_000), vec!["tk_first"], "nine minutes later, still within ten");
+    assert_eq!(count(), 1);
+    assert_eq!(create(&["tk_twice_a", "tk_twice_b"], "g", boundary), vec!["tk_twice_a", "tk_twice_a"], "twice in one batch: one task");
+    assert_eq!(create(&["tk_other"], "h", boundary), vec!["tk_other"], "other content: another task");
+    assert_eq!(count(), 3);
+    // Past ten minutes after the first (created 1 s before the boundary), in the next bucket: new.
+    assert_eq!(create(&["tk_after"], "f", boundary + 599_001), vec!["tk_after"]);
+    // A deleted task releases its key.
+    db.execute(tasks::DELETE, rusqlite::params!["tk_other", at(boundary + 1)]).unwrap();
+    assert_eq!(create(&["tk_again"], "h", boundary + 2), vec!["tk_again"]);
+    let history: i64 = db.query_row("SELECT count(*) FROM history WHERE field = '(created)'", [], |r| r.get(0)).unwrap();
+    assert_eq!(history, count() + 1, "a (created) entry per task stored, none for a retry");
+    let key: String = db.query_row("SELECT content_key FROM tasks WHERE id = 'tk_first'", [], |r| r.get(0)).unwrap();
+    assert_eq!(key, Window::at(boundary - 1_000).key("f"), "stored under the key the core names");
+    // An item with no content key (an externalId, or an Idempotency-Key) is never matched by one.
+    let keyed = r#"[{"id":"tk_keyed","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
+    let w = Window::at(boundary);
+    db.execute(tasks::INSERT, rusqlite::params![keyed, at(boundary), w.since(), w.prefix(), w.previous_prefix()]).unwrap();
+    let stored: i64 = db.query_row("SELECT count(*) FROM tasks WHERE id = 'tk_keyed' AND content_key IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 1);
+}
+
+/// Keyless activities likewise, and a retry whose contact was deleted since is answered by the
+/// `LOGGED` read with the activity logged first.
+#[test]
+fn keyless_activities_are_idempotent_on_content() {
+    use edge_crm::domain::work::Window;
+    use edge_crm::store::sql_work::activities;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let boundary = 1_705_746_600_000i64;
+    let at = |ms: i64| edge_crm::domain::time::Timestamp::from_millis(ms).to_rfc3339();
+    let item = |id: &str, now_ms: i64| {
+        serde_json::json!([{"id": id, "type": "LINKEDIN", "subject": "Invited", "occurredAt": at(now_ms), "metadata": {}, "properties": {}, "content": "f"}])
+            .to_string()
+    };
+    for (id, ms) in [("ac_first", boundary - 2_000), ("ac_retry", boundary + 2_000)] {
+        let json = item(id, ms);
+        let w = Window::at(ms);
+        db.execute(activities::INSERT, rusqlite::params![json, at(ms), w.since(), w.prefix(), w.previous_prefix()]).unwrap();
+        let resolved: String = db.query_row(activities::RESOLVE, rusqlite::params![json, w.since(), w.prefix(), w.previous_prefix()], |r| r.get(1)).unwrap();
+        assert_eq!(resolved, "ac_first", "{id}");
+    }
+    let count: i64 = db.query_row("SELECT count(*) FROM activities", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 1);
+    let w = Window::at(boundary + 3_000);
+    let lookup = serde_json::json!([{"i": 4, "content": "f"}]).to_string();
+    let (i, id): (i64, String) = db
+        .query_row(activities::LOGGED, rusqlite::params![lookup, w.since(), w.prefix(), w.previous_prefix()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((i, id.as_str()), (4, "ac_first"));
+}
+
+/// A value a deduplicated create kept out is in history as sent, with the stored value as old and
+/// new and `applied` 0; the history read answers it with the other entries.
+#[test]
+fn kept_values_are_history_marked_not_applied() {
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let kept = r#"[{"id":"co_1","kept":[{"field":"industry","stored":"Financial Services","sent":"Fintech"},{"field":"properties.tier","sent":"gold"}]}]"#;
+    db.execute(sql::COMPANIES.history_kept, rusqlite::params![kept, "2024-01-01T00:00:00.000Z", "req_1"]).unwrap();
+    db.execute(
+        "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) VALUES ('company', 'co_1', 'name', NULL, '\"Acme\"', 't', 'req_0')",
+        [],
+    )
+    .unwrap();
+    let mut stmt = db.prepare(sql::HISTORY).unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = stmt
+        .query_map(rusqlite::params!["co_1", f64::MAX, 10], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(6)?, r.get(7)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let fintech = (
+        "industry".to_string(),
+        Some("\"Financial Services\"".to_string()),
+        Some("\"Financial Services\"".to_string()),
+        Some("\"Fintech\"".to_string()),
+        0,
+    );
+    assert_eq!(rows[2], fintech);
+    assert_eq!(rows[1], ("properties.tier".to_string(), None, None, Some("\"gold\"".to_string()), 0));
+    assert_eq!(rows[0].4, 1, "a change that was applied");
 }
 
 /// Users are upserted by normalised email: a stored user is updated (a name not sent keeps the
@@ -296,7 +471,7 @@ fn task_updates_move_the_stamp_forward_and_guard_it() {
     db.execute_batch(SCHEMA).unwrap();
     let t0 = "2024-01-01T00:00:00.000Z";
     let task = r#"[{"id":"tk_1","fields":{"subject":"Call","completed":false},"properties":{}}]"#;
-    db.execute(tasks::INSERT, rusqlite::params![task, t0]).unwrap();
+    db.execute(tasks::INSERT, rusqlite::params![task, t0, t0, "1:", "0:"]).unwrap();
     db.execute(tasks::HISTORY_NEW, rusqlite::params![task, t0, "r1"]).unwrap();
     let update = |status: &str| {
         format!(

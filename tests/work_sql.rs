@@ -5,14 +5,18 @@
 //! open tasks (checked by plan, and by counting SQLite's steps before and after adding thousands
 //! of other tasks).
 
+#[path = "support/rows.rs"]
+mod support_rows;
+use support_rows::rows;
+
 use edge_crm::domain::pages::form::Forms;
-use edge_crm::domain::pages::work::{day_bounds, email_key, PersonRow, WorkCounts, WorkPage, WorkRow};
+use edge_crm::domain::pages::layout::WorkCounts;
+use edge_crm::domain::pages::work::{day_bounds, email_key, PersonRow, WorkPage, WorkRow};
 use edge_crm::domain::pages::html::Html;
 use edge_crm::domain::time::Timestamp;
 use edge_crm::store::sql_work_page::{WORK_COUNTS, WORK_PAGE};
-use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, StatementStatus};
-use serde_json::{json, Map, Value};
+
 
 const SCHEMA: &str = include_str!("../schema.sql");
 
@@ -21,28 +25,6 @@ fn bounds() -> (String, String) {
     day_bounds(Timestamp::parse("2024-01-10T12:00:00.000Z").unwrap())
 }
 
-/// A row as D1 answers it: an object of column name to value.
-fn rows(db: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Vec<Value> {
-    let mut stmt = db.prepare(sql).unwrap();
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    stmt.query_map(args, |row| {
-        let mut object = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            let value = match row.get_ref(i)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(n) => json!(n),
-                ValueRef::Real(f) => json!(f),
-                ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                ValueRef::Blob(_) => panic!("no blobs"),
-            };
-            object.insert(name.clone(), value);
-        }
-        Ok(Value::Object(object))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
 
 fn user(db: &Connection, id: &str, name: &str, email: &str) {
     db.execute(

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::auth::ApiKeys;
+use super::cache_mode::{CacheMode, DEFAULT_MIN_D1_MS, MAX_MIN_D1_MS};
 use super::matching::MatchRule;
 use super::record::RecordKind;
 
@@ -85,9 +86,13 @@ pub struct Config {
     pub sync_back_fields_contacts: Option<Vec<String>>,
     pub max_batch: usize,
     pub max_body_bytes: usize,
-    /// The edge read path of sync (`MATCH_CACHE`), off by default: by the README's latency model
-    /// it pays only when the Worker runs far from D1, and a cold sync costs a KV round trip.
-    pub match_cache: bool,
+    /// The edge read path of sync (`MATCH_CACHE`): `auto` by default, which uses it only while
+    /// this isolate's D1 round trips are at least `match_cache_min_d1_ms` (see
+    /// `domain::cache_mode`); `on` and `off` force it.
+    pub match_cache: CacheMode,
+    /// `MATCH_CACHE_MIN_D1_MS`: the shortest D1 round trip, in milliseconds, at which `auto` uses
+    /// the cache.
+    pub match_cache_min_d1_ms: usize,
     /// Base URL shown in the Enginy settings and record links, without a trailing slash.
     pub public_url: Option<String>,
     /// Per-person sign-in to the pages through Cloudflare Access (`ACCESS_TEAM_DOMAIN` and
@@ -359,9 +364,16 @@ impl Config {
         let sync_back_fields_contacts = r.field_list("SYNC_BACK_FIELDS_CONTACTS");
         let max_batch = r.number("MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_MAX_BATCH);
         let max_body_bytes = r.number("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, MAX_MAX_BODY_BYTES);
-        // Off by default: the edge read path wins only when the Worker runs far from D1, and its
-        // cold path is not yet as fast as the D1 path (README, "The edge read path").
-        let match_cache = r.bool("MATCH_CACHE", false);
+        // `auto` by default: the edge read path wins only when the Worker runs far from D1, which
+        // the Worker measures (`domain::cache_mode`).
+        let match_cache = match r.get("MATCH_CACHE") {
+            None => CacheMode::Auto,
+            Some(raw) => CacheMode::parse(&raw).unwrap_or_else(|| {
+                r.fail("MATCH_CACHE", format!("must be auto, on or off, got {raw:?}"));
+                CacheMode::Auto
+            }),
+        };
+        let match_cache_min_d1_ms = r.number("MATCH_CACHE_MIN_D1_MS", DEFAULT_MIN_D1_MS, 0, MAX_MIN_D1_MS);
         let public_url = r.get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         if let Some(url) = &public_url {
             let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
@@ -386,6 +398,7 @@ impl Config {
                 max_batch,
                 max_body_bytes,
                 match_cache,
+                match_cache_min_d1_ms,
                 public_url,
                 access,
             }),
@@ -462,7 +475,8 @@ mod tests {
         assert_eq!(c.sync_back_fields_companies, None);
         assert_eq!(c.max_batch, 10_000);
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
-        assert!(!c.match_cache, "the edge read path is turned on knowingly (README: the model)");
+        assert_eq!(c.match_cache, CacheMode::Auto, "the edge read path where it pays, measured");
+        assert_eq!(c.match_cache_min_d1_ms, 25);
         assert_eq!(c.public_url, None);
         assert_eq!(c.dashboard_password, None);
         assert_eq!(c.access, None, "no Access without both variables");
@@ -491,6 +505,7 @@ mod tests {
             ("MAX_BATCH", "500"),
             ("MAX_BODY_BYTES", "1_048_576"),
             ("MATCH_CACHE", "on"),
+            ("MATCH_CACHE_MIN_D1_MS", "80"),
             ("CREATE_MERGE", "overwrite"),
             ("SHARED_DOMAINS", "hosting.example.com, https://pages.example.org/x"),
             ("PUBLIC_URL", "https://crm.example.com/"),
@@ -512,7 +527,8 @@ mod tests {
         assert_eq!(c.sync_back_fields_companies, Some(vec!["industry".into(), "accountTier".into()]));
         assert_eq!(c.max_batch, 500);
         assert_eq!(c.max_body_bytes, 1_048_576);
-        assert!(c.match_cache);
+        assert_eq!(c.match_cache, CacheMode::On);
+        assert_eq!(c.match_cache_min_d1_ms, 80);
         assert_eq!(c.public_url.as_deref(), Some("https://crm.example.com"));
         assert_eq!(c.dashboard_password.as_deref(), Some("correct horse"));
     }
@@ -536,12 +552,29 @@ mod tests {
             ("MAX_BODY_BYTES", "-1"),
             ("MAX_BODY_BYTES", "200000000"),
             ("MATCH_CACHE", "sometimes"),
+            ("MATCH_CACHE_MIN_D1_MS", "-1"),
+            ("MATCH_CACHE_MIN_D1_MS", "fast"),
+            ("MATCH_CACHE_MIN_D1_MS", "25ms"),
+            ("MATCH_CACHE_MIN_D1_MS", "100000"),
             ("PUBLIC_URL", "crm.example.com"),
             ("DASHBOARD_PASSWORD", "short"),
         ] {
             let message = problem(&[(var, value)]);
             assert!(message.contains(var), "{var}={value:?} gave {message}");
         }
+    }
+
+    #[test]
+    fn match_cache_takes_auto_on_off_and_a_threshold_from_zero() {
+        for (value, mode) in [("auto", CacheMode::Auto), ("on", CacheMode::On), ("off", CacheMode::Off), ("true", CacheMode::On), ("0", CacheMode::Off)] {
+            assert_eq!(config(&[("MATCH_CACHE", value)]).unwrap().match_cache, mode, "{value}");
+        }
+        assert_eq!(config(&[("MATCH_CACHE_MIN_D1_MS", "0")]).unwrap().match_cache_min_d1_ms, 0);
+        assert_eq!(config(&[("MATCH_CACHE_MIN_D1_MS", "60000")]).unwrap().match_cache_min_d1_ms, 60_000);
+        let message = problem(&[("MATCH_CACHE", "sometimes")]);
+        assert!(message.contains("MATCH_CACHE must be auto, on or off"), "{message}");
+        let message = problem(&[("MATCH_CACHE_MIN_D1_MS", "-5")]);
+        assert!(message.contains("MATCH_CACHE_MIN_D1_MS must be a whole number from 0 to 60000"), "{message}");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The one error type of the API and its one mapping to a status code and a body.
 //!
 //! Handlers return `Result<_, ApiError>`; the pipeline turns the error into
-//! `{"error": "<sentence>", "code": "<snake_case>", "details": [...]}`. An internal error's cause
-//! is logged by the pipeline and never sent: the client gets "internal error" and the request id.
+//! `{"error": "<short reason>", "message": "<a sentence naming the thing>", "code": "<snake_case>",
+//! "details": [...]}` (Enginy's documents show `error` and `message`: `{"error": "Task not found",
+//! "message": "No task exists with the id \"tk_x\"."}`). A batch item's failure has the same three
+//! ([`ItemError`]). Both are decided here, and only here. An internal error's cause is logged by
+//! the pipeline and never sent: the client gets "internal error" and the request id.
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -22,12 +25,13 @@ impl Detail {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    /// The request is malformed: bad JSON or the wrong shape (`400`).
-    BadRequest { message: String, details: Vec<Detail> },
+    /// The request is malformed: bad JSON or the wrong shape (`400`). `sentence`, when set, is
+    /// the answer's `message` (otherwise the sentence of `message`).
+    BadRequest { message: String, details: Vec<Detail>, sentence: Option<String> },
     /// Missing or wrong credential (`401`).
     Unauthorized,
     /// Unknown route or record (`404`).
-    NotFound(String),
+    NotFound(Missing),
     /// Known route, other method (`405`); `allow` becomes the `Allow` header.
     MethodNotAllowed { allow: Vec<&'static str> },
     /// Body over `MAX_BODY_BYTES` or more records than `MAX_BATCH` (`413`).
@@ -50,13 +54,67 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// What a `404` says: the short reason (`Task not found`) and the sentence naming what is missing
+/// (`No task exists with the id "tk_x".`). From a text alone, the sentence is that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub error: String,
+    pub message: String,
+}
+
+impl From<&str> for Missing {
+    fn from(error: &str) -> Missing {
+        Missing::from(error.to_string())
+    }
+}
+
+impl From<String> for Missing {
+    fn from(error: String) -> Missing {
+        Missing { message: sentence(&error), error }
+    }
+}
+
+/// `text` as a sentence: its first letter upper-cased when the first word is a plain lower-case
+/// word (never a field name such as `subject:` or `companies[3]`), and a full stop at its end.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let first = text.split_whitespace().next().unwrap_or("");
+    let mut out = if !first.is_empty() && first.bytes().all(|b| b.is_ascii_lowercase()) {
+        let mut chars = text.chars();
+        chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect()
+    } else {
+        text.to_string()
+    };
+    if !out.is_empty() && !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// The `message` of a degraded `/health`: what keeps the CRM from serving, as one sentence.
+pub fn degraded_sentence(problems: &[String]) -> String {
+    sentence(&format!("This CRM cannot serve requests until this is fixed: {}", problems.join("; ")))
+}
+
+/// `noun` with its first letter upper-cased (`task` is `Task`).
+fn capitalised(noun: &str) -> String {
+    let mut chars = noun.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 impl ApiError {
+    /// A `404` for a record, task, activity, user or merge that does not exist: `Task not found`,
+    /// `No task exists with the id "tk_x".`
+    pub fn not_found(noun: &str, id: &str) -> ApiError {
+        ApiError::NotFound(Missing { error: format!("{} not found", capitalised(noun)), message: format!("No {noun} exists with the id {id:?}.") })
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest { message: message.into(), details: Vec::new() }
+        ApiError::BadRequest { message: message.into(), details: Vec::new(), sentence: None }
     }
 
     pub fn invalid(message: impl Into<String>, details: Vec<Detail>) -> ApiError {
-        ApiError::BadRequest { message: message.into(), details }
+        ApiError::BadRequest { message: message.into(), details, sentence: None }
     }
 
     pub fn status(&self) -> u16 {
@@ -92,17 +150,18 @@ impl ApiError {
         }
     }
 
-    /// The sentence the client sees.
+    /// The short reason, the answer's `error` (the reference server's words where it has them:
+    /// `Task not found`, `Unauthorized - invalid API key`).
     pub fn message(&self, request_id: &str) -> String {
         match self {
             ApiError::BadRequest { message, .. }
-            | ApiError::NotFound(message)
             | ApiError::PayloadTooLarge(message)
             | ApiError::UnsupportedMediaType(message)
             | ApiError::Conflict(message)
             | ApiError::Unprocessable(message)
             | ApiError::Unavailable(message)
             | ApiError::Busy { message, .. } => message.clone(),
+            ApiError::NotFound(missing) => missing.error.clone(),
             ApiError::RateLimited { retry_after } => {
                 format!("too many failed attempts to authenticate from this address; retry in {retry_after} s")
             }
@@ -111,6 +170,24 @@ impl ApiError {
                 format!("Method not allowed; this route accepts {}", allow.join(", "))
             }
             ApiError::Internal(_) => format!("internal error (request id {request_id})"),
+        }
+    }
+
+    /// The sentence naming the thing at fault, the answer's `message`: for a person to read, and
+    /// never holding internals (an internal error's cause stays in the log).
+    pub fn sentence(&self, request_id: &str) -> String {
+        match self {
+            ApiError::NotFound(missing) => missing.message.clone(),
+            ApiError::BadRequest { sentence: Some(sentence), .. } => sentence.clone(),
+            ApiError::Unauthorized => {
+                "The request carries no valid API key: send one of this CRM's keys in its API key header (X-API-Key unless configured otherwise).".to_string()
+            }
+            ApiError::MethodNotAllowed { allow } => format!("This route does not take this method; it takes {}.", allow.join(", ")),
+            ApiError::RateLimited { retry_after } => format!(
+                "Too many failed attempts to authenticate came from this address; retry in {retry_after} seconds."
+            ),
+            ApiError::Internal(_) => format!("The server failed to answer this request; its request id is {request_id}."),
+            other => sentence(&other.message(request_id)),
         }
     }
 
@@ -124,7 +201,7 @@ impl ApiError {
 
     /// The response body.
     pub fn body(&self, request_id: &str) -> Value {
-        let mut body = json!({ "error": self.message(request_id), "code": self.code() });
+        let mut body = json!({ "error": self.message(request_id), "message": self.sentence(request_id), "code": self.code() });
         if let ApiError::BadRequest { details, .. } = self {
             if !details.is_empty() {
                 body["details"] = json!(details);
@@ -167,60 +244,98 @@ impl ItemCode {
 }
 
 /// One item's failure: a code, the field at fault (as the client wrote its path, `tags`,
-/// `properties.score`; `None` when the item as a whole is at fault) and the sentence the client
-/// reads, which starts with the field when there is one.
+/// `properties.score`; `None` when the item as a whole is at fault), the short text the client
+/// reads as `error`, which starts with the field when there is one (`subject: is required`), and
+/// the sentence it reads as `message` (`The field subject is required.`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemError {
     pub code: ItemCode,
     pub field: Option<String>,
     pub message: String,
+    pub sentence: String,
+}
+
+/// The sentence of a problem with one field: `The field subject is required.`, `The field
+/// completed is not valid: expected true or false, got a string.`
+fn field_sentence(field: &str, problem: &str) -> String {
+    let reads_on = ["is ", "must ", "has ", "cannot "].iter().any(|verb| problem.starts_with(verb));
+    match reads_on {
+        true => sentence(&format!("The field {field} {problem}")),
+        false => sentence(&format!("The field {field} is not valid: {problem}")),
+    }
 }
 
 impl ItemError {
     /// `field: problem`.
     pub fn invalid(field: &str, problem: impl std::fmt::Display) -> ItemError {
-        ItemError { code: ItemCode::Invalid, field: Some(field.to_string()), message: format!("{field}: {problem}") }
+        let problem = problem.to_string();
+        ItemError {
+            code: ItemCode::Invalid,
+            field: Some(field.to_string()),
+            sentence: field_sentence(field, &problem),
+            message: format!("{field}: {problem}"),
+        }
     }
 
     /// A problem with the item as a whole.
     pub fn whole(message: impl Into<String>) -> ItemError {
-        ItemError { code: ItemCode::Invalid, field: None, message: message.into() }
+        let message = message.into();
+        ItemError { code: ItemCode::Invalid, field: None, sentence: sentence(&format!("The item is not valid: {message}")), message }
     }
 
     /// A reference to nothing: `ownerId: no user has the id "us_9"`.
     pub fn unknown(field: &str, what: &str, id: &str) -> ItemError {
-        ItemError { code: ItemCode::NotFound, field: Some(field.to_string()), message: format!("{field}: no {what} has the id {id:?}") }
+        ItemError {
+            code: ItemCode::NotFound,
+            field: Some(field.to_string()),
+            message: format!("{field}: no {what} has the id {id:?}"),
+            sentence: format!("No {what} exists with the id {id:?}, which {field} names."),
+        }
     }
 
-    /// The record the item addresses does not exist (`Contact not found`, the reference server's
-    /// words), at `field` when the item names it by one.
-    pub fn missing(field: Option<&str>, message: impl Into<String>) -> ItemError {
-        ItemError { code: ItemCode::NotFound, field: field.map(str::to_string), message: message.into() }
+    /// The record the item addresses does not exist: `Contact not found` (the reference server's
+    /// words), `No contact exists with the id "ct_9".`, at `field` when the item names it by one.
+    pub fn missing(field: Option<&str>, noun: &str, id: &str) -> ItemError {
+        ItemError {
+            code: ItemCode::NotFound,
+            field: field.map(str::to_string),
+            message: format!("{} not found", capitalised(noun)),
+            sentence: format!("No {noun} exists with the id {id:?}."),
+        }
     }
 
     /// A name the CRM owns, sent as data: never a silent success.
     pub fn read_only(field: &str) -> ItemError {
+        let problem = "is set by the CRM and cannot be written";
         ItemError {
             code: ItemCode::ReadOnly,
             field: Some(field.to_string()),
-            message: format!("{field}: is set by the CRM and cannot be written"),
+            message: format!("{field}: {problem}"),
+            sentence: field_sentence(field, problem),
         }
     }
 
     /// `field` claims a value another record holds.
     pub fn conflict(field: &str, message: impl std::fmt::Display) -> ItemError {
-        ItemError { code: ItemCode::Conflict, field: Some(field.to_string()), message: format!("{field}: {message}") }
+        ItemError {
+            code: ItemCode::Conflict,
+            field: Some(field.to_string()),
+            sentence: sentence(&format!("The field {field} conflicts with another record: {message}")),
+            message: format!("{field}: {message}"),
+        }
     }
 
     pub fn ambiguous(message: impl Into<String>) -> ItemError {
-        ItemError { code: ItemCode::Ambiguous, field: None, message: message.into() }
+        let message = message.into();
+        ItemError { code: ItemCode::Ambiguous, field: None, sentence: sentence(&message), message }
     }
 
-    /// The error's part of an item's answer: `{"error", "code", "field"?}`. Routes add what
-    /// locates the item (`index`, `externalId`, `crmId`, ...).
+    /// The error's part of an item's answer: `{"error", "message", "code", "field"?}`. Routes add
+    /// what locates the item (`index`, `externalId`, `crmId`, ...).
     pub fn to_json(&self) -> serde_json::Map<String, Value> {
         let mut out = serde_json::Map::new();
         out.insert("error".into(), json!(self.message));
+        out.insert("message".into(), json!(self.sentence));
         out.insert("code".into(), json!(self.code.as_str()));
         if let Some(field) = &self.field {
             out.insert("field".into(), json!(field));
@@ -247,9 +362,20 @@ impl ItemError {
         Detail::new(path, self.message.clone())
     }
 
-    /// The `400` of a route that takes one item (`invalid task: subject: ...`).
+    /// The `400` of a route that takes one item (`invalid task: subject: ...`; `The task was not
+    /// accepted: the field subject is required.`).
     pub fn into_api_error(self, noun: &str) -> ApiError {
-        ApiError::invalid(format!("invalid {noun}: {}", self.message), vec![self.detail("")])
+        let mut chars = self.sentence.chars();
+        let item = match (chars.next(), chars.next()) {
+            // `The field …`, `No user …` read on in lower case; `CRM …` or `Idempotency-Key` keep theirs.
+            (Some(first), Some(second)) if second.is_lowercase() => format!("{}{}", first.to_lowercase(), &self.sentence[first.len_utf8()..]),
+            _ => self.sentence.clone(),
+        };
+        ApiError::BadRequest {
+            message: format!("invalid {noun}: {}", self.message),
+            details: vec![self.detail("")],
+            sentence: Some(format!("The {noun} was not accepted: {item}")),
+        }
     }
 }
 
@@ -320,16 +446,91 @@ mod tests {
     #[test]
     fn item_errors_name_their_field_once_and_one_code_per_cause() {
         let e = ItemError::invalid("tags", "expected a list");
-        assert_eq!(Value::Object(e.to_json()), json!({"error": "tags: expected a list", "code": "invalid", "field": "tags"}));
+        let message = "The field tags is not valid: expected a list.";
+        assert_eq!(Value::Object(e.to_json()), json!({"error": "tags: expected a list", "message": message, "code": "invalid", "field": "tags"}));
         let whole = ItemError::whole("expected a contact object, got an array");
         assert!(!whole.to_json().contains_key("field"));
         let at = e.located([("index", json!(3)), ("externalId", json!("e-3"))]);
-        assert_eq!(Value::Object(at), json!({"index": 3, "externalId": "e-3", "error": "tags: expected a list", "code": "invalid", "field": "tags"}));
+        assert_eq!(
+            Value::Object(at),
+            json!({"index": 3, "externalId": "e-3", "error": "tags: expected a list", "message": message, "code": "invalid", "field": "tags"})
+        );
         let owner = ItemError::unknown("ownerId", "user", "us_9");
         assert_eq!((owner.code.as_str(), owner.message.as_str()), ("not_found", "ownerId: no user has the id \"us_9\""));
         assert_eq!(owner.detail("contacts[2]").path, "contacts[2].ownerId");
         let api = ItemError::invalid("subject", "is too long").into_api_error("task");
         assert_eq!(api.body("r")["details"][0], json!({"path": "subject", "message": "subject: is too long"}));
         assert_eq!(api.message("r"), "invalid task: subject: is too long");
+        assert_eq!(api.body("r")["message"], "The task was not accepted: the field subject is too long.");
+    }
+
+    #[test]
+    fn every_error_answer_has_a_message_naming_the_thing() {
+        let cases = [
+            (ApiError::not_found("task", "tk_9"), "Task not found", "No task exists with the id \"tk_9\"."),
+            (ApiError::NotFound("no merge of contacts with id mg_1".into()), "no merge of contacts with id mg_1", "No merge of contacts with id mg_1."),
+            (ApiError::bad_request("request body is empty"), "request body is empty", "Request body is empty."),
+            (
+                ApiError::invalid("companies[3] is invalid", vec![Detail::new("companies[3].x", "y")]),
+                "companies[3] is invalid",
+                "companies[3] is invalid.",
+            ),
+            (ApiError::Unprocessable("Idempotency-Key is blank: send a unique token".into()), "Idempotency-Key is blank: send a unique token", "Idempotency-Key is blank: send a unique token."),
+            (ApiError::MethodNotAllowed { allow: vec!["GET", "HEAD"] }, "Method not allowed; this route accepts GET, HEAD", "This route does not take this method; it takes GET, HEAD."),
+            (ApiError::RateLimited { retry_after: 60 }, "too many failed attempts to authenticate from this address; retry in 60 s", "Too many failed attempts to authenticate came from this address; retry in 60 seconds."),
+        ];
+        for (err, error, message) in cases {
+            let body = err.body("req_1");
+            assert_eq!((body["error"].as_str(), body["message"].as_str()), (Some(error), Some(message)), "{err:?}");
+        }
+        for err in [ApiError::Unauthorized, ApiError::Internal("x".into()), ApiError::Busy { message: "busy".into(), retry_after: 1 }] {
+            let message = err.body("req_1")["message"].as_str().unwrap().to_string();
+            assert!(message.ends_with('.') && message.chars().next().unwrap().is_uppercase(), "{message}");
+        }
+        assert!(ApiError::Unauthorized.sentence("r").contains("API key"));
+        assert!(ApiError::Internal("D1_ERROR: boom".into()).sentence("req_7").contains("req_7"));
+    }
+
+    #[test]
+    fn item_messages_are_sentences_naming_the_field_or_the_record() {
+        let cases = [
+            (ItemError::invalid("subject", "is required"), "subject: is required", "The field subject is required."),
+            (ItemError::invalid("contactId", "must not be empty"), "contactId: must not be empty", "The field contactId must not be empty."),
+            (
+                ItemError::invalid("completed", "expected true or false, got a string"),
+                "completed: expected true or false, got a string",
+                "The field completed is not valid: expected true or false, got a string.",
+            ),
+            (ItemError::whole("expected a task object, got an array"), "expected a task object, got an array", "The item is not valid: expected a task object, got an array."),
+            (ItemError::unknown("ownerId", "user", "us_9"), "ownerId: no user has the id \"us_9\"", "No user exists with the id \"us_9\", which ownerId names."),
+            (ItemError::missing(None, "contact", "ct_9"), "Contact not found", "No contact exists with the id \"ct_9\"."),
+            (ItemError::read_only("id"), "id: is set by the CRM and cannot be written", "The field id is set by the CRM and cannot be written."),
+            (
+                ItemError::conflict("externalId", "\"e-1\" is linked to another contact (ct_2)"),
+                "externalId: \"e-1\" is linked to another contact (ct_2)",
+                "The field externalId conflicts with another record: \"e-1\" is linked to another contact (ct_2).",
+            ),
+            (ItemError::ambiguous("Multiple companies match domain acme.com"), "Multiple companies match domain acme.com", "Multiple companies match domain acme.com."),
+        ];
+        for (e, error, message) in cases {
+            let json = e.to_json();
+            assert_eq!((json["error"].as_str(), json["message"].as_str()), (Some(error), Some(message)), "{e:?}");
+        }
+        let single = ItemError::unknown("ownerId", "user", "us_9").into_api_error("task");
+        assert_eq!(single.sentence("r"), "The task was not accepted: no user exists with the id \"us_9\", which ownerId names.");
+    }
+
+    #[test]
+    fn a_sentence_starts_upper_case_unless_it_starts_with_a_name() {
+        assert_eq!(sentence("request body is empty"), "Request body is empty.");
+        assert_eq!(sentence("subject: is required"), "subject: is required.");
+        assert_eq!(sentence("ownerId names nobody"), "ownerId names nobody.");
+        assert_eq!(sentence("Done already."), "Done already.");
+        assert_eq!(sentence("Why?"), "Why?");
+        assert_eq!(sentence(""), "");
+        assert_eq!(
+            degraded_sentence(&["MAX_BATCH: expected a number".into(), "database: no schema".into()]),
+            "This CRM cannot serve requests until this is fixed: MAX_BATCH: expected a number; database: no schema."
+        );
     }
 }

@@ -1060,4 +1060,18 @@ mod tests {
         let boxed: Box<dyn std::error::Error> = Box::new(e);
         assert!(boxed.to_string().contains("position 7"));
     }
+
+    #[test]
+    fn a_declared_shared_domain_covers_its_subdomains_pages_and_addresses() {
+        use crate::domain::normalize::{domain_any_tld, normalize_domain};
+        let rule = MatchRule::default_for(RecordKind::Company).with_shared_domains(&["mybuilder.com".to_string(), "https://partner-mail.es/".to_string()]);
+        for value in ["mybuilder.com", "https://acme.mybuilder.com/", "www.beta.mybuilder.com/about", "mybuilder.com/acme", "ana@partner-mail.es"] {
+            let key = normalize_domain(value).unwrap();
+            assert!(rule.is_shared(MatchField::Domain, &key), "{value}");
+            assert!(rule.is_shared(MatchField::CompanyDomain, &key), "{value}");
+            assert!(rule.is_shared(MatchField::DomainAnyTld, &domain_any_tld(value).unwrap()), "{value}");
+        }
+        assert!(!rule.is_shared(MatchField::Domain, "acme.com"));
+        assert!(!rule.is_shared(MatchField::Name, "mybuilder.com"), "a name is never a shared domain");
+    }
 }

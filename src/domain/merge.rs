@@ -352,7 +352,7 @@ pub fn plan_merge(kind: RecordKind, req: &MergeRequest, loaded: &[MergeRow]) -> 
     touched.push(KeySet::new(write.keys.iter().filter_map(|(f, k)| Some((MatchField::from_name(f)?, k.clone())))));
     Ok(MergePlan {
         bases: rows.iter().map(|r| json!({"id": r.row.id, "base": r.row.updated_at})).collect(),
-        survivor: RecordChange { record: write, base: survivor.updated_at.clone(), changes },
+        survivor: RecordChange { record: write, base: survivor.updated_at.clone(), changes, rekey: true, relist: true },
         merged: req.merged.clone(),
         external_link,
         touched,

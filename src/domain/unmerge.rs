@@ -100,7 +100,7 @@ pub fn plan_undo(
     conflicts: &[UndoConflict],
     now_millis: i64,
 ) -> Result<UndoPlan, ApiError> {
-    let merge = merge.filter(|m| m.kind == kind.key_kind()).ok_or_else(|| ApiError::NotFound(format!("no merge of {} with this id", kind.collection())))?;
+    let merge = merge.filter(|m| m.kind == kind.key_kind()).ok_or_else(|| ApiError::NotFound(format!("no merge of {} with this id", kind.collection()).into()))?;
     if let Some(at) = &merge.undone_at {
         return Err(conflict(format!("merge {} was already undone at {at}", merge.id)));
     }
@@ -160,7 +160,7 @@ pub fn plan_undo(
     let write = RecordWrite::of(kind, row.id.clone(), row.external_id.clone(), fields, properties);
     let keys_of = |w: &RecordWrite| KeySet::new(w.keys.iter().filter_map(|(f, k)| Some((MatchField::from_name(f)?, k.clone()))));
     let mut touched = vec![KeySet::of(kind, &row.fields), keys_of(&write)];
-    let mut writes = vec![RecordChange { record: write, base: row.updated_at.clone(), changes }];
+    let mut writes = vec![RecordChange { record: write, base: row.updated_at.clone(), changes, rekey: true, relist: true }];
     let mut external_ids: Vec<String> = Vec::new();
 
     // Each merged record, as its `(merged)` row says it was.
@@ -176,7 +176,7 @@ pub fn plan_undo(
         let write = RecordWrite::of(kind, id.clone(), external_id, map("fields"), map("properties"));
         touched.push(keys_of(&write));
         let base = loaded.iter().find(|r| &r.row.id == id).map(|r| r.row.updated_at.clone()).unwrap_or_default();
-        writes.push(RecordChange { record: write, base, changes: Vec::new() });
+        writes.push(RecordChange { record: write, base, changes: Vec::new(), rekey: true, relist: true });
     }
     Ok(UndoPlan {
         bases: vec![json!({"id": writes[0].record.id, "base": writes[0].base})],

@@ -60,9 +60,16 @@ pub struct SyncRead {
     missing: Vec<Subject>,
     /// Of those, the ones a cold probe left unread in KV (see `domain::cache::read_on`).
     unread: HashSet<Subject>,
-    /// With the cache on: the refresh's ticket, taken before anything was read, so a write that
-    /// forgets a name while this sync runs keeps its refresh from storing it.
+    /// With the cache in use: the refresh's ticket, taken before anything was read, so a write
+    /// that forgets a name while this sync runs keeps its refresh from storing it.
     ticket: Option<RefreshTicket>,
+}
+
+impl SyncRead {
+    /// Whether this sync used the match cache (read it, or will refresh it).
+    pub fn cached(&self) -> bool {
+        self.ticket.is_some()
+    }
 }
 
 /// A sync's candidates: from the cache's entries where it has them (unless the client sent
@@ -74,12 +81,14 @@ pub async fn load_for_sync<'a>(
     kind: RecordKind,
     incoming: impl Iterator<Item = (Option<&'a str>, &'a KeySet)>,
 ) -> Result<(Vec<Candidate>, SyncRead), ApiError> {
-    let ticket = ctx.cache.as_ref().map(|_| RefreshTicket::take());
+    // Decided once for the sync: with `MATCH_CACHE=auto` on this isolate's D1 round trips.
+    let cache = ctx.cache();
+    let ticket = cache.map(|_| RefreshTicket::take());
     let (external_ids, keys): (Vec<Option<&str>>, Vec<&KeySet>) = incoming.unzip();
     let lookups = lookup_keys(ctx.config.match_rule(kind), keys.into_iter());
     let subjects = subjects(&lookups, external_ids.into_iter().flatten());
     let mut unread = HashSet::new();
-    let answered = match (&ctx.cache, ctx.no_cache) {
+    let answered = match (cache, ctx.no_cache) {
         (Some(cache), false) if !subjects.is_empty() => {
             let names: Vec<String> = subjects.iter().filter_map(|s| s.name(kind)).collect();
             // One operation reads up to 100 names; names past the allowance are read from D1.
@@ -147,7 +156,7 @@ pub fn after_sync(ctx: &Ctx<'_>, kind: RecordKind, mut read: SyncRead, candidate
 /// for a write that changed what a sync sends back of them without changing their keys (an
 /// activity moving their `lastActivityDate`, say).
 pub async fn forget_records(ctx: &Ctx<'_>, kind: RecordKind, ids: &[&str]) {
-    if ctx.cache.is_none() || ids.is_empty() {
+    if ctx.cache().is_none() || ids.is_empty() {
         return;
     }
     match ctx.store.candidates(kind, &[], &[], ids).await {
@@ -161,9 +170,9 @@ pub async fn forget_records(ctx: &Ctx<'_>, kind: RecordKind, ids: &[&str]) {
 }
 
 pub async fn forget<'a>(ctx: &Ctx<'_>, kind: RecordKind, keys: impl IntoIterator<Item = &'a KeySet>, external_ids: impl IntoIterator<Item = &'a str>) {
-    if let Some(cache) = &ctx.cache {
+    if let Some(cache) = ctx.cache() {
         let names = stale_names(kind, ctx.config.match_rule(kind), keys, external_ids);
         let budget = take_kv(ctx, names.len().min(MAX_WRITES));
-        kv::forget(&cache.kv(), plan_writes(names, Vec::new(), budget)).await;
+        cache.forget(plan_writes(names, Vec::new(), budget)).await;
     }
 }

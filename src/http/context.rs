@@ -9,18 +9,22 @@ use worker::{Context as WorkerContext, Env, Request};
 
 use crate::domain::auth::{failure_counts, limit_key, AUTH_LIMITER, AUTH_LIMIT_PERIOD_SECS};
 use crate::domain::backoff::{unit_from_bytes, WRITE_BACKOFF};
+use crate::domain::cache_mode::CacheMode;
 use crate::domain::config::{AuthConfig, Config, ConfigError};
+use crate::domain::cost::Cost;
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
 use crate::domain::time::Timestamp;
-use crate::store::d1::{Store, StoreError};
+use crate::store::d1::{Store, StoreError, StoreMeter};
+use crate::store::isolate::use_match_cache;
 use crate::store::kv::MatchCache;
 
 pub struct Ctx<'a> {
     pub env: &'a Env,
     /// The invocation, for work after the response (`wait_until`).
     pub worker: &'a WorkerContext,
-    /// The KV match cache, when `MATCH_CACHE` is on.
+    /// The KV match cache, unless `MATCH_CACHE` is off (or the binding is missing). Whether a
+    /// request uses it is [`Ctx::cache`]'s to say.
     pub cache: Option<MatchCache>,
     /// The client sent `Cache-Control: no-cache`: a sync reads D1, not the cache.
     pub no_cache: bool,
@@ -32,18 +36,66 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     pub body: Option<Value>,
     pub params: Vec<&'a str>,
+    /// The request carries an `Idempotency-Key`: its items have a key, so tasks and activities
+    /// are not made idempotent on their content as well.
+    pub keyed: bool,
 }
 
 impl<'a> Ctx<'a> {
     /// A context with no body, no path parameters and the cache as configured.
     pub fn new(env: &'a Env, worker: &'a WorkerContext, config: Rc<Config>, store: Store, request_id: &'a str) -> Ctx<'a> {
-        let cache = if config.match_cache { MatchCache::from_env(env) } else { None };
-        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, params: Vec::new() }
+        let cache = if config.match_cache == CacheMode::Off { None } else { MatchCache::from_env(env) };
+        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, params: Vec::new(), keyed: false }
     }
 
     /// The parsed body of a route that takes one.
     pub fn body(&self) -> &Value {
         self.body.as_ref().expect("the pipeline parses the body of every route that takes one")
+    }
+
+    /// The match cache, when this request uses it now: always with `MATCH_CACHE=on`; with
+    /// `auto`, while this isolate's D1 round trips are long enough (`domain::cache_mode`). Asked
+    /// where it is used (a write asks after its commit, so on a measured round trip).
+    pub fn cache(&self) -> Option<&MatchCache> {
+        self.cache.as_ref().filter(|_| use_match_cache(self.config.match_cache, self.config.match_cache_min_d1_ms))
+    }
+
+    /// What this request spends, readable once its handler is done, whatever it answered.
+    pub fn meter(&self) -> Meter {
+        Meter { store: Some(self.store.meter()), cache: self.cache.clone() }
+    }
+}
+
+/// A request's figures (API.md §10): its store's and its match cache's.
+#[derive(Default)]
+pub struct Meter {
+    pub store: Option<StoreMeter>,
+    pub cache: Option<MatchCache>,
+}
+
+impl Meter {
+    /// The cost so far; `total_ms` is the caller's.
+    pub fn cost(&self) -> Cost {
+        let mut cost = self.store.as_ref().map(StoreMeter::cost).unwrap_or_default();
+        if let Some(cache) = &self.cache {
+            cost.kv_reads = cache.calls();
+            cost.kv_ms = cache.waited_ms();
+        }
+        cost
+    }
+
+    /// Sets what the request cost on its response, with the session's latest bookmark for the
+    /// client to send back (`X-D1-Bookmark`). `total_ms`: the request's time so far.
+    pub fn apply(&self, response: &mut worker::Response, total_ms: f64) -> worker::Result<()> {
+        let cost = Cost { total_ms, ..self.cost() };
+        let headers = response.headers_mut();
+        for (name, value) in cost.headers() {
+            headers.set(name, &value)?;
+        }
+        if let Some(bookmark) = self.store.as_ref().and_then(StoreMeter::bookmark) {
+            headers.set("X-D1-Bookmark", &bookmark)?;
+        }
+        Ok(())
     }
 }
 
@@ -167,17 +219,6 @@ pub async fn refused(env: &Env, req: &Request, presented: Option<&str>, refusal:
 /// The query string's pairs, decoded, in order.
 pub fn query_pairs(req: &worker::Request) -> Vec<(String, String)> {
     req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
-}
-
-/// The store's figures on a response: how many D1 statements the request ran (the benchmark
-/// reports it), the time spent waiting for D1 (the rest of the request's time is the Worker's
-/// own), and the session's latest bookmark, for the client to send back (`X-D1-Bookmark`).
-pub fn store_figures(response: &mut worker::Response, store: &Store) -> worker::Result<()> {
-    response.headers_mut().set("X-D1-Statements", &store.statements().to_string())?;
-    if let Some(bookmark) = store.bookmark() {
-        response.headers_mut().set("X-D1-Bookmark", &bookmark)?;
-    }
-    response.headers_mut().set("Server-Timing", &format!("d1;dur={:.1}", store.waited_ms()))
 }
 
 /// Random bytes from the platform's CSPRNG (`crypto.getRandomValues`).

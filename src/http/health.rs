@@ -5,16 +5,21 @@ use worker::Env;
 
 use super::context::{self, HandlerResult};
 use super::respond;
+use crate::domain::error::degraded_sentence;
 use crate::domain::time::Timestamp;
 use crate::store::d1::Store;
 
-pub async fn get(env: &Env) -> HandlerResult {
+/// `meter` gets the check's statement, for the response's figures.
+pub async fn get(env: &Env, meter: &mut context::Meter) -> HandlerResult {
     let mut problems = Vec::new();
     if let Some(problem) = context::config_problem(env) {
         problems.push(problem);
     }
     let database = match Store::from_env(env) {
-        Ok(store) => store.check().await,
+        Ok(store) => {
+            meter.store = Some(store.meter());
+            store.check().await
+        }
         Err(e) => Err(e),
     };
     let database_ok = match database {
@@ -34,6 +39,7 @@ pub async fn get(env: &Env) -> HandlerResult {
         return respond::json(&body, 200);
     }
     body["error"] = json!(problems.join("; "));
+    body["message"] = json!(degraded_sentence(&problems));
     body["code"] = json!("unavailable");
     respond::json(&body, 503)
 }

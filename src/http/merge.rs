@@ -79,7 +79,7 @@ pub async fn undo(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
 /// A later write to what the merge changed is `409` naming it, and so is one that lands between
 /// this read and the write. The API's route and the record page's undo button both undo here.
 pub async fn run_undo(ctx: &Ctx<'_>, kind: RecordKind, merge_id: &str) -> Result<serde_json::Value, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no merge of {} with id {merge_id}", kind.collection()));
+    let not_found = || ApiError::NotFound(format!("no merge of {} with id {merge_id}", kind.collection()).into());
     if !crate::domain::ids::looks_like(IdKind::Merge, merge_id) {
         return Err(not_found());
     }

@@ -21,7 +21,7 @@ mod work;
 use serde_json::Value;
 use worker::{event, Context as WorkerContext, Env, Request, Response};
 
-use crate::domain::error::ApiError;
+use crate::domain::error::{ApiError, Missing};
 use crate::domain::log::RequestLog;
 use crate::domain::request::{check_content_type, check_csv_content_type, check_declared_length, csv_body, parse_json_body};
 use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
@@ -42,7 +42,9 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
     let path = req.path();
 
     let mut route_label = path.clone();
-    let outcome = handle(req, &env, &worker_ctx, &request_id, &method, &path, &mut route_label).await;
+    // Filled by the route once it opens a store; a request that never does says it cost nothing.
+    let mut meter = context::Meter::default();
+    let outcome = handle(req, &env, &worker_ctx, &request_id, &method, &path, &mut route_label, &mut meter).await;
     let (response, cause) = match outcome {
         Ok(response) => (response, None),
         Err(err) => {
@@ -63,6 +65,9 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
         let headers = response.headers().clone();
         response = Response::empty()?.with_status(status).with_headers(headers);
     }
+    // What the request cost, on every answer (API, pages, errors): D1 statements and rows, KV
+    // reads, and where the time went.
+    meter.apply(&mut response, js_sys::Date::now() - started)?;
     let headers = response.headers_mut();
     headers.set("X-Request-Id", &request_id)?;
     headers.set("Cache-Control", "no-store")?;
@@ -96,6 +101,7 @@ fn to_worker(e: ApiError) -> worker::Error {
     worker::Error::RustError(format!("{e:?}"))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn handle(
     req: Request,
     env: &Env,
@@ -104,6 +110,7 @@ async fn handle(
     method: &str,
     path: &str,
     route_label: &mut String,
+    meter: &mut context::Meter,
 ) -> Result<worker::Result<Response>, ApiError> {
     let matched = match_route(method, path);
     let access = match &matched {
@@ -120,27 +127,29 @@ async fn handle(
     }
     let matched = match matched {
         Ok(m) => m,
-        Err(RouteError::NotFound) => return Err(ApiError::NotFound(format!("no route {method} {path}"))),
+        Err(RouteError::NotFound) => {
+            return Err(ApiError::NotFound(Missing { error: format!("no route {method} {path}"), message: format!("No route answers {method} {path}.") }))
+        }
         Err(RouteError::MethodNotAllowed(allow)) => return Err(ApiError::MethodNotAllowed { allow }),
     };
     *route_label = matched.route.pattern.to_string();
     // Pages for people check their own credential (Access, or the shared password) and answer
     // HTML (`pages/`).
     if access == Access::Page {
-        return pages::serve(req, env, worker, request_id, matched.route.id, &matched.params).await;
+        return pages::serve(req, env, worker, request_id, matched.route.id, &matched.params, meter).await;
     }
 
     // Health reports a broken configuration itself, as `503 degraded`; the description needs none.
     match matched.route.id {
         RouteId::OpenApi => return Ok(respond::raw_json(OPENAPI, 200).map_err(to_worker)),
-        RouteId::Health => return Ok(health::get(env).await.map_err(to_worker)),
+        RouteId::Health => return Ok(health::get(env, meter).await.map_err(to_worker)),
         _ => {}
     }
-    Ok(Ok(api(req, env, worker, request_id, method, matched).await?))
+    Ok(Ok(api(req, env, worker, request_id, method, matched, meter).await?))
 }
 
-/// An API route: configuration, store, `Idempotency-Key` and body, then the handler, and the
-/// store's and the cache's figures on its answer.
+/// An API route: configuration, store, `Idempotency-Key` and body, then the handler; `meter`
+/// then reads what the store and the cache spent, whatever the handler answered.
 async fn api(
     mut req: Request,
     env: &Env,
@@ -148,6 +157,7 @@ async fn api(
     request_id: &str,
     method: &str,
     matched: Matched<'_>,
+    meter: &mut context::Meter,
 ) -> context::HandlerResult {
     let config = context::config(env)?;
     let bookmark = req.headers().get("X-D1-Bookmark").ok().flatten();
@@ -177,27 +187,12 @@ async fn api(
     };
     // Only a keyed request is fingerprinted (the body is hashed, so not on every request).
     let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, hashed)));
-    let ctx = Ctx { no_cache, body, params: matched.params, ..Ctx::new(env, worker, config, store, request_id) };
-    let mut response = match keyed {
-        Some((key, fingerprint)) => {
-            idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await?
-        }
-        None => dispatch(route, &ctx, &query).await?,
-    };
-    figures(&mut response, &ctx)?;
-    Ok(response)
-}
-
-/// What the request cost, on its answer: D1 statements and time, KV calls and time.
-fn figures(response: &mut Response, ctx: &Ctx<'_>) -> Result<(), ApiError> {
-    context::store_figures(response, &ctx.store)?;
-    let kv_reads = ctx.cache.as_ref().map_or(0, |c| c.calls());
-    response.headers_mut().set("X-KV-Reads", &kv_reads.to_string())?;
-    if let Some(cache) = ctx.cache.as_ref().filter(|c| c.calls() > 0) {
-        let timing = format!("d1;dur={:.1}, kv;dur={:.1}", ctx.store.waited_ms(), cache.waited_ms());
-        response.headers_mut().set("Server-Timing", &timing)?;
+    let ctx = Ctx { no_cache, body, params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
+    *meter = ctx.meter();
+    match keyed {
+        Some((key, fingerprint)) => idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await,
+        None => dispatch(route, &ctx, &query).await,
     }
-    Ok(())
 }
 
 /// The JSON body: `415` unless it is JSON, `413` past `max_bytes` (declared or read), `400` when

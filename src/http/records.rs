@@ -2,7 +2,7 @@
 //! pure core (`domain::plan`), writes and answers, in a fixed number of statements per chunk (a
 //! batch too large for one D1 statement is served in chunks, see `domain::chunk`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
@@ -126,7 +126,8 @@ async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &
         let mut stored = ctx.store.load(kind, &ids).await?;
         // A crmId of a merged record updates its survivor: resolved (one more statement) only
         // when some id is not a live record, so an ordinary update costs what it did.
-        let missing: Vec<String> = ids.iter().filter(|id| !stored.iter().any(|r| &r.id == *id)).cloned().collect();
+        let live: HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+        let missing: Vec<String> = ids.iter().filter(|id| !live.contains(id.as_str())).cloned().collect();
         let survivors: HashMap<String, String> = ctx.store.merged_of(kind, &missing).await?.into_iter().collect();
         let (resolved, resent) = to_survivors(&parsed, &sent_ids, &survivors);
         if !survivors.is_empty() {
@@ -142,7 +143,10 @@ async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &
         let written = ctx.store.update(kind, &plan, &plan.refs(&stored), &now(), ctx.request_id).await?;
         // The written records' externalIds: their cached copies hold the old fields.
         let external_ids = stored.iter().filter(|r| written.contains_key(&r.id)).filter_map(|r| r.external_id.as_deref());
-        candidates::forget(ctx, kind, &plan.touched, external_ids).await;
+        // Their keys before and after, computed only when the cache is in use.
+        if ctx.cache().is_some() {
+            candidates::forget(ctx, kind, &plan.touched(kind, &stored), external_ids).await;
+        }
         Ok((plan, written))
     })
     .await?;
@@ -165,8 +169,8 @@ pub async fn batch(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
     respond::json(&json!({ "results": rows.iter().map(|r| r.to_wire(kind)).collect::<Vec<_>>() }), 200)
 }
 
-fn not_found(kind: RecordKind) -> ApiError {
-    ApiError::NotFound(kind.not_found_message().to_string())
+fn not_found(kind: RecordKind, id: &str) -> ApiError {
+    ApiError::not_found(kind.key_kind(), id)
 }
 
 /// `GET /{kind}/{id}`: the record with its associations.
@@ -176,8 +180,8 @@ pub async fn get(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         return respond::json(&row.to_wire(kind), 200);
     }
     // A merged record answers with its survivor, and says so.
-    let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind))?;
-    let row = ctx.store.one(kind, &survivor).await?.ok_or_else(|| not_found(kind))?;
+    let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind, asked))?;
+    let row = ctx.store.one(kind, &survivor).await?.ok_or_else(|| not_found(kind, asked))?;
     let mut wire = row.to_wire(kind);
     wire["mergedFrom"] = json!(asked);
     respond::json(&wire, 200)
@@ -195,8 +199,8 @@ pub async fn delete(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
         Some(deleted) => (asked.to_string(), deleted),
         // A merged record's id deletes its survivor, and the answer names it.
         None => {
-            let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind))?;
-            let deleted = ctx.store.delete(kind, &survivor, &now(), ctx.request_id).await?.ok_or_else(|| not_found(kind))?;
+            let survivor = survivor_of(ctx, kind, asked).await?.ok_or_else(|| not_found(kind, asked))?;
+            let deleted = ctx.store.delete(kind, &survivor, &now(), ctx.request_id).await?.ok_or_else(|| not_found(kind, asked))?;
             (survivor, deleted)
         }
     };
@@ -223,7 +227,7 @@ pub async fn feed(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -
 pub async fn history(ctx: &Ctx<'_>, kind: RecordKind, query: &[(String, String)]) -> HandlerResult {
     let id = ctx.params[0];
     if !ctx.store.exists_any(kind, id).await? {
-        return Err(not_found(kind));
+        return Err(not_found(kind, id));
     }
     let limit = parse_limit(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     let rows = ctx.store.history(id, f64::MAX, limit).await?;

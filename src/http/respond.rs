@@ -53,6 +53,11 @@ pub fn history(id: &str, rows: &[HistoryRow]) -> Result<Response, ApiError> {
             if h.sent_value.is_some() {
                 entry["sentValue"] = parse(&h.sent_value)?;
             }
+            // A value sent and not applied: the stored one stayed (old and new), this one is the
+            // value as sent.
+            if h.applied == 0.0 {
+                entry["applied"] = json!(false);
+            }
             Ok(entry)
         })
         .collect::<Result<Vec<Value>, ApiError>>()?;

@@ -33,8 +33,8 @@ async fn sync_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value]) -> Result<
             true => Vec::new(),
             false => ctx.store.by_ids(kind, &plan.parents_to_read).await?.iter().map(RecordRow::candidate).collect(),
         };
-        // A sync that has run no statement yet leaves its links to after the response.
-        let defer = ctx.cache.is_some() && ctx.store.statements() == 0;
+        // A sync the cache answered alone leaves its links to after the response.
+        let defer = read.cached() && ctx.store.statements() == 0;
         if !plan.links.is_empty() && !defer {
             ctx.store.link_external(kind, &plan.links, &now(), ctx.request_id).await?;
         }

@@ -14,11 +14,11 @@ use crate::domain::ids::IdKind;
 use crate::domain::request::batch_ids;
 use crate::domain::error::ItemError;
 use crate::domain::refs::RefFields;
-use crate::domain::work::{apply_task, check_patch, task_changes, task_to_wire, TaskValues};
+use crate::domain::work::{apply_task, check_patch, task_changes, task_content, task_to_wire, TaskValues, Window};
 use crate::store::d1_work::TaskRow;
 
-fn not_found() -> ApiError {
-    ApiError::NotFound("Task not found".into())
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found("task", id)
 }
 
 fn values(row: &TaskRow) -> TaskValues {
@@ -51,16 +51,19 @@ fn wire(row: &TaskRow) -> Value {
 /// `POST /tasks`: one task, or `{"tasks": [...]}`. The same statements whatever the batch: the
 /// reference check (when a task names anything), then, in one transaction, the reference guard,
 /// insert, history and read-back. A reference gone between the check and the write makes the
-/// request check again.
+/// request check again. A retry makes no copy: one with the `externalId` of a live task, or one
+/// with no key at all and the content of a task created in the last ten minutes
+/// (`domain::work::content`), answers that task (`created: false` in the batch form).
 pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
     let (batch, items) = items(ctx, "tasks")?;
-    let each = each_in_chunks(&items, async |part| create_part(ctx, part).await).await?;
+    let each = each_in_chunks(&items, async |part| create_part(ctx, part, batch).await).await?;
     answer_each("task", batch, each)
 }
 
 /// Creates the tasks of one chunk (one transaction); each item's outcome.
-async fn create_part(ctx: &Ctx<'_>, items: &[&Value]) -> Result<Vec<Result<Value, ItemError>>, ApiError> {
+async fn create_part(ctx: &Ctx<'_>, items: &[&Value], batch: bool) -> Result<Vec<Result<Value, ItemError>>, ApiError> {
     let at = now();
+    let window = Window::of(&at);
     let parsed: Vec<Result<TaskValues, ItemError>> = items
         .iter()
         .map(|item| {
@@ -68,32 +71,48 @@ async fn create_part(ctx: &Ctx<'_>, items: &[&Value]) -> Result<Vec<Result<Value
             apply_task(&mut v, item, &at, true).map(|_| v)
         })
         .collect();
-    let (checked, position, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
+    // The content fingerprints of the tasks sent without any key, from what was sent (before a
+    // merged contact is replaced by its survivor, so a retry has the same fingerprint).
+    let content: Vec<Option<String>> = parsed.iter().map(|p| p.as_ref().ok().filter(|_| !ctx.keyed).and_then(task_content)).collect();
+    let (checked, proposed, rows) = retry("the contacts, companies or users these tasks name are being changed", async || {
         let checked = check_refs(ctx, &parsed, TaskValues::refs, TaskValues::acting).await?;
-        let mut position: Vec<Option<usize>> = Vec::with_capacity(checked.len());
+        // Each item's proposed id and its place in the write.
+        let mut proposed: Vec<Option<(usize, String)>> = Vec::with_capacity(checked.len());
         let (mut write, mut refs) = (Vec::new(), Vec::new());
-        for c in &checked {
-            position.push(c.as_ref().ok().map(|v| {
+        for (c, content) in checked.iter().zip(&content) {
+            proposed.push(c.as_ref().ok().map(|v| {
                 let id = new_id(IdKind::Task).into_string();
-                write.push(json!({"id": id, "fields": v.fields, "properties": v.properties}));
+                let mut item = json!({"id": id, "fields": v.fields, "properties": v.properties});
+                if let Some(fingerprint) = content {
+                    item["content"] = json!(fingerprint);
+                }
+                write.push(item);
                 refs.push(v.refs());
-                write.len() - 1
+                (write.len() - 1, id)
             }));
         }
         if write.is_empty() {
-            return Ok((checked, position, HashMap::new()));
+            return Ok((checked, proposed, HashMap::new()));
         }
-        let rows = ctx.store.insert_tasks(&write, &refs, &at, ctx.request_id).await?;
-        Ok((checked, position, rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect::<HashMap<usize, TaskRow>>()))
+        let rows = ctx.store.insert_tasks(&write, &refs, &at, &window, ctx.request_id).await?;
+        Ok((checked, proposed, rows.into_iter().filter_map(|r| Some((r.i? as usize, r))).collect::<HashMap<usize, TaskRow>>()))
     })
     .await?;
     let outcomes = checked.into_iter().map(|c| c.map(|_| ())).collect();
-    stored_each("task", outcomes, |i| position[i].and_then(|w| rows.get(&w)).map(wire))
+    stored_each("task", outcomes, |i| {
+        let (w, id) = proposed[i].as_ref()?;
+        let row = rows.get(w)?;
+        let mut task = wire(row);
+        if batch {
+            task["created"] = json!(&row.id == id);
+        }
+        Some(task)
+    })
 }
 
 pub async fn get(ctx: &Ctx<'_>) -> HandlerResult {
     let rows = ctx.store.tasks_by_ids(&[ctx.params[0]]).await?;
-    respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
+    respond::json(&wire(rows.first().ok_or_else(|| not_found(ctx.params[0]))?), 200)
 }
 
 /// Applies one patch to the given live tasks and writes them, with history, retrying on a
@@ -145,14 +164,14 @@ pub async fn update(ctx: &Ctx<'_>) -> HandlerResult {
         return Err(ApiError::invalid("request body must be a task object", vec![Detail::new("", "expected an object")]));
     }
     let rows = patch(ctx, &[ctx.params[0].to_string()], body).await?;
-    respond::json(&wire(rows.first().ok_or_else(not_found)?), 200)
+    respond::json(&wire(rows.first().ok_or_else(|| not_found(ctx.params[0]))?), 200)
 }
 
 /// `DELETE /tasks/{id}`: soft delete (history keeps the task), `{"id", "deleted": true}`.
 pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
     let id = ctx.params[0];
     if !ctx.store.delete_task(id, &now(), ctx.request_id).await? {
-        return Err(not_found());
+        return Err(not_found(id));
     }
     respond::json(&json!({ "id": id, "deleted": true }), 200)
 }
@@ -176,5 +195,5 @@ pub async fn update_batch(ctx: &Ctx<'_>) -> HandlerResult {
 
 /// `GET /tasks/{id}/history`.
 pub async fn history(ctx: &Ctx<'_>, query: &[(String, String)]) -> HandlerResult {
-    entity_history(ctx, IdKind::Task, "Task not found", query).await
+    entity_history(ctx, IdKind::Task, "task", query).await
 }

@@ -59,7 +59,7 @@ pub async fn upsert(ctx: &Ctx<'_>) -> HandlerResult {
 pub async fn delete(ctx: &Ctx<'_>) -> HandlerResult {
     let id = ctx.params[0];
     let Some(owned) = ctx.store.delete_user(id, &now(), ctx.request_id).await? else {
-        return Err(ApiError::NotFound("User not found".into()));
+        return Err(ApiError::not_found("user", id));
     };
     let contacts: Vec<&str> = owned.contacts.iter().map(String::as_str).collect();
     let companies: Vec<&str> = owned.companies.iter().map(String::as_str).collect();

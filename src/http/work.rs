@@ -126,16 +126,16 @@ pub async fn check_refs<'p, T>(
 /// `GET /tasks/{id}/history`, `GET /activities/{id}/history`: the entity's changes, newest first,
 /// in the shape of a record's history. Every task and activity has its `(created)` entry, so no
 /// entry means no such entity (deleted tasks keep theirs).
-pub async fn history(ctx: &Ctx<'_>, kind: IdKind, not_found: &str, query: &[(String, String)]) -> HandlerResult {
+pub async fn history(ctx: &Ctx<'_>, kind: IdKind, noun: &str, query: &[(String, String)]) -> HandlerResult {
     let id = ctx.params[0];
     let limit = parse_limit(query, DEFAULT_LIMIT, MAX_LIMIT)?;
     // Another kind's id would read that entity's history: refused without a query.
     if !looks_like(kind, id) {
-        return Err(ApiError::NotFound(not_found.into()));
+        return Err(ApiError::not_found(noun, id));
     }
     let rows = ctx.store.history(id, f64::MAX, limit).await?;
     if rows.is_empty() {
-        return Err(ApiError::NotFound(not_found.into()));
+        return Err(ApiError::not_found(noun, id));
     }
     respond::history(id, &rows)
 }

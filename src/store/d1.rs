@@ -2,9 +2,10 @@
 //! statements, whatever the size of the batch it is given, and counts them for the response's
 //! `X-D1-Statements` header (the benchmark reads it).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -12,10 +13,12 @@ use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{D1DatabaseSession, D1PreparedStatement, Env};
 
+use super::args::ChangeArgs;
 use super::sql::{self, RecordSql, REFERENCES, REFERENCES_GUARD};
+use crate::domain::cost::{round_trip_ms, Cost, StatementMeta};
 use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
-use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, UpdatePlan};
+use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, RecordChange, UpdatePlan};
 use crate::domain::record::{KeySet, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
 use crate::domain::routes::ReadFrom;
@@ -31,15 +34,47 @@ pub const MAX_BOUND_BYTES: usize = 2_000_000;
 /// its reads are sequentially consistent, and its bookmark after the last one is what the response
 /// hands back as `X-D1-Bookmark`.
 pub struct Store {
-    db: D1DatabaseSession,
-    statements: Cell<u32>,
-    /// Milliseconds spent waiting for D1, for the `Server-Timing` header.
-    waited: Cell<f64>,
+    db: Rc<D1DatabaseSession>,
+    /// What the request's statements cost so far; shared with its [`StoreMeter`].
+    spent: Rc<RefCell<Cost>>,
+    /// D1 calls in flight, and since when one has been (for `Cost::d1_busy_ms`).
+    in_flight: std::cell::Cell<(u32, f64)>,
     /// The `Idempotency-Key` this request claimed: every write batch marks it committed, in the
     /// batch's own transaction (see [`Store::hold_key`]).
     held_key: std::cell::RefCell<Option<String>>,
     /// The request id and the person a page's writes are made for (see [`Store::act_as`]).
     actor: std::cell::RefCell<Option<(String, String)>>,
+}
+
+/// A statement's `meta` (rows read and written, the database's time); zero where D1 leaves a
+/// field out.
+fn statement_meta(result: &worker::D1Result) -> StatementMeta {
+    match result.meta() {
+        Ok(Some(meta)) => StatementMeta {
+            rows_read: meta.rows_read.unwrap_or(0) as u64,
+            rows_written: meta.rows_written.unwrap_or(0) as u64,
+            sql_ms: meta.duration.unwrap_or(0.0),
+        },
+        _ => StatementMeta::default(),
+    }
+}
+
+/// A request's D1 figures, readable after its handler ran, whatever it answered (an error too).
+pub struct StoreMeter {
+    db: Rc<D1DatabaseSession>,
+    spent: Rc<RefCell<Cost>>,
+}
+
+impl StoreMeter {
+    /// Statements, rows and D1 time so far (the KV and total fields are the caller's).
+    pub fn cost(&self) -> Cost {
+        self.spent.borrow().clone()
+    }
+
+    /// The latest bookmark of the request's session, once it ran a statement.
+    pub fn bookmark(&self) -> Option<String> {
+        self.db.get_bookmark().ok().flatten()
+    }
 }
 
 /// A storage failure. Its full text goes to the log; clients see `public_message`.
@@ -144,8 +179,15 @@ pub struct HistoryRow {
     /// The value as sent, when it was stored otherwise.
     #[serde(default)]
     pub sent_value: Option<String>,
+    /// 0 on a value sent and not applied (kept out by `CREATE_MERGE` or `FIELD_POLICY`).
+    #[serde(default = "applied")]
+    pub applied: f64,
     /// Who made the change: a person's email, `dashboard` or `api`.
     pub actor: String,
+}
+
+fn applied() -> f64 {
+    1.0
 }
 
 #[derive(Deserialize)]
@@ -232,28 +274,58 @@ impl Store {
             ReadFrom::AnyReplica => db.with_session(Some("first-unconstrained")),
             ReadFrom::Bookmark(b) => db.with_session(Some(b)),
         };
-        let db = session.map_err(StoreError::from_d1)?;
-        Ok(Store { db, statements: Cell::new(0), waited: Cell::new(0.0), held_key: Default::default(), actor: Default::default() })
-    }
-
-    /// The latest bookmark of this request's session, once it ran a statement.
-    pub fn bookmark(&self) -> Option<String> {
-        self.db.get_bookmark().ok().flatten()
+        let db = Rc::new(session.map_err(StoreError::from_d1)?);
+        Ok(Store { db, spent: Default::default(), in_flight: Default::default(), held_key: Default::default(), actor: Default::default() })
     }
 
     /// Statements run so far by this request.
     pub fn statements(&self) -> u32 {
-        self.statements.get()
+        self.spent.borrow().statements
     }
 
-    /// Milliseconds this request spent waiting for D1 so far.
-    pub fn waited_ms(&self) -> f64 {
-        self.waited.get()
+    /// What this request's statements cost, readable whatever the request answers.
+    pub fn meter(&self) -> StoreMeter {
+        StoreMeter { db: Rc::clone(&self.db), spent: Rc::clone(&self.spent) }
     }
 
-    fn timed<T>(&self, started: f64, value: T) -> T {
-        self.waited.set(self.waited.get() + (js_sys::Date::now() - started));
-        value
+    /// Counts the time waited for one D1 call (started at `started`) and its statements' `meta`,
+    /// and gives this isolate's measure of D1 round trips the call's (`super::isolate`).
+    /// A D1 call leaves: answers its start.
+    fn begin(&self) -> f64 {
+        let now = js_sys::Date::now();
+        let (calls, since) = self.in_flight.get();
+        self.in_flight.set((calls + 1, if calls == 0 { now } else { since }));
+        now
+    }
+
+    /// A D1 call came back: the time since the first call in flight counts once.
+    fn end(&self) {
+        let (calls, since) = self.in_flight.get();
+        self.in_flight.set((calls.saturating_sub(1), since));
+        if calls == 1 {
+            self.spent.borrow_mut().d1_busy_ms += js_sys::Date::now() - since;
+        }
+    }
+
+    fn account(&self, started: f64, results: &[worker::D1Result]) {
+        self.end();
+        let waited = js_sys::Date::now() - started;
+        let mut sql_ms = 0.0;
+        let mut spent = self.spent.borrow_mut();
+        for result in results {
+            let meta = statement_meta(result);
+            sql_ms += meta.sql_ms;
+            spent.add(meta);
+        }
+        spent.d1_ms += waited;
+        drop(spent);
+        super::isolate::record_d1_round_trip(round_trip_ms(waited, sql_ms));
+    }
+
+    /// A failed call still took its time.
+    fn account_failed(&self, started: f64) {
+        self.end();
+        self.spent.borrow_mut().d1_ms += js_sys::Date::now() - started;
     }
 
     pub(crate) fn prepare(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
@@ -268,14 +340,21 @@ impl Store {
                 }
             }
         }
-        self.statements.set(self.statements.get() + 1);
+        self.spent.borrow_mut().statements += 1;
         self.db.prepare(sql).bind(args).map_err(StoreError::from_d1)
     }
 
     pub(crate) async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
         let statement = self.prepare(sql, args)?;
-        let started = js_sys::Date::now();
-        let result = self.timed(started, statement.all().await).map_err(StoreError::from_d1)?;
+        let started = self.begin();
+        let result = match statement.all().await {
+            Ok(result) => result,
+            Err(e) => {
+                self.account_failed(started);
+                return Err(StoreError::from_d1(e));
+            }
+        };
+        self.account(started, std::slice::from_ref(&result));
         result.results::<T>().map_err(StoreError::from_d1)
     }
 
@@ -300,8 +379,15 @@ impl Store {
         }
         let added = riders.len();
         statements.splice(0..0, riders);
-        let started = js_sys::Date::now();
-        let mut results = self.timed(started, self.db.batch(statements).await).map_err(StoreError::from_d1)?;
+        let started = self.begin();
+        let mut results = match self.db.batch(statements).await {
+            Ok(results) => results,
+            Err(e) => {
+                self.account_failed(started);
+                return Err(StoreError::from_d1(e));
+            }
+        };
+        self.account(started, &results);
         results.drain(..added.min(results.len()));
         Ok(results)
     }
@@ -325,11 +411,14 @@ impl Store {
 
     /// Reaches the database and checks the schema is there.
     pub async fn check(&self) -> Result<()> {
-        let version: Option<String> =
-            self.prepare(sql::HEALTH_CHECK, &[])?.first(Some("value")).await.map_err(StoreError::from_d1)?;
-        match version {
-            Some(_) => Ok(()),
-            None => Err(StoreError::NoSchema("meta has no schema_version".into())),
+        #[derive(Deserialize)]
+        struct Version {
+            #[allow(dead_code)]
+            value: Option<String>,
+        }
+        match self.rows::<Version>(sql::HEALTH_CHECK, &[]).await?.pop() {
+            Some(Version { value: Some(_) }) => Ok(()),
+            _ => Err(StoreError::NoSchema("meta has no schema_version".into())),
         }
     }
 
@@ -373,14 +462,11 @@ impl Store {
         // Stored records the items matched, with what they carried merged in: written like an
         // update, refused when the record changed since it was read.
         if !plan.merges.is_empty() {
-            let merges = json_arg(&plan.merges);
-            statements.extend([
-                self.prepare(s.guard, std::slice::from_ref(&merges))?,
-                self.prepare(s.update, &[merges.clone(), text(now)])?,
-                self.prepare(s.keys_delete, std::slice::from_ref(&merges))?,
-                self.prepare(s.keys_new, std::slice::from_ref(&merges))?,
-                self.prepare(s.history_changes, &logged(&merges))?,
-            ]);
+            statements.extend(self.change_statements(kind, &plan.merges, now, request_id)?);
+        }
+        // The values the items sent and the merges kept out: in history, as sent, not applied.
+        if !plan.kept.is_empty() {
+            statements.push(self.prepare(s.history_kept, &logged(&json_arg(&plan.kept)))?);
         }
         statements.extend([
             self.prepare(s.insert_new, &[items.clone(), text(now)])?,
@@ -402,12 +488,41 @@ impl Store {
             .collect()
     }
 
-    /// Live records by id, in no particular order.
+    /// Live records by id, in no particular order (one row of one JSON array: see `sql::load`).
     pub async fn load(&self, kind: RecordKind, ids: &[String]) -> Result<Vec<RecordRow>> {
+        #[derive(Deserialize)]
+        struct Packed {
+            records: String,
+        }
+        #[derive(Deserialize)]
+        struct Loaded {
+            id: String,
+            external_id: Option<String>,
+            fields: Map<String, Value>,
+            properties: Map<String, Value>,
+            created_at: String,
+            updated_at: String,
+            last_activity_at: Option<String>,
+        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        decode_records(self.rows(record_sql(kind).load, &[json_arg(ids)]).await?)
+        let packed: Vec<Packed> = self.rows(record_sql(kind).load, &[json_arg(ids)]).await?;
+        let Some(packed) = packed.into_iter().next() else { return Ok(Vec::new()) };
+        let loaded: Vec<Loaded> = decode("records", "load", &packed.records)?;
+        Ok(loaded
+            .into_iter()
+            .map(|r| RecordRow {
+                id: r.id,
+                external_id: r.external_id,
+                fields: r.fields,
+                properties: r.properties,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                last_activity_at: r.last_activity_at,
+                ..RecordRow::default()
+            })
+            .collect())
     }
 
     /// Writes the changes of an update plan in one transaction, refusing with `Conflict` when a
@@ -415,15 +530,8 @@ impl Store {
     /// answers each written record's new `updated_at`.
     pub async fn update(&self, kind: RecordKind, plan: &UpdatePlan, refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<HashMap<String, String>> {
         let s = record_sql(kind);
-        let items = json_arg(&plan.writes);
-        let mut statements = vec![
-            self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(s.guard, std::slice::from_ref(&items))?,
-            self.prepare(s.update, &[items.clone(), text(now)])?,
-            self.prepare(s.keys_delete, std::slice::from_ref(&items))?,
-            self.prepare(s.keys_new, std::slice::from_ref(&items))?,
-            self.prepare(s.history_changes, &[items.clone(), text(now), text(request_id)])?,
-        ];
+        let mut statements = vec![self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?];
+        statements.extend(self.change_statements(kind, &plan.writes, now, request_id)?);
         // The externalIds the update sent: linked, refused when another record took one since.
         if !plan.links.is_empty() {
             let links = json_arg(&plan.links);
@@ -433,9 +541,33 @@ impl Store {
                 self.prepare(s.relink, &[links])?,
             ]);
         }
-        statements.push(self.prepare(s.stamps, &[items])?);
-        let stamps: Vec<Stamp> = self.batch_then_read(statements).await?;
-        Ok(stamps.into_iter().map(|s| (s.id, s.updated_at)).collect())
+        let results = self.batch(statements).await?;
+        // The two updates answer the records' new stamps (see `change_statements`).
+        let mut stamps = HashMap::new();
+        for at in [2, 3] {
+            let rows: Vec<Stamp> = results.get(at).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
+            stamps.extend(rows.into_iter().map(|s| (s.id, s.updated_at)));
+        }
+        Ok(stamps)
+    }
+
+    /// The statements that write changed records (see [`super::args::ChangeArgs`]), always these
+    /// six, in this order: the guard that they are as they were read, the update of those whose
+    /// list columns changed (it answers their stamps), the update of the others (it answers
+    /// theirs), the removal of the keys they no longer hold and the addition of their new ones
+    /// (only for the records whose keys changed), and their history.
+    fn change_statements(&self, kind: RecordKind, changes: &[RecordChange], now: &str, request_id: &str) -> Result<Vec<D1PreparedStatement>> {
+        let s = record_sql(kind);
+        let args = ChangeArgs::of(changes);
+        let keys = text(&args.keys);
+        Ok(vec![
+            self.prepare(s.guard, &[text(&args.bases)])?,
+            self.prepare(s.update, &[text(&args.full), text(now)])?,
+            self.prepare(s.update_light, &[text(&args.light), text(now)])?,
+            self.prepare(s.keys_delete, std::slice::from_ref(&keys))?,
+            self.prepare(s.keys_new, std::slice::from_ref(&keys))?,
+            self.prepare(s.history_changes, &[text(&args.changes), text(now), text(request_id)])?,
+        ])
     }
 
     /// Live records by id, in the order asked.

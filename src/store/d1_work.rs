@@ -8,6 +8,7 @@ use wasm_bindgen::JsValue;
 use super::d1::{json_arg, text, Result, Store, StoreError};
 use crate::domain::record::RecordKind;
 use crate::domain::refs::Refs;
+use crate::domain::work::Window;
 use super::sql::REFERENCES_GUARD;
 use super::sql_work::{activities, tasks, users};
 
@@ -85,16 +86,18 @@ pub struct UserRow {
 }
 
 impl Store {
-    /// Inserts tasks (`[{id, fields, properties}]`) with their history; answers, for each item
-    /// (by position `i`), the task it is now (a retry with a known `externalId` answers the
-    /// stored one). `Conflict` when a reference of `refs` is gone (see [`REFERENCES_GUARD`]).
-    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<TaskRow>> {
+    /// Inserts tasks (`[{id, fields, properties, content?}]`) with their history; answers, for
+    /// each item (by position `i`), the task it is now (a retry with a known `externalId`, or of a
+    /// keyless task within `window`, answers the stored one). `Conflict` when a reference of
+    /// `refs` is gone (see [`REFERENCES_GUARD`]).
+    pub async fn insert_tasks(&self, items: &[Value], refs: &[Refs<'_>], now: &str, window: &Window, request_id: &str) -> Result<Vec<TaskRow>> {
         let items = json_arg(items);
+        let (since, prefix, previous) = (text(window.since()), text(&window.prefix()), text(&window.previous_prefix()));
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(tasks::INSERT, &[items.clone(), text(now)])?,
+            self.prepare(tasks::INSERT, &[items.clone(), text(now), since.clone(), prefix.clone(), previous.clone()])?,
             self.prepare(tasks::HISTORY_NEW, &[items.clone(), text(now), text(request_id)])?,
-            self.prepare(tasks::RESOLVE, &[items])?,
+            self.prepare(tasks::RESOLVE, &[items, since, prefix, previous])?,
         ];
         self.batch_then_read(statements).await
     }
@@ -130,25 +133,28 @@ impl Store {
         Ok(results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) > 0)
     }
 
-    /// Logs activities, ignoring retries of a `(type, messageId)` already logged, and answers
-    /// for each item the activity it is now. `Conflict` when a reference of `refs` is gone.
-    pub async fn log_activities(&self, items: &[Value], refs: &[Refs<'_>], now: &str, request_id: &str) -> Result<Vec<ActivityRow>> {
+    /// Logs activities, ignoring retries of a `(type, messageId)` already logged and of keyless
+    /// content logged within `window`, and answers for each item the activity it is now.
+    /// `Conflict` when a reference of `refs` is gone.
+    pub async fn log_activities(&self, items: &[Value], refs: &[Refs<'_>], now: &str, window: &Window, request_id: &str) -> Result<Vec<ActivityRow>> {
         let items = json_arg(items);
+        let (since, prefix, previous) = (text(window.since()), text(&window.prefix()), text(&window.previous_prefix()));
         let statements = vec![
             self.prepare(REFERENCES_GUARD, &[json_arg(refs)])?,
-            self.prepare(activities::INSERT, &[items.clone(), text(now)])?,
+            self.prepare(activities::INSERT, &[items.clone(), text(now), since.clone(), prefix.clone(), previous.clone()])?,
             self.prepare(activities::HISTORY_NEW, &[items.clone(), text(now), text(request_id)])?,
             self.prepare(activities::BUMP_CONTACTS, std::slice::from_ref(&items))?,
             self.prepare(activities::BUMP_COMPANIES, std::slice::from_ref(&items))?,
-            self.prepare(activities::RESOLVE, &[items])?,
+            self.prepare(activities::RESOLVE, &[items, since, prefix, previous])?,
         ];
         self.batch_then_read(statements).await
     }
 
-    /// The activities already logged under the `(type, messageId)` of `items`
-    /// (`[{i, type, messageId}]`), each with its `i`.
-    pub async fn logged_activities(&self, items: &[Value]) -> Result<Vec<ActivityRow>> {
-        self.rows(activities::LOGGED, &[json_arg(items)]).await
+    /// The activities already logged under the `(type, messageId)` or the content of `items`
+    /// (`[{i, type, messageId} | {i, content}]`, content within `window`), each with its `i`.
+    pub async fn logged_activities(&self, items: &[Value], window: &Window) -> Result<Vec<ActivityRow>> {
+        let args = [json_arg(items), text(window.since()), text(&window.prefix()), text(&window.previous_prefix())];
+        self.rows(activities::LOGGED, &args).await
     }
 
     pub async fn activity(&self, id: &str) -> Result<Option<ActivityRow>> {

@@ -38,7 +38,8 @@ pub struct MatchCache {
     kv: KvStore,
     /// KV calls this request made (the `X-KV-Reads` header).
     calls: Rc<Cell<u32>>,
-    /// Milliseconds this request waited for KV reads (`Server-Timing: kv`).
+    /// Milliseconds this request waited for KV: its reads, and the forgets of its writes
+    /// (`Server-Timing: kv`).
     waited: Rc<Cell<f64>>,
     format: Rc<String>,
 }
@@ -94,6 +95,13 @@ impl MatchCache {
     pub fn kv(&self) -> KvStore {
         self.kv.clone()
     }
+
+    /// Forgets names for a write (see [`forget`]), the wait counted as this request's KV time.
+    pub async fn forget(&self, writes: Writes) {
+        let started = js_sys::Date::now();
+        forget(&self.kv, writes).await;
+        self.waited.set(self.waited.get() + js_sys::Date::now() - started);
+    }
 }
 
 /// A refresh's place in line, taken before the read it will refresh the cache from: a name a
@@ -141,5 +149,8 @@ pub async fn write(kv: &KvStore, writes: Writes) {
     let failed = failed + join_all(puts).await.into_iter().filter(Result::is_err).count();
     if failed > 0 {
         worker::console_warn!("match cache: KV refused {failed} writes");
+        // `MATCH_CACHE=auto` leaves KV alone here for an hour (the Free plan's daily writes may
+        // be spent); `on` keeps trying.
+        super::isolate::kv_write_failed();
     }
 }

@@ -1,6 +1,7 @@
 //! Storage: every SQL statement of the project lives below this module. The statements are pure
 //! constants (`sql`); the code that runs them against D1 (`d1`) only exists in the Worker.
 
+pub mod args;
 pub mod sql;
 pub mod sql_work;
 pub mod sql_pages;
@@ -22,3 +23,5 @@ pub mod d1_pages;
 pub mod d1_work_page;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+#[cfg(target_arch = "wasm32")]
+pub mod isolate;

@@ -33,20 +33,32 @@ pub struct RecordSql {
     pub history_new: &'static str,
     /// For each item of `?1` with an externalId: the record it names now (`i` the item's index).
     pub resolve_external: &'static str,
-    /// Live records by id (`?1` a JSON array of ids), with the newest `updated_at` of the table.
+    /// Live records by id (`?1` a JSON array of ids), as one row holding one JSON array
+    /// (`records`: `[{id, external_id, fields, properties, created_at, updated_at,
+    /// last_activity_at}]`, fields and properties as objects): the Worker then decodes one string
+    /// instead of a thousand rows, each with two JSON columns to decode again.
     pub load: &'static str,
     /// Fails the batch (CHECK constraint `concurrent_write`) when a record of `?1`
     /// (`[{id, base}]`) changed or was deleted since it was read at `base`.
     pub guard: &'static str,
     /// Writes the updated records of `?1` (`[{id, fields, properties, ownerId, parentId,
-    /// displayName, searchText}]`).
+    /// displayName, searchText, lastActivityAt}]`); answers each one's new `updated_at`.
     pub update: &'static str,
-    /// Removes the match keys of the records of `?1` (`[{id}]`), before `keys_new` re-adds them.
+    /// Writes the updated records of `?1` (`[{id, fields, properties, lastActivityAt}]`) whose
+    /// list columns (display name, search text, owner, parent) stay as they are, so that their
+    /// list, search, owner and parent index entries are not rewritten; answers each one's new
+    /// `updated_at`.
+    pub update_light: &'static str,
+    /// Removes the match keys of the records of `?1` (`[{id, keys?}]`) that are not among their
+    /// `keys` (all of them when it has none); `keys_new` then adds the missing ones, so a key a
+    /// record keeps is neither deleted nor written again.
     pub keys_delete: &'static str,
     /// History rows for `?1` (`[{id, changes: [{field, old?, new?}]}]`), `?2` time, `?3` request.
     pub history_changes: &'static str,
-    /// The `updated_at` of the records of `?1` (`[{id}]`), after a write.
-    pub stamps: &'static str,
+    /// History rows for the values a deduplicated create sent and kept out, `?1` (`[{id, kept:
+    /// [{field, stored?, sent}]}]`): the stored value as old and new (it did not change), the
+    /// value as sent, `applied` 0.
+    pub history_kept: &'static str,
     /// Live records by id (`?1` JSON array), in the order asked.
     pub by_ids: &'static str,
     /// One live record (`?1`) with its associations as a JSON array.
@@ -130,7 +142,9 @@ macro_rules! record_sql {
                 "CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId'"
             ),
             load: concat!(
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at FROM ", $table, " r ",
+                "SELECT json_group_array(json_object('id', r.id, 'external_id', r.external_id, 'fields', json(r.fields), ",
+                "'properties', json(r.properties), 'created_at', r.created_at, 'updated_at', r.updated_at, ",
+                "'last_activity_at', r.last_activity_at)) AS records FROM ", $table, " r ",
                 "WHERE r.id IN (SELECT value FROM json_each(?1)) AND +r.deleted_at IS NULL"
             ),
             guard: concat!(
@@ -144,18 +158,29 @@ macro_rules! record_sql {
                 // A sent date moves the record's forward, never back.
                 "last_activity_at = CASE WHEN ", $table, ".last_activity_at IS NULL OR ", $table, ".last_activity_at < j.value->>'lastActivityAt' ",
                 "THEN j.value->>'lastActivityAt' ELSE ", $table, ".last_activity_at END ",
-                "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id'"
+                "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id' RETURNING id, updated_at"
+            ),
+            update_light: concat!(
+                "UPDATE ", $table, " SET fields = json(j.value->'fields'), properties = json(j.value->'properties'), ",
+                "updated_at = ", write_time!($table), ", ",
+                "last_activity_at = CASE WHEN ", $table, ".last_activity_at IS NULL OR ", $table, ".last_activity_at < j.value->>'lastActivityAt' ",
+                "THEN j.value->>'lastActivityAt' ELSE ", $table, ".last_activity_at END ",
+                "FROM json_each(?1) j WHERE ", $table, ".id = j.value->>'id' RETURNING id, updated_at"
             ),
             keys_delete: concat!(
-                "DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
+                "DELETE FROM match_keys WHERE kind = '", $kind, "' AND record_id IN (SELECT j.value->>'id' FROM json_each(?1) j) ",
+                "AND (record_id, field, key) NOT IN ",
+                "(SELECT j.value->>'id', k.value->>0, k.value->>1 FROM json_each(?1) j, json_each(j.value->'keys') k)"
             ),
             history_changes: concat!(
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value) ",
                 "SELECT '", $kind, "', j.value->>'id', c.value->>'field', c.value->'old', c.value->'new', ?2, ?3, c.value->'sent' ",
                 "FROM json_each(?1) j, json_each(j.value->'changes') c"
             ),
-            stamps: concat!(
-                "SELECT r.id, r.updated_at FROM ", $table, " r WHERE r.id IN (SELECT j.value->>'id' FROM json_each(?1) j)"
+            history_kept: concat!(
+                "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id, sent_value, applied) ",
+                "SELECT '", $kind, "', j.value->>'id', k.value->>'field', k.value->'stored', k.value->'stored', ?2, ?3, k.value->'sent', 0 ",
+                "FROM json_each(?1) j, json_each(j.value->'kept') k"
             ),
             by_ids: concat!(
                 "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at FROM json_each(?1) j ",
@@ -290,7 +315,7 @@ pub mod idempotency {
 
 /// A record's history, newest first: `?1` record id, `?2` before this history id, `?3` at most.
 /// `actor` is who made the change: the person of a page's write, or `api`.
-pub const HISTORY: &str = "SELECT h.id, h.field, h.old_value, h.new_value, h.changed_at, h.request_id, h.sent_value, \
+pub const HISTORY: &str = "SELECT h.id, h.field, h.old_value, h.new_value, h.changed_at, h.request_id, h.sent_value, h.applied, \
      coalesce((SELECT actor FROM request_actors WHERE request_id = h.request_id), 'api') AS actor FROM history h \
      WHERE h.entity_id = ?1 AND h.id < ?2 ORDER BY h.id DESC LIMIT ?3";
 
@@ -351,9 +376,10 @@ impl RecordSql {
             ("load", self.load),
             ("guard", self.guard),
             ("update", self.update),
+            ("update_light", self.update_light),
             ("keys_delete", self.keys_delete),
             ("history_changes", self.history_changes),
-            ("stamps", self.stamps),
+            ("history_kept", self.history_kept),
             ("by_ids", self.by_ids),
             ("one", self.one),
             ("soft_delete", self.soft_delete),

@@ -66,6 +66,7 @@ macro_rules! record_parts {
             "(SELECT count(*) FROM activities WHERE ", $column, " = ?1) AS activity_count, ",
             "(SELECT json_group_array(json_object('field', h.field, 'old', h.old_value, 'new', h.new_value, ",
             "'at', h.changed_at, 'requestId', h.request_id, 'sent', h.sent_value, ",
+            "'applied', json(CASE h.applied WHEN 0 THEN 'false' ELSE 'true' END), ",
             "'actor', coalesce((SELECT actor FROM request_actors WHERE request_id = h.request_id), 'api')) ORDER BY h.id DESC) FROM ",
             "(SELECT * FROM history WHERE entity_id = ?1 ORDER BY id DESC LIMIT ?2) h) AS history, ",
             "(SELECT count(*) FROM history WHERE entity_id = ?1) AS history_count, ",

@@ -13,26 +13,37 @@ macro_rules! task_columns {
 }
 
 pub mod tasks {
-    /// `?1` `[{id, fields: {...}, properties}]`, `?2` time.
-    /// Inserts the tasks of `?1`; one whose `externalId` a live task already holds is not
-    /// inserted (the unique index refuses it, quietly): a retried create.
+    /// `?1` `[{id, fields: {...}, properties, content?}]` (`content`: the fingerprint of a task
+    /// sent without any key), `?2` time; `?3` the earliest creation time a retry by content still
+    /// answers, `?4` and `?5` the key prefixes of this ten-minute bucket and of the previous one
+    /// (`domain::work::content::Window`). Inserts the tasks of `?1`; a retried create is not
+    /// inserted: one whose `externalId` a live task already holds, or whose content key (`?4` and
+    /// its fingerprint) one does (the unique indexes refuse them, quietly, even for two retries at
+    /// once), or whose previous bucket's key (`?5` and its fingerprint) a task created since `?3`
+    /// holds: checked in this same statement, so no write slips between the check and the insert.
     pub const INSERT: &str = "INSERT OR IGNORE INTO tasks (id, subject, description, type, priority, status, owner_id, due_date, \
-        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id) \
+        contact_id, company_id, completed, completed_at, properties, created_at, updated_at, external_id, content_key) \
         SELECT j.value->>'id', j.value->'fields'->>'subject', j.value->'fields'->>'description', j.value->'fields'->>'type', \
         j.value->'fields'->>'priority', j.value->'fields'->>'status', j.value->'fields'->>'ownerId', j.value->'fields'->>'dueDate', \
         j.value->'fields'->>'contactId', j.value->'fields'->>'companyId', \
         CASE WHEN j.value->'fields'->>'completed' THEN 1 ELSE 0 END, j.value->'fields'->>'completedAt', \
-        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId' FROM json_each(?1) j";
+        json(j.value->'properties'), ?2, ?2, j.value->'fields'->>'externalId', ?4 || (j.value->>'content') FROM json_each(?1) j \
+        WHERE j.value->>'content' IS NULL \
+        OR NOT EXISTS (SELECT 1 FROM tasks x WHERE x.content_key = ?5 || (j.value->>'content') AND x.created_at >= ?3)";
     /// History of the tasks this batch inserted (a proposed id exists only if inserted).
     pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'task', j.value->>'id', '(created)', NULL, \
         json_object('fields', json(j.value->'fields'), 'properties', json(j.value->'properties')), ?2, ?3 \
         FROM json_each(?1) j WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = j.value->>'id')";
     /// For each item of `?1` (its position `i`), the task it is now: the one holding its
-    /// `externalId`, else the one inserted under its proposed id.
+    /// `externalId`, else the one inserted under its proposed id, else the one holding its
+    /// content key: this bucket's (`?3`), or the previous bucket's (`?4`) when created since `?2`.
     pub const RESOLVE: &str = concat!(
         "SELECT j.key AS i, ", task_columns!("t"), " FROM json_each(?1) j CROSS JOIN tasks t ON t.id = coalesce(",
-        "(SELECT x.id FROM tasks x WHERE x.external_id = j.value->'fields'->>'externalId'), j.value->>'id')"
+        "(SELECT x.id FROM tasks x WHERE x.external_id = j.value->'fields'->>'externalId'), ",
+        "(SELECT x.id FROM tasks x WHERE x.id = j.value->>'id'), ",
+        "(SELECT x.id FROM tasks x WHERE x.content_key = ?3 || (j.value->>'content')), ",
+        "(SELECT x.id FROM tasks x WHERE x.content_key = ?4 || (j.value->>'content') AND x.created_at >= ?2))"
     );
     /// Live tasks by id (`?1` JSON array), in the order asked.
     pub const BY_IDS: &str = concat!(
@@ -58,8 +69,10 @@ pub mod tasks {
         FROM json_each(?1) j, json_each(j.value->'changes') c";
     pub const HISTORY_DELETE: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'task', id, '(deleted)', json_object('subject', subject), NULL, ?2, ?3 FROM tasks WHERE id = ?1 AND +deleted_at IS NULL";
-    /// Soft-deletes `?1`; its `externalId` is released, so a later create with it is a new task.
-    pub const DELETE: &str = "UPDATE tasks SET deleted_at = ?2, updated_at = ?2, external_id = NULL WHERE id = ?1 AND +deleted_at IS NULL";
+    /// Soft-deletes `?1`; its `externalId` and content key are released, so a later create with
+    /// either is a new task.
+    pub const DELETE: &str = "UPDATE tasks SET deleted_at = ?2, updated_at = ?2, external_id = NULL, content_key = NULL \
+        WHERE id = ?1 AND +deleted_at IS NULL";
 }
 
 macro_rules! activity_columns {
@@ -74,13 +87,16 @@ macro_rules! activity_columns {
 
 pub mod activities {
     /// `?1` `[{id, type, subject, body, direction, ownerId, occurredAt, contactId, companyId,
-    /// metadata, messageId, properties}]`, `?2` time. A retried `(type, messageId)` is ignored by
-    /// the unique index: the database, not a prior read, decides.
+    /// metadata, messageId, properties, content?}]`, `?2` time, `?3` `?4` `?5` as for
+    /// `tasks::INSERT`. A retried `(type, messageId)`, or a keyless retry of the same content (see
+    /// `tasks::INSERT`), is not inserted: the database, not a prior read, decides.
     pub const INSERT: &str = "INSERT OR IGNORE INTO activities (id, type, subject, body, direction, owner_id, occurred_at, \
-        contact_id, company_id, metadata, message_id, properties, created_at) \
+        contact_id, company_id, metadata, message_id, properties, created_at, content_key) \
         SELECT j.value->>'id', j.value->>'type', j.value->>'subject', j.value->>'body', j.value->>'direction', \
         j.value->>'ownerId', j.value->>'occurredAt', j.value->>'contactId', j.value->>'companyId', \
-        json(j.value->'metadata'), j.value->>'messageId', json(j.value->'properties'), ?2 FROM json_each(?1) j";
+        json(j.value->'metadata'), j.value->>'messageId', json(j.value->'properties'), ?2, ?4 || (j.value->>'content') FROM json_each(?1) j \
+        WHERE j.value->>'content' IS NULL \
+        OR NOT EXISTS (SELECT 1 FROM activities x WHERE x.content_key = ?5 || (j.value->>'content') AND x.created_at >= ?3)";
     /// History of the activities this batch inserted (a proposed id exists only if inserted).
     pub const HISTORY_NEW: &str = "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) \
         SELECT 'activity', a.id, '(created)', NULL, json_object('type', a.type, 'subject', a.subject, 'direction', a.direction), ?2, ?3 \
@@ -98,16 +114,23 @@ pub mod activities {
          CROSS JOIN activities a ON a.id = j.value->>'id' WHERE a.company_id IS NOT NULL GROUP BY 1) AS x \
         WHERE companies.id = x.id AND (companies.last_activity_at IS NULL OR companies.last_activity_at < x.t)";
     /// For each item: the activity it is now (the first one logged with its type and messageId,
-    /// or the one it inserted).
+    /// or the one it inserted, or the one holding its content key: this bucket's (`?3`), or the
+    /// previous bucket's (`?4`) when created since `?2`).
     pub const RESOLVE: &str = concat!(
         "SELECT j.key AS i, ", activity_columns!("a"), " FROM json_each(?1) j CROSS JOIN activities a ON a.id = coalesce(",
-        "(SELECT x.id FROM activities x WHERE x.type = j.value->>'type' AND x.message_id = j.value->>'messageId'), j.value->>'id')"
+        "(SELECT x.id FROM activities x WHERE x.type = j.value->>'type' AND x.message_id = j.value->>'messageId'), ",
+        "(SELECT x.id FROM activities x WHERE x.id = j.value->>'id'), ",
+        "(SELECT x.id FROM activities x WHERE x.content_key = ?3 || (j.value->>'content')), ",
+        "(SELECT x.id FROM activities x WHERE x.content_key = ?4 || (j.value->>'content') AND x.created_at >= ?2))"
     );
-    /// The activities already logged under the `(type, messageId)` of `?1` `[{i, type, messageId}]`,
-    /// each with the `i` it was asked for.
+    /// The activities already logged under the `(type, messageId)`, or the content, of `?1`
+    /// `[{i, type, messageId} | {i, content}]` (`?2` `?3` `?4` as for `RESOLVE`), each with the
+    /// `i` it was asked for.
     pub const LOGGED: &str = concat!(
-        "SELECT j.value->>'i' AS i, ", activity_columns!("a"), " FROM json_each(?1) j CROSS JOIN activities a ",
-        "ON a.type = j.value->>'type' AND a.message_id = j.value->>'messageId'"
+        "SELECT j.value->>'i' AS i, ", activity_columns!("a"), " FROM json_each(?1) j CROSS JOIN activities a ON a.id = coalesce(",
+        "(SELECT x.id FROM activities x WHERE x.type = j.value->>'type' AND x.message_id = j.value->>'messageId'), ",
+        "(SELECT x.id FROM activities x WHERE x.content_key = ?3 || (j.value->>'content')), ",
+        "(SELECT x.id FROM activities x WHERE x.content_key = ?4 || (j.value->>'content') AND x.created_at >= ?2))"
     );
     pub const ONE: &str = concat!("SELECT ", activity_columns!("a"), " FROM activities a WHERE a.id = ?1");
     /// A contact's timeline, newest first, before `(?2 occurred_at, ?3 id)`, `?4` at most.

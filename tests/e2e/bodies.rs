@@ -13,6 +13,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("bodies::oversize_bodies_are_413", oversize_bodies_are_413),
     ("bodies::oversize_batches_are_413", oversize_batches_are_413),
     ("bodies::body_errors_need_the_key_first", body_errors_need_the_key_first),
+    ("bodies::every_route_answers_its_documented_415_and_422", every_route_answers_its_documented_415_and_422),
 ];
 
 fn post(app: &App, path: &str, content_type: &str, body: &[u8]) -> crate::harness::Resp {
@@ -101,4 +102,29 @@ fn oversize_batches_are_413(app: &App) {
 fn body_errors_need_the_key_first(app: &App) {
     let resp = app.api.send("POST", "/contacts", Key::None, &[("Content-Type", "text/plain")], Some(b"nope"));
     assert_eq!(resp.status, 401);
+}
+
+/// Every route that takes a body answers `415` to one sent without a JSON `Content-Type`, and
+/// every `POST` and `PATCH` answers `422` to an `Idempotency-Key` over 255 characters, each as the
+/// OpenAPI document says, with `error`, `message` and `code`. Nothing is written.
+fn every_route_answers_its_documented_415_and_422(app: &App) {
+    use edge_crm::domain::routes::{Access, ROUTES};
+    let long_key = "k".repeat(256);
+    for route in ROUTES.iter().filter(|r| r.access == Access::ApiKey) {
+        let path = route.pattern.replace("{id}", "xx_missing");
+        if route.takes_body {
+            let resp = app.api.send(route.method, &path, Key::Valid, &[], Some(b"{}"));
+            assert_eq!(resp.status, 415, "{} {path}: {}", route.method, resp.text());
+            app.conforms(route.pattern, route.method, &resp);
+            let body = resp.json();
+            assert!(body["message"].as_str().is_some_and(|m| m.ends_with('.')), "{} {path}: {body}", route.method);
+        }
+        if matches!(route.method, "POST" | "PATCH") {
+            let headers = [("Content-Type", "application/json"), ("Idempotency-Key", long_key.as_str())];
+            let resp = app.api.send(route.method, &path, Key::Valid, &headers, Some(b"{}"));
+            assert_eq!(resp.status, 422, "{} {path}: {}", route.method, resp.text());
+            app.conforms(route.pattern, route.method, &resp);
+            assert!(resp.json()["message"].as_str().unwrap().contains("Idempotency-Key"), "{}", resp.text());
+        }
+    }
 }

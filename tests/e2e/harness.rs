@@ -257,6 +257,11 @@ impl Server {
     pub fn state_dir(&self) -> &Path {
         &self.state
     }
+
+    /// The process group of `wrangler dev` and its runtime (the benchmark reads their CPU time).
+    pub fn process_group(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 /// Stops a `wrangler dev` process group (wrangler and its runtime).

@@ -7,6 +7,7 @@ mod access;
 mod activities;
 mod associations;
 mod bodies;
+mod cost;
 mod harness;
 mod merge;
 mod merge_pages;
@@ -50,11 +51,13 @@ pub struct App {
     /// `api` (cache on).
     pub plain: Client,
     pub plain_server: Server,
-    /// A server with no user, for the tests that need owners off and then on.
+    /// A server with no user, for the tests that need owners off and then on; otherwise the
+    /// defaults (`MATCH_CACHE=auto`, which on local D1 leaves KV alone).
     pub users: Client,
     pub users_server: Server,
     /// A server with field write policies (FIELD_POLICY), contacts matched by email first
-    /// (CONTACT_MATCH=email_or_linkedin_or_name_company) and the match cache off.
+    /// (CONTACT_MATCH=email_or_linkedin_or_name_company), and `MATCH_CACHE=auto` with
+    /// `MATCH_CACHE_MIN_D1_MS=0`: the cache in use whatever local D1's round trips.
     pub policy: Client,
     pub policy_server: Server,
     /// The served OpenAPI document; every client above checks the request bodies the Worker
@@ -93,7 +96,7 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn main() {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, import::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
+    let tests: Vec<(&str, TestFn)> = [health::TESTS, pipeline::TESTS, bodies::TESTS, records::TESTS, associations::TESTS, sync::BOTH, sync::TESTS, cost::TESTS, tasks::TESTS, activities::TESTS, users::TESTS, schemas::TESTS, pages::TESTS, trust::TESTS, merge::TESTS, merge_pages::TESTS, work_pages::TESTS, import::TESTS, races::TESTS, limits::TESTS, access::TESTS].concat();
     if args.list {
         let trials = tests.iter().map(|(name, _)| Trial::test(*name, || Ok(()))).collect();
         libtest_mimic::run(&args, trials).exit();
@@ -120,7 +123,8 @@ fn main() {
         vars: vec![
             ("FIELD_POLICY", r#"{"industry":"fill_empty","tags":"union","name":"ignore","tier":"fill_empty"}"#.to_string()),
             ("CONTACT_MATCH", "email_or_linkedin_or_name_company".to_string()),
-            ("MATCH_CACHE", "off".to_string()),
+            ("MATCH_CACHE", "auto".to_string()),
+            ("MATCH_CACHE_MIN_D1_MS", "0".to_string()),
         ],
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,

@@ -21,6 +21,8 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("trust::a_concurrent_retry_with_one_key_creates_one_task", a_concurrent_retry_with_one_key_creates_one_task),
     ("trust::a_retry_of_a_request_whose_answer_was_not_kept_writes_nothing", a_retry_of_a_request_whose_answer_was_not_kept_writes_nothing),
     ("trust::a_retried_task_or_activity_makes_no_copy", a_retried_task_or_activity_makes_no_copy),
+    ("trust::concurrent_keyless_task_creates_leave_one_task", concurrent_keyless_task_creates_leave_one_task),
+    ("trust::a_keyless_activity_retried_after_a_lost_answer_is_logged_once", a_keyless_activity_retried_after_a_lost_answer_is_logged_once),
     ("trust::the_timeline_names_the_user_who_acted", the_timeline_names_the_user_who_acted),
     ("trust::an_external_id_sent_on_update_links_the_record", an_external_id_sent_on_update_links_the_record),
     ("trust::a_cached_sync_sends_back_the_date_an_activity_moved", a_cached_sync_sends_back_the_date_an_activity_moved),
@@ -62,7 +64,9 @@ fn one_company_name_at_two_domains_stays_two(app: &App) {
 }
 
 fn pages_on_shared_sites_never_collapse_companies(app: &App) {
-    let pages = ["https://sites.google.com/view/{}", "https://www.facebook.com/{}", "linktr.ee/{}"];
+    // Pages on platforms, a shortened link, and a customer's site on a site builder whose sites
+    // the Public Suffix List does not keep apart: each names no company.
+    let pages = ["https://sites.google.com/view/{}", "https://www.facebook.com/{}", "linktr.ee/{}", "https://bit.ly/{}", "https://{}.squarespace.com/"];
     for page in pages {
         let a = page.replace("{}", &unique("a"));
         let b = page.replace("{}", &unique("b"));
@@ -173,14 +177,33 @@ fn a_deduplicated_export_keeps_what_it_carried(app: &App) {
     assert_eq!((r["crmId"].as_str(), r["created"].as_bool()), (Some(id.as_str()), Some(false)), "{answer}");
     // The page URL sent as the domain fills the empty website too.
     assert_eq!(r["updatedFields"], json!(["industry", "website", "properties.tier"]), "{answer}");
+    // The name it carried differs from the stored one, which stays: said, not dropped.
+    assert_eq!(r["keptFields"], json!(["name"]), "{answer}");
     let record = app.api.get(&format!("/companies/{id}")).json();
     assert_eq!((record["name"].as_str(), record["industry"].as_str()), (Some("Merge Co"), Some("Software")), "filled, not overwritten");
     assert_eq!(record["properties"]["tier"], "gold");
-    let history = app.api.get(&format!("/companies/{id}/history")).json();
+    let resp = app.api.get(&format!("/companies/{id}/history"));
+    app.conforms("/companies/{id}/history", "GET", &resp);
+    let history = resp.json();
     assert!(history["history"].as_array().unwrap().iter().any(|h| h["field"] == "industry" && h["newValue"] == "Software"), "{history}");
-    // The same export again changes nothing more.
-    let again = post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "domain": domain, "industry": "Retail"}]}));
-    assert!(again["results"][0].get("updatedFields").is_none(), "{again}");
+    let name = history["history"].as_array().unwrap().iter().find(|h| h["field"] == "name").cloned().unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(
+        (name["oldValue"].clone(), name["newValue"].clone(), name["sentValue"].clone(), name["applied"].clone()),
+        (json!("Merge Co"), json!("Merge Co"), json!("MERGE CO INC"), json!(false)),
+        "the value as sent, marked not applied: {name}"
+    );
+    // Another export with another industry: the stored one stays, and the one sent is kept as sent.
+    let again = post(&app.api, "/companies", json!({"companies": [{"externalId": unique("e"), "domain": domain, "industry": "Retail"}]}));
+    let r = &again["results"][0];
+    assert!(r.get("updatedFields").is_none(), "{again}");
+    assert_eq!(r["keptFields"], json!(["industry"]), "{again}");
+    let history = app.api.get(&format!("/companies/{id}/history?limit=1")).json();
+    let entry = &history["history"][0];
+    assert_eq!((entry["field"].as_str(), entry["sentValue"].as_str(), entry["applied"].as_bool()), (Some("industry"), Some("Retail"), Some(false)), "{history}");
+    assert_eq!(app.api.get(&format!("/companies/{id}")).json()["industry"], "Software");
+    // The same values again: nothing differs, nothing kept.
+    let same = post(&app.api, "/companies", json!({"companies": [{"externalId": ext, "domain": domain, "name": "Merge Co", "industry": "Software"}]}));
+    assert!(same["results"][0].get("keptFields").is_none() && same["results"][0].get("updatedFields").is_none(), "{same}");
 }
 
 fn sync_sends_back_the_owner_and_the_last_activity(app: &App) {
@@ -300,6 +323,76 @@ fn a_retried_task_or_activity_makes_no_copy(app: &App) {
     let a2 = post(&app.api, "/activities", json!({"type": "LINKEDIN", "externalId": act, "subject": "Connected"}));
     assert_eq!(a1["id"], a2["id"], "a retried log answers the first activity");
     assert_eq!(a1["properties"]["externalId"], json!(act));
+}
+
+/// Enginy sends tasks with no key at all and retries after a timeout: the same task sent again
+/// within ten minutes, even eight times at once, is one task; another contact or another due time
+/// is another task.
+fn concurrent_keyless_task_creates_leave_one_task(app: &App) {
+    let ct = crate::tasks::contact(&app.api);
+    let subject = unique("Call back");
+    let body = json!({"subject": subject, "type": "CALL", "contactId": ct, "dueDate": "2030-03-04T09:00:00Z"});
+    let ids: std::collections::HashSet<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let resp = app.api.json("POST", "/tasks", &body);
+                    app.conforms("/tasks", "POST", &resp);
+                    assert_eq!(resp.status, 200, "{}", resp.text());
+                    resp.json()["id"].as_str().unwrap().to_string()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(ids.len(), 1, "eight identical creates, one task: {ids:?}");
+    let id = ids.into_iter().next().unwrap();
+    let history = app.api.get(&format!("/tasks/{id}/history")).json();
+    let created = history["history"].as_array().unwrap().iter().filter(|h| h["field"] == "(created)").count();
+    assert_eq!(created, 1, "one task stored: {history}");
+
+    // The batch form says which item was a retry, and a copy inside one batch is the same task.
+    let other_contact = crate::tasks::contact(&app.api);
+    let batch = post(&app.api, "/tasks", json!({"tasks": [
+        body.clone(),
+        {"subject": subject, "type": "CALL", "contactId": other_contact, "dueDate": "2030-03-04T09:00:00Z"},
+        {"subject": subject, "type": "CALL", "contactId": ct, "dueDate": "2030-03-05T09:00:00Z"},
+        {"subject": subject, "type": "CALL", "contactId": ct, "dueDate": "2030-03-05T09:00:00Z"},
+    ]}));
+    let r = batch["results"].as_array().unwrap();
+    assert_eq!((r[0]["id"].as_str(), r[0]["created"].as_bool()), (Some(id.as_str()), Some(false)), "{batch}");
+    assert_eq!(r[1]["created"], true, "the same subject on another contact is a second task: {batch}");
+    assert_eq!(r[2]["created"], true, "another due time is a second task: {batch}");
+    assert_eq!((r[3]["id"].clone(), r[3]["created"].clone()), (r[2]["id"].clone(), json!(false)), "twice in one batch: {batch}");
+    let distinct: std::collections::HashSet<&str> = r.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(distinct.len(), 3, "{batch}");
+    // A request with its own Idempotency-Key is keyed by it: another key is another task.
+    let keyed = with_key(&app.api, "POST", "/tasks", &unique("idem"), &body);
+    assert_eq!(keyed.status, 200, "{}", keyed.text());
+    assert_ne!(keyed.json()["id"].as_str(), Some(id.as_str()));
+    // A deleted task is not answered again: the same content is then a new task.
+    assert_eq!(app.api.send("DELETE", &format!("/tasks/{id}"), Key::Valid, &[], None).status, 200);
+    let again = post(&app.api, "/tasks", body);
+    assert_ne!(again["id"].as_str(), Some(id.as_str()));
+}
+
+/// An activity without a messageId or externalId whose answer was lost and which is sent again
+/// (without an occurredAt, so the server stamps each send with its own time) is logged once.
+fn a_keyless_activity_retried_after_a_lost_answer_is_logged_once(app: &App) {
+    let ct = crate::tasks::contact(&app.api);
+    let body = json!({"type": "LINKEDIN_CONNECTION", "subject": unique("Invited"), "direction": "OUTBOUND", "contactId": ct});
+    let first = post(&app.api, "/activities", body.clone());
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let resp = app.api.json("POST", "/activities", &body);
+    app.conforms("/activities", "POST", &resp);
+    let retry = resp.json();
+    assert_eq!(retry["id"], first["id"], "the retry answers the first activity: {retry}");
+    assert_eq!(retry["occurredAt"], first["occurredAt"]);
+    let batch = post(&app.api, "/activities", json!({"activities": [body, {"type": "LINKEDIN_CONNECTION", "subject": unique("Accepted"), "contactId": ct}]}));
+    assert_eq!((batch["results"][0]["id"].clone(), batch["results"][0]["created"].clone()), (first["id"].clone(), json!(false)), "{batch}");
+    assert_eq!(batch["results"][1]["created"], true, "{batch}");
+    let timeline = app.api.get(&format!("/contacts/{ct}/activities")).json();
+    assert_eq!(timeline["data"].as_array().unwrap().len(), 2, "one activity per content: {timeline}");
 }
 
 fn the_timeline_names_the_user_who_acted(app: &App) {

@@ -161,19 +161,8 @@ pub fn location(resp: &Resp) -> String {
 
 /// Today's UTC date and the date `days` from it, as a date input writes them.
 fn date_in(days: i64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let day = now.div_euclid(86_400) + days;
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    edge_crm::domain::time::Timestamp::from_millis(now + days * 86_400_000).to_rfc3339()[..10].to_string()
 }
 
 fn create(c: &Client, kind: &str, record: Value) -> String {
@@ -264,7 +253,8 @@ fn a_record_page_edits_logs_and_creates_as_the_person(app: &App) {
     let me = Person::new(app, "Eddie Editor");
     let c = me.c;
     let before = ok(c.get("/health"))["timestamp"].as_str().unwrap().to_string();
-    let ct = create(c, "contacts", json!({"firstName": "Ada", "lastName": unique("Edit"), "title": "CTO", "stage": "lead", "score": 3}));
+    let ext = unique("edit-ext");
+    let ct = create(c, "contacts", json!({"externalId": ext, "firstName": "Ada", "lastName": unique("Edit"), "title": "CTO", "stage": "lead", "score": 3}));
     let path = format!("/view/contact/{ct}");
     let html = me.get(&path);
 
@@ -280,6 +270,10 @@ fn a_record_page_edits_logs_and_creates_as_the_person(app: &App) {
     let feed = ok(c.get(&format!("/contacts?updatedAfter={before}&limit=200")));
     let entry = feed["data"].as_array().unwrap().iter().find(|e| e["crmId"] == ct.as_str() || e["id"] == ct.as_str()).expect("the edited contact is in the feed");
     assert!(entry.to_string().contains("CEO"), "{entry}");
+    // And Enginy's next sync answers the edited field in its properties.
+    let synced = ok(c.json("POST", "/contacts/sync", &json!({"contacts": [{"externalId": ext, "firstName": "Ada"}]})));
+    let found = synced["results"].as_array().unwrap().iter().find(|r| r["crmId"] == ct.as_str()).cloned().expect("the contact is found by its externalId");
+    assert_eq!(found["properties"]["title"], "CEO", "{synced}");
     let page = me.get(&format!("{path}?done=saved"));
     assert!(page.contains("Your changes are saved.") && page.contains(&format!("<td data-label=\"By\">{}</td>", me.email)), "{page}");
 
@@ -525,6 +519,8 @@ pub fn a_person_works_in_the_browser(app: &App) {
         }
         browser.wait_for_url("done=completed");
         assert_eq!(ok(c.get(&format!("/tasks/{second}")))["completed"], true, "the oldest overdue task, completed from {tag}");
+        // From a fresh My work (its address has no `done=` yet, so the wait below sees the answer).
+        browser.goto(&format!("{origin}/view/work"));
         browser.click(&format!("form[action='/view/tasks/{overdue}'] button[name='completed']"));
         browser.wait_for_url("done=completed");
         let got = ok(c.get(&format!("/tasks/{overdue}")));

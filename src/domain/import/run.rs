@@ -525,7 +525,7 @@ impl<'c> ImportRun<'c> {
                         Outcome::Created { id: (!dry).then(|| id.clone()) }
                     }
                 },
-                Ok(Created::Same { id, by, merged }) => {
+                Ok(Created::Same { id, by, merged, .. }) => {
                     let id = resolved.get(id).unwrap_or(id);
                     match self.created_row(id) {
                         Some(first) => Outcome::Duplicate { id: (!dry).then(|| id.clone()), same_as: Some(first) },

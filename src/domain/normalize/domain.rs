@@ -15,10 +15,12 @@
 //!    (`psl` calls `0.1` the registrable domain of `192.168.0.1`);
 //! 5. `psl`, whose suffix must be *known*: for an unknown TLD it falls back to the last label, so
 //!    `acme.local` would otherwise get a key;
-//! 6. shared domains give no key: a page on a platform (`facebook.com/acme`,
-//!    `sites.google.com/view/acme`, `linktr.ee/acme`) and a free mail domain (`gmail.com`,
-//!    `yahoo.es`) identify a page or a mailbox, not a company, so they never match (and never
-//!    veto). The bare platform domain with no path is an ordinary domain.
+//! 6. shared hosts give no key ([`SHARED_HOSTS`], one list): a page on a platform
+//!    (`facebook.com/acme`, `sites.google.com/view/acme`, `linktr.ee/acme`), a free mail domain
+//!    (`gmail.com`, `yahoo.es`), a shortened link (`bit.ly/3xYz`) and a customer's site on a site
+//!    builder without a Public Suffix List entry (`acme.squarespace.com`) identify a page, a
+//!    mailbox, a link or a site, not a company, so they never match (and never veto). The bare
+//!    platform or builder domain with no path is an ordinary domain.
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use psl::Type;
@@ -63,57 +65,126 @@ pub fn domain_any_tld(raw: &str) -> Option<String> {
     Some(r.domain[..label_end].to_owned())
 }
 
-/// Sites whose pages belong to whoever made them: a value on one of these hosts *with a path*
-/// (`facebook.com/acme`) names a page, not the company that runs the site, so it gives no key. The
-/// bare host (`facebook.com`, for Meta itself) is an ordinary domain.
-const PLATFORM_HOSTS: [&str; 12] = [
-    "facebook.com",
-    "fb.com",
-    "instagram.com",
-    "linkedin.com",
-    "twitter.com",
-    "x.com",
-    "linktr.ee",
-    "medium.com",
-    "youtube.com",
-    "tiktok.com",
-    "github.com",
-    "sites.google.com",
+/// How a shared host keeps a value on it from naming a company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    /// A platform whose pages belong to whoever made them: a value on it *with a path*
+    /// (`facebook.com/acme`) names a page, not the company that runs the site. The bare host
+    /// (`facebook.com`, for Meta itself) is an ordinary domain.
+    Pages,
+    /// A host that only serves other people's pages or files (`sites.google.com`): any value on
+    /// it or under it.
+    Hosted,
+    /// A free mail provider: an address there names a person, never a company.
+    Mail,
+    /// A free mail brand under many country suffixes (`yahoo.es`, `hotmail.co.uk`, `gmx.de`):
+    /// the entry is the label left of the suffix, under any ICANN suffix.
+    MailBrand,
+    /// A link shortener: a value on it names a link to anything (`bit.ly/3xYz`), so any value on
+    /// it or under it.
+    Shortener,
+    /// A site builder or host whose customers' sites are its subdomains (`acme.squarespace.com`)
+    /// and which has no Public Suffix List entry (one with an entry, such as `wixsite.com`,
+    /// `webflow.io` or `myshopify.com`, already keeps its sites apart): any subdomain names a
+    /// customer's site. The bare host is the builder's own domain, an ordinary one.
+    Builder,
+}
+
+/// Every shared host, in one list: a value on one of these names a page, a mailbox, a link or a
+/// customer's site, not an organisation's own domain, so it gives no domain key and never matches
+/// (or vetoes). `SHARED_DOMAINS` adds a deployment's own hosts (see `MatchRule::with_shared_domains`).
+pub const SHARED_HOSTS: &[(&str, Shared)] = &[
+    // Platforms with people's and companies' pages.
+    ("facebook.com", Shared::Pages),
+    ("fb.com", Shared::Pages),
+    ("instagram.com", Shared::Pages),
+    ("linkedin.com", Shared::Pages),
+    ("twitter.com", Shared::Pages),
+    ("x.com", Shared::Pages),
+    ("linktr.ee", Shared::Pages),
+    ("medium.com", Shared::Pages),
+    ("youtube.com", Shared::Pages),
+    ("tiktok.com", Shared::Pages),
+    ("github.com", Shared::Pages),
+    // Google's hosts of other people's sites and documents.
+    ("sites.google.com", Shared::Hosted),
+    ("docs.google.com", Shared::Hosted),
+    ("groups.google.com", Shared::Hosted),
+    ("drive.google.com", Shared::Hosted),
+    // Free mail.
+    ("gmail.com", Shared::Mail),
+    ("googlemail.com", Shared::Mail),
+    ("outlook.com", Shared::Mail),
+    ("live.com", Shared::Mail),
+    ("icloud.com", Shared::Mail),
+    ("me.com", Shared::Mail),
+    ("aol.com", Shared::Mail),
+    ("proton.me", Shared::Mail),
+    ("protonmail.com", Shared::Mail),
+    ("web.de", Shared::Mail),
+    ("mail.ru", Shared::Mail),
+    ("qq.com", Shared::Mail),
+    ("163.com", Shared::Mail),
+    ("yahoo", Shared::MailBrand),
+    ("hotmail", Shared::MailBrand),
+    ("gmx", Shared::MailBrand),
+    ("yandex", Shared::MailBrand),
+    // Link shorteners, the most used.
+    ("bit.ly", Shared::Shortener),
+    ("tinyurl.com", Shared::Shortener),
+    ("t.co", Shared::Shortener),
+    ("goo.gl", Shared::Shortener),
+    ("ow.ly", Shared::Shortener),
+    ("buff.ly", Shared::Shortener),
+    ("is.gd", Shared::Shortener),
+    ("rebrand.ly", Shared::Shortener),
+    ("cutt.ly", Shared::Shortener),
+    ("shorturl.at", Shared::Shortener),
+    ("t.ly", Shared::Shortener),
+    ("tiny.cc", Shared::Shortener),
+    ("rb.gy", Shared::Shortener),
+    ("lnkd.in", Shared::Shortener),
+    ("youtu.be", Shared::Shortener),
+    // Site builders and hosts whose customers' sites are subdomains without a Public Suffix List
+    // entry (checked against the list the `psl` crate carries: a test fails when one gains one).
+    ("squarespace.com", Shared::Builder),
+    ("wordpress.com", Shared::Builder),
+    ("wpcomstaging.com", Shared::Builder),
+    ("weebly.com", Shared::Builder),
+    ("weeblysite.com", Shared::Builder),
+    ("godaddysites.com", Shared::Builder),
+    ("jimdosite.com", Shared::Builder),
+    ("jimdofree.com", Shared::Builder),
+    ("mystrikingly.com", Shared::Builder),
+    ("site123.me", Shared::Builder),
+    ("webnode.page", Shared::Builder),
+    ("tilda.ws", Shared::Builder),
+    ("business.site", Shared::Builder),
+    ("tumblr.com", Shared::Builder),
+    ("substack.com", Shared::Builder),
+    ("ghost.io", Shared::Builder),
+    ("hs-sites.com", Shared::Builder),
+    ("mailchimpsites.com", Shared::Builder),
+    ("zohosites.com", Shared::Builder),
+    ("multiscreensite.com", Shared::Builder),
+    ("myportfolio.com", Shared::Builder),
+    ("hostingersite.com", Shared::Builder),
+    ("softr.app", Shared::Builder),
 ];
 
-/// Hosts that only serve other people's pages: any value under them gives no key.
-const PLATFORM_SUBDOMAINS: [&str; 4] = ["sites.google.com", "docs.google.com", "groups.google.com", "drive.google.com"];
-
-/// Free mail providers: an address there names a person, never a company.
-const FREE_MAIL: [&str; 13] = [
-    "gmail.com",
-    "googlemail.com",
-    "outlook.com",
-    "live.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "web.de",
-    "mail.ru",
-    "qq.com",
-    "163.com",
-];
-
-/// Free mail providers under many country suffixes (`yahoo.es`, `hotmail.co.uk`, `gmx.de`).
-const FREE_MAIL_BRANDS: [&str; 4] = ["yahoo", "hotmail", "gmx", "yandex"];
-
-/// Whether a value on `host` (registrable domain `domain`, with `path`) names a page or a mailbox
-/// on a shared site rather than an organisation's own domain.
+/// Whether a value on `host` (registrable domain `domain`, with `path`) names a page, a mailbox,
+/// a link or a customer's site on a shared host rather than an organisation's own domain.
 fn is_shared(host: &str, domain: &str, path: &str, private: bool) -> bool {
     let under = |site: &str| host == site || host.ends_with(&format!(".{site}"));
     let has_path = !path.trim_matches(['/', '\\']).is_empty();
     let brand = domain.split('.').next().unwrap_or(domain);
-    PLATFORM_SUBDOMAINS.iter().any(|s| under(s))
-        || (has_path && PLATFORM_HOSTS.iter().any(|s| under(s)))
-        || FREE_MAIL.contains(&domain)
-        || (!private && FREE_MAIL_BRANDS.contains(&brand))
+    SHARED_HOSTS.iter().any(|&(entry, how)| match how {
+        Shared::Pages => has_path && under(entry),
+        Shared::Hosted | Shared::Shortener => under(entry),
+        Shared::Mail => domain == entry,
+        Shared::MailBrand => !private && brand == entry,
+        Shared::Builder => host != entry && under(entry),
+    })
 }
 
 /// A domain as it is stored: the host alone, lower case, without scheme, credentials, `www.`,
@@ -556,6 +627,94 @@ mod tests {
             assert_eq!(d(shared), None, "{shared}");
             assert_eq!(any(shared), None, "{shared}");
         }
+    }
+
+    /// What each entry of [`SHARED_HOSTS`] must do, tried on values of its own: every entry is
+    /// tested, and a failure names it.
+    #[test]
+    fn every_shared_host_gives_no_key_where_its_rule_says() {
+        for &(entry, how) in SHARED_HOSTS {
+            let none = |raw: String| {
+                assert_eq!(d(&raw), None, "{entry} ({how:?}): {raw}");
+                assert_eq!(any(&raw), None, "{entry} ({how:?}): {raw}");
+            };
+            let ordinary = |raw: String| assert!(d(&raw).is_some(), "{entry} ({how:?}): {raw} is an ordinary domain");
+            match how {
+                Shared::Pages => {
+                    none(format!("https://www.{entry}/acme"));
+                    none(format!("{entry}/beta-inc"));
+                    ordinary(entry.to_string());
+                    ordinary(format!("https://{entry}/"));
+                }
+                Shared::Hosted => {
+                    none(format!("https://{entry}/view/acme"));
+                    none(entry.to_string());
+                }
+                Shared::Mail => {
+                    none(format!("ana@{entry}"));
+                    none(entry.to_string());
+                    none(format!("https://mail.{entry}/"));
+                }
+                Shared::MailBrand => {
+                    for suffix in ["com", "es", "co.uk", "de", "com.mx"] {
+                        none(format!("ana@{entry}.{suffix}"));
+                    }
+                    ordinary(format!("{entry}-inc.com"));
+                }
+                Shared::Shortener => {
+                    none(format!("https://{entry}/3xYzAb"));
+                    none(format!("http://www.{entry}/acme?utm=x"));
+                    none(entry.to_string());
+                }
+                Shared::Builder => {
+                    none(format!("https://acme.{entry}/"));
+                    none(format!("www.beta-studio.{entry}/about"));
+                    none(format!("shop.acme.{entry}"));
+                    ordinary(entry.to_string());
+                    ordinary(format!("https://www.{entry}/pricing"));
+                    // Listed because the Public Suffix List does not separate its sites: when it
+                    // does, the entry is no longer needed.
+                    assert_eq!(
+                        psl::domain(format!("acme.{entry}").as_bytes()).map(|dom| dom.as_bytes().to_vec()),
+                        Some(entry.as_bytes().to_vec()),
+                        "{entry} now has a Public Suffix List entry: its sites stay apart without this one"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_shared_host_list_has_no_repeats_and_holds_the_contract_minimum() {
+        let mut hosts: Vec<&str> = SHARED_HOSTS.iter().map(|(h, _)| *h).collect();
+        hosts.sort();
+        let count = hosts.len();
+        hosts.dedup();
+        assert_eq!(hosts.len(), count, "an entry is listed twice");
+        let of = |kind: Shared| SHARED_HOSTS.iter().filter(|(_, k)| *k == kind).count();
+        assert!(of(Shared::Shortener) >= 10, "at least the ten most used link shorteners");
+        assert!(of(Shared::Builder) >= 10);
+        for host in ["bit.ly", "tinyurl.com", "t.co", "ow.ly", "buff.ly", "is.gd", "rebrand.ly", "cutt.ly", "goo.gl", "tiny.cc"] {
+            assert_eq!(SHARED_HOSTS.iter().find(|(h, _)| *h == host).map(|(_, k)| *k), Some(Shared::Shortener), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_shortened_link_and_a_builder_site_name_no_company() {
+        // Two companies whose records carry a shortened link, or a site on one builder, would
+        // otherwise share the key of the shortener or the builder, and be made one.
+        assert_eq!(d("https://bit.ly/acme-2024"), None);
+        assert_eq!(d("https://bit.ly/beta-q3"), None);
+        assert_eq!(d("https://acme.squarespace.com"), None);
+        assert_eq!(d("https://beta.squarespace.com/contact"), None);
+        assert_eq!(d("https://acme.wordpress.com/"), None);
+        // Sites with a Public Suffix List entry were already apart, each with its own key.
+        assert_eq!(d("acme.wixsite.com"), some("acme.wixsite.com"));
+        assert_ne!(d("acme.webflow.io"), d("beta.webflow.io"));
+        // Look-alikes of listed hosts are ordinary.
+        assert_eq!(d("bit.ly.acme.com"), some("acme.com"));
+        assert_eq!(d("notsquarespace.com"), some("notsquarespace.com"));
+        assert_eq!(d("acme-squarespace.com"), some("acme-squarespace.com"));
     }
 
     #[test]

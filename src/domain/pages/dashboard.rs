@@ -17,7 +17,7 @@ use super::html::{url_encode, Html};
 use super::layout::{grouped, page, when, Shell};
 use super::merge::duplicates_section;
 use super::edit::Notice;
-use super::record::{about_links, activity_item, record_href, shown_identity, task_summary, Activity, Task};
+use super::parts::{about_links, activity_item, record_href, shown_identity, task_summary, Activity, Task};
 use crate::domain::merge::DuplicateGroup;
 use crate::domain::record::{search_fold, RecordKind};
 

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::form::Forms;
 use super::html::{url_encode, Html};
 use super::layout::{grouped, label, page, Shell};
-use super::record::{record_href, shown_identity};
+use super::parts::{record_href, shown_identity};
 use crate::domain::import::columns::{examples, Target};
 use crate::domain::import::{ImportFile, Mapping, Part, Tally, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, SAMPLES};
 use crate::domain::record::RecordKind;

@@ -5,8 +5,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use serde::{Deserialize, Deserializer};
+
 use super::html::Html;
-use super::work::WorkCounts;
 
 /// The only stylesheet, inline so a page is one response. Plain CSS that reads on a phone: one
 /// column, tables that scroll sideways when they must, long values that wrap anywhere while labels,
@@ -67,6 +68,34 @@ ul.counts-nav{list-style:none;margin:.4rem 0 1rem;padding:0;display:flex;flex-wr
 .stack tr,.work tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}\
 .stack td,.work td{display:block;border:0;padding:.1rem .2rem}.stack td[data-label]::before,.work td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}\
 .work td[data-label=Actions]::before,.work td[data-label=Task]::before{content:none}}";
+
+/// A count as the store answers it: D1 gives every number as a JavaScript number, SQLite an
+/// integer.
+fn count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = f64::deserialize(d)?;
+    Ok(if n.is_finite() && n > 0.0 { n as usize } else { 0 })
+}
+
+/// How many open tasks the person has in each group: the row of `WORK_COUNTS`, and the `counts`
+/// column of `WORK_PAGE`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct WorkCounts {
+    #[serde(deserialize_with = "count")]
+    pub overdue: usize,
+    #[serde(deserialize_with = "count")]
+    pub today: usize,
+    #[serde(deserialize_with = "count")]
+    pub upcoming: usize,
+    #[serde(deserialize_with = "count")]
+    pub undated: usize,
+}
+
+impl WorkCounts {
+    /// Every open task of the person.
+    pub fn total(&self) -> usize {
+        self.overdue + self.today + self.upcoming + self.undated
+    }
+}
 
 /// What the frame of every page shows around its content: the stylesheet's nonce, who is signed
 /// in, their open tasks, and the search box.

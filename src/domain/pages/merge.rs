@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::html::{url_encode, Html};
 use super::layout::{label, page, value_text, when, Shell};
-use super::record::{record_href, shown_name};
+use super::parts::{record_href, shown_name};
 use crate::domain::merge::{DuplicateGroup, MAX_MERGED};
 use crate::domain::record::{display_name, RecordKind, RecordRow, EXTERNAL_ID};
 

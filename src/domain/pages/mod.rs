@@ -16,6 +16,7 @@ pub mod html;
 pub mod import;
 pub mod layout;
 pub mod merge;
+pub mod parts;
 pub mod record;
 pub mod record_forms;
 pub mod work;
@@ -23,7 +24,7 @@ pub mod work;
 pub use auth::{sign_in, Person, Refusal, SignIn, CHALLENGE};
 pub use dashboard::{Dashboard, DashboardQuery, DashboardRow, List, Settings};
 pub use layout::Shell;
-pub use work::WorkCounts;
+pub use layout::WorkCounts;
 pub use record::{RecordPage, RecordRow};
 
 /// Where an old page address lives now: the same path under `/view/` (`/` is the dashboard,

@@ -4,17 +4,16 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::html::{mail_address, url_encode, web_url, Html};
+use super::html::{mail_address, web_url, Html};
 use super::layout::{label, page, truncate, value_text, when, Shell};
 use super::edit::{FormState, Notice};
 use super::form::Forms;
 use super::merge::{duplicates_section, MergeNotice};
+use super::parts::{activity_item, actor_text, optional, record_href, shown_identity, shown_name, task_summary, Activity, Linked, Owner, Task};
 use super::work::{task_actions, TaskRef};
 use crate::domain::merge::DuplicateGroup;
-use crate::domain::record::{display_name, RecordKind, EXTERNAL_ID};
+use crate::domain::record::{RecordKind, EXTERNAL_ID};
 
-/// Longest activity body shown; a longer one is cut with `…` (the API has the whole text).
-const MAX_BODY_CHARS: usize = 4_000;
 /// Longest old or new value shown in the history.
 const MAX_HISTORY_VALUE_CHARS: usize = 300;
 
@@ -44,66 +43,6 @@ pub struct RecordRow {
     pub users: Option<String>,
 }
 
-/// Another record, as a link.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Linked {
-    pub id: String,
-    pub name: String,
-    /// For associations: the contact's primary company.
-    #[serde(default)]
-    pub primary: bool,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Owner {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Task {
-    pub id: String,
-    pub subject: String,
-    pub description: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub priority: Option<String>,
-    pub status: Option<String>,
-    pub due_date: Option<String>,
-    pub completed: bool,
-    pub completed_at: Option<String>,
-    /// The user the task is assigned to.
-    #[serde(default)]
-    pub owner_id: Option<String>,
-    #[serde(default)]
-    pub owner_name: Option<String>,
-    pub contact_id: Option<String>,
-    pub contact_name: Option<String>,
-    pub company_id: Option<String>,
-    pub company_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Activity {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub subject: Option<String>,
-    pub body: Option<String>,
-    pub direction: Option<String>,
-    pub occurred_at: String,
-    pub contact_id: Option<String>,
-    pub contact_name: Option<String>,
-    pub company_id: Option<String>,
-    pub company_name: Option<String>,
-    /// The user the activity is attributed to (its `ownerId`), when that is a stored user.
-    #[serde(default)]
-    pub owner_name: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
@@ -118,6 +57,14 @@ pub struct Change {
     /// Who made the change: a person's email, `dashboard`, or `api`.
     #[serde(default)]
     pub actor: Option<String>,
+    /// `false` on a value sent and not applied: a deduplicated create kept the stored value
+    /// (`old`, `new`) and this is what it sent (`sent`).
+    #[serde(default = "applied")]
+    pub applied: bool,
+}
+
+fn applied() -> bool {
+    true
 }
 
 /// Everything a record page shows.
@@ -419,6 +366,15 @@ impl RecordPage {
                 h.raw("</td><td data-label=\"Field\">").text(&change.field).raw("</td><td data-label=\"Old\">");
                 history_value(h, change.old.as_deref());
                 h.raw("</td><td data-label=\"New\">");
+                if !change.applied {
+                    // A value sent and kept out: the stored value stayed; say so, and show what
+                    // was sent, for a person to apply it with the edit form if it is right.
+                    h.raw("<strong>Sent, not applied:</strong> ");
+                    history_value(h, change.sent.as_deref());
+                    h.raw("<br><span class=\"mute\">the stored value was kept</span>");
+                    h.raw("</td></tr>");
+                    continue;
+                }
                 history_value(h, change.new.as_deref());
                 if let Some(sent) = change.sent.as_deref() {
                     h.raw("<br><span class=\"mute\">as sent:</span> ");
@@ -433,91 +389,6 @@ impl RecordPage {
     }
 }
 
-/// Who made a change, in words: a person's email, "the API", or "the shared password".
-pub fn actor_text(actor: Option<&str>) -> &str {
-    match actor {
-        None | Some("api") => "API",
-        Some("dashboard") => "Shared password",
-        Some(person) => person,
-    }
-}
-
-/// The path of a record's page.
-pub fn record_href(kind: RecordKind, id: &str) -> String {
-    let segment = match kind {
-        RecordKind::Contact => "contact",
-        RecordKind::Company => "company",
-    };
-    format!("/view/{segment}/{}", url_encode(id))
-}
-
-/// What a page calls a record: its name; without one, what identifies it (a contact's email,
-/// LinkedIn profile or phone; a company's domain, website, LinkedIn page or phone); without any,
-/// "(contact without a name)".
-pub fn shown_identity(kind: RecordKind, fields: &Map<String, Value>) -> String {
-    let name = display_name(kind, fields);
-    if !name.trim().is_empty() {
-        return name;
-    }
-    let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty());
-    if let Some(url) = text("linkedinUrl") {
-        // The profile's path says who it is; the scheme and host say nothing.
-        let path = url.split_once("linkedin.com/").map_or(url, |(_, path)| path).trim_end_matches('/');
-        return format!("LinkedIn: {path}");
-    }
-    if let Some(phone) = text("phone") {
-        return phone.to_string();
-    }
-    format!("({} without a name)", kind.noun().to_lowercase())
-}
-
-/// A display name, or a placeholder for a record that has none.
-pub fn shown_name(name: &str) -> &str {
-    if name.trim().is_empty() {
-        "(no name)"
-    } else {
-        name
-    }
-}
-
-/// What a task or an activity is about: a link to each live record it names, and the deleted
-/// ones as plain text (their pages answer `404`). `skip` leaves out the page's own kind; `sep`
-/// goes between the records, and before the first too when `lead`.
-pub fn about_links(
-    h: &mut Html,
-    about: [(RecordKind, &Option<String>, &Option<String>); 2],
-    skip: Option<RecordKind>,
-    sep: &'static str,
-    lead: bool,
-) {
-    let mut first = true;
-    for (kind, id, name) in about {
-        let Some(id) = id else { continue };
-        if Some(kind) == skip {
-            continue;
-        }
-        if lead || !first {
-            h.raw(sep);
-        }
-        first = false;
-        match name {
-            Some(name) => {
-                h.link(&record_href(kind, id), shown_name(name));
-            }
-            None => {
-                h.raw("<span class=\"mute\">").text(kind.noun()).raw(" (deleted)</span>");
-            }
-        }
-    }
-}
-
-fn optional(h: &mut Html, text: Option<&str>) {
-    match text.filter(|t| !t.trim().is_empty()) {
-        Some(t) => h.text(t),
-        None => h.raw("<span class=\"mute\">—</span>"),
-    };
-}
-
 /// "Showing the first/latest N of M." under a list that was cut at the list limit.
 fn more_note(h: &mut Html, which: &'static str, shown: usize, total: usize) {
     if total > shown {
@@ -530,45 +401,6 @@ fn history_value(h: &mut Html, value: Option<&str>) {
         Some(v) => h.element("<code>", &truncate(v, MAX_HISTORY_VALUE_CHARS), "</code>"),
         None => h.raw("<span class=\"mute\">—</span>"),
     };
-}
-
-/// A task's subject, type and description; also what it is about, when that is another record.
-pub fn task_summary(h: &mut Html, task: &Task) {
-    h.element("<strong>", &task.subject, "</strong>");
-    if let Some(kind) = task.kind.as_deref().filter(|k| !k.is_empty()) {
-        h.raw("<span class=\"badge\">").text(kind).raw("</span>");
-    }
-    if let Some(description) = task.description.as_deref().filter(|d| !d.trim().is_empty()) {
-        h.raw("<br>").text(&truncate(description, MAX_BODY_CHARS));
-    }
-}
-
-/// One activity of a timeline. On a record's own page (`page_kind`) the record itself is not
-/// named again.
-pub fn activity_item(h: &mut Html, activity: &Activity, page_kind: Option<RecordKind>) {
-    let (class, arrow) = match activity.direction.as_deref() {
-        Some("INBOUND") => ("in", "← Inbound"),
-        Some("OUTBOUND") => ("out", "→ Outbound"),
-        _ => ("", "·"),
-    };
-    h.raw("<li class=\"").raw(class).raw("\"><span class=\"dir\">").raw(arrow).raw("</span> ");
-    h.element("<strong>", &activity.kind, "</strong>");
-    h.raw(" <span class=\"mute\">").text(&when(&activity.occurred_at)).raw("</span>");
-    if let Some(owner) = activity.owner_name.as_deref().filter(|n| !n.trim().is_empty()) {
-        h.raw(" <span class=\"by\">by ").text(owner).raw("</span>");
-    }
-    let about = [
-        (RecordKind::Contact, &activity.contact_id, &activity.contact_name),
-        (RecordKind::Company, &activity.company_id, &activity.company_name),
-    ];
-    about_links(h, about, page_kind, " · ", true);
-    if let Some(subject) = activity.subject.as_deref().filter(|s| !s.trim().is_empty()) {
-        h.element("<p>", subject, "</p>");
-    }
-    if let Some(body) = activity.body.as_deref().filter(|b| !b.trim().is_empty()) {
-        h.element("<p class=\"body\">", &truncate(body, MAX_BODY_CHARS), "</p>");
-    }
-    h.raw("</li>");
 }
 
 #[cfg(test)]
@@ -651,6 +483,22 @@ mod tests {
             assert!(html.contains(&format!("<th>{}</th>", label(spec.name))), "{}", spec.name);
         }
         assert!(html.contains("<th>Title</th><td><span class=\"mute\">—</span>"));
+    }
+
+    #[test]
+    fn a_value_sent_and_not_applied_is_shown_as_such() {
+        let mut r = row(RecordKind::Company);
+        r.history = Some(
+            json!([{"field": "industry", "old": "\"Financial Services\"", "new": "\"Financial Services\"", "at": "2024-01-02T09:00:00.000Z",
+                    "requestId": "req_2", "sent": "\"Fintech\"", "applied": false, "actor": "api"}])
+            .to_string(),
+        );
+        let html = RecordPage::from_row(RecordKind::Company, r).render(&Shell::bare("n"));
+        assert!(html.contains("<strong>Sent, not applied:</strong> <code>&quot;Fintech&quot;</code>"), "{html}");
+        assert!(html.contains("the stored value was kept"));
+        assert!(html.contains("<td data-label=\"Old\"><code>&quot;Financial Services&quot;</code>"));
+        // An ordinary change reads as before.
+        assert!(!rendered(RecordKind::Contact).contains("not applied"));
     }
 
     fn with_forms(kind: RecordKind, state: Option<FormState>) -> String {

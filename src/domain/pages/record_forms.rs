@@ -10,7 +10,8 @@ use super::edit::{editable_fields, form_text, other_input, FormName, LOGGED_TYPE
 use super::html::Html;
 use super::layout::label;
 use super::form::Forms;
-use super::record::{record_href, Owner, RecordPage};
+use super::parts::{record_href, Owner};
+use super::record::RecordPage;
 use crate::domain::record::{FieldType, RecordKind};
 
 /// Task types and priorities the create form offers (the API takes any text; these are the ones

@@ -25,12 +25,12 @@
 //! Each also carries `shown`, the stored value of the field it edits as the page showed it, so a
 //! save over someone else's change of that field can be refused (API.md §9, "No lost update").
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::form::Forms;
 use super::html::{url_encode, Html};
-use super::layout::{grouped, when};
-use super::record::{about_links, task_summary, Owner, Task};
+use super::layout::{grouped, when, WorkCounts};
+use super::parts::{about_links, task_summary, Owner, Task};
 use crate::domain::normalize::normalize_email;
 use crate::domain::record::RecordKind;
 use crate::domain::time::Timestamp;
@@ -81,34 +81,6 @@ pub fn due_from_date(date: &str, shown: Option<&str>) -> Option<String> {
         _ => DAY_MS - 1,
     };
     Some(Timestamp::from_millis(day.millis() + time_of_day).to_rfc3339())
-}
-
-/// A count as the store answers it: D1 gives every number as a JavaScript number, SQLite an
-/// integer.
-fn count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    let n = f64::deserialize(d)?;
-    Ok(if n.is_finite() && n > 0.0 { n as usize } else { 0 })
-}
-
-/// How many open tasks the person has in each group: the row of `WORK_COUNTS`, and the `counts`
-/// column of `WORK_PAGE`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub struct WorkCounts {
-    #[serde(deserialize_with = "count")]
-    pub overdue: usize,
-    #[serde(deserialize_with = "count")]
-    pub today: usize,
-    #[serde(deserialize_with = "count")]
-    pub upcoming: usize,
-    #[serde(deserialize_with = "count")]
-    pub undated: usize,
-}
-
-impl WorkCounts {
-    /// Every open task of the person.
-    pub fn total(&self) -> usize {
-        self.overdue + self.today + self.upcoming + self.undated
-    }
 }
 
 /// The row of `WORK_COUNTS`: the person's user (JSON `{id, name, email}`, NULL when their email

@@ -6,7 +6,10 @@
 //! 1. an item that failed to parse, or names an owner or parent that does not exist, fails alone;
 //! 2. an externalId seen earlier in the request is that earlier item's record, whatever the keys;
 //! 3. with dedupe on, the item is decided against the candidates (see [`decide`]); a stored
-//!    record it matches that has no externalId yet is linked to the item's, once;
+//!    record it matches that has no externalId yet is linked to the item's, once; what the item
+//!    carried is merged into it under `CREATE_MERGE`, and each value sent that the merge kept out
+//!    (the stored one differs and stays) is listed for the answer (`keptFields`) and kept in
+//!    history as sent, marked not applied: never dropped silently;
 //! 4. otherwise it is a new record.
 //!
 //! With dedupe on, the write is guarded: it fails when another request created a record holding
@@ -15,7 +18,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 use std::collections::BTreeMap;
 
@@ -23,7 +27,7 @@ use super::{record_refs, ExternalLink, KeyGuard, RecordChange, RecordWrite, Touc
 use crate::domain::config::{AmbiguousMatch, CreateMerge, FieldPolicy};
 use crate::domain::error::ItemError;
 use crate::domain::matching::MatchRule;
-use crate::domain::record::{apply_update, Change, KeySet, NewRecord, RecordKind, RecordUpdate, StoredRecord, LAST_ACTIVITY};
+use crate::domain::record::{apply_update, Change, Kept, KeySet, NewRecord, RecordKind, RecordUpdate, StoredRecord, LAST_ACTIVITY};
 use crate::domain::refs::{Known, RefFields, Refs};
 use crate::domain::sync::{ambiguity_message, decide, lookup_keys, Candidate, CandidatePool, Decision, MatchedBy};
 
@@ -61,8 +65,17 @@ pub enum Created {
     /// Created by this request (unless the write finds its externalId taken meanwhile).
     New { id: String },
     /// The same as a stored record, or as an earlier item of this request; `merged` names the
-    /// fields the item's values changed on the stored record (`CREATE_MERGE`).
-    Same { id: String, by: MatchedBy, merged: Vec<String> },
+    /// fields the item's values changed on the stored record (`CREATE_MERGE`), `kept` those whose
+    /// value it sent differs from the stored one, which stays.
+    Same { id: String, by: MatchedBy, merged: Vec<String>, kept: Vec<String> },
+}
+
+/// The values an item sent that a deduplicated create kept out of the stored record `id`: the
+/// history keeps each as sent, marked not applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeptWrite {
+    pub id: String,
+    pub kept: Vec<Kept>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +85,8 @@ pub struct CreatePlan {
     pub inserts: Vec<RecordWrite>,
     /// Stored records the items matched, with the fields the items brought merged in.
     pub merges: Vec<RecordChange>,
+    /// The values sent that the merges kept out, per stored record.
+    pub kept: Vec<KeptWrite>,
     pub links: Vec<ExternalLink>,
     /// Present when dedupe is on and something is written.
     pub guard: Option<KeyGuard>,
@@ -81,7 +96,7 @@ pub struct CreatePlan {
 
 impl CreatePlan {
     pub fn writes_nothing(&self) -> bool {
-        self.inserts.is_empty() && self.links.is_empty() && self.merges.is_empty()
+        self.inserts.is_empty() && self.links.is_empty() && self.merges.is_empty() && self.kept.is_empty()
     }
 
     /// What the write's reference guard checks again: the owners and parents of the new records
@@ -114,6 +129,7 @@ pub fn plan_create(
         outcomes: Vec::with_capacity(items.len()),
         inserts: Vec::new(),
         merges: Vec::new(),
+        kept: Vec::new(),
         links: Vec::new(),
         guard: None,
         touched: Vec::new(),
@@ -137,7 +153,7 @@ pub fn plan_create(
         }
         let ext = record.external_id.as_deref();
         if let Some(id) = ext.and_then(|e| by_external.get(e)) {
-            plan.outcomes.push(Ok(Created::Same { id: id.clone(), by: MatchedBy::ExternalId, merged: Vec::new() }));
+            plan.outcomes.push(Ok(Created::Same { id: id.clone(), by: MatchedBy::ExternalId, merged: Vec::new(), kept: Vec::new() }));
             continue;
         }
         let keys = KeySet::of(kind, &record.fields);
@@ -153,11 +169,18 @@ pub fn plan_create(
                     }
                 }
                 // What the item carried is merged into the stored record it matched.
-                let fields = match (candidate, by) {
+                let (fields, kept) = match (candidate, by) {
                     (Some(c), MatchedBy::Term(_)) => merge_into(settings, &mut merged, c, record),
-                    _ => Vec::new(),
+                    _ => (Vec::new(), Vec::new()),
                 };
-                Ok(Created::Same { id, by, merged: fields })
+                let kept_names = kept.iter().map(|k| k.field.clone()).collect();
+                if !kept.is_empty() {
+                    match plan.kept.iter_mut().find(|w| w.id == id) {
+                        Some(write) => write.kept.extend(kept),
+                        None => plan.kept.push(KeptWrite { id: id.clone(), kept }),
+                    }
+                }
+                Ok(Created::Same { id, by, merged: fields, kept: kept_names })
             }
             Decision::Ambiguous { term, candidates } => Err(ItemError::ambiguous(format!(
                 "{}; not created (candidates: {})",
@@ -189,13 +212,11 @@ pub fn plan_create(
         if m.changes.is_empty() {
             continue;
         }
+        let mut write = RecordChange::rewrite(kind, id, &m.stored_fields, m.record.fields, m.record.properties, m.base, m.changes);
+        write.record = write.record.with_last_activity(m.last_activity);
+        plan.touched.push(KeySet::of(kind, &write.record.fields));
         plan.touched.push(m.old_keys);
-        plan.touched.push(KeySet::of(kind, &m.record.fields));
-        plan.merges.push(RecordChange {
-            record: RecordWrite::of(kind, id, None, m.record.fields, m.record.properties).with_last_activity(m.last_activity),
-            base: m.base,
-            changes: m.changes,
-        });
+        plan.merges.push(write);
     }
     if dedupe && !plan.writes_nothing() {
         let anchors = lookup_keys(rule, plan.touched.iter()).into_iter().map(|(f, k)| (f.name(), k)).collect();
@@ -207,6 +228,8 @@ pub fn plan_create(
 /// A stored record as the merges of this request leave it.
 struct Merged {
     record: StoredRecord,
+    /// The fields as stored, before this request's merges.
+    stored_fields: Map<String, Value>,
     base: String,
     old_keys: KeySet,
     last_activity: Option<String>,
@@ -214,10 +237,11 @@ struct Merged {
 }
 
 /// Merges `record` into the stored candidate `c` under `CREATE_MERGE` (on top of the earlier
-/// items' merges), and answers the names of the fields it changed.
-fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merged>, c: &Candidate, record: &NewRecord) -> Vec<String> {
+/// items' merges), and answers the names of the fields it changed and the values it sent that
+/// were kept out (with `none`, every value that differs from the stored one).
+fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merged>, c: &Candidate, record: &NewRecord) -> (Vec<String>, Vec<Kept>) {
     let policy: BTreeMap<String, FieldPolicy> = match settings.merge {
-        CreateMerge::None => return Vec::new(),
+        CreateMerge::None => record.fields.keys().chain(record.properties.keys()).map(|name| (name.clone(), FieldPolicy::Ignore)).collect(),
         CreateMerge::Overwrite => settings.policy.clone(),
         CreateMerge::FillEmpty => record
             .fields
@@ -231,6 +255,7 @@ fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merge
     };
     let state = merged.entry(c.id.clone()).or_insert_with(|| Merged {
         record: c.stored(),
+        stored_fields: c.fields.clone(),
         base: c.updated_at.clone().unwrap_or_default(),
         old_keys: c.keys.clone(),
         last_activity: None,
@@ -245,6 +270,9 @@ fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merge
         sent: record.sent.clone(),
     };
     let applied = apply_update(&state.record, &update, &policy);
+    if settings.merge == CreateMerge::None {
+        return (Vec::new(), applied.kept);
+    }
     let mut names: Vec<String> = applied.changes.iter().map(|ch| ch.field.clone()).collect();
     let current = state.last_activity.as_ref().or(c.last_activity_at.as_ref());
     if let Some(sent) = record.last_activity.as_ref().filter(|s| current.is_none_or(|d| d < *s)) {
@@ -256,7 +284,7 @@ fn merge_into(settings: &CreateSettings<'_>, merged: &mut BTreeMap<String, Merge
     state.record.properties = applied.properties;
     state.changes.extend(applied.changes);
     names.dedup();
-    names
+    (names, applied.kept)
 }
 
 /// The answer of a create: `{results, errors}` in request order. `external_ids` are the items'
@@ -283,11 +311,14 @@ pub fn answer_create(rule: &MatchRule, plan: &CreatePlan, external_ids: &[Value]
                 }
                 _ => json!({"externalId": ext, "crmId": id, "created": true}),
             },
-            Ok(Created::Same { id, by, merged }) => {
+            Ok(Created::Same { id, by, merged, kept }) => {
                 let id = resolved.get(id).unwrap_or(id);
                 let mut result = json!({"externalId": ext, "crmId": id, "created": false, "matchedBy": by.label(rule)});
                 if !merged.is_empty() {
                     result["updatedFields"] = json!(merged);
+                }
+                if !kept.is_empty() {
+                    result["keptFields"] = json!(kept);
                 }
                 result
             }
@@ -316,12 +347,15 @@ mod tests {
         }
     }
 
+    /// A stored company holding the domain of its key, as a stored record does.
     fn stored(id: &str, keys: &[(MatchField, &str)], ext: &[&str]) -> Candidate {
+        let domain = keys.iter().find(|(f, _)| *f == MatchField::Domain).map(|(_, k)| json!({"domain": k}));
         Candidate {
             id: id.into(),
             keys: KeySet::new(keys.iter().map(|(f, k)| (*f, k.to_string()))),
             external_ids: ext.iter().map(|e| e.to_string()).collect(),
             updated_at: Some("2024-01-01T00:00:00.000Z".into()),
+            fields: domain.and_then(|d| d.as_object().cloned()).unwrap_or_default(),
             ..Candidate::default()
         }
     }
@@ -363,8 +397,8 @@ mod tests {
         assert_eq!(m.record.fields["industry"], "Software", "an empty one is filled, by the first item");
         assert_eq!(m.record.fields["employeeCount"], 50);
         assert_eq!(m.record.properties["tier"], "gold");
-        assert_eq!(p.outcomes[0], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec!["industry".into(), "properties.tier".into()] }));
-        assert!(matches!(&p.outcomes[1], Ok(Created::Same { merged, .. }) if merged == &vec!["employeeCount".to_string()]));
+        assert_eq!(p.outcomes[0], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec!["industry".into(), "properties.tier".into()], kept: vec!["name".into()] }));
+        assert!(matches!(&p.outcomes[1], Ok(Created::Same { merged, kept, .. }) if merged == &vec!["employeeCount".to_string()] && kept == &vec!["industry".to_string()]));
         let a = answer_create(&MatchRule::parse(RecordKind::Company, "domain").unwrap(), &p, &[json!("e1"), json!("e2")], &HashMap::new());
         assert_eq!(a["results"][0]["updatedFields"], json!(["industry", "properties.tier"]));
         // overwrite: the update's policy; none: nothing.
@@ -383,9 +417,36 @@ mod tests {
         let mut linked = acme();
         linked.external_ids = vec!["e1".into()];
         let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), json!([{"externalId": "e1", "industry": "Software"}]), vec![linked]);
-        assert!(p.merges.is_empty(), "an externalId names the record; it is not an export to merge");
+        assert!(p.merges.is_empty() && p.kept.is_empty(), "an externalId names the record; it is not an export to merge");
+        assert!(p.writes_nothing());
+        let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), json!([{"domain": "acme.com", "name": "Acme"}]), vec![acme()]);
+        assert!(p.writes_nothing(), "the values sent are the stored ones");
+    }
+
+    #[test]
+    fn a_value_sent_and_kept_out_is_answered_and_written_to_history_never_dropped() {
+        let rule = MatchRule::parse(RecordKind::Company, "domain").unwrap();
+        let body = json!([{"externalId": "e1", "domain": "https://www.acme.com/", "name": "Other name", "industry": "Fintech"}]);
+        let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), body.clone(), vec![acme()]);
+        // The domain is the stored one; the empty industry is filled; the name stays and is kept.
+        assert_eq!(p.outcomes[0], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec!["industry".into()], kept: vec!["name".into()] }));
+        assert_eq!(p.kept, vec![KeptWrite { id: "co_old".into(), kept: vec![Kept { field: "name".into(), stored: Some(json!("Acme")), sent: json!("Other name") }] }]);
+        let a = answer_create(&rule, &p, &[json!("e1")], &HashMap::new());
+        assert_eq!(a["results"][0]["keptFields"], json!(["name"]));
+        assert_eq!(a["results"][0]["updatedFields"], json!(["industry"]));
+        // Only kept values: nothing merged, and still written (to history).
         let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), json!([{"domain": "acme.com", "name": "Other name"}]), vec![acme()]);
-        assert!(p.merges.is_empty() && p.writes_nothing());
+        assert!(p.merges.is_empty() && !p.writes_nothing());
+        // CREATE_MERGE=none merges nothing and keeps every value that differs.
+        let p = merging(CreateMerge::None, &BTreeMap::new(), body, vec![acme()]);
+        assert!(p.merges.is_empty());
+        let kept: Vec<&str> = p.kept[0].kept.iter().map(|k| k.field.as_str()).collect();
+        assert_eq!(kept, vec!["industry", "name"]);
+        // Two items kept out of one record: one write for the record.
+        let two = json!([{"domain": "acme.com", "name": "One"}, {"domain": "acme.com", "name": "Two"}]);
+        let p = merging(CreateMerge::FillEmpty, &BTreeMap::new(), two, vec![acme()]);
+        assert_eq!(p.kept.len(), 1);
+        assert_eq!(p.kept[0].kept.iter().map(|k| k.sent.clone()).collect::<Vec<_>>(), vec![json!("One"), json!("Two")]);
     }
 
     #[test]
@@ -399,8 +460,8 @@ mod tests {
         let p = plan(&rule, dedupe, amb, body, vec![], &Known::default());
         assert_eq!(p.inserts.len(), 1);
         assert_eq!(p.outcomes[0], Ok(Created::New { id: "co_new1".into() }));
-        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0), merged: vec![] }), "same domain");
-        assert_eq!(p.outcomes[2], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::ExternalId, merged: vec![] }), "same externalId");
+        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0), merged: vec![], kept: vec![] }), "same domain");
+        assert_eq!(p.outcomes[2], Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::ExternalId, merged: vec![], kept: vec![] }), "same externalId");
         assert!(p.links.is_empty(), "a record this request creates is never linked again");
     }
 
@@ -421,7 +482,7 @@ mod tests {
         let p = plan(&rule, dedupe, amb, body, vec![stored("co_old", &[(MatchField::Domain, "acme.com")], &[])], &Known::default());
         assert!(p.inserts.is_empty());
         assert_eq!(p.links, vec![ExternalLink { id: "co_old".into(), external_id: "e1".into() }]);
-        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec![] }));
+        assert_eq!(p.outcomes[1], Ok(Created::Same { id: "co_old".into(), by: MatchedBy::Term(0), merged: vec![], kept: vec![] }));
         assert_eq!(
             p.refs(RecordKind::Company),
             vec![Refs { contact: None, company: Some("co_old"), owner: None }],
@@ -477,7 +538,7 @@ mod tests {
         let (rule, amb, dedupe) = companies(true);
         let body = json!([{"externalId": 7, "domain": "a.com"}, {"externalId": "e2", "domain": "nope"}, 5]);
         let mut p = plan(&rule, dedupe, amb, body.clone(), vec![], &Known::default());
-        p.outcomes[1] = Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0), merged: vec![] });
+        p.outcomes[1] = Ok(Created::Same { id: "co_new1".into(), by: MatchedBy::Term(0), merged: vec![], kept: vec![] });
         let sent: Vec<Value> = body.as_array().unwrap().iter().map(|v| v.get("externalId").cloned().unwrap_or(Value::Null)).collect();
         let resolved: HashMap<String, String> = [("co_new1".to_string(), "co_theirs".to_string())].into();
         let a = answer_create(&rule, &p, &sent, &resolved);

@@ -14,7 +14,7 @@ mod create;
 mod sync;
 mod update;
 
-pub use create::{answer_create, plan_create, CreatePlan, CreateSettings, Created};
+pub use create::{answer_create, plan_create, CreatePlan, CreateSettings, Created, KeptWrite};
 pub use sync::{answer_sync, plan_sync, SyncItem, SyncPlan, Synced};
 pub use update::{answer_update, plan_update, to_survivors, update_external_ids, update_ids, update_refs, UpdateOutcome, UpdatePlan};
 
@@ -22,7 +22,7 @@ pub use update::{answer_update, plan_update, to_survivors, update_external_ids, 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::record::{display_name, match_keys, search_text, Change, KeySet, RecordKind};
+use super::record::{display_name, key_fields, listing_fields, search_text, Change, KeySet, RecordKind};
 use super::refs::Refs;
 
 /// One contact or company as the store writes it (created or updated).
@@ -50,13 +50,20 @@ pub struct RecordWrite {
 
 impl RecordWrite {
     pub fn of(kind: RecordKind, id: String, external_id: Option<String>, fields: Map<String, Value>, properties: Map<String, Value>) -> RecordWrite {
+        let keys = KeySet::of(kind, &fields);
+        RecordWrite::with_keys(kind, id, external_id, fields, properties, &keys, true)
+    }
+
+    /// A write whose keys are `keys`, and whose display name and search text are derived from
+    /// its fields when `listing` (left empty otherwise: see [`RecordChange::relist`]).
+    fn with_keys(kind: RecordKind, id: String, external_id: Option<String>, fields: Map<String, Value>, properties: Map<String, Value>, keys: &KeySet, listing: bool) -> RecordWrite {
         let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_string);
         RecordWrite {
-            keys: match_keys(kind, &fields).into_iter().map(|(field, key)| (field.name(), key)).collect(),
+            keys: keys.as_slice().iter().map(|(field, key)| (field.name(), key.clone())).collect(),
             owner_id: text("ownerId"),
             parent_id: text("parentCrmId"),
-            display_name: display_name(kind, &fields),
-            search_text: search_text(kind, &fields),
+            display_name: if listing { display_name(kind, &fields) } else { String::new() },
+            search_text: if listing { search_text(kind, &fields) } else { String::new() },
             last_activity_at: None,
             sent: Map::new(),
             id,
@@ -96,6 +103,45 @@ pub struct RecordChange {
     pub record: RecordWrite,
     pub base: String,
     pub changes: Vec<Change>,
+    /// Its match keys differ from those of its stored fields: the store rewrites its keys (an
+    /// update of other fields leaves `match_keys` alone, each key a row and an index entry).
+    #[serde(skip)]
+    pub rekey: bool,
+    /// A field its list columns come from changed (name, domain, e-mail, owner, parent...): the
+    /// store rewrites `display_name`, `search_text`, `owner_id` and `parent_id`, and with them
+    /// the list, search, owner and parent indexes. Otherwise those stay as stored, and the
+    /// record's `display_name` and `search_text` here are left empty.
+    #[serde(skip)]
+    pub relist: bool,
+}
+
+impl RecordChange {
+    /// A stored record whose fields were `before`, written with `fields` and `properties`: its
+    /// keys computed (and compared with the old ones) only when a field they come from changed,
+    /// its list columns only when theirs did. Otherwise its `keys` are left empty: the store
+    /// writes keys only for a record that [`RecordChange::rekey`]s.
+    pub fn rewrite(
+        kind: RecordKind,
+        id: String,
+        before: &Map<String, Value>,
+        fields: Map<String, Value>,
+        properties: Map<String, Value>,
+        base: String,
+        changes: Vec<Change>,
+    ) -> RecordChange {
+        let same = |mut names: Box<dyn Iterator<Item = &'static str>>| names.all(|n| before.get(n) == fields.get(n));
+        let (keys, rekey) = match same(Box::new(key_fields(kind))) {
+            true => (KeySet::default(), false),
+            false => {
+                let keys = KeySet::of(kind, &fields);
+                let rekey = keys != KeySet::of(kind, before);
+                (keys, rekey)
+            }
+        };
+        let relist = !same(Box::new(listing_fields(kind)));
+        let record = RecordWrite::with_keys(kind, id, None, fields, properties, &keys, relist);
+        RecordChange { record, base, changes, rekey, relist }
+    }
 }
 
 /// A matched record linked to the incoming externalId that found it.
@@ -143,5 +189,40 @@ mod tests {
         assert_eq!(link_refs(RecordKind::Contact, &links), vec![Refs { contact: Some("ct_1"), company: None, owner: None }]);
         let links = [ExternalLink { id: "co_1".into(), external_id: "e1".into() }];
         assert_eq!(link_refs(RecordKind::Company, &links), vec![Refs { contact: None, company: Some("co_1"), owner: None }]);
+    }
+
+    fn object(v: serde_json::Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_change_rewrites_keys_and_list_columns_only_when_their_fields_changed() {
+        let kind = RecordKind::Company;
+        let before = object(serde_json::json!({"name": "Acme", "domain": "acme.com", "industry": "Software"}));
+        let rewrite = |after: serde_json::Value| {
+            RecordChange::rewrite(kind, "co_1".into(), &before, object(after), Map::new(), "t0".into(), Vec::new())
+        };
+        // Another field and a property: nothing derived is computed or written again.
+        let w = rewrite(serde_json::json!({"name": "Acme", "domain": "acme.com", "industry": "Fintech"}));
+        assert!(!w.rekey && !w.relist);
+        assert!(w.record.keys.is_empty());
+        assert_eq!((w.record.display_name.as_str(), w.record.search_text.as_str()), ("", ""), "kept as stored");
+        // The domain as written differently but normalised the same: the same keys, a new list.
+        let w = rewrite(serde_json::json!({"name": "Acme", "domain": "https://www.acme.com/", "industry": "Software"}));
+        assert!(!w.rekey && w.relist);
+        // Another domain: new keys, new list columns.
+        let w = rewrite(serde_json::json!({"name": "Acme", "domain": "acme.io", "industry": "Software"}));
+        assert!(w.rekey && w.relist);
+        assert_eq!(w.record.display_name, "Acme");
+        assert_eq!(w.record.keys, KeySet::of(kind, &w.record.fields).as_slice().iter().map(|(f, k)| (f.name(), k.clone())).collect::<Vec<_>>());
+        // A new owner: the owner index, not the keys.
+        let w = rewrite(serde_json::json!({"name": "Acme", "domain": "acme.com", "industry": "Software", "ownerId": "us_1"}));
+        assert!(!w.rekey && w.relist);
+        assert_eq!(w.record.owner_id.as_deref(), Some("us_1"));
+        // A contact's name is a key and a list column.
+        let before = object(serde_json::json!({"firstName": "Ana", "lastName": "Ruiz"}));
+        let w = RecordChange::rewrite(RecordKind::Contact, "ct_1".into(), &before, object(serde_json::json!({"firstName": "Ana", "lastName": "Ruíz"})), Map::new(), "t0".into(), Vec::new());
+        assert!(w.relist);
+        assert_eq!(w.record.display_name, "Ana Ruíz");
     }
 }

@@ -14,7 +14,9 @@
 //! - `ignore`: never written by the API.
 //!
 //! A value equal to the stored one is not a change, and a stored `null` counts as absent, so the
-//! history lists only real changes.
+//! history lists only real changes. A value that differs and that `fill_empty` (the field is
+//! filled) or `ignore` kept out is not dropped silently: it is listed as [`Kept`], for the answer
+//! and the history to say so.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -47,13 +49,28 @@ pub struct Change {
     pub sent: Option<Value>,
 }
 
-/// The record after an update, and the changes that took it there (core fields first, then
-/// custom ones; each group in the order of its map).
+/// A value sent and not applied: its field's policy kept the stored value (`fill_empty` on a
+/// filled field, `ignore`), and the value sent differs from it. The store keeps it in history as
+/// sent, marked not applied.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Kept {
+    /// Wire name of a core field, or `properties.<name>` for a custom one.
+    pub field: String,
+    /// The stored value that was kept (absent when the field was empty, under `ignore`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Value>,
+    /// The value as the client sent it.
+    pub sent: Value,
+}
+
+/// The record after an update, the changes that took it there (core fields first, then custom
+/// ones; each group in the order of its map), and the values sent that were kept out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
     pub fields: Map<String, Value>,
     pub properties: Map<String, Value>,
     pub changes: Vec<Change>,
+    pub kept: Vec<Kept>,
 }
 
 impl Applied {
@@ -65,21 +82,51 @@ impl Applied {
 
 /// Applies `update` to `stored` under `policy` (field name → policy; see the module documentation).
 pub fn apply_update(stored: &StoredRecord, update: &RecordUpdate, policy: &BTreeMap<String, FieldPolicy>) -> Applied {
-    let mut fields = stored.fields.clone();
-    let mut properties = stored.properties.clone();
+    apply_to(&stored.fields, &stored.properties, update, policy)
+}
+
+/// Applies `update` to a record's `fields` and `properties` as they are (see [`apply_update`]).
+pub fn apply_to(fields: &Map<String, Value>, properties: &Map<String, Value>, update: &RecordUpdate, policy: &BTreeMap<String, FieldPolicy>) -> Applied {
+    let mut fields = fields.clone();
+    let mut properties = properties.clone();
     let mut changes = Vec::new();
+    let mut kept = Vec::new();
     let policy_of = |name: &str| policy.get(name).copied().unwrap_or(FieldPolicy::Overwrite);
     for (name, incoming) in &update.fields {
-        if let Some(change) = apply_one(&mut fields, name, incoming, policy_of(name)) {
-            changes.push(Change { field: name.clone(), sent: update.sent.get(name).cloned(), ..change });
+        let sent = || update.sent.get(name).cloned().unwrap_or_else(|| incoming.clone());
+        match apply_one(&mut fields, name, incoming, policy_of(name)) {
+            Some(change) => changes.push(Change { field: name.clone(), sent: update.sent.get(name).cloned(), ..change }),
+            None if kept_out(fields.get(name), incoming, policy_of(name)) => {
+                kept.push(Kept { field: name.clone(), stored: fields.get(name).filter(|v| !v.is_null()).cloned(), sent: sent() })
+            }
+            None => {}
         }
     }
     for (name, incoming) in &update.properties {
-        if let Some(change) = apply_one(&mut properties, name, incoming, policy_of(name)) {
-            changes.push(Change { field: format!("{PROPERTIES}.{name}"), ..change });
+        match apply_one(&mut properties, name, incoming, policy_of(name)) {
+            Some(change) => changes.push(Change { field: format!("{PROPERTIES}.{name}"), ..change }),
+            None if kept_out(properties.get(name), incoming, policy_of(name)) => kept.push(Kept {
+                field: format!("{PROPERTIES}.{name}"),
+                stored: properties.get(name).filter(|v| !v.is_null()).cloned(),
+                sent: incoming.clone(),
+            }),
+            None => {}
         }
     }
-    Applied { fields, properties, changes }
+    Applied { fields, properties, changes, kept }
+}
+
+/// Whether `incoming`, not written over `stored`, was kept out by `policy` (rather than being
+/// equal to what is stored, or empty): a filled field under `fill_empty`, any field under
+/// `ignore`.
+fn kept_out(stored: Option<&Value>, incoming: &Value, policy: FieldPolicy) -> bool {
+    let stored = stored.filter(|v| !v.is_null());
+    let blocked = match policy {
+        FieldPolicy::Ignore => true,
+        FieldPolicy::FillEmpty => !is_empty(stored),
+        FieldPolicy::Overwrite | FieldPolicy::Union => false,
+    };
+    blocked && !is_empty(Some(incoming)) && stored != Some(incoming)
 }
 
 /// Writes one field into `target` if its policy allows it; the change, if there is one (with an
@@ -250,6 +297,34 @@ mod tests {
                 vec![change("industry", old.clone(), Some(json!("Tech"))), change("properties.score", old, Some(json!(3)))]
             );
         }
+    }
+
+    #[test]
+    fn a_value_kept_out_by_its_policy_is_listed_as_sent() {
+        let p = policies(&[("industry", FieldPolicy::FillEmpty), ("city", FieldPolicy::FillEmpty), ("tier", FieldPolicy::Ignore), ("name", FieldPolicy::Ignore)]);
+        let s = stored(json!({"industry": "Financial Services", "city": "Madrid", "domain": "acme.com"}), json!({"tier": "gold"}));
+        let mut u = update(
+            json!({"industry": "Fintech", "city": "Madrid", "name": "Acme", "country": "ES", "employeeCount": ""}),
+            json!({"tier": "silver"}),
+        );
+        u.sent.insert("industry".into(), json!(" Fintech "));
+        let a = apply_update(&s, &u, &p);
+        assert_eq!(
+            a.kept,
+            vec![
+                Kept { field: "industry".into(), stored: Some(json!("Financial Services")), sent: json!(" Fintech ") },
+                Kept { field: "name".into(), stored: None, sent: json!("Acme") },
+                Kept { field: "properties.tier".into(), stored: Some(json!("gold")), sent: json!("silver") },
+            ],
+            "a filled field under fill_empty and any field under ignore; the same value (city), a value applied (country) and an empty one are not kept"
+        );
+        assert_eq!(a.fields["industry"], "Financial Services");
+        assert_eq!(a.changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), vec!["country", "employeeCount"]);
+        let kept = serde_json::to_value(&a.kept[1]).unwrap();
+        assert_eq!(kept, json!({"field": "name", "sent": "Acme"}), "an empty stored value is absent");
+        // Overwrite and union keep nothing out.
+        let a = apply_update(&s, &update(json!({"industry": "Fintech"}), json!({})), &BTreeMap::new());
+        assert!(a.kept.is_empty());
     }
 
     #[test]

@@ -47,6 +47,11 @@ fn sources(kind: RecordKind) -> &'static [KeySource] {
     }
 }
 
+/// The core fields a kind's keys come from: keys need computing again only when one changed.
+pub fn key_fields(kind: RecordKind) -> impl Iterator<Item = &'static str> {
+    sources(kind).iter().map(|&(_, source, _)| source)
+}
+
 /// Every match key of a record: `(field, key)`, sorted and without repeats. A field that is
 /// absent, not a string, or gives no key (empty, an IP address as a domain, ...) contributes none.
 pub fn match_keys(kind: RecordKind, fields: &Map<String, Value>) -> Vec<(MatchField, String)> {

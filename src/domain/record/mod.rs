@@ -19,8 +19,8 @@ mod parse;
 mod row;
 mod view;
 
-pub use apply::{apply_update, is_empty, Applied, Change, StoredRecord};
-pub use keys::{match_keys, KeySet};
+pub use apply::{apply_to, apply_update, is_empty, Applied, Change, Kept, StoredRecord};
+pub use keys::{key_fields, match_keys, KeySet};
 pub use kind::{
     FieldSpec, FieldType, RecordKind, EXTERNAL_ID, MAX_EXTERNAL_ID_CHARS, MAX_JSON_BYTES, MAX_JSON_DEPTH,
     MAX_LIST_ITEMS, MAX_LONG_TEXT_CHARS, MAX_NUMBER_CHARS, MAX_REFERENCE_CHARS, MAX_TEXT_CHARS,
@@ -30,4 +30,4 @@ pub use parse::{
     PROPERTIES,
 };
 pub use row::RecordRow;
-pub use view::{display_name, search_fold, search_text, sync_back, to_wire};
+pub use view::{display_name, listing_fields, search_fold, search_text, sync_back, to_wire};

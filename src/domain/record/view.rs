@@ -33,6 +33,16 @@ pub fn display_name(kind: RecordKind, fields: &Map<String, Value>) -> String {
     }
 }
 
+/// The core fields a record's list columns come from: its display name, its search text, its
+/// owner and its parent. They need writing again only when one of these changed.
+pub fn listing_fields(kind: RecordKind) -> impl Iterator<Item = &'static str> {
+    let display: &'static [&'static str] = match kind {
+        RecordKind::Contact => &["firstName", "lastName", "email"],
+        RecordKind::Company => &["name", "domain", "website"],
+    };
+    display.iter().chain(search_fields(kind)).chain(&["ownerId", "parentCrmId"]).copied()
+}
+
 /// The fields the dashboard search looks in: names, e-mail and domains (a contact's company name
 /// too, so "acme" finds Acme's people).
 fn search_fields(kind: RecordKind) -> &'static [&'static str] {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
+use super::{custom, id_field, text, timestamp, Fingerprint, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::{ApiError, Detail, ItemError};
 use crate::domain::refs::Known;
 use crate::domain::feed::{decode_cursor, parse_limit};
@@ -26,6 +26,9 @@ pub struct ActivityInput {
     pub metadata: Map<String, Value>,
     /// `metadata.messageId` as text: with the type, what makes a retried log the same activity.
     pub message_id: Option<String>,
+    /// Without a `messageId` or `externalId`: the fingerprint of what was sent (see
+    /// `super::content`), which makes a retry within ten minutes the same activity.
+    pub content: Option<String>,
     pub properties: Map<String, Value>,
 }
 
@@ -88,19 +91,39 @@ pub fn parse_activity(value: &Value, now: &str) -> Result<ActivityInput, ItemErr
         (None, None | Some(Value::Null)) => None,
         (None, Some(value)) => Some(format!("externalId:{}", parse_external_id(value)?)),
     };
-    Ok(ActivityInput {
+    let sent_at = timestamp(object, "occurredAt")?.flatten();
+    let mut activity = ActivityInput {
         activity_type,
         subject: text(object, "subject", MAX_TEXT)?.flatten(),
         body: text(object, "body", MAX_BODY)?.flatten(),
         direction,
         owner_id: id_field(object, "ownerId")?.flatten(),
-        occurred_at: timestamp(object, "occurredAt")?.flatten().unwrap_or_else(|| now.to_string()),
+        occurred_at: sent_at.clone().unwrap_or_else(|| now.to_string()),
         contact_id: id_field(object, "contactId")?.flatten(),
         company_id: id_field(object, "companyId")?.flatten(),
         metadata,
         message_id,
+        content: None,
         properties: custom(object, ACTIVITY_FIELDS)?,
-    })
+    };
+    if activity.message_id.is_none() {
+        // The time as sent: one the server filled in is now, and a retry's now is another.
+        let a = &activity;
+        let fingerprint = Fingerprint::new("activity")
+            .optional("type", Some(&a.activity_type))
+            .optional("subject", a.subject.as_deref())
+            .optional("body", a.body.as_deref())
+            .optional("direction", a.direction.as_deref())
+            .optional("ownerId", a.owner_id.as_deref())
+            .optional("occurredAt", sent_at.as_deref())
+            .optional("contactId", a.contact_id.as_deref())
+            .optional("companyId", a.company_id.as_deref())
+            .map("metadata", &a.metadata, &[])
+            .map("properties", &a.properties, &[])
+            .finish();
+        activity.content = Some(fingerprint);
+    }
+    Ok(activity)
 }
 
 /// `GET /{kind}/{id}/activities?limit&cursor`: a page of the timeline, newest first, before
@@ -168,6 +191,41 @@ mod tests {
         assert_eq!(none.message_id, None, "an empty messageId identifies nothing");
         let other = parse_activity(&json!({"type": "call", "direction": null}), NOW).unwrap();
         assert_eq!((other.activity_type.as_str(), other.direction), ("CALL", None));
+    }
+
+    #[test]
+    fn a_keyless_activity_is_fingerprinted_on_what_was_sent() {
+        let fp = |v: Value, now: &str| parse_activity(&v, now).unwrap().content;
+        let base = json!({"type": "LINKEDIN", "subject": "Invited", "direction": "OUTBOUND", "contactId": "ct_1"});
+        let first = fp(base.clone(), NOW).expect("no key: fingerprinted");
+        // Sent again a minute later without occurredAt: stored at another time, the same content.
+        assert_eq!(fp(base.clone(), "2024-01-20T10:31:00.000Z"), Some(first.clone()));
+        assert_eq!(fp(json!({"direction": "outbound", "contactId": "ct_1", "subject": "Invited", "type": "linkedin"}), NOW), Some(first.clone()));
+        let at = |t: &str| {
+            let mut v = base.clone();
+            v["occurredAt"] = json!(t);
+            fp(v, NOW)
+        };
+        assert_eq!(at("2024-05-01T12:00:00+02:00"), at("2024-05-01T10:00:00Z"));
+        assert_ne!(at("2024-05-01T10:00:00Z"), Some(first.clone()), "a time sent is content, unlike the server's");
+        for (name, other) in [
+            ("type", json!("EMAIL")),
+            ("subject", json!("Accepted")),
+            ("body", json!("Hi")),
+            ("direction", json!("INBOUND")),
+            ("ownerId", json!("us_1")),
+            ("contactId", json!("ct_2")),
+            ("companyId", json!("co_1")),
+            ("metadata", json!({"sequenceIndex": 2})),
+            ("campaign", json!("Q3")),
+        ] {
+            let mut changed = base.clone();
+            changed[name] = other;
+            assert_ne!(fp(changed, NOW), Some(first.clone()), "{name}");
+        }
+        // A key of its own comes first: no content key.
+        assert_eq!(fp(json!({"type": "EMAIL", "metadata": {"messageId": "m-1"}}), NOW), None);
+        assert_eq!(fp(json!({"type": "EMAIL", "externalId": "a-1"}), NOW), None);
     }
 
     #[test]

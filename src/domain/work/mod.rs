@@ -5,6 +5,7 @@
 //! of a route answers `400` with that detail and the batch form a per-item error.
 
 pub mod activity;
+pub mod content;
 pub mod task;
 pub mod user;
 
@@ -16,7 +17,8 @@ use super::request::json_type;
 use super::time::Timestamp;
 
 pub use activity::{parse_activity, ActivityInput, TimelineQuery};
-pub use task::{apply_task, check_patch, task_changes, task_to_wire, TaskValues};
+pub use content::{Fingerprint, Window};
+pub use task::{apply_task, check_patch, task_changes, task_content, task_to_wire, TaskValues};
 pub use user::{merge_by_email, parse_user, UserInput};
 pub use super::refs::Refs;
 

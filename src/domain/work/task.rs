@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::{custom, id_field, text, timestamp, Refs, MAX_BODY, MAX_TEXT};
+use super::{custom, id_field, text, timestamp, Fingerprint, Refs, MAX_BODY, MAX_TEXT};
 use crate::domain::error::ItemError;
 use crate::domain::record::parse_external_id;
 use crate::domain::refs::Known;
@@ -120,6 +120,16 @@ fn external_id(object: &Map<String, Value>) -> Result<Option<Option<String>>, It
         None | Some(Value::Null) => Ok(None),
         Some(value) => parse_external_id(value).map(|id| Some(Some(id))),
     }
+}
+
+/// The content fingerprint of a task to create (see `super::content`), or `None` when the task
+/// has a key of its own (its `externalId`). Everything the client sent is content; `completedAt`,
+/// which the server stamps, is not.
+pub fn task_content(values: &TaskValues) -> Option<String> {
+    if values.str("externalId").is_some() {
+        return None;
+    }
+    Some(Fingerprint::new("task").map("fields", &values.fields, &["completedAt"]).map("properties", &values.properties, &[]).finish())
 }
 
 /// Checks a patch on its own, before any task is read: a bad patch is a `400` even when it names
@@ -284,6 +294,45 @@ mod tests {
             ]
         );
         assert!(task_changes(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn a_keyless_task_is_fingerprinted_on_what_was_sent() {
+        let fp = |v: Value| task_content(&task(v).unwrap());
+        let base = json!({"subject": "Call Ana", "contactId": "ct_1", "dueDate": "2030-01-02T09:00:00Z", "type": "CALL"});
+        let first = fp(base.clone()).expect("no key: fingerprinted");
+        // The same task as the client sends it again, in another key order, time zone or spacing
+        // of an id: the same fingerprint.
+        assert_eq!(fp(json!({"type": "CALL", "dueDate": "2030-01-02T10:00:00+01:00", "contactId": " ct_1 ", "subject": "Call Ana"})), Some(first.clone()));
+        // Completed on create: completedAt is the server's stamp, never content.
+        let mut done = TaskValues::default();
+        apply_task(&mut done, &json!({"subject": "x", "completed": true}), NOW, true).unwrap();
+        let mut later = TaskValues::default();
+        apply_task(&mut later, &json!({"subject": "x", "completed": true}), "2030-01-01T00:00:00.000Z", true).unwrap();
+        assert_ne!(done.str("completedAt"), later.str("completedAt"));
+        assert_eq!(task_content(&done), task_content(&later));
+        // Anything different is another task.
+        for (name, other) in [
+            ("subject", json!("Call Bea")),
+            ("contactId", json!("ct_2")),
+            ("companyId", json!("co_1")),
+            ("ownerId", json!("us_1")),
+            ("dueDate", json!("2030-01-03T09:00:00Z")),
+            ("type", json!("EMAIL")),
+            ("description", json!("About the demo")),
+            ("priority", json!("HIGH")),
+            ("completed", json!(true)),
+            ("tier", json!(1)),
+        ] {
+            let mut changed = base.clone();
+            changed[name] = other;
+            assert_ne!(fp(changed), Some(first.clone()), "{name}");
+        }
+        let mut undated = base.clone();
+        undated.as_object_mut().unwrap().remove("dueDate");
+        assert_ne!(fp(undated), Some(first.clone()), "no due time is another due time");
+        // A task with its own key is never matched by content.
+        assert_eq!(fp(json!({"subject": "Call Ana", "externalId": "t-1"})), None);
     }
 
     #[test]

@@ -1,15 +1,14 @@
 //! The one place every page is answered: the HTML with the pages' security headers (CSP with the
 //! page's nonce, no framing, no referrer), a redirect's `Location`, the session cookie a new
-//! session needs, and what the request cost (`X-D1-Statements`). Refusals and failures are
-//! answered here too, so no page leaves without those headers.
+//! session needs. Refusals and failures are answered here too, so no page leaves without those
+//! headers; what the request cost (`X-D1-Statements`, rows, KV reads) the pipeline adds to every
+//! answer.
 
 use worker::Response;
 
-use super::super::context;
 use crate::domain::error::ApiError;
 use crate::domain::pages::layout::{headers, message_page};
 use crate::domain::pages::{Refusal, Shell};
-use crate::store::d1::Store;
 
 pub type PageResult = Result<worker::Result<Response>, ApiError>;
 
@@ -38,9 +37,8 @@ impl Answer {
     }
 }
 
-/// The response of a page: `answer` with the pages' headers, the cookie of a new session, and the
-/// store's figures.
-pub fn finish(answer: Answer, nonce: &str, set_cookie: Option<&str>, store: &Store) -> worker::Result<Response> {
+/// The response of a page: `answer` with the pages' headers and the cookie of a new session.
+pub fn finish(answer: Answer, nonce: &str, set_cookie: Option<&str>) -> worker::Result<Response> {
     let mut response = html(answer.status, nonce, answer.body)?;
     if let Some(to) = &answer.location {
         response.headers_mut().set("Location", to)?;
@@ -48,7 +46,6 @@ pub fn finish(answer: Answer, nonce: &str, set_cookie: Option<&str>, store: &Sto
     if let Some(cookie) = set_cookie {
         response.headers_mut().set("Set-Cookie", cookie)?;
     }
-    context::store_figures(&mut response, store)?;
     Ok(response)
 }
 

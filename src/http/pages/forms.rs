@@ -24,7 +24,7 @@ use crate::domain::pages::edit::{
 use crate::domain::pages::form::{check_post, form_key_of, parse_form, Post};
 use crate::domain::pages::html::url_encode;
 use crate::domain::pages::merge::{merge_body, merge_refused, review_href};
-use crate::domain::pages::record::record_href;
+use crate::domain::pages::parts::record_href;
 use crate::domain::record::{KeySet, RecordKind};
 use crate::domain::request::check_declared_length;
 use crate::domain::routes::RouteId;
@@ -110,6 +110,8 @@ async fn as_api(page: &mut Page<'_>, form: &Form, pattern: &str, body: Value, ha
     page.ctx.store.act_as(page.ctx.request_id, page.person.actor());
     let bytes = serde_json::to_vec(form).unwrap_or_default();
     page.ctx.body = Some(body);
+    // A form with its key is keyed like a request with an Idempotency-Key.
+    page.ctx.keyed = form_key_of(form).is_some();
     let ctx = &page.ctx;
     let outcome = match form_key_of(form) {
         Some(key) => idempotency::run(ctx, &key, pattern, &fingerprint("POST", pattern, &ctx.params, &bytes), handler(ctx)).await,

@@ -20,7 +20,7 @@ use super::context::{self, now_millis, Ctx};
 use crate::domain::config::Config;
 use crate::domain::error::ApiError;
 use crate::domain::pages::form::{self, Forms};
-use crate::domain::pages::record::Owner;
+use crate::domain::pages::parts::Owner;
 use crate::domain::pages::work::{day_bounds, email_key};
 use crate::domain::pages::{Person, Shell};
 use crate::domain::routes::{ReadFrom, RouteId};
@@ -50,7 +50,8 @@ pub struct Page<'a> {
     pub origin: String,
 }
 
-pub async fn serve(req: Request, env: &Env, worker: &WorkerContext, request_id: &str, route: RouteId, params: &[&str]) -> PageResult {
+/// `meter` reads what the page's store and cache spent, whatever the page answers.
+pub async fn serve(req: Request, env: &Env, worker: &WorkerContext, request_id: &str, route: RouteId, params: &[&str], meter: &mut context::Meter) -> PageResult {
     let nonce = answer::nonce();
     let signed = match signin::who(env, &req).await {
         Ok(signed) => signed,
@@ -65,12 +66,13 @@ pub async fn serve(req: Request, env: &Env, worker: &WorkerContext, request_id: 
     let bookmark = req.headers().get("X-D1-Bookmark").ok().flatten();
     let store = Store::open(env, ReadFrom::of(route, bookmark.as_deref()))?;
     let ctx = Ctx { params: params.to_vec(), ..Ctx::new(env, worker, Rc::clone(&config), store, request_id) };
+    *meter = ctx.meter();
     let mut page = Page::open(ctx, &config, signed, &session, sent, &nonce, &req).await?;
     let answer = match forms::is_form(route) {
         true => forms::serve(&mut page, route, req).await?,
         false => views::serve(&page, route).await?,
     };
-    Ok(answer::finish(answer, &nonce, set_cookie.as_deref(), &page.ctx.store))
+    Ok(answer::finish(answer, &nonce, set_cookie.as_deref()))
 }
 
 /// An old page address: the same page under `/view/`, query kept (`308`, so a form posted to an

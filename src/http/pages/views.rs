@@ -16,11 +16,11 @@ use crate::domain::pages::edit::{FormState, Notice};
 use crate::domain::pages::html::{url_encode, Html};
 use crate::domain::pages::layout::page as document;
 use crate::domain::pages::merge::{review_ids, DuplicatesPage, MergeNotice, MergeReview, DASHBOARD_GROUPS, DUPLICATES_PAGE};
-use crate::domain::pages::record::record_href;
+use crate::domain::pages::parts::record_href;
 use crate::domain::pages::record_forms::delete_confirmation;
 use crate::domain::pages::work::{day_bounds, email_key, WorkPage, WorkRow};
 use crate::store::sql_work_page::WORK_GROUP_LIMIT;
-use crate::domain::pages::{Dashboard, DashboardQuery, List, RecordPage, Settings};
+use crate::domain::pages::{Dashboard, DashboardQuery, List, RecordPage, Settings, Shell};
 use crate::domain::record::RecordKind;
 use crate::domain::routes::RouteId;
 use crate::domain::time::Timestamp;
@@ -117,10 +117,12 @@ async fn work(page: &Page<'_>) -> ViewResult {
         None => WorkRow::default(),
     };
     let view = WorkPage::from_row(row, &claimed);
+    // The header's counts are the page's own (read in the same statement), so they agree.
+    let shell = Shell { counts: view.user.as_ref().map(|_| view.counts), ..page.shell.clone() };
     let done = Notice::from_query(&page.query);
     Ok(Answer::page(
         200,
-        document(view.title(), &page.shell, |h| {
+        document(view.title(), &shell, |h| {
             if let Some(done) = done {
                 h.raw("<section class=\"notice\" role=\"status\"><p>").raw(done.sentence()).raw("</p></section>");
             }
@@ -176,7 +178,7 @@ async fn confirm_delete(page: &Page<'_>, kind: RecordKind) -> ViewResult {
         let noun = kind.noun().to_lowercase();
         return Ok(page.message(404, &format!("{} not found", kind.noun()), &format!("There is no {noun} with the id {id}.")));
     };
-    let name = crate::domain::pages::record::shown_identity(kind, &row.fields);
+    let name = crate::domain::pages::parts::shown_identity(kind, &row.fields);
     let title = format!("Delete {name}?");
     Ok(Answer::page(200, document(&title, &page.shell, |h: &mut Html| delete_confirmation(h, kind, id, &name, &page.forms))))
 }
