@@ -380,12 +380,14 @@ fn outcome_tables(h: &mut Html, kind: RecordKind, tally: &Tally, dry: bool) {
     });
     let matched = format!("Rows that are a {noun} already in the CRM");
     let m = tally.matches.by_external_id + tally.matches.by_identifier;
-    samples(h, kind, &matched, m, &s.matched, &["Record", "Recognised by", "Fills in"], |h, r| {
+    samples(h, kind, &matched, m, &s.matched, &["Record", "Recognised by", "Fills in", "Keeps its own"], |h, r| {
         record_cell(h, kind, r, "Record");
         let by = rule_words(r["matchedBy"].as_str().unwrap_or(""));
-        h.raw("<td data-label=\"Recognised by\">").text(&by).raw("</td><td data-label=\"Fills in\">");
-        let filled: Vec<String> = r["updatedFields"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|f| f.strip_prefix("properties.").unwrap_or_else(|| label(f)).to_string()).collect();
-        h.text(&if filled.is_empty() { "nothing new".to_string() } else { filled.join(", ") }).raw("</td>");
+        h.raw("<td data-label=\"Recognised by\">").text(&by).raw("</td>");
+        for (heading, list, none) in [("Fills in", "updatedFields", "nothing new"), ("Keeps its own", "keptFields", "")] {
+            let names: Vec<String> = r[list].as_array().into_iter().flatten().filter_map(Value::as_str).map(|f| f.strip_prefix("properties.").unwrap_or_else(|| label(f)).to_string()).collect();
+            h.raw("<td data-label=\"").raw(heading).raw("\">").text(&if names.is_empty() { none.to_string() } else { names.join(", ") }).raw("</td>");
+        }
     });
     samples(h, kind, "Rows repeated in the file", tally.duplicate_in_file, &s.duplicate_in_file, &["Record", "Same as"], |h, r| {
         record_cell(h, kind, r, "Record");

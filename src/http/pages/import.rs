@@ -8,7 +8,7 @@ use serde_json::Value;
 use worker::{FormData, FormEntry, Request};
 
 use super::super::context::{new_id, now, now_millis};
-use super::super::import::import_part;
+use super::super::import::{dry_run_parts, import_part};
 use super::super::{idempotency, respond};
 use super::answer::Answer;
 use super::forms::refuse_post;
@@ -209,17 +209,17 @@ async fn so_far(page: &Page<'_>, upload: &Upload, resume: &Resume) -> Result<(Ta
     Ok((answer.tally, answer.unreported_rows + resume.unreported_rows))
 }
 
-/// Every part decided against the store, nothing written: the preview.
+/// Every part decided against the store, nothing written: the preview. Parts are read a few at
+/// a time (their KV reads and D1 statements wait together) and decided in order.
 async fn preview(page: &Page<'_>, kind: RecordKind, upload: &Upload) -> ViewResult {
     let uploads = Uploads::from_env(page.ctx.env)?;
     let file = upload.file(kind);
     let mut run = ImportRun::new(CreateSettings::of(&page.ctx.config, kind), true, &now());
-    for i in 0..upload.parts.len() {
-        let Some(text) = uploads.part(&upload.id, i).await? else {
-            let message = "The file is still on its way to this location. Reload this page in a minute.";
-            return Ok(page.message(503, "Preview not ready", message));
-        };
-        import_part(&page.ctx, &file, &upload.part(i, &text), &mut run, &upload.id, false).await?;
+    let places: Vec<_> = (0..upload.parts.len()).map(|i| upload.part(i, "")).collect();
+    let read = dry_run_parts(&page.ctx, &file, &mut run, &places, async |i| Ok(uploads.part(&upload.id, i).await?)).await?;
+    if read.is_none() {
+        let message = "The file is still on its way to this location. Reload this page in a minute.";
+        return Ok(page.message(503, "Preview not ready", message));
     }
     Ok(Answer::page(200, preview_page(&page.shell, kind, upload, &file.mapping, &run.tally, &page.forms)))
 }
