@@ -230,6 +230,8 @@ fn rows_are_the_records_enginy_created_by_email_linkedin_and_domain(app: &App) {
     assert_eq!((ana["title"].as_str(), ana["properties"]["Lead Source"].as_str()), (Some("VP Sales"), Some("Webinar")), "{ana}");
     let ben = record(c, "contacts", &ids[1]);
     assert_eq!((ben["firstName"].as_str(), ben["title"].as_str()), (Some("Ben"), Some("CFO")), "{ben}");
+    let kept: Vec<&str> = row(&done, 3)["keptFields"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(kept.contains(&"firstName") && kept.contains(&"title"), "what the row sent and Ben kept is said: {}", row(&done, 3));
     // Enginy's sync sees the filled field.
     let synced = c.json("POST", "/contacts/sync", &json!({"contacts": [{"externalId": unique("x"), "email": mail}]})).json();
     assert_eq!(synced["results"][0]["properties"]["title"], "VP Sales", "{synced}");

@@ -144,6 +144,11 @@ impl<'t> Table<'t> {
 }
 
 impl<'t> Part<'t> {
+    /// The same rows, read from `text` (a copy of the part's text).
+    pub fn with_text<'u>(&self, text: &'u str) -> Part<'u> {
+        Part { first_row: self.first_row, first_line: self.first_line, rows: self.rows, text }
+    }
+
     /// The part's rows, numbered as in the whole file.
     pub fn rows(&self, delimiter: u8) -> Rows<'t> {
         Rows::new(delimiter, self.text, self.first_row, self.first_line)

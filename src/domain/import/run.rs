@@ -4,7 +4,8 @@
 //! Outcomes, from the create planner's:
 //! - **created**: the row makes a new record;
 //! - **matched**: the row is a record the store already held, by `externalId` or by a term of
-//!   the identifier (`matchedBy` names it; `updatedFields` the fields `CREATE_MERGE` fills in);
+//!   the identifier (`matchedBy` names it; `updatedFields` the fields `CREATE_MERGE` fills in,
+//!   `keptFields` those whose value it sent and the record keeps its own);
 //! - **duplicateInFile**: the row is the record an earlier row of the file creates (same
 //!   `externalId`, or matched by the identifier); in a dry run `sameAsRow` names that row;
 //! - **ambiguous** (`AMBIGUOUS_MATCH=error`) and **invalid** (the row's error, with its field and
@@ -33,8 +34,9 @@ use crate::domain::sync::{anchor_fields, lookup_keys, Candidate, CandidatePool, 
 pub enum Outcome {
     /// A new record (its id; none in a dry run).
     Created { id: Option<String> },
-    /// A record the store held, and how it was found.
-    Matched { id: String, by: String, updated: Vec<String> },
+    /// A record the store held, and how it was found: the fields the row fills in on it
+    /// (`CREATE_MERGE`), and those whose value the row sent differs from the one it keeps.
+    Matched { id: String, by: String, updated: Vec<String>, kept: Vec<String> },
     /// The record of an earlier row of the file (its id, once written; the row, unless an
     /// earlier request created it).
     Duplicate { id: Option<String>, same_as: Option<usize> },
@@ -73,8 +75,8 @@ impl Outcome {
 }
 
 impl RowResult {
-    /// `{"row", "line", "outcome", "crmId"?, "matchedBy"?, "updatedFields"?, "sameAsRow"?,
-    /// "error"?, "code"?, "field"?, "column"?}`.
+    /// `{"row", "line", "outcome", "crmId"?, "matchedBy"?, "updatedFields"?, "keptFields"?,
+    /// "sameAsRow"?, "error"?, "code"?, "field"?, "column"?}`.
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
         out.insert("row".into(), json!(self.row));
@@ -84,10 +86,13 @@ impl RowResult {
             out.insert("crmId".into(), json!(id));
         }
         match &self.outcome {
-            Outcome::Matched { by, updated, .. } => {
+            Outcome::Matched { by, updated, kept, .. } => {
                 out.insert("matchedBy".into(), json!(by));
                 if !updated.is_empty() {
                     out.insert("updatedFields".into(), json!(updated));
+                }
+                if !kept.is_empty() {
+                    out.insert("keptFields".into(), json!(kept));
                 }
             }
             Outcome::Duplicate { same_as: Some(row), .. } => {
@@ -127,6 +132,34 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// The samples with their `values` cut to the fields `keep` names, each text to `max_chars`
+    /// characters: what a page shows of them, small enough to keep as a part's answer.
+    pub fn trimmed(&self, keep: &[&str], max_chars: usize) -> Samples {
+        let trim = |list: &Vec<Value>| -> Vec<Value> {
+            list.iter()
+                .map(|sample| {
+                    let mut sample = sample.clone();
+                    if let Some(values) = sample.get_mut("values").and_then(Value::as_object_mut) {
+                        values.retain(|k, _| keep.contains(&k.as_str()));
+                        for v in values.values_mut() {
+                            if let Some(text) = v.as_str().filter(|t| t.chars().count() > max_chars) {
+                                *v = Value::String(text.chars().take(max_chars).collect());
+                            }
+                        }
+                    }
+                    sample
+                })
+                .collect()
+        };
+        Samples {
+            created: trim(&self.created),
+            matched: trim(&self.matched),
+            duplicate_in_file: trim(&self.duplicate_in_file),
+            ambiguous: trim(&self.ambiguous),
+            invalid: trim(&self.invalid),
+        }
+    }
+
     fn list(&mut self, outcome: &Outcome) -> &mut Vec<Value> {
         match outcome {
             Outcome::Created { .. } => &mut self.created,
@@ -482,7 +515,7 @@ impl<'c> ImportRun<'c> {
                 Ok(Created::New { id }) => match resolved.get(id) {
                     Some(actual) if actual != id => {
                         by_external = true;
-                        Outcome::Matched { id: actual.clone(), by: MatchedBy::ExternalId.label(rule), updated: Vec::new() }
+                        Outcome::Matched { id: actual.clone(), by: MatchedBy::ExternalId.label(rule), updated: Vec::new(), kept: Vec::new() }
                     }
                     _ => {
                         match self.overlay.as_mut() {
@@ -497,14 +530,14 @@ impl<'c> ImportRun<'c> {
                         Outcome::Created { id: (!dry).then(|| id.clone()) }
                     }
                 },
-                Ok(Created::Same { id, by, merged, .. }) => {
+                Ok(Created::Same { id, by, merged, kept }) => {
                     let id = resolved.get(id).unwrap_or(id);
                     match self.created_row(id) {
                         Some(first) => Outcome::Duplicate { id: (!dry).then(|| id.clone()), same_as: Some(first) },
                         None if self.earlier.contains(id) => Outcome::Duplicate { id: Some(id.clone()), same_as: None },
                         None => {
                             by_external = *by == MatchedBy::ExternalId;
-                            Outcome::Matched { id: id.clone(), by: by.label(rule), updated: merged.clone() }
+                            Outcome::Matched { id: id.clone(), by: by.label(rule), updated: merged.clone(), kept: kept.clone() }
                         }
                     }
                 }
@@ -675,6 +708,7 @@ mod tests {
         assert_eq!(real[2].to_json()["crmId"], "ct_1");
         assert_eq!(real[4].to_json()["crmId"], real[1].to_json()["crmId"], "the same LinkedIn profile, written differently");
         assert_eq!(real[3].to_json()["updatedFields"], json!(["company"]));
+        assert!(real[3].to_json().get("keptFields").is_none(), "nothing sent differs from what Grace holds");
         let invalid = real[5].to_json();
         assert!(invalid["error"].as_str().unwrap().contains("7 cells"), "{invalid}");
         assert_eq!(tally.samples.invalid[0]["row"], 7);
@@ -778,6 +812,10 @@ mod tests {
         assert_eq!((tally.create, tally.samples.created.len()), (150, SAMPLES));
         let back: Tally = serde_json::from_value(serde_json::to_value(&tally).unwrap()).unwrap();
         assert_eq!(back, tally);
+        tally.samples.created[0]["values"] = json!({"name": "x".repeat(500), "description": "long", "domain": "a.com"});
+        let cut = tally.samples.trimmed(&["name", "domain"], 120);
+        assert_eq!(cut.created[0]["values"], json!({"name": "x".repeat(120), "domain": "a.com"}));
+        assert_eq!(cut.created.len(), SAMPLES);
         let wire = tally.to_json(false);
         assert!(wire.get("samples").is_none() && wire["match"]["byIdentifier"] == 0 && wire["duplicateInFile"] == 0, "{wire}");
     }

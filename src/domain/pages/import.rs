@@ -188,6 +188,11 @@ pub fn job(upload: &Upload, steps: &[StepStatus], now_millis: i64) -> Job {
     Job::Importing { next, done_rows: upload.rows_of(0..next), claim, resume }
 }
 
+/// The fields of a sample's `values` the pages show (a record's name, and its details): a part's
+/// answer keeps only these, so it stays under what an answer may weigh to be kept (1 MB).
+pub const SHOWN_VALUES: &[&str] =
+    &["firstName", "lastName", "email", "company", "title", "linkedinUrl", "phone", "name", "domain", "website", "industry", "country"];
+
 /// What a part's request keeps as its answer: the counts of the import so far (this part
 /// included), and this part's rows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -375,12 +380,14 @@ fn outcome_tables(h: &mut Html, kind: RecordKind, tally: &Tally, dry: bool) {
     });
     let matched = format!("Rows that are a {noun} already in the CRM");
     let m = tally.matches.by_external_id + tally.matches.by_identifier;
-    samples(h, kind, &matched, m, &s.matched, &["Record", "Recognised by", "Fills in"], |h, r| {
+    samples(h, kind, &matched, m, &s.matched, &["Record", "Recognised by", "Fills in", "Keeps its own"], |h, r| {
         record_cell(h, kind, r, "Record");
         let by = rule_words(r["matchedBy"].as_str().unwrap_or(""));
-        h.raw("<td data-label=\"Recognised by\">").text(&by).raw("</td><td data-label=\"Fills in\">");
-        let filled: Vec<String> = r["updatedFields"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|f| f.strip_prefix("properties.").unwrap_or_else(|| label(f)).to_string()).collect();
-        h.text(&if filled.is_empty() { "nothing new".to_string() } else { filled.join(", ") }).raw("</td>");
+        h.raw("<td data-label=\"Recognised by\">").text(&by).raw("</td>");
+        for (heading, list, none) in [("Fills in", "updatedFields", "nothing new"), ("Keeps its own", "keptFields", "")] {
+            let names: Vec<String> = r[list].as_array().into_iter().flatten().filter_map(Value::as_str).map(|f| f.strip_prefix("properties.").unwrap_or_else(|| label(f)).to_string()).collect();
+            h.raw("<td data-label=\"").raw(heading).raw("\">").text(&if names.is_empty() { none.to_string() } else { names.join(", ") }).raw("</td>");
+        }
     });
     samples(h, kind, "Rows repeated in the file", tally.duplicate_in_file, &s.duplicate_in_file, &["Record", "Same as"], |h, r| {
         record_cell(h, kind, r, "Record");

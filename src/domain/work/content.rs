@@ -24,6 +24,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::base64;
 use crate::domain::time::Timestamp;
 
 /// How long a keyless item answers its retries.
@@ -33,7 +34,8 @@ const FNV128_OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
 const FNV128_PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
 
 /// The fingerprint of an item's content, built part by part: `Fingerprint::new("task")`, then
-/// each named value, then [`Fingerprint::finish`]: 32 hex digits. FNV-1a 128 is no defence
+/// each named value, then [`Fingerprint::finish`]: 22 characters (128 bits in URL-safe base64,
+/// shorter than hex: the key is in every keyless row and in its index). FNV-1a 128 is no defence
 /// against a chosen collision, and needs none: whoever could choose one holds the API key and
 /// could write anything. Against accidental ones, 128 bits are plenty.
 #[derive(Debug, Clone)]
@@ -119,7 +121,7 @@ impl Fingerprint {
     }
 
     pub fn finish(&self) -> String {
-        format!("{:032x}", self.0)
+        base64::encode(&self.0.to_be_bytes(), base64::URL_SAFE, false)
     }
 }
 
@@ -179,8 +181,8 @@ mod tests {
         let a = of(&json!({"subject": "Call", "properties": {"a": 1, "b": [1, {"y": 2, "x": 1}]}}));
         let b = of(&json!({"properties": {"b": [1, {"x": 1, "y": 2}], "a": 1}, "subject": "Call"}));
         assert_eq!(a, b);
-        assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(a.len(), 22);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'), "{a}");
         let activity = Fingerprint::new("activity").field("content", &json!({"subject": "Call", "properties": {"a": 1, "b": [1, {"y": 2, "x": 1}]}})).finish();
         assert_ne!(a, activity, "the kind is content");
         assert_ne!(a, of(&json!({"subject": "Call", "properties": {"a": 1, "b": [{"y": 2, "x": 1}, 1]}})), "array order is content");

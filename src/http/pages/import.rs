@@ -8,7 +8,7 @@ use serde_json::Value;
 use worker::{FormData, FormEntry, Request};
 
 use super::super::context::{new_id, now, now_millis};
-use super::super::import::import_part;
+use super::super::import::{dry_run_parts, import_part};
 use super::super::{idempotency, respond};
 use super::answer::Answer;
 use super::forms::refuse_post;
@@ -20,11 +20,14 @@ use crate::domain::ids::IdKind;
 use crate::domain::import::{ImportFile, ImportRun, RowResult, Tally, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS};
 use crate::domain::pages::import::{
     is_upload_id, job as job_state, missing_page, paused_page, preview_page, progress_page, result_page, upload_page, Claim, Job, Resume, StepAnswer,
-    StepStatus, Upload,
+    StepStatus, Upload, SHOWN_VALUES,
 };
 use crate::domain::plan::CreateSettings;
 use crate::domain::record::RecordKind;
 use crate::store::d1_import::Uploads;
+
+/// The largest part's answer written out whole: a kept answer weighs at most 1 MB.
+const KEPT_ANSWER_BYTES: usize = 900_000;
 
 /// `GET /view/import/{kind}`: the upload form.
 pub fn upload_form(page: &Page<'_>, kind: RecordKind) -> ViewResult {
@@ -176,7 +179,13 @@ async fn advance(page: &Page<'_>, kind: RecordKind, upload: &Upload, next: usize
         let file = upload.file(kind);
         let mut run = ImportRun::resume(CreateSettings::of(&ctx.config, kind), tally);
         let results = import_part(ctx, &file, &upload.part(next, &text), &mut run, &upload.id, true).await?;
-        let answer = StepAnswer { part: next, tally: run.tally, unreported_rows: unreported, results: results.iter().map(RowResult::to_json).collect() };
+        let mut tally = run.tally;
+        tally.samples = tally.samples.trimmed(SHOWN_VALUES, 200);
+        let mut answer = StepAnswer { part: next, tally, unreported_rows: unreported, results: results.iter().map(RowResult::to_json).collect() };
+        // Kept only under 1 MB: the counts matter, each row's outcome can go.
+        if serde_json::to_string(&answer).map_or(0, |t| t.len()) > KEPT_ANSWER_BYTES {
+            answer.results.clear();
+        }
         respond::json(&serde_json::to_value(&answer).unwrap_or(Value::Null), 200)
     })
     .await;
@@ -200,17 +209,17 @@ async fn so_far(page: &Page<'_>, upload: &Upload, resume: &Resume) -> Result<(Ta
     Ok((answer.tally, answer.unreported_rows + resume.unreported_rows))
 }
 
-/// Every part decided against the store, nothing written: the preview.
+/// Every part decided against the store, nothing written: the preview. Parts are read a few at
+/// a time (their KV reads and D1 statements wait together) and decided in order.
 async fn preview(page: &Page<'_>, kind: RecordKind, upload: &Upload) -> ViewResult {
     let uploads = Uploads::from_env(page.ctx.env)?;
     let file = upload.file(kind);
     let mut run = ImportRun::new(CreateSettings::of(&page.ctx.config, kind), true, &now());
-    for i in 0..upload.parts.len() {
-        let Some(text) = uploads.part(&upload.id, i).await? else {
-            let message = "The file is still on its way to this location. Reload this page in a minute.";
-            return Ok(page.message(503, "Preview not ready", message));
-        };
-        import_part(&page.ctx, &file, &upload.part(i, &text), &mut run, &upload.id, false).await?;
+    let places: Vec<_> = (0..upload.parts.len()).map(|i| upload.part(i, "")).collect();
+    let read = dry_run_parts(&page.ctx, &file, &mut run, &places, async |i| Ok(uploads.part(&upload.id, i).await?)).await?;
+    if read.is_none() {
+        let message = "The file is still on its way to this location. Reload this page in a minute.";
+        return Ok(page.message(503, "Preview not ready", message));
     }
     Ok(Answer::page(200, preview_page(&page.shell, kind, upload, &file.mapping, &run.tally, &page.forms)))
 }
