@@ -22,19 +22,10 @@ impl Store {
         Ok(self.rows(sql, &[text(id), number(RECORD_LIST_LIMIT)]).await?.pop())
     }
 
-    /// The dashboard: `query` folded like `search_text`, `cursors` the last ids shown of the
-    /// contacts, companies and tasks lists, `rows` per list (one more than a page shows), `recent`
-    /// activities, and the most records a search looks at (`window`).
-    pub async fn dashboard(&self, query: &str, cursors: [&str; 3], rows: usize, recent: usize, window: usize) -> Result<DashboardRow> {
-        let args = [
-            text(query),
-            text(cursors[0]),
-            text(cursors[1]),
-            text(cursors[2]),
-            number(rows),
-            number(recent),
-            number(window),
-        ];
+    /// The dashboard: `cursors` the last ids shown of the contacts, companies and tasks lists,
+    /// `rows` per list (one more than a page shows), `recent` activities.
+    pub async fn dashboard(&self, cursors: [&str; 3], rows: usize, recent: usize) -> Result<DashboardRow> {
+        let args = [text(cursors[0]), text(cursors[1]), text(cursors[2]), number(rows), number(recent)];
         // One row always: the statement selects from a one-row CTE.
         Ok(self.rows::<DashboardRow>(DASHBOARD, &args).await?.pop().unwrap_or_default())
     }

@@ -119,70 +119,43 @@ macro_rules! after_cursor {
     };
 }
 
-/// One page of a record list: the records after the cursor whose search text holds the folded
-/// query `?1` (`''` is in every text), at most `?5`. A search looks at no more than `?7` records
-/// (the window), read in order from the index `(deleted_at, display_name, id, search_text)`
-/// without opening a row; rows are opened for the page's own records only.
-///
-/// The window is a subquery that SQLite streams to the outer select, which stops at the page's
-/// limit. The outer select has no ORDER BY of its own on purpose: with one, SQLite would read the
-/// whole window to sort it. The window hands over whether a record matched, not its search text
-/// (measured: a quarter less time per record).
+/// One page of a record list in name order: the records after the cursor, at most `?4`, read in
+/// order from the index `(deleted_at, display_name, id)`; rows are opened for the page's own
+/// records only.
 macro_rules! record_list {
     ($table:literal, $cursor:literal, $columns:literal) => {
         concat!(
             "(SELECT json_group_array(json_object('id', r.id, 'name', r.display_name", $columns, ") ORDER BY p.display_name, p.id) FROM ",
-            "(SELECT w.id, w.display_name FROM (SELECT id, display_name, instr(search_text, ?1) AS hit FROM ", $table,
-            " WHERE ", after_cursor!($table, $cursor), " ORDER BY display_name, id LIMIT ?7) w ",
-            "WHERE w.hit > 0 LIMIT ?5) p CROSS JOIN ", $table, " r ON r.id = p.id)"
+            "(SELECT id, display_name FROM ", $table, " WHERE ", after_cursor!($table, $cursor), " ORDER BY display_name, id LIMIT ?4) p ",
+            "CROSS JOIN ", $table, " r ON r.id = p.id)"
         )
     };
 }
 
-/// Where a search that filled no page stopped: the last record of its window, when records
-/// remain after it; a "search further" link continues from there. (The window's last record and
-/// the one after it are read together: both present means more remain.)
-macro_rules! window_end {
-    ($table:literal, $cursor:literal, $list:literal) => {
-        concat!(
-            "CASE WHEN json_array_length(d.", $list, ") < ?5 THEN (SELECT iif(count(*) = 2, ",
-            "json_group_array(e.id ORDER BY e.display_name, e.id)->>0, NULL) FROM (SELECT id, display_name FROM ", $table,
-            " WHERE ", after_cursor!($table, $cursor), " ORDER BY display_name, id LIMIT 2 OFFSET ?7 - 1) e) END"
-        )
-    };
-}
-
-/// The dashboard: `?1` the folded search query (`''` for none), `?2`/`?3`/`?4` the contacts',
-/// companies' and tasks' cursors (the last id shown; `''` for the first page), `?5` rows per list
-/// (one more than shown, so the page knows whether another follows), `?6` recent activities, `?7`
-/// the most records a search looks at (`domain::pages::dashboard::SEARCH_WINDOW`).
+/// The dashboard: `?1`/`?2`/`?3` the contacts', companies' and tasks' cursors (the last id shown;
+/// `''` for the first page), `?4` rows per list (one more than shown, so the page knows whether
+/// another follows), `?5` recent activities. (Search has its own page: `sql_list`.)
 ///
-/// The search applies to contacts and companies. Tasks are the open ones, dated first by due
-/// date, then undated by id. The index `(deleted_at, completed, due_date, id)` holds undated
-/// tasks apart (NULL sorts first), so the list is two index ranges joined: the cursor's due date
-/// says which range it is in.
-///
-/// `d` is materialized so that each list is read once, though the window ends look at it again.
+/// Tasks are the open ones, dated first by due date, then undated by id. The index `(deleted_at,
+/// completed, due_date, id)` holds undated tasks apart (NULL sorts first), so the list is two
+/// index ranges joined: the cursor's due date says which range it is in.
 pub const DASHBOARD: &str = concat!(
-    "WITH d AS MATERIALIZED (SELECT (SELECT json_group_object(name, n) FROM page_counts) AS counts, ",
+    "SELECT (SELECT json_group_object(name, n) FROM page_counts) AS counts, ",
     // `occurred_at > ''` is every activity: a range, so SQLite reads the index backwards from the
     // newest and stops at the limit.
     "(SELECT json_group_array(", activity_json!("a"), " ORDER BY a.occurred_at DESC, a.id DESC) FROM ",
-    "(SELECT * FROM activities WHERE occurred_at > '' ORDER BY occurred_at DESC, id DESC LIMIT ?6) a) AS activities, ",
-    record_list!("contacts", "?2", ", 'email', r.fields->>'email', 'company', r.fields->>'company', 'title', r.fields->>'title', 'linkedinUrl', r.fields->>'linkedinUrl', 'phone', r.fields->>'phone'"),
+    "(SELECT * FROM activities WHERE occurred_at > '' ORDER BY occurred_at DESC, id DESC LIMIT ?5) a) AS activities, ",
+    record_list!("contacts", "?1", ", 'email', r.fields->>'email', 'company', r.fields->>'company', 'title', r.fields->>'title', 'linkedinUrl', r.fields->>'linkedinUrl', 'phone', r.fields->>'phone'"),
     " AS contacts, ",
-    record_list!("companies", "?3", ", 'domain', r.fields->>'domain', 'industry', r.fields->>'industry', 'country', r.fields->>'country', 'website', r.fields->>'website', 'linkedinUrl', r.fields->>'linkedinUrl', 'phone', r.fields->>'phone'"),
+    record_list!("companies", "?2", ", 'domain', r.fields->>'domain', 'industry', r.fields->>'industry', 'country', r.fields->>'country', 'website', r.fields->>'website', 'linkedinUrl', r.fields->>'linkedinUrl', 'phone', r.fields->>'phone'"),
     " AS companies, ",
     "(SELECT json_group_array(", task_json!("t"), " ORDER BY t.part, t.due_date, t.id) FROM (",
     "SELECT * FROM (SELECT 0 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 ",
-    "AND NOT (EXISTS (SELECT 1 FROM tasks WHERE id = ?4) AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL) ",
-    "AND (due_date, id) > (coalesce((SELECT due_date FROM tasks WHERE id = ?4), ''), ?4) ORDER BY due_date, id LIMIT ?5) ",
+    "AND NOT (EXISTS (SELECT 1 FROM tasks WHERE id = ?3) AND (SELECT due_date FROM tasks WHERE id = ?3) IS NULL) ",
+    "AND (due_date, id) > (coalesce((SELECT due_date FROM tasks WHERE id = ?3), ''), ?3) ORDER BY due_date, id LIMIT ?4) ",
     "UNION ALL SELECT * FROM (SELECT 1 AS part, * FROM tasks WHERE deleted_at IS NULL AND completed = 0 AND due_date IS NULL ",
-    "AND id > iif(EXISTS (SELECT 1 FROM tasks WHERE id = ?4) AND (SELECT due_date FROM tasks WHERE id = ?4) IS NULL, ?4, '') ORDER BY id LIMIT ?5) ",
-    "ORDER BY part, due_date, id LIMIT ?5) t) AS tasks) ",
-    "SELECT d.counts, d.activities, d.contacts, d.companies, d.tasks, ",
-    window_end!("contacts", "?2", "contacts"), " AS contacts_end, ",
-    window_end!("companies", "?3", "companies"), " AS companies_end FROM d"
+    "AND id > iif(EXISTS (SELECT 1 FROM tasks WHERE id = ?3) AND (SELECT due_date FROM tasks WHERE id = ?3) IS NULL, ?3, '') ORDER BY id LIMIT ?4) ",
+    "ORDER BY part, due_date, id LIMIT ?4) t) AS tasks"
 );
 
 /// Every statement with a name, for the preparation and plan tests.

@@ -1,14 +1,12 @@
-//! The dashboard (`GET /`): counts, the three lists with one search box, recent activity, and
-//! the settings to paste into Enginy. Built from the one row of `store::sql_pages::DASHBOARD`.
+//! The dashboard (`GET /view/`): counts, the three lists, recent activity, and the settings to
+//! paste into Enginy. Built from the one row of `store::sql_pages::DASHBOARD`.
 //!
 //! Lists page by keyset: a "next page" link carries the last id shown, and the statement
 //! continues after that record in list order, so a page deep in 100,000 records costs what the
 //! first one does. Each list keeps its own cursor, so paging one leaves the others in place.
 //!
-//! The search box filters contacts and companies (names, emails, domains). A search reads a
-//! bounded window of records per request ([`SEARCH_WINDOW`]); when the window
-//! ends before a page is full, the page shows what it found and offers to search further from
-//! where the window stopped, so a rare query stays fast on a large store.
+//! Search has its own page (`/view/search`, the header's box, `lists.rs`); a dashboard address
+//! with `?q=` (bookmarked before) is sent there.
 
 use serde::Deserialize;
 use serde_json::Map;
@@ -19,17 +17,10 @@ use super::merge::duplicates_section;
 use super::edit::Notice;
 use super::parts::{about_links, activity_item, record_href, shown_identity, task_summary, Activity, Task};
 use crate::domain::merge::DuplicateGroup;
-use crate::domain::record::{search_fold, RecordKind};
+use crate::domain::record::RecordKind;
 
 /// Longest search query kept, in characters; a longer one is cut (nobody types more).
 pub const MAX_QUERY_CHARS: usize = 200;
-
-/// Most records one search of a list looks at per request (the statement's window). Measured on
-/// a copy of a local D1 store of 100,000 contacts and 100,000 companies: a search that matches
-/// nothing reads a window of 25,000 index entries in about 6 ms per list, where reading all of
-/// them took 18 to 20 ms per list (and grows with the store). A larger window means fewer
-/// "search further" clicks on a large store; this one keeps the dashboard far inside its 50 ms.
-pub const SEARCH_WINDOW: usize = 25_000;
 
 /// The lists of the dashboard, and their query parameter (a cursor: the last id shown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +42,11 @@ impl List {
     }
 }
 
-/// What the dashboard's URL asks for: `?q=` and a cursor per list.
+/// What the dashboard's URL asks for: a cursor per list (and `?q=`, a search bookmarked before
+/// the search page, which the dashboard sends on there).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DashboardQuery {
-    /// The search as typed (trimmed, at most [`MAX_QUERY_CHARS`]).
+    /// A search (trimmed, at most [`MAX_QUERY_CHARS`]).
     pub q: String,
     cursors: [String; 3],
 }
@@ -85,23 +77,15 @@ impl DashboardQuery {
         query
     }
 
-    /// The query folded the way the stored `search_text` is, so the two compare as substrings.
-    pub fn folded(&self) -> String {
-        search_fold(&self.q)
-    }
-
     /// The last id shown of a list (`""` for its first page).
     pub fn cursor(&self, list: List) -> &str {
         &self.cursors[list as usize]
     }
 
-    /// This dashboard's link with one list moved to `cursor` (`""`: its first page); the search
-    /// and the other lists' places are kept.
+    /// This dashboard's link with one list moved to `cursor` (`""`: its first page); the other
+    /// lists' places are kept.
     pub fn href(&self, list: List, cursor: &str) -> String {
         let mut parts = Vec::new();
-        if !self.q.is_empty() {
-            parts.push(format!("q={}", url_encode(&self.q)));
-        }
         for other in List::ALL {
             let value = if other == list { cursor } else { self.cursor(other) };
             if !value.is_empty() {
@@ -124,11 +108,6 @@ pub struct DashboardRow {
     pub contacts: Option<String>,
     pub companies: Option<String>,
     pub tasks: Option<String>,
-    /// Where a search of the list stopped short of a full page with records left to search.
-    #[serde(default)]
-    pub contacts_end: Option<String>,
-    #[serde(default)]
-    pub companies_end: Option<String>,
 }
 
 /// A record in a list: its name and a few columns of `fields`.
@@ -207,17 +186,15 @@ pub struct Settings {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub more: bool,
-    /// A search's window ended before the page was full: the cursor to search further from.
-    pub resume: Option<String>,
 }
 
 impl<T: for<'de> Deserialize<'de>> Page<T> {
     /// The statement reads one row more than a page shows: its presence says another page follows.
-    fn from_column(column: Option<&str>, page_size: usize, window_end: Option<String>) -> Page<T> {
+    fn from_column(column: Option<&str>, page_size: usize) -> Page<T> {
         let mut items: Vec<T> = column.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default();
         let more = items.len() > page_size;
         items.truncate(page_size);
-        Page { items, more, resume: if more { None } else { window_end } }
+        Page { items, more }
     }
 }
 
@@ -250,9 +227,9 @@ impl Dashboard {
         Dashboard {
             counts: row.counts.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default(),
             activities: row.activities.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default(),
-            contacts: Page::from_column(row.contacts.as_deref(), page_size, row.contacts_end),
-            companies: Page::from_column(row.companies.as_deref(), page_size, row.companies_end),
-            tasks: Page::from_column(row.tasks.as_deref(), page_size, None),
+            contacts: Page::from_column(row.contacts.as_deref(), page_size),
+            companies: Page::from_column(row.companies.as_deref(), page_size),
+            tasks: Page::from_column(row.tasks.as_deref(), page_size),
             duplicates: Vec::new(),
             done: None,
             query,
@@ -277,7 +254,6 @@ impl Dashboard {
                 h.raw("<div><b>").text(&grouped(n)).raw("</b>").text(label).raw("</div>");
             }
             h.raw("</div>");
-            self.search_form(h);
             self.record_list(h, List::Contacts, &self.contacts, &["email", "company", "title"]);
             self.record_list(h, List::Companies, &self.companies, &["domain", "industry", "country"]);
             self.task_list(h);
@@ -285,13 +261,6 @@ impl Dashboard {
             self.recent(h);
             self.enginy(h);
         })
-    }
-
-    fn search_form(&self, h: &mut Html) {
-        if !self.query.q.is_empty() {
-            h.raw("<p class=\"mute\">Contacts and companies matching “").text(&self.query.q).raw("”. ");
-            h.raw("<a href=\"/view/\">Clear the search</a></p>");
-        }
     }
 
     fn record_list(&self, h: &mut Html, list: List, page: &Page<Listed>, columns: &[&'static str; 3]) {
@@ -309,7 +278,7 @@ impl Dashboard {
         };
         h.raw("<section id=\"").raw(list.param()).raw("\"><h2>").text(title).raw("</h2>");
         if page.items.is_empty() {
-            self.nothing(h, list, page.resume.is_some());
+            self.nothing(h, list);
         } else {
             h.raw("<table class=\"stack\"><caption class=\"vh\">").text(title).raw("</caption><thead><tr>").raw(headings).raw("</tr></thead><tbody>");
             for record in &page.items {
@@ -344,7 +313,7 @@ impl Dashboard {
     fn task_list(&self, h: &mut Html) {
         h.raw("<section id=\"tasks\"><h2>Open tasks</h2>");
         if self.tasks.items.is_empty() {
-            self.nothing(h, List::Tasks, false);
+            self.nothing(h, List::Tasks);
         } else {
             h.raw("<table class=\"stack\"><caption class=\"vh\">Open tasks, soonest first</caption><thead><tr><th scope=\"col\">Due</th>");
             h.raw("<th scope=\"col\">Task</th><th scope=\"col\">About</th><th scope=\"col\">Priority</th></tr></thead><tbody>");
@@ -370,37 +339,27 @@ impl Dashboard {
         h.raw("</section>");
     }
 
-    /// What an empty list says; `unfinished` when a search has more records to look at.
-    fn nothing(&self, h: &mut Html, list: List, unfinished: bool) {
+    /// What an empty list says.
+    fn nothing(&self, h: &mut Html, list: List) {
         let what = match list {
             List::Contacts => "contacts",
             List::Companies => "companies",
             List::Tasks => "open tasks",
         };
-        let searched = !self.query.q.is_empty() && list != List::Tasks;
-        if searched {
-            h.raw("<p class=\"mute\">No ").raw(what).raw(" match “").text(&self.query.q).raw("”");
-            h.raw(if self.query.cursor(list).is_empty() { "" } else { " after the previous page" });
-            h.raw(if unfinished { " among the records searched so far" } else { "" }).raw(".</p>");
-        } else if self.query.cursor(list).is_empty() {
+        if self.query.cursor(list).is_empty() {
             h.raw("<p class=\"mute\">No ").raw(what).raw(" yet.</p>");
         } else {
             h.raw("<p class=\"mute\">No more ").raw(what).raw(".</p>");
         }
     }
 
-    /// "First page" when past it; "Next page" when another follows, or "Search further" when a
-    /// search's window ended before it filled the page.
+    /// "First page" when past it; "Next page" when another follows.
     fn pager<T: Keyed>(&self, h: &mut Html, list: List, page: &Page<T>) {
         let first = !self.query.cursor(list).is_empty();
-        let next = match (page.more, page.items.last(), &page.resume) {
-            (true, Some(last), _) => Some((last.key(), "Next page »")),
-            (false, _, Some(end)) => Some((end.as_str(), "Search further »")),
+        let next = match (page.more, page.items.last()) {
+            (true, Some(last)) => Some((last.key(), "Next page »")),
             _ => None,
         };
-        if let (false, Some(_)) = (page.more, &page.resume) {
-            h.raw("<p class=\"mute\">A search looks at ").text(&grouped(SEARCH_WINDOW as i64)).raw(" records at a time; more remain.</p>");
-        }
         if !first && next.is_none() {
             return;
         }
@@ -484,8 +443,7 @@ mod tests {
     #[test]
     fn query_keeps_the_search_and_sane_cursors() {
         let q = DashboardQuery::parse(&pairs(&[("q", "  José Núñez "), ("contacts", "ct_01ABC"), ("companies", "co_1'--"), ("x", "y")]));
-        assert_eq!(q.q, "José Núñez");
-        assert_eq!(q.folded(), "jose nunez");
+        assert_eq!(q.q, "José Núñez", "kept for the redirect to the search page");
         assert_eq!(q.cursor(List::Contacts), "ct_01ABC");
         assert_eq!(q.cursor(List::Companies), "", "not an id: the first page");
         assert_eq!(q.cursor(List::Tasks), "");
@@ -495,9 +453,9 @@ mod tests {
 
     #[test]
     fn links_move_one_list_and_keep_the_rest() {
-        let q = DashboardQuery::parse(&pairs(&[("q", "a&b c"), ("companies", "co_9")]));
-        assert_eq!(q.href(List::Contacts, "ct_5"), "/view/?q=a%26b%20c&contacts=ct_5&companies=co_9");
-        assert_eq!(q.href(List::Companies, ""), "/view/?q=a%26b%20c");
+        let q = DashboardQuery::parse(&pairs(&[("companies", "co_9")]));
+        assert_eq!(q.href(List::Contacts, "ct_5"), "/view/?contacts=ct_5&companies=co_9");
+        assert_eq!(q.href(List::Companies, ""), "/view/");
         assert_eq!(DashboardQuery::default().href(List::Tasks, ""), "/view/");
     }
 
@@ -514,8 +472,6 @@ mod tests {
             tasks: Some(json!([{"id": "tk_1", "subject": "Call", "description": null, "type": null, "priority": "HIGH", "status": null,
                 "dueDate": null, "completed": false, "completedAt": null, "contactId": "ct_0", "contactName": "Person 0",
                 "companyId": "co_1", "companyName": "Acme"}]).to_string()),
-            contacts_end: None,
-            companies_end: None,
         }
     }
 
@@ -535,25 +491,17 @@ mod tests {
     }
 
     #[test]
-    fn a_search_that_ends_its_window_offers_to_search_further() {
-        let query = DashboardQuery::parse(&pairs(&[("q", "rare"), ("companies", "co_7")]));
+    fn a_later_page_offers_the_first_and_keeps_the_other_lists() {
+        let query = DashboardQuery::parse(&pairs(&[("companies", "co_7")]));
         let mut r = row();
-        r.contacts_end = Some("ct_window_end".into());
-        r.companies = Some(json!([{"id": "co_9", "name": "Rare Co"}]).to_string());
-        r.companies_end = Some("co_window_end".into());
-        let d = Dashboard::from_row(r, query, settings(), 3);
-        assert_eq!(d.contacts.resume, None, "a full page pages on as usual");
-        assert_eq!(d.companies.resume.as_deref(), Some("co_window_end"));
-        let html = d.render(&Shell::bare("n"));
-        assert!(html.contains("<a href=\"/view/?q=rare&amp;companies=co_window_end\">Search further »</a>"), "{html}");
-        assert!(html.contains("<a href=\"/view/?q=rare\">« First page</a>"));
-        assert!(html.contains("A search looks at 25,000 records at a time; more remain."));
-        assert!(html.contains("<a href=\"/view/?q=rare&amp;contacts=ct_2&amp;companies=co_7\">Next page »</a>"));
+        r.companies = Some(json!([{"id": "co_9", "name": "Later Co"}]).to_string());
+        let html = Dashboard::from_row(r, query, settings(), 3).render(&Shell::bare("n"));
+        assert!(html.contains("<a href=\"/view/\">« First page</a>"), "{html}");
+        assert!(html.contains("<a href=\"/view/?contacts=ct_2&amp;companies=co_7\">Next page »</a>"));
         let mut r = row();
-        r.contacts = Some("[]".into());
-        r.contacts_end = Some("ct_window_end".into());
-        let html = Dashboard::from_row(r, DashboardQuery::parse(&pairs(&[("q", "rare")])), settings(), 3).render(&Shell::bare("n"));
-        assert!(html.contains("No contacts match “rare” among the records searched so far."), "{html}");
+        r.companies = Some("[]".into());
+        let html = Dashboard::from_row(r, DashboardQuery::parse(&pairs(&[("companies", "co_7")])), settings(), 3).render(&Shell::bare("n"));
+        assert!(html.contains("No more companies."), "{html}");
     }
 
     #[test]
@@ -575,15 +523,11 @@ mod tests {
     }
 
     #[test]
-    fn a_search_is_shown_escaped_and_paged_with_the_query() {
-        let query = DashboardQuery::parse(&pairs(&[("q", "<script>x"), ("tasks", "tk_0")]));
-        let mut r = row();
-        r.companies = None;
+    fn the_header_keeps_a_search_escaped() {
         let shell = Shell { person: Some("ada@example.com".into()), q: "<script>x".into(), ..Shell::bare("n") };
-        let html = Dashboard::from_row(r, query, settings(), 25).render(&shell);
+        let html = Dashboard::from_row(row(), DashboardQuery::default(), settings(), 25).render(&shell);
         assert!(html.contains("value=\"&lt;script&gt;x\""), "the header's search box keeps the search");
-        assert!(html.contains("No companies match “&lt;script&gt;x”."));
-        assert!(html.contains("<a href=\"/view/?q=%3Cscript%3Ex\">« First page</a>"));
+        assert!(html.contains("action=\"/view/search\""));
         assert!(!html.contains("<script"));
     }
 }

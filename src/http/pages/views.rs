@@ -11,7 +11,7 @@ use super::Page;
 use crate::domain::error::ApiError;
 use crate::domain::feed::parse_limit;
 use crate::domain::merge::{cursor_param, duplicate_fields, group_duplicates};
-use crate::domain::pages::dashboard::{DuplicatesList, SEARCH_WINDOW};
+use crate::domain::pages::dashboard::DuplicatesList;
 use crate::domain::pages::edit::{FormState, Notice};
 use crate::domain::pages::html::{url_encode, Html};
 use crate::domain::pages::layout::page as document;
@@ -95,11 +95,10 @@ async fn dashboard(page: &Page<'_>) -> ViewResult {
         return Ok(Answer::redirect(302, format!("/view/search?q={}", url_encode(&query.q))));
     }
     let cursors = [query.cursor(List::Contacts), query.cursor(List::Companies), query.cursor(List::Tasks)];
-    let folded = query.folded();
     let first = (String::new(), String::new());
     let groups = |kind| group_page(store, config.match_rule(kind), kind, &first, DASHBOARD_GROUPS);
     let (row, contacts, companies) = join3(
-        store.dashboard(&folded, cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES, SEARCH_WINDOW),
+        store.dashboard(cursors, DASHBOARD_PAGE + 1, RECENT_ACTIVITIES),
         groups(RecordKind::Contact),
         groups(RecordKind::Company),
     )
