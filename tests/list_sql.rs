@@ -192,6 +192,25 @@ fn every_sort_walks_every_live_record_once_in_its_order() {
     }
 }
 
+/// A record without a name (no first or last name, no e-mail) sorts after the named ones, by id,
+/// and the paging crosses from one part to the other whatever the window and the page.
+#[test]
+fn records_without_a_name_come_after_the_named_ones() {
+    let db = db();
+    let t = "2024-01-01T00:00:00.000Z";
+    contact(&db, "ct_5", json!({"firstName": "Zoë"}), json!({}), t, None);
+    contact(&db, "ct_9", json!({"lastName": "Abad"}), json!({}), t, None);
+    contact(&db, "ct_1", json!({"linkedinUrl": "https://www.linkedin.com/in/nameless"}), json!({}), t, None);
+    contact(&db, "ct_7", json!({"email": "bo@beta.io"}), json!({}), t, None);
+    contact(&db, "ct_3", json!({"phone": "+34 600 000 000"}), json!({}), t, None);
+    contact(&db, "ct_8", json!({}), json!({}), t, None);
+    let expected = ids(&["ct_9", "ct_5", "ct_7", "ct_1", "ct_3", "ct_8"]);
+    for (limit, window) in [("50", WINDOW), ("1", WINDOW), ("2", 2), ("1", 1), ("4", 3)] {
+        let (got, _) = walk(&db, &[("sort", "name"), ("limit", limit)], window);
+        assert_eq!(got, expected, "limit {limit}, window {window}");
+    }
+}
+
 #[test]
 fn a_search_ranks_exact_before_prefix_and_shows_a_record_once() {
     let db = seeded();
@@ -280,7 +299,14 @@ fn each_list_reads_the_index_of_its_order() {
     };
     for (name, sql, needles) in [
         ("ranked", sql_list::CONTACTS.ranked, &["SEARCH t USING PRIMARY KEY (kind=? AND term>? AND term<?)"][..]),
-        ("by_name", sql_list::CONTACTS.by_name, &["SEARCH contacts USING COVERING INDEX contacts_name (deleted_at=? AND (display_name,id)>(?,?))"][..]),
+        (
+            "by_name",
+            sql_list::CONTACTS.by_name,
+            &[
+                "SEARCH contacts USING COVERING INDEX contacts_name (deleted_at=? AND (display_name,id)>(?,?))",
+                "SEARCH contacts USING COVERING INDEX contacts_name (deleted_at=? AND display_name=? AND id>?)",
+            ][..],
+        ),
         ("by_created", sql_list::COMPANIES.by_created, &["SEARCH companies USING COVERING INDEX companies_created ((created_at,id)>(?,?))"][..]),
         ("by_updated", sql_list::CONTACTS.by_updated, &["SEARCH contacts USING COVERING INDEX contacts_feed ((updated_at,id)<(?,?))"][..]),
         (

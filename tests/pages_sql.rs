@@ -257,6 +257,44 @@ fn pages_walk_every_record_once_in_name_order() {
     assert_eq!(walk(&db, List::Contacts, 7), expected);
 }
 
+/// A record without a name sorts after the named ones (by id), and a page shows what identifies
+/// it; the cursor crosses from the named to the nameless.
+#[test]
+fn records_without_a_name_come_last_and_are_shown_by_what_identifies_them() {
+    let db = db();
+    for (id, fields) in [
+        ("ct_1", json!({"linkedinUrl": "https://www.linkedin.com/in/no-name/"})),
+        ("ct_2", json!({"firstName": "Zoë"})),
+        ("ct_3", json!({"phone": "+34 600 000 000"})),
+        ("ct_4", json!({"firstName": "Abe"})),
+        ("ct_5", json!({"email": "bo@beta.io"})),
+    ] {
+        let name = edge_crm::domain::record::display_name(RecordKind::Contact, fields.as_object().unwrap());
+        db.execute(
+            "INSERT INTO contacts (id, fields, display_name, created_at, updated_at) VALUES (?1, ?2, ?3, 't', 't')",
+            params![id, fields.to_string(), name],
+        )
+        .unwrap();
+    }
+    let expected = ["ct_4", "ct_2", "ct_5", "ct_1", "ct_3"];
+    for page in [1, 2, 3, 25] {
+        assert_eq!(walk(&db, List::Contacts, page), expected, "{page} per page");
+    }
+    company(&db, "co_1", "Acme", "acme.com", None);
+    for contact in ["ct_1", "ct_3", "ct_4"] {
+        db.execute(
+            "INSERT INTO associations (contact_id, company_id, is_primary, created_at, updated_at) VALUES (?1, 'co_1', 0, 't', 't')",
+            params![contact],
+        )
+        .unwrap();
+    }
+    let page = record_page(&db, RecordKind::Company, "co_1").unwrap();
+    let html = page.render(&edge_crm::domain::pages::Shell::bare("n"));
+    let shown: Vec<usize> = ["Abe", "LinkedIn: in/no-name", "+34 600 000 000"].iter().map(|t| html.find(t).unwrap_or_else(|| panic!("{t} in\n{html}"))).collect();
+    assert!(shown.windows(2).all(|w| w[0] < w[1]), "named first, then by id: {shown:?}");
+    assert!(!html.contains("(no name)"));
+}
+
 #[test]
 fn task_pages_cross_from_dated_to_undated() {
     let db = db();
@@ -325,6 +363,8 @@ fn dashboard_lists_read_their_index_in_order() {
     for needle in [
         "SEARCH contacts USING COVERING INDEX contacts_name (deleted_at=? AND (display_name,id)>(?,?))",
         "SEARCH companies USING COVERING INDEX companies_name (deleted_at=? AND (display_name,id)>(?,?))",
+        "SEARCH contacts USING COVERING INDEX contacts_name (deleted_at=? AND display_name=? AND id>?)",
+        "SEARCH companies USING COVERING INDEX companies_name (deleted_at=? AND display_name=? AND id>?)",
         "SEARCH tasks USING INDEX tasks_list (deleted_at=? AND completed=? AND (due_date,id)>(?,?))",
         "SEARCH tasks USING INDEX tasks_list (deleted_at=? AND completed=? AND due_date=? AND id>?)",
         "SEARCH activities USING INDEX activities_recent (occurred_at>?)",

@@ -145,10 +145,15 @@ macro_rules! list_sql {
     ($table:literal, $kind:literal, $col:literal) => {
         ListSql {
             ranked: page!(ranked_scan!($kind), $table, concat!(record_filters!($col), first_term!()), record_columns!(), record_nulls!()),
+            // Records with a name, by name, then those without one (shown by their LinkedIn or
+            // phone), by id: two ranges of the index `(deleted_at, display_name, id)`. The first
+            // starts after `('', U+10FFFF)`, past every nameless record, when it starts at all.
             by_name: page!(
                 concat!(
-                    "SELECT 0 AS p, display_name AS k, id FROM ", $table, " WHERE deleted_at IS NULL AND (display_name, id) > (?3, ?4) ",
-                    "ORDER BY display_name, id LIMIT ?5"
+                    "SELECT * FROM (SELECT 0 AS p, display_name AS k, id FROM ", $table, " WHERE ?15 <= 0 AND deleted_at IS NULL ",
+                    "AND (display_name, id) > (?3, iif(?3 = '', char(1114111), ?4)) ORDER BY display_name, id LIMIT ?5) ",
+                    "UNION ALL SELECT * FROM (SELECT 1 AS p, '' AS k, id FROM ", $table, " WHERE deleted_at IS NULL AND display_name = '' ",
+                    "AND id > iif(?15 = 1, ?4, '') ORDER BY id LIMIT ?5) LIMIT ?5"
                 ),
                 $table,
                 record_filters!($col),

@@ -19,6 +19,18 @@ pub const DASHBOARD_PAGE: usize = 25;
 /// Activities in the dashboard's "recent activity".
 pub const RECENT_ACTIVITIES: usize = 10;
 
+/// What a page calls the record `$r`: its display name (a contact's name or e-mail; a company's
+/// name, domain or website), else its LinkedIn URL, else its phone, else `''` (the same order as
+/// `domain::pages::parts::shown_identity`, which shortens a LinkedIn URL for the page).
+macro_rules! label {
+    ($r:literal) => {
+        concat!(
+            "coalesce(nullif(", $r, ".display_name, ''), nullif(trim(", $r, ".fields->>'linkedinUrl'), ''), nullif(trim(", $r,
+            ".fields->>'phone'), ''), '')"
+        )
+    };
+}
+
 /// An activity as the pages show it: the names of its contact and company, and of the user who
 /// did it, come along, read by primary key for the few rows a page shows.
 macro_rules! activity_json {
@@ -27,8 +39,8 @@ macro_rules! activity_json {
             "json_object('id', ", $a, ".id, 'type', ", $a, ".type, 'subject', ", $a, ".subject, 'body', ", $a, ".body, ",
             "'direction', ", $a, ".direction, 'occurredAt', ", $a, ".occurred_at, ",
             "'ownerName', (SELECT name FROM users WHERE id = ", $a, ".owner_id), ",
-            "'contactId', ", $a, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $a, ".contact_id AND +deleted_at IS NULL), ",
-            "'companyId', ", $a, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $a, ".company_id AND +deleted_at IS NULL))"
+            "'contactId', ", $a, ".contact_id, 'contactName', (SELECT ", label!("l"), " FROM contacts l WHERE l.id = ", $a, ".contact_id AND +l.deleted_at IS NULL), ",
+            "'companyId', ", $a, ".company_id, 'companyName', (SELECT ", label!("l"), " FROM companies l WHERE l.id = ", $a, ".company_id AND +l.deleted_at IS NULL))"
         )
     };
 }
@@ -42,12 +54,12 @@ macro_rules! task_json {
             "'type', ", $t, ".type, 'priority', ", $t, ".priority, 'status', ", $t, ".status, 'dueDate', ", $t, ".due_date, ",
             "'ownerId', ", $t, ".owner_id, 'ownerName', (SELECT name FROM users WHERE id = ", $t, ".owner_id), ",
             "'completed', json(iif(", $t, ".completed, 'true', 'false')), 'completedAt', ", $t, ".completed_at, ",
-            "'contactId', ", $t, ".contact_id, 'contactName', (SELECT display_name FROM contacts WHERE id = ", $t, ".contact_id AND +deleted_at IS NULL), ",
-            "'companyId', ", $t, ".company_id, 'companyName', (SELECT display_name FROM companies WHERE id = ", $t, ".company_id AND +deleted_at IS NULL))"
+            "'contactId', ", $t, ".contact_id, 'contactName', (SELECT ", label!("l"), " FROM contacts l WHERE l.id = ", $t, ".contact_id AND +l.deleted_at IS NULL), ",
+            "'companyId', ", $t, ".company_id, 'companyName', (SELECT ", label!("l"), " FROM companies l WHERE l.id = ", $t, ".company_id AND +l.deleted_at IS NULL))"
         )
     };
 }
-pub(crate) use task_json;
+pub(crate) use {label, task_json};
 
 /// The parts both record pages share: owner, tasks, activities and history of the record `?1`.
 /// `$column` is the tasks' and activities' column that names a record of this kind.
@@ -80,10 +92,10 @@ macro_rules! record_parts {
 /// unknown or deleted. Its companies come primary first, then by name.
 pub const CONTACT_PAGE: &str = concat!(
     "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ",
-    "(SELECT json_group_array(json_object('id', c.id, 'name', c.display_name, 'primary', json(iif(c.is_primary, 'true', 'false'))) ",
-    "ORDER BY c.is_primary DESC, c.display_name, c.id) FROM ",
-    "(SELECT c.id, c.display_name, a.is_primary FROM associations a CROSS JOIN companies c ON c.id = a.company_id ",
-    "WHERE a.contact_id = ?1 AND +c.deleted_at IS NULL ORDER BY a.is_primary DESC, c.display_name, c.id LIMIT ?2) c) AS links, ",
+    "(SELECT json_group_array(json_object('id', c.id, 'name', c.label, 'primary', json(iif(c.is_primary, 'true', 'false'))) ",
+    "ORDER BY c.is_primary DESC, c.display_name = '', c.display_name, c.id) FROM ",
+    "(SELECT c.id, c.display_name, ", label!("c"), " AS label, a.is_primary FROM associations a CROSS JOIN companies c ON c.id = a.company_id ",
+    "WHERE a.contact_id = ?1 AND +c.deleted_at IS NULL ORDER BY a.is_primary DESC, c.display_name = '', c.display_name, c.id LIMIT ?2) c) AS links, ",
     "(SELECT count(*) FROM associations a CROSS JOIN companies c ON c.id = a.company_id ",
     "WHERE a.contact_id = ?1 AND +c.deleted_at IS NULL) AS link_count, ",
     "NULL AS parent, '[]' AS children, ",
@@ -95,38 +107,36 @@ pub const CONTACT_PAGE: &str = concat!(
 /// (those whose primary company it is marked); its parent and subsidiaries come along.
 pub const COMPANY_PAGE: &str = concat!(
     "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ",
-    "(SELECT json_group_array(json_object('id', c.id, 'name', c.display_name, 'primary', json(iif(c.is_primary, 'true', 'false'))) ",
-    "ORDER BY c.display_name, c.id) FROM ",
-    "(SELECT c.id, c.display_name, a.is_primary FROM associations a CROSS JOIN contacts c ON c.id = a.contact_id ",
-    "WHERE a.company_id = ?1 AND +c.deleted_at IS NULL ORDER BY c.display_name, c.id LIMIT ?2) c) AS links, ",
+    "(SELECT json_group_array(json_object('id', c.id, 'name', c.label, 'primary', json(iif(c.is_primary, 'true', 'false'))) ",
+    "ORDER BY c.display_name = '', c.display_name, c.id) FROM ",
+    "(SELECT c.id, c.display_name, ", label!("c"), " AS label, a.is_primary FROM associations a CROSS JOIN contacts c ON c.id = a.contact_id ",
+    "WHERE a.company_id = ?1 AND +c.deleted_at IS NULL ORDER BY c.display_name = '', c.display_name, c.id LIMIT ?2) c) AS links, ",
     "(SELECT count(*) FROM associations a CROSS JOIN contacts c ON c.id = a.contact_id ",
     "WHERE a.company_id = ?1 AND +c.deleted_at IS NULL) AS link_count, ",
-    "(SELECT json_object('id', p.id, 'name', p.display_name) FROM companies p WHERE p.id = r.parent_id AND +p.deleted_at IS NULL) AS parent, ",
-    "(SELECT json_group_array(json_object('id', s.id, 'name', s.display_name) ORDER BY s.display_name, s.id) FROM ",
-    "(SELECT id, display_name FROM companies WHERE parent_id = ?1 AND +deleted_at IS NULL ORDER BY display_name, id LIMIT ?2) s) AS children, ",
+    "(SELECT json_object('id', p.id, 'name', ", label!("p"), ") FROM companies p WHERE p.id = r.parent_id AND +p.deleted_at IS NULL) AS parent, ",
+    "(SELECT json_group_array(json_object('id', s.id, 'name', s.label) ORDER BY s.display_name = '', s.display_name, s.id) FROM ",
+    "(SELECT c.id, c.display_name, ", label!("c"), " AS label FROM companies c WHERE c.parent_id = ?1 AND +c.deleted_at IS NULL ",
+    "ORDER BY c.display_name = '', c.display_name, c.id LIMIT ?2) s) AS children, ",
     record_parts!("company_id"),
     " FROM companies r WHERE r.id = ?1 AND +r.deleted_at IS NULL"
 );
 
-/// Records of a list after the cursor `$cursor` (the last id shown, `''` for the start), in name
-/// order. The cursor's own name is looked up, so a link carries only an id.
-macro_rules! after_cursor {
-    ($table:literal, $cursor:literal) => {
-        concat!(
-            "deleted_at IS NULL AND (display_name, id) > ",
-            "(coalesce((SELECT display_name FROM ", $table, " WHERE id = ", $cursor, "), ''), ", $cursor, ")"
-        )
-    };
-}
-
-/// One page of a record list in name order: the records after the cursor, at most `?4`, read in
-/// order from the index `(deleted_at, display_name, id)`; rows are opened for the page's own
-/// records only.
+/// One page of a record list in name order: the records after the cursor `$cursor` (the last id
+/// shown, `''` for the start; its own name is looked up, so a link carries only an id), at most
+/// `?4`: those with a name by name, then those without one by id, two ranges of the index
+/// `(deleted_at, display_name, id)`. Rows are opened for the page's own records only.
 macro_rules! record_list {
     ($table:literal, $cursor:literal, $columns:literal) => {
         concat!(
-            "(SELECT json_group_array(json_object('id', r.id, 'name', r.display_name", $columns, ") ORDER BY p.display_name, p.id) FROM ",
-            "(SELECT id, display_name FROM ", $table, " WHERE ", after_cursor!($table, $cursor), " ORDER BY display_name, id LIMIT ?4) p ",
+            "(SELECT json_group_array(json_object('id', r.id, 'name', r.display_name", $columns, ") ",
+            "ORDER BY p.display_name = '', p.display_name, p.id) FROM (",
+            "WITH c AS (SELECT coalesce((SELECT display_name FROM ", $table, " WHERE id = ", $cursor, "), '') AS name) ",
+            "SELECT * FROM (SELECT id, display_name FROM ", $table, " WHERE deleted_at IS NULL ",
+            "AND (", $cursor, " = '' OR (SELECT name FROM c) > '') ",
+            "AND (display_name, id) > ((SELECT name FROM c), iif((SELECT name FROM c) = '', char(1114111), ", $cursor, ")) ",
+            "ORDER BY display_name, id LIMIT ?4) ",
+            "UNION ALL SELECT * FROM (SELECT id, display_name FROM ", $table, " WHERE deleted_at IS NULL AND display_name = '' ",
+            "AND id > iif((SELECT name FROM c) = '', ", $cursor, ", '') ORDER BY id LIMIT ?4) LIMIT ?4) p ",
             "CROSS JOIN ", $table, " r ON r.id = p.id)"
         )
     };

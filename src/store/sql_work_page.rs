@@ -14,7 +14,7 @@
 //! A person who is no stored user matches no task (`owner_id = NULL` is never true): their counts
 //! are zero and their groups empty, and `user` is NULL.
 
-use super::sql_pages::task_json;
+use super::sql_pages::{label, task_json};
 
 /// Most tasks shown per group on the page; the page says when a group was cut (its count is
 /// whole).

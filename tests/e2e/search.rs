@@ -20,6 +20,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("search::the_feed_is_unchanged_without_list_parameters", the_feed_is_unchanged_without_list_parameters),
     ("search::the_search_box_searches_every_kind", the_search_box_searches_every_kind),
     ("search::list_pages_keep_their_filters_in_the_address_and_download_csv", list_pages_keep_their_filters_in_the_address_and_download_csv),
+    ("search::records_without_a_name_are_listed_last_and_shown_by_what_identifies_them", records_without_a_name_are_listed_last_and_shown_by_what_identifies_them),
 ];
 
 /// A word no other test uses: letters first, so it is never read as a phone number.
@@ -481,7 +482,7 @@ fn list_pages_keep_their_filters_in_the_address_and_download_csv(app: &App) {
         }
     }
     assert_eq!(found, vec![ids[0].clone()], "the tagged record of the batch, and not the other");
-    assert!(page.contains("<table class=\"stack\"><caption>1 contacts shown</caption>"), "{page}");
+    assert!(page.contains("<table class=\"stack\"><caption>1 contact shown</caption>"), "{page}");
     for label in ["Search", "Owner", "Tag", "Open tasks", "Last activity after", "No activity since", "Created after", "Custom field", "Order"] {
         assert!(page.contains(&format!("\">{label}</label>")), "{label}");
     }
@@ -511,4 +512,29 @@ fn list_pages_keep_their_filters_in_the_address_and_download_csv(app: &App) {
     for label in ["Assigned to", "Status", "Due after", "Due before"] {
         assert!(tasks.contains(&format!("\">{label}</label>")), "{label}");
     }
+}
+
+fn records_without_a_name_are_listed_last_and_shown_by_what_identifies_them(app: &App) {
+    let c = &app.api;
+    let batch = word();
+    let ids = create(c, "contacts", json!([
+        {"externalId": unique("nn1"), "linkedinUrl": format!("https://www.linkedin.com/in/{batch}-nameless/"), "batch": batch},
+        {"externalId": unique("nn2"), "firstName": "Zed", "lastName": format!("Named{batch}"), "batch": batch},
+        {"externalId": unique("nn3"), "phone": "+34 611 22 33 44", "batch": batch},
+        {"externalId": unique("nn4"), "firstName": "Abe", "lastName": format!("Named{batch}"), "batch": batch},
+    ]));
+    // By name: the named ones by name, then the others (by id, so in either order).
+    let got = all_ids(app, &format!("/contacts?property.batch={batch}&sort=name&limit=1"));
+    assert_eq!(got[..2], [ids[3].clone(), ids[1].clone()], "named first, by name");
+    assert_eq!(sorted(got[2..].to_vec()), sorted(vec![ids[0].clone(), ids[2].clone()]), "then the nameless");
+    // A company page lists them by what identifies them.
+    let company = create(c, "companies", json!([{"externalId": unique("nn-co"), "name": format!("Nameless{batch} Ltd")}]))[0].clone();
+    let links: Vec<Value> = ids[..3].iter().map(|id| json!({"contactCRMId": id, "companyCRMId": company})).collect();
+    let link = c.json("POST", "/associations", &json!({ "associations": links }));
+    assert_eq!((link.status, link.json()["success"].as_bool()), (200, Some(true)), "{}", link.text());
+    let page = html(app, &format!("/view/company/{company}"));
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("`{text}` on the company page"));
+    assert!(at(&format!("Zed Named{batch}")) < at(&format!("LinkedIn: in/{batch}-nameless")), "named before nameless");
+    at("+34 611 22 33 44");
+    assert!(!page.contains("(no name)"), "every linked record is shown by what identifies it");
 }

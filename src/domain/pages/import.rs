@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::form::Forms;
 use super::html::{url_encode, Html};
-use super::layout::{grouped, label, page, Shell};
+use super::layout::{grouped, label, page, plural, Shell};
 use super::parts::{record_href, shown_identity};
 use crate::domain::import::columns::{examples, Target};
 use crate::domain::import::{ImportFile, Mapping, Part, Tally, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, SAMPLES};
@@ -203,10 +203,6 @@ pub struct StepAnswer {
     /// Rows written by earlier parts whose answer was not kept.
     pub unreported_rows: usize,
     pub results: Vec<Value>,
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{} {}", grouped(n as i64), if n == 1 { one } else { many })
 }
 
 fn nouns(kind: RecordKind) -> &'static str {

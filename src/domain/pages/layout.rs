@@ -237,6 +237,11 @@ pub fn grouped(n: i64) -> String {
     out
 }
 
+/// A count and its noun: "1 contact", "2,000 contacts".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n as i64), if n == 1 { one } else { many })
+}
+
 /// At most `max` characters of `text`, with `…` when it was cut.
 pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {

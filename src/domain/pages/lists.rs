@@ -11,7 +11,7 @@
 use serde::Deserialize;
 
 use super::html::{url_encode, Html};
-use super::layout::{page, when, Shell};
+use super::layout::{page, plural, when, Shell};
 use super::parts::{about_links, record_href, shown_identity, Owner};
 use crate::domain::list::Sort;
 use crate::domain::record::{RecordKind, RecordRow};
@@ -37,6 +37,15 @@ impl ListPage {
             ListPage::Records(RecordKind::Contact) => "Contacts",
             ListPage::Records(RecordKind::Company) => "Companies",
             ListPage::Tasks => "Tasks",
+        }
+    }
+
+    /// One of what the list holds, as a caption counts it.
+    fn one(self) -> &'static str {
+        match self {
+            ListPage::Records(RecordKind::Contact) => "contact",
+            ListPage::Records(RecordKind::Company) => "company",
+            ListPage::Tasks => "task",
         }
     }
 }
@@ -318,11 +327,10 @@ fn task_table(h: &mut Html, caption: &str, rows: &[TaskLine], owner: impl Fn(Opt
 }
 
 fn caption<T>(view: &ListView<T>) -> String {
-    let what = view.list.title().to_lowercase();
-    let n = view.rows.len();
+    let what = plural(view.rows.len(), view.list.one(), &view.list.title().to_lowercase());
     match view.searching() {
-        true => format!("{n} {what} matching “{}”, best matches first", view.get("q")),
-        false => format!("{n} {what} shown"),
+        true => format!("{what} matching “{}”, best matches first", view.get("q")),
+        false => format!("{what} shown"),
     }
 }
 
@@ -470,7 +478,7 @@ mod tests {
         }
         assert!(html.contains("<form method=\"get\" action=\"/view/contacts\">"));
         assert!(html.contains("<option value=\"us_1\" selected>Ana &lt;Boss&gt;</option>"));
-        assert!(html.contains("<caption>1 contacts shown</caption>") && html.contains("<th scope=\"col\">Name</th>"));
+        assert!(html.contains("<caption>1 contact shown</caption>") && html.contains("<th scope=\"col\">Name</th>"));
         assert!(html.contains("<table class=\"stack\">"), "phone layout");
         assert!(html.contains("&lt;b&gt;@x.com") && !html.contains("<b>@x.com"));
         assert!(html.contains("href=\"/view/contact/ct_1\">José</a>"));

@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::html::{url_encode, Html};
 use super::layout::{label, page, value_text, when, Shell};
-use super::parts::{record_href, shown_name};
+use super::parts::{record_href, shown_identity, shown_name};
 use crate::domain::merge::{DuplicateGroup, MAX_MERGED};
-use crate::domain::record::{display_name, RecordKind, RecordRow, EXTERNAL_ID};
+use crate::domain::record::{RecordKind, RecordRow, EXTERNAL_ID};
 
 /// Groups of possible duplicates the dashboard shows per kind.
 pub const DASHBOARD_GROUPS: usize = 10;
@@ -108,9 +108,9 @@ pub fn duplicates_section(h: &mut Html, title: &str, kind: RecordKind, groups: &
         for r in &group.records {
             h.raw("<li>");
             if current == Some(r.id.as_str()) {
-                h.text(shown_name(&r.name)).raw(" <span class=\"mute\">(this record)</span>");
+                h.text(&shown_name(&r.name)).raw(" <span class=\"mute\">(this record)</span>");
             } else {
-                h.link(&record_href(kind, &r.id), shown_name(&r.name));
+                h.link(&record_href(kind, &r.id), &shown_name(&r.name));
             }
             h.raw(" <span class=\"mute\"><code>").text(&r.id).raw("</code> · updated ").text(&when(&r.updated_at)).raw("</span></li>");
         }
@@ -214,8 +214,7 @@ impl MergeReview {
                     h.raw(" checked");
                 }
                 h.raw("> this record</label><br>");
-                let name = display_name(kind, &r.fields);
-                h.link(&record_href(kind, &r.id), shown_name(&name)).raw("<br><code>").text(&r.id).raw("</code></th>");
+                h.link(&record_href(kind, &r.id), &shown_identity(kind, &r.fields)).raw("<br><code>").text(&r.id).raw("</code></th>");
             }
             h.raw("</tr>");
             for f in &fields {

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 
 use super::html::{url_encode, Html};
 use super::layout::{truncate, when};
+use std::borrow::Cow;
+
 use crate::domain::record::{display_name, RecordKind};
 
 /// Longest activity body or task description shown; a longer one is cut with `…` (the API has
@@ -102,9 +104,7 @@ pub fn shown_identity(kind: RecordKind, fields: &Map<String, Value>) -> String {
     }
     let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty());
     if let Some(url) = text("linkedinUrl") {
-        // The profile's path says who it is; the scheme and host say nothing.
-        let path = url.split_once("linkedin.com/").map_or(url, |(_, path)| path).trim_end_matches('/');
-        return format!("LinkedIn: {path}");
+        return linkedin_label(url);
     }
     if let Some(phone) = text("phone") {
         return phone.to_string();
@@ -112,12 +112,24 @@ pub fn shown_identity(kind: RecordKind, fields: &Map<String, Value>) -> String {
     format!("({} without a name)", kind.noun().to_lowercase())
 }
 
-/// A display name, or a placeholder for a record that has none.
-pub fn shown_name(name: &str) -> &str {
-    if name.trim().is_empty() {
-        "(no name)"
+/// A LinkedIn profile as a page names a record by it: the profile's path says who it is; the
+/// scheme and host say nothing.
+fn linkedin_label(url: &str) -> String {
+    let path = url.split_once("linkedin.com/").map_or(url, |(_, path)| path).trim_end_matches('/');
+    format!("LinkedIn: {path}")
+}
+
+/// A record's label as the statements read it beside a task, an activity or a link (its display
+/// name, else its LinkedIn URL, else its phone: `sql_pages`' `label!`), as a page shows it: a
+/// LinkedIn URL by its path, and a placeholder for a record with none of these.
+pub fn shown_name(name: &str) -> Cow<'_, str> {
+    let name = name.trim();
+    if name.is_empty() {
+        Cow::Borrowed("(no name)")
+    } else if name.contains("linkedin.com/") && !name.contains(' ') {
+        Cow::Owned(linkedin_label(name))
     } else {
-        name
+        Cow::Borrowed(name)
     }
 }
 
@@ -143,7 +155,7 @@ pub fn about_links(
         first = false;
         match name {
             Some(name) => {
-                h.link(&record_href(kind, id), shown_name(name));
+                h.link(&record_href(kind, id), &shown_name(name));
             }
             None => {
                 h.raw("<span class=\"mute\">").text(kind.noun()).raw(" (deleted)</span>");
@@ -198,3 +210,20 @@ pub fn activity_item(h: &mut Html, activity: &Activity, page_kind: Option<Record
     h.raw("</li>");
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_is_shown_as_what_identifies_the_record() {
+        assert_eq!(shown_name("Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(shown_name("ada@acme.com"), "ada@acme.com");
+        assert_eq!(shown_name("https://www.linkedin.com/in/ada-l/"), "LinkedIn: in/ada-l");
+        assert_eq!(shown_name("+34 600 000 000"), "+34 600 000 000");
+        assert_eq!(shown_name("  "), "(no name)");
+        // A name that mentions the site is a name.
+        assert_eq!(shown_name("Ada from linkedin.com/in"), "Ada from linkedin.com/in");
+    }
+
+}

@@ -221,7 +221,7 @@ impl RecordPage {
             },
             "parentCrmId" => match &self.parent {
                 Some(parent) => {
-                    h.link(&record_href(RecordKind::Company, &parent.id), shown_name(&parent.name));
+                    h.link(&record_href(RecordKind::Company, &parent.id), &shown_name(&parent.name));
                 }
                 None => {
                     h.element("<code>", &text, "</code>").raw(" <span class=\"mute\">(not found)</span>");
@@ -271,12 +271,12 @@ impl RecordPage {
         } else {
             h.raw("<ul>");
             for link in &self.links {
-                h.raw("<li>").link(&record_href(other, &link.id), shown_name(&link.name));
+                h.raw("<li>").link(&record_href(other, &link.id), &shown_name(&link.name));
                 if link.primary {
                     h.raw("<span class=\"badge\">").text(primary_note).raw("</span>");
                 }
                 h.raw(" ");
-                self.unlink_form(h, &link.id, shown_name(&link.name));
+                self.unlink_form(h, &link.id, &shown_name(&link.name));
                 h.raw("</li>");
             }
             h.raw("</ul>");
@@ -286,7 +286,7 @@ impl RecordPage {
         if self.kind == RecordKind::Company && !self.children.is_empty() {
             h.raw("<h3>Subsidiaries</h3><ul>");
             for child in &self.children {
-                h.raw("<li>").link(&record_href(RecordKind::Company, &child.id), shown_name(&child.name)).raw("</li>");
+                h.raw("<li>").link(&record_href(RecordKind::Company, &child.id), &shown_name(&child.name)).raw("</li>");
             }
             h.raw("</ul>");
         }
