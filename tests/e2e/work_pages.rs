@@ -16,6 +16,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("work_pages::a_stale_edit_is_refused_with_both_values_and_another_fields_change_is_not", a_stale_edit_is_refused_with_both_values_and_another_fields_change_is_not),
     ("work_pages::a_bad_value_keeps_what_was_typed_and_says_what_is_wrong", a_bad_value_keeps_what_was_typed_and_says_what_is_wrong),
     ("work_pages::a_double_submit_writes_once", a_double_submit_writes_once),
+    ("work_pages::a_value_an_export_sent_and_the_record_kept_out_is_applied_from_its_page", a_value_an_export_sent_and_the_record_kept_out_is_applied_from_its_page),
     ("work_pages::links_are_added_by_domain_and_removed_and_a_record_deleted_after_confirming", links_are_added_by_domain_and_removed_and_a_record_deleted_after_confirming),
     ("work_pages::forms_need_the_sessions_token_and_the_same_person", forms_need_the_sessions_token_and_the_same_person),
     ("work_pages::the_shared_password_without_a_user_is_the_dashboard", the_shared_password_without_a_user_is_the_dashboard),
@@ -333,6 +334,34 @@ fn a_stale_edit_is_refused_with_both_values_and_another_fields_change_is_not(app
     assert_eq!(location(&me.post(&path, &set(opened, "title", "Founder"))), format!("{path}?done=saved"));
     let got = ok(c.get(&format!("/contacts/{ct}")));
     assert_eq!((got["title"].as_str(), got["phone"].as_str()), (Some("Founder"), Some("+34 600 000 002")), "both changes kept: {got}");
+}
+
+fn a_value_an_export_sent_and_the_record_kept_out_is_applied_from_its_page(app: &App) {
+    let me = Person::new(app, "Kim Kept");
+    let c = me.c;
+    let domain = format!("{}.com", unique("kept").to_lowercase());
+    let co = create(c, "companies", json!({"name": unique("Kept Co"), "domain": domain, "industry": "Financial Services"}));
+    // An export deduplicated onto it by domain carries another industry: kept out, and said.
+    let export = ok(c.json("POST", "/companies", &json!({"companies": [{"externalId": unique("kept"), "domain": domain, "industry": "Fintech"}]})));
+    assert_eq!(export["results"][0]["keptFields"], json!(["industry"]), "{export}");
+    let path = format!("/view/company/{co}");
+    let page = me.get(&path);
+    assert!(page.contains("<strong>Sent, not applied:</strong> <code>&quot;Fintech&quot;</code>"), "{page}");
+    let apply = form(&page, &path, "Apply this value");
+    assert_eq!(location(&me.post(&path, &apply)), format!("{path}?done=saved"));
+    assert_eq!(ok(c.get(&format!("/companies/{co}")))["industry"], "Fintech", "what Enginy reads back");
+    let history = ok(c.get(&format!("/companies/{co}/history?limit=1")));
+    let entry = &history["history"][0];
+    assert_eq!((entry["field"].as_str(), entry["newValue"].as_str(), entry["actor"].as_str()), (Some("industry"), Some("Fintech"), Some(me.email.as_str())), "{history}");
+    assert!(!me.get(&path).contains("Apply this value"), "applied: nothing left to apply");
+    // Applying over someone else's change since the page was shown is refused, with both values.
+    ok(c.json("POST", "/companies", &json!({"companies": [{"externalId": unique("kept"), "domain": domain, "industry": "Banking"}]})));
+    let stale = form(&me.get(&path), &path, "Apply this value");
+    ok(c.json("PUT", "/companies", &json!({"companies": [{"crmId": co, "industry": "Insurance"}]})));
+    let resp = me.post(&path, &stale);
+    assert_eq!(resp.status, 409, "{}", resp.text());
+    assert!(resp.text().contains("now “Insurance”, you sent “Banking”"), "{}", resp.text());
+    assert_eq!(ok(c.get(&format!("/companies/{co}")))["industry"], "Insurance", "nothing written");
 }
 
 fn a_bad_value_keeps_what_was_typed_and_says_what_is_wrong(app: &App) {

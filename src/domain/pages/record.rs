@@ -367,11 +367,14 @@ impl RecordPage {
                 history_value(h, change.old.as_deref());
                 h.raw("</td><td data-label=\"New\">");
                 if !change.applied {
-                    // A value sent and kept out: the stored value stayed; say so, and show what
-                    // was sent, for a person to apply it with the edit form if it is right.
+                    // A value sent and kept out: the stored value stayed; say so, show what was
+                    // sent, and offer to apply it.
                     h.raw("<strong>Sent, not applied:</strong> ");
                     history_value(h, change.sent.as_deref());
-                    h.raw("<br><span class=\"mute\">the stored value was kept</span>");
+                    h.raw("<br><span class=\"mute\">the stored value was kept</span> ");
+                    if let Some(sent) = change.sent.as_deref() {
+                        self.apply_kept_form(h, &change.field, sent);
+                    }
                     h.raw("</td></tr>");
                     continue;
                 }
@@ -486,17 +489,34 @@ mod tests {
     }
 
     #[test]
-    fn a_value_sent_and_not_applied_is_shown_as_such() {
+    fn a_value_sent_and_not_applied_is_shown_as_such_with_a_button_to_apply_it() {
         let mut r = row(RecordKind::Company);
+        let mut fields: Map<String, Value> = serde_json::from_str(&r.fields).unwrap();
+        fields.insert("industry".into(), json!("Financial Services"));
+        fields.insert("country".into(), json!("ES"));
+        r.fields = Value::Object(fields).to_string();
+        let kept = |field: &str, stored: &str, sent: &str| {
+            json!({"field": field, "old": stored, "new": stored, "at": "2024-01-02T09:00:00.000Z",
+                   "requestId": "req_2", "sent": sent, "applied": false, "actor": "api"})
+        };
         r.history = Some(
-            json!([{"field": "industry", "old": "\"Financial Services\"", "new": "\"Financial Services\"", "at": "2024-01-02T09:00:00.000Z",
-                    "requestId": "req_2", "sent": "\"Fintech\"", "applied": false, "actor": "api"}])
+            json!([
+                kept("industry", "\"Financial Services\"", "\"Fintech\""),
+                kept("properties.stage", "\"lead\"", "\"customer\""),
+                kept("country", "\"FR\"", "\"ES\""),
+                kept("externalId", "\"a\"", "\"b\""),
+            ])
             .to_string(),
         );
         let html = RecordPage::from_row(RecordKind::Company, r).render(&Shell::bare("n"));
         assert!(html.contains("<strong>Sent, not applied:</strong> <code>&quot;Fintech&quot;</code>"), "{html}");
         assert!(html.contains("the stored value was kept"));
         assert!(html.contains("<td data-label=\"Old\"><code>&quot;Financial Services&quot;</code>"));
+        // Apply: the edit form's save of that field, over the value stored now.
+        assert!(html.contains("<input type=\"hidden\" name=\"industry\" value=\"Fintech\"><input type=\"hidden\" name=\"was.industry\" value=\"Financial Services\">"), "{html}");
+        assert!(html.contains("<input type=\"hidden\" name=\"properties.stage\" value=\"customer\"><input type=\"hidden\" name=\"was.properties.stage\" value=\"lead\">"));
+        // Not offered when the record holds the value already, or for a field a page does not edit.
+        assert_eq!(html.matches("Apply this value").count(), 2, "{html}");
         // An ordinary change reads as before.
         assert!(!rendered(RecordKind::Contact).contains("not applied"));
     }

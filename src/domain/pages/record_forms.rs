@@ -141,6 +141,29 @@ impl RecordPage {
         h.raw("</div><button type=\"submit\">Save changes</button></form></details></section>");
     }
 
+    /// The button that applies a value a deduplicated create sent and the record kept out (a
+    /// history entry marked not applied): the edit form's save of that one field, over the value
+    /// stored now, so someone else's change since is refused like any stale edit. Nothing when
+    /// the field cannot be edited here or already holds the value.
+    pub(super) fn apply_kept_form(&self, h: &mut Html, field: &str, sent: &str) {
+        let Ok(sent) = serde_json::from_str::<serde_json::Value>(sent) else { return };
+        let stored = match field.strip_prefix(PROPERTY) {
+            Some(name) if self.properties.contains_key(name) => self.properties.get(name),
+            None if editable_fields(self.kind).any(|spec| spec.name == field) => self.fields.get(field),
+            _ => return,
+        };
+        let (sent, now) = (form_text(Some(&sent)), form_text(stored));
+        if sent.trim() == now.trim() {
+            return;
+        }
+        h.raw("<form method=\"post\" action=\"").text(&self.href()).raw("\" class=\"inline\">");
+        self.forms.hidden(h, &self.href());
+        h.raw("<input type=\"hidden\" name=\"updatedAt\" value=\"").text(&self.updated_at).raw("\">");
+        h.raw("<input type=\"hidden\" name=\"").text(field).raw("\" value=\"").text(&sent).raw("\">");
+        h.raw("<input type=\"hidden\" name=\"").raw(WAS).text(field).raw("\" value=\"").text(&now).raw("\">");
+        h.raw("<button type=\"submit\" class=\"secondary\">Apply this value</button></form>");
+    }
+
     /// Log a note or a call: it goes on the timeline as the person's, and moves the record's
     /// last activity date.
     pub(super) fn activity_form(&self, h: &mut Html) {
