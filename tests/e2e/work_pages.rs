@@ -469,7 +469,7 @@ fn the_shared_password_without_a_user_is_the_dashboard(app: &App) {
     assert_eq!(resp.status, 200);
     let cookie = resp.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
     let html = resp.text();
-    assert!(html.contains("Signed in as the shared password"), "{html}");
+    assert!(html.contains("Signed in as the team (shared password)"), "{html}");
     let fields = set(form(&html, &path, "Save changes"), "title", "CEO");
     let body = encode(&fields);
     let resp = c.send("POST", &path, Key::None, &[("Authorization", &auth), ("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")], Some(body.as_bytes()));

@@ -142,7 +142,7 @@ impl Person {
     pub fn label(&self) -> String {
         match &self.email {
             Some(email) => email.clone(),
-            None => "the shared password".to_string(),
+            None => "the team (shared password)".to_string(),
         }
     }
 }

@@ -66,7 +66,7 @@ ul.counts-nav{list-style:none;margin:.4rem 0 1rem;padding:0;display:flex;flex-wr
 .kv th,.kv td{display:block;width:auto;border:0;padding:.1rem .2rem}.kv tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}\
 .stack thead,.work thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
 .stack tr,.work tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}\
-.stack td,.work td{display:block;border:0;padding:.1rem .2rem}.stack td[data-label]::before,.work td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}\
+.stack td,.work td{display:block;border:0;padding:.1rem .2rem}.stack td:empty,.work td:empty{display:none}.stack td[data-label]::before,.work td[data-label]::before{content:attr(data-label) ': ';color:var(--mute)}\
 .work td[data-label=Actions]::before,.work td[data-label=Task]::before{content:none}}";
 
 /// A count as the store answers it: D1 gives every number as a JavaScript number, SQLite an

@@ -130,6 +130,19 @@ impl<T> ListView<T> {
         Some(self.users.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str()))
     }
 
+    /// How many filters the address sets (the search, the order and the page are not filters).
+    fn active_filters(&self) -> usize {
+        let mut names: Vec<&str> = self
+            .query
+            .iter()
+            .filter(|(k, v)| !v.trim().is_empty() && !matches!(k.as_str(), "q" | "sort" | "cursor" | "limit" | "format" | "pvalue" | "done"))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    }
+
     fn searching(&self) -> bool {
         !self.get("q").is_empty()
     }
@@ -186,7 +199,15 @@ fn problem<T>(h: &mut Html, view: &ListView<T>) {
 }
 
 fn filters_form<T>(h: &mut Html, view: &ListView<T>) {
-    h.raw("<section><form method=\"get\" action=\"").raw(view.list.path()).raw("\"><h2>Filters</h2><div class=\"grid\">");
+    // Folded away until a filter is set (a saved view shows its filters), so that on a phone the
+    // list comes first; one keystroke opens it.
+    let active = view.active_filters();
+    h.raw("<section><details class=\"filters\"").raw(if active > 0 || view.problem.is_some() { " open" } else { "" });
+    h.raw("><summary>Filters");
+    if active > 0 {
+        h.raw(" <span class=\"mute\">(").number(active).raw(" active)</span>");
+    }
+    h.raw("</summary><form method=\"get\" action=\"").raw(view.list.path()).raw("\"><div class=\"grid\">");
     field(h, "f-q", "Search", |h| input(h, "f-q", "q", "search", view.get("q")));
     match view.list {
         ListPage::Records(_) => {
@@ -232,7 +253,7 @@ fn filters_form<T>(h: &mut Html, view: &ListView<T>) {
             h.raw("</div>");
         }
     }
-    h.raw("<div class=\"actions\"><button>Apply filters</button> <a href=\"").raw(view.list.path()).raw("\">Clear filters</a></div></form></section>");
+    h.raw("<div class=\"actions\"><button>Apply filters</button> <a href=\"").raw(view.list.path()).raw("\">Clear filters</a></div></form></details></section>");
 }
 
 /// "First page", "Next page" (or "Look further" when the part read held no match), and
@@ -466,6 +487,14 @@ mod tests {
             users: vec![Owner { id: "us_1".into(), name: "Ana <Boss>".into(), email: "ana@x.com".into() }],
             problem: None,
         }
+    }
+
+    #[test]
+    fn the_filters_are_folded_until_one_is_set() {
+        let bare = view(vec![], &[("q", "ana"), ("sort", "name"), ("cursor", "c1")], None).render(&Shell::bare("n"));
+        assert!(bare.contains("<details class=\"filters\"><summary>Filters</summary>"), "{bare}");
+        let set = view(vec![], &[("tag", "vip"), ("pname", "tier"), ("pvalue", "gold"), ("ownerId", "")], None).render(&Shell::bare("n"));
+        assert!(set.contains("<details class=\"filters\" open><summary>Filters <span class=\"mute\">(2 active)</span></summary>"), "{set}");
     }
 
     #[test]
