@@ -8,9 +8,13 @@ use edge_crm::domain::list::{page, parse_record_list, parse_task_list, place, wi
 use edge_crm::domain::record::{search_text, RecordKind};
 use edge_crm::domain::search::with_task_terms;
 use edge_crm::store::sql_list::{self, Arg};
-use rusqlite::types::{Value as Sql, ValueRef};
+use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
+
+#[path = "support/rows.rs"]
+mod support_rows;
+use support_rows::rows;
 
 const SCHEMA: &str = include_str!("../schema.sql");
 
@@ -44,25 +48,13 @@ fn task(db: &Connection, id: &str, subject: &str, owner: Option<&str>, due: Opti
 /// A statement's lines as the store reads D1's: the records (each a map of its columns, with its
 /// place), then the window's figures from the last line.
 fn run(db: &Connection, sql: &str, args: Vec<Sql>) -> Window<Map<String, Value>> {
-    let mut stmt = db.prepare(sql).unwrap();
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let lines: Vec<Map<String, Value>> = stmt
-        .query_map(rusqlite::params_from_iter(args), |row| {
-            let mut object = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                let value = match row.get_ref(i)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(n) => json!(n),
-                    ValueRef::Real(f) => json!(f),
-                    ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                    ValueRef::Blob(_) => panic!("no blobs"),
-                };
-                object.insert(name.clone(), value);
-            }
-            Ok(object)
+    let args: Vec<&dyn rusqlite::ToSql> = args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+    let lines: Vec<Map<String, Value>> = rows(db, sql, &args)
+        .into_iter()
+        .map(|line| match line {
+            Value::Object(object) => object,
+            other => panic!("a line is an object: {other}"),
         })
-        .unwrap()
-        .map(Result::unwrap)
         .collect();
     let (trailer, records) = lines.split_last().expect("a last line");
     let rows = records
