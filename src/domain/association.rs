@@ -107,8 +107,8 @@ pub fn check_links(parsed: Vec<Result<Link, ItemError>>, known: &Known) -> Vec<R
         .map(|p| {
             let link = p?;
             match known.missing(link.refs()) {
-                Some(Missing::Contact(id)) => Err(ItemError::missing(Some("contactCRMId"), RecordKind::Contact.key_kind(), &id)),
-                Some(Missing::Company(id)) => Err(ItemError::missing(Some("companyCRMId"), RecordKind::Company.key_kind(), &id)),
+                Some(Missing::Contact(id)) => Err(ItemError::missing(Some("contactCRMId"), RecordKind::Contact.key_kind(), id)),
+                Some(Missing::Company(id)) => Err(ItemError::missing(Some("companyCRMId"), RecordKind::Company.key_kind(), id)),
                 // A merged contact or company is linked through its survivor (the answer names it).
                 _ => Ok(Link {
                     contact_id: known.acting(&link.contact_id).to_string(),

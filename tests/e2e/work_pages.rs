@@ -200,7 +200,10 @@ fn my_work_groups_a_persons_tasks_and_acts_on_each_in_one_step(app: &App) {
     let undated = mine("Someday: lunch", None);
     let theirs = task(c, json!({"subject": "Not mine", "ownerId": other.user_id, "dueDate": format!("{}T09:00:00.000Z", date_in(-3))}));
 
-    let html = me.get("/view/work");
+    let resp = me.send("GET", "/view/work", &[], None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("x-d1-statements"), Some("1"), "the page and its header's counts in one statement");
+    let html = resp.text();
     assert!(html.contains(&format!("Signed in as {}", me.email)), "the header names the person");
     assert!(html.contains("4 open<span class=\"late\">1 overdue</span> · 1 today"), "the header counts: {html}");
     let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s} is not on my work"));

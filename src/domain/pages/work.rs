@@ -113,6 +113,15 @@ pub struct WorkRow {
     pub users: Option<String>,
 }
 
+impl WorkRow {
+    /// The person and their counts, as every page's header reads them: My work reads them in its
+    /// own statement, so its header needs no other.
+    pub fn person(&self) -> PersonRow {
+        let counts = self.counts.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
+        PersonRow { user: self.user.clone(), counts }
+    }
+}
+
 /// A task of the page: what the record pages show of one, and its owner.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct WorkTask {
@@ -438,6 +447,21 @@ impl WorkPage {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn my_works_row_carries_the_headers_person_and_counts() {
+        let row = WorkRow {
+            user: Some(r#"{"id": "us_1", "name": "Ana", "email": "ana@x.com"}"#.into()),
+            counts: Some(r#"{"overdue": 2, "today": 1, "upcoming": 0, "undated": 4}"#.into()),
+            ..WorkRow::default()
+        };
+        let person = row.person();
+        assert_eq!(person.user().map(|u| u.id), Some("us_1".to_string()));
+        assert_eq!((person.counts.overdue, person.counts.today, person.counts.undated), (2, 1, 4));
+        let nobody = WorkRow::default().person();
+        assert!(nobody.user().is_none() && nobody.counts == WorkCounts::default());
+    }
+
     use std::collections::HashSet;
 
     use serde_json::{json, Value};

@@ -22,11 +22,12 @@ use crate::domain::config::Config;
 use crate::domain::error::ApiError;
 use crate::domain::pages::form::{self, Forms};
 use crate::domain::pages::parts::Owner;
-use crate::domain::pages::work::{day_bounds, email_key};
+use crate::domain::pages::work::{day_bounds, email_key, WorkRow};
 use crate::domain::pages::{Person, Shell};
 use crate::domain::routes::{ReadFrom, RouteId};
 use crate::domain::time::Timestamp;
 use crate::store::d1::Store;
+use crate::store::sql_work_page::WORK_GROUP_LIMIT;
 pub use answer::error_page;
 use answer::{Answer, PageResult};
 use signin::Signed;
@@ -49,6 +50,8 @@ pub struct Page<'a> {
     /// The scheme, host and port the request came to (the settings Enginy needs, when
     /// `PUBLIC_URL` is unset).
     pub origin: String,
+    /// My work's row, read in place of the header's (it holds the header's counts too).
+    pub work: Option<WorkRow>,
 }
 
 /// `meter` reads what the page's store and cache spent, whatever the page answers.
@@ -68,7 +71,7 @@ pub async fn serve(req: Request, env: &Env, worker: &WorkerContext, request_id: 
     let store = Store::open(env, ReadFrom::of(route, bookmark.as_deref()))?;
     let ctx = Ctx { params: params.to_vec(), ..Ctx::new(env, worker, Rc::clone(&config), store, request_id) };
     *meter = ctx.meter();
-    let mut page = Page::open(ctx, &config, signed, &session, sent, &nonce, &req).await?;
+    let mut page = Page::open(ctx, &config, signed, &session, sent, &nonce, &req, route).await?;
     let answer = match forms::is_form(route) {
         true => forms::serve(&mut page, route, req).await?,
         false => views::serve(&page, route).await?,
@@ -87,7 +90,9 @@ pub fn moved(path: &str, query: Option<&str>) -> worker::Result<worker::Response
 
 impl<'a> Page<'a> {
     /// The page of a signed-in person: their user and open tasks read (one statement, none for a
-    /// shared password that named no email), the header's frame, and the forms' token.
+    /// shared password that named no email; on My work, the page's own), the header's frame, and
+    /// the forms' token.
+    #[allow(clippy::too_many_arguments)]
     async fn open(
         ctx: Ctx<'a>,
         config: &Config,
@@ -96,18 +101,25 @@ impl<'a> Page<'a> {
         sent: Option<String>,
         nonce: &str,
         req: &Request,
+        route: RouteId,
     ) -> Result<Page<'a>, ApiError> {
         let (claimed, verified) = match signed {
             Signed::Access { email } => (email, true),
             Signed::Password { user } => (user, false),
         };
-        let (user, counts) = match email_key(&claimed) {
+        let (user, counts, work) = match email_key(&claimed) {
             Some(key) => {
                 let (now, tomorrow) = day_bounds(Timestamp::from_millis(now_millis()));
-                let row = ctx.store.work_counts(&key, &now, &tomorrow).await?;
-                (row.user(), Some(row.counts).filter(|_| row.user.is_some()))
+                let (row, work) = match route {
+                    RouteId::PageWork => {
+                        let work = ctx.store.work_page(&key, &now, &tomorrow, WORK_GROUP_LIMIT).await?;
+                        (work.person(), Some(work))
+                    }
+                    _ => (ctx.store.work_counts(&key, &now, &tomorrow).await?, None),
+                };
+                (row.user(), Some(row.counts).filter(|_| row.user.is_some()), work)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         // With the shared password, the user name names a person only when it is a user's email.
         let email = match verified {
@@ -122,7 +134,7 @@ impl<'a> Page<'a> {
         let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
         let q = query.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
         let shell = Shell { nonce: nonce.to_string(), person: Some(person.label()), counts, q, refresh: None };
-        Ok(Page { ctx, person, user, shell, forms, session: sent, form_key, query, origin })
+        Ok(Page { ctx, person, user, shell, forms, session: sent, form_key, query, origin, work })
     }
 
     /// A page that only says something, in this page's frame.

@@ -4,7 +4,6 @@
 
 use futures_util::future::{join, join3};
 
-use super::super::context::now_millis;
 use super::super::merge::group_page;
 use super::answer::Answer;
 use super::Page;
@@ -18,12 +17,10 @@ use crate::domain::pages::layout::page as document;
 use crate::domain::pages::merge::{review_ids, DuplicatesPage, MergeNotice, MergeReview, DASHBOARD_GROUPS, DUPLICATES_PAGE};
 use crate::domain::pages::parts::record_href;
 use crate::domain::pages::record_forms::delete_confirmation;
-use crate::domain::pages::work::{day_bounds, email_key, WorkPage, WorkRow};
-use crate::store::sql_work_page::WORK_GROUP_LIMIT;
+use crate::domain::pages::work::WorkPage;
 use crate::domain::pages::{Dashboard, DashboardQuery, List, RecordPage, Settings, Shell};
 use crate::domain::record::RecordKind;
 use crate::domain::routes::RouteId;
-use crate::domain::time::Timestamp;
 use crate::store::sql_pages::{DASHBOARD_PAGE, RECENT_ACTIVITIES};
 
 /// The most groups a page of possible duplicates shows (`?limit=`).
@@ -116,13 +113,8 @@ async fn dashboard(page: &Page<'_>) -> ViewResult {
 /// shared password who named no user, who is told how to become one).
 async fn work(page: &Page<'_>) -> ViewResult {
     let claimed = page.person.email.clone().unwrap_or_else(|| page.person.actor().to_string());
-    let row = match email_key(&claimed) {
-        Some(key) => {
-            let (now, tomorrow) = day_bounds(Timestamp::from_millis(now_millis()));
-            page.ctx.store.work_page(&key, &now, &tomorrow, WORK_GROUP_LIMIT).await?
-        }
-        None => WorkRow::default(),
-    };
+    // Read when the page was opened, in place of the header's counts.
+    let row = page.work.clone().unwrap_or_default();
     let view = WorkPage::from_row(row, &claimed);
     // The header's counts are the page's own (read in the same statement), so they agree.
     let shell = Shell { counts: view.user.as_ref().map(|_| view.counts), ..page.shell.clone() };
