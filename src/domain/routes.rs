@@ -330,6 +330,12 @@ fn match_pattern<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
 }
 
 impl RouteId {
+    /// Whether the route is a page's form: a `POST` a person makes (read from the route table, so
+    /// a new form needs no other list).
+    pub fn is_form(self) -> bool {
+        ROUTES.iter().any(|r| r.id == self && r.method == "POST" && r.access == Access::Page)
+    }
+
     /// Whether the route only reads, or writes nothing it must read back in the same request, so
     /// a read replica may answer it (a sync's links go to the primary like every write).
     pub fn may_read_a_replica(self) -> bool {
@@ -350,6 +356,16 @@ impl RouteId {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_form_is_a_pages_post() {
+        for id in [RouteId::PageRecordEdit(RecordKind::Contact), RouteId::PageTask, RouteId::PageImportUpload(RecordKind::Company)] {
+            assert!(id.is_form(), "{id:?}");
+        }
+        for id in [RouteId::PageRecord(RecordKind::Contact), RouteId::PageWork, RouteId::RecordCreate(RecordKind::Contact), RouteId::PageMoved] {
+            assert!(!id.is_form(), "{id:?}");
+        }
+    }
     use super::*;
 
     #[test]

@@ -32,16 +32,6 @@ use crate::domain::routes::RouteId;
 type FormResult = Result<Answer, ApiError>;
 type Form = Vec<(String, String)>;
 
-/// Whether a page route takes a form (a POST).
-pub fn is_form(route: RouteId) -> bool {
-    use RouteId::*;
-    matches!(
-        route,
-        PageRecordEdit(_) | PageRecordDelete(_) | PageActivity(_) | PageTaskCreate(_) | PageLinks(_) | PageTask | PageMerge(_) | PageMergeUndo(_)
-            | PageImportUpload(_) | PageImportStart(_)
-    )
-}
-
 /// One line per form: where each form's code lives.
 pub async fn serve(page: &mut Page<'_>, route: RouteId, mut req: Request) -> FormResult {
     // A file comes as `multipart/form-data`, read by the import page itself.

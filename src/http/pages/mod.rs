@@ -72,7 +72,7 @@ pub async fn serve(req: Request, env: &Env, worker: &WorkerContext, request_id: 
     let ctx = Ctx { params: params.to_vec(), ..Ctx::new(env, worker, Rc::clone(&config), store, request_id) };
     *meter = ctx.meter();
     let mut page = Page::open(ctx, &config, signed, &session, sent, &nonce, &req, route).await?;
-    let answer = match forms::is_form(route) {
+    let answer = match route.is_form() {
         true => forms::serve(&mut page, route, req).await?,
         false => views::serve(&page, route).await?,
     };
