@@ -16,7 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use super::layout::value_text;
-use super::work::due_from_date;
+use super::work::{date_input_value, due_from_date};
 use crate::domain::record::{FieldType, RecordKind, EXTERNAL_ID};
 
 /// The prefix of the hidden inputs holding what the form showed.
@@ -359,7 +359,7 @@ pub fn stale_task(form: &[(String, String)], due_now: Option<&str>, owner_now: O
         _ => return None,
     };
     let shown = value(form, "shown")?;
-    let same_ask = now == asked || (what == "due date" && date_of_stored(now) == asked && !asked.is_empty());
+    let same_ask = now == asked || (what == "due date" && date_input_value(Some(now)) == asked && !asked.is_empty());
     if shown == now || same_ask {
         return None;
     }
@@ -368,10 +368,6 @@ pub fn stale_task(form: &[(String, String)], due_now: Option<&str>, owner_now: O
         "Someone changed this task's {what} after the page was shown: it is now “{now_text}”; you asked for “{asked}”. \
          Nothing was changed. Go back to see the task as it is now, and change it again if you still want to."
     ))
-}
-
-fn date_of_stored(timestamp: &str) -> &str {
-    timestamp.get(..10).unwrap_or(timestamp)
 }
 
 /// A due timestamp for `date` (`YYYY-MM-DD`, as a date input sends it), keeping the time of day
