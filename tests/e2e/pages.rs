@@ -480,6 +480,12 @@ fn chromium_renders_the_pages(app: &App) {
             "occurredAt": at, "contactId": ct, "companyId": co, "metadata": {"messageId": unique("m")}})));
     }
     let (xss_contact, _) = store_payloads(app);
+    // An export deduplicated onto the company carries another industry (kept out, with a button to
+    // apply it), and a contact known only by its LinkedIn profile works there.
+    let export = ok(app.api.json("POST", "/companies", &json!({"companies": [{"externalId": unique("kept"), "domain": format!("{tag}.com"), "industry": "Freight forwarding"}]})));
+    assert_eq!(export["results"][0]["keptFields"], json!(["industry"]), "{export}");
+    let nameless = create(&app.api, "contacts", json!({"linkedinUrl": format!("https://www.linkedin.com/in/{}-nameless", tag.to_lowercase())}));
+    ok(app.api.json("POST", "/associations", &json!({"associations": [{"contactCRMId": nameless, "companyCRMId": co}]})));
 
     // Basic auth from the URL's user information: Chromium answers the 401 challenge with it.
     let port = app.api.base.rsplit(':').next().unwrap();
@@ -515,6 +521,7 @@ fn chromium_renders_the_pages(app: &App) {
     let shots = [
         screenshot(&format!("{origin}/view/contact/{ct}"), "contact.png", 1280, 2000),
         screenshot(&format!("{origin}/view/company/{co}"), "company.png", 1280, 1800),
+        screenshot(&format!("{origin}/view/company/{co}"), "company-phone.png", 390, 2400),
         screenshot(&format!("{origin}/view/"), "dashboard.png", 1280, 1800),
         screenshot(&format!("{origin}/view/search?q={}", url_encode(&tag)), "search.png", 1280, 1400),
         screenshot(&format!("{origin}/view/contacts?q={}", url_encode(&tag)), "contacts-list-phone.png", 390, 2400),

@@ -173,6 +173,7 @@ impl RecordPage {
                 h.raw("<section class=\"notice\" role=\"status\"><p>").raw(done.sentence()).raw("</p></section>");
             }
             self.error_summary(h);
+            self.kept_values(h);
             self.details(h);
             self.edit_form(h);
             duplicates_section(h, "Possible duplicates", self.kind, &self.duplicates, Some(&self.id), false);
@@ -516,7 +517,10 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"industry\" value=\"Fintech\"><input type=\"hidden\" name=\"was.industry\" value=\"Financial Services\">"), "{html}");
         assert!(html.contains("<input type=\"hidden\" name=\"properties.stage\" value=\"customer\"><input type=\"hidden\" name=\"was.properties.stage\" value=\"lead\">"));
         // Not offered when the record holds the value already, or for a field a page does not edit.
-        assert_eq!(html.matches("Apply this value").count(), 2, "{html}");
+        assert_eq!(html.matches("Apply this value").count(), 4, "at the top of the page and in history: {html}");
+        let top = &html[html.find("<section class=\"notice\" id=\"kept\">").expect("the kept values at the top")..html.find("<h2>Details</h2>").unwrap()];
+        assert!(top.contains("<strong>Industry</strong>: “Fintech” (now “Financial Services”"), "{top}");
+        assert!(top.contains("<strong>stage</strong>: “customer” (now “lead”") && !top.contains("country"), "{top}");
         // An ordinary change reads as before.
         assert!(!rendered(RecordKind::Contact).contains("not applied"));
     }

@@ -141,27 +141,60 @@ impl RecordPage {
         h.raw("</div><button type=\"submit\">Save changes</button></form></details></section>");
     }
 
-    /// The button that applies a value a deduplicated create sent and the record kept out (a
-    /// history entry marked not applied): the edit form's save of that one field, over the value
-    /// stored now, so someone else's change since is refused like any stale edit. Nothing when
-    /// the field cannot be edited here or already holds the value.
-    pub(super) fn apply_kept_form(&self, h: &mut Html, field: &str, sent: &str) {
-        let Ok(sent) = serde_json::from_str::<serde_json::Value>(sent) else { return };
+    /// A value a deduplicated create sent and the record kept out, as a page can apply it: the
+    /// sent value and the stored one as the edit form reads them. `None` when the field cannot be
+    /// edited here or already holds the value.
+    pub(super) fn applicable(&self, field: &str, sent: &str) -> Option<(String, String)> {
+        let sent = serde_json::from_str::<serde_json::Value>(sent).ok()?;
         let stored = match field.strip_prefix(PROPERTY) {
             Some(name) if self.properties.contains_key(name) => self.properties.get(name),
             None if editable_fields(self.kind).any(|spec| spec.name == field) => self.fields.get(field),
-            _ => return,
+            _ => return None,
         };
         let (sent, now) = (form_text(Some(&sent)), form_text(stored));
-        if sent.trim() == now.trim() {
-            return;
-        }
+        (sent.trim() != now.trim()).then_some((sent, now))
+    }
+
+    /// The button that applies such a value: the edit form's save of that one field, over the
+    /// value stored now, so someone else's change since is refused like any stale edit.
+    pub(super) fn apply_kept_form(&self, h: &mut Html, field: &str, sent: &str) {
+        let Some((sent, now)) = self.applicable(field, sent) else { return };
         h.raw("<form method=\"post\" action=\"").text(&self.href()).raw("\" class=\"inline\">");
         self.forms.hidden(h, &self.href());
         h.raw("<input type=\"hidden\" name=\"updatedAt\" value=\"").text(&self.updated_at).raw("\">");
         h.raw("<input type=\"hidden\" name=\"").text(field).raw("\" value=\"").text(&sent).raw("\">");
         h.raw("<input type=\"hidden\" name=\"").raw(WAS).text(field).raw("\" value=\"").text(&now).raw("\">");
         h.raw("<button type=\"submit\" class=\"secondary\">Apply this value</button></form>");
+    }
+
+    /// The values sent and kept out that the record still differs from, the latest per field, at
+    /// the top of the page (history, folded away, keeps every one): a person decides.
+    pub(super) fn kept_values(&self, h: &mut Html) {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut rows = Vec::new();
+        for change in self.history.iter().filter(|c| !c.applied) {
+            let Some(sent) = change.sent.as_deref() else { continue };
+            if seen.contains(&change.field.as_str()) {
+                continue;
+            }
+            seen.push(&change.field);
+            if let Some((sent_text, now_text)) = self.applicable(&change.field, sent) {
+                rows.push((change, sent, sent_text, now_text));
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        h.raw("<section class=\"notice\" id=\"kept\"><h2>Sent, not applied</h2><p>A create matched this record and sent ");
+        h.raw(if rows.len() == 1 { "a value" } else { "values" }).raw(" the record kept out. Apply one if it is right.</p><ul>");
+        for (change, sent, sent_text, now_text) in rows {
+            let name = change.field.strip_prefix(PROPERTY).unwrap_or_else(|| label(&change.field));
+            h.raw("<li><strong>").text(name).raw("</strong>: “").text(&sent_text).raw("” (now “").text(&now_text).raw("”, ");
+            h.text(&crate::domain::pages::layout::when(&change.at)).raw(") ");
+            self.apply_kept_form(h, &change.field, sent);
+            h.raw("</li>");
+        }
+        h.raw("</ul></section>");
     }
 
     /// Log a note or a call: it goes on the timeline as the person's, and moves the record's
