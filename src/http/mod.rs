@@ -69,6 +69,11 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
     // What the request cost, on every answer (API, pages, errors): D1 statements and rows, KV
     // reads, and where the time went.
     meter.apply(&mut response, js_sys::Date::now() - started)?;
+    // The wasm memory's size now, which is its high-water mark (it never shrinks): only where the
+    // configuration asks for it (`EXPOSE_MEMORY`, the benchmark's servers).
+    if context::config(&env).is_ok_and(|c| c.expose_memory) {
+        response.headers_mut().set("X-Wasm-Memory-Bytes", &wasm_memory_bytes().to_string())?;
+    }
     let headers = response.headers_mut();
     headers.set("X-Request-Id", &request_id)?;
     headers.set("Cache-Control", "no-store")?;
@@ -87,6 +92,11 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
         .to_line()
     );
     Ok(response)
+}
+
+/// The size of the wasm linear memory, in bytes (64 KiB pages).
+fn wasm_memory_bytes() -> usize {
+    core::arch::wasm32::memory_size::<0>() * 65_536
 }
 
 /// A panic in the Worker aborts the isolate; its message reaches the log before it does.
