@@ -38,14 +38,17 @@ fn mib(bytes: u64) -> String {
 /// Sends `body`, checks the answer, and prints the memory after it.
 fn measure(api: &Client, label: &str, method: &str, path: &str, body: &Value, fresh: Option<u64>) -> Value {
     let text = body.to_string();
+    let cpu = crate::cpu_now(api);
     let started = Instant::now();
     let resp = api.send(method, path, crate::harness::Key::Valid, &[("Content-Type", "application/json")], Some(text.as_bytes()));
     let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cpu = cpu.zip(crate::cpu_now(api)).map_or("-".to_string(), |(before, after)| format!("{:.0}", after - before));
+    let own = crate::timing(&resp, "own");
     assert_eq!(resp.status, 200, "{method} {path}: {}", &resp.text()[..resp.text().len().min(500)]);
     let after = memory_of(&resp);
     let fresh = fresh.map(|b| format!("{:>10} MiB", mib(b))).unwrap_or_else(|| format!("{:>14}", "-"));
     println!(
-        "{label:<44} {:>9} {:>11} {:>11} {fresh} {:>10} MiB {:>9.0}",
+        "{label:<44} {:>9} {:>11} {:>11} {fresh} {:>10} MiB {:>9.0} {own:>8.0} {cpu:>8}",
         10_000,
         text.len(),
         resp.body.len(),
@@ -76,6 +79,7 @@ pub fn run(build: &Build, key: &str, password: &str) {
     let fresh = |server: &mut Server| -> (Client, u64) {
         server.wait_ready(Duration::from_secs(120));
         let api = Client::new(&server.base, vec![key.to_string()]);
+        crate::probe_cpu(server, &api);
         let base = health(&api);
         (api, base)
     };
@@ -110,8 +114,8 @@ pub fn run(build: &Build, key: &str, password: &str) {
     println!();
     println!("memory per request: the wasm memory's size after the request (its high-water mark), EXPOSE_MEMORY=true");
     println!(
-        "{:<44} {:>9} {:>11} {:>11} {:>14} {:>14} {:>9}",
-        "request", "records", "body bytes", "answer B", "fresh isolate", "after", "ms"
+        "{:<44} {:>9} {:>11} {:>11} {:>14} {:>14} {:>9} {:>8} {:>8}",
+        "request", "records", "body bytes", "answer B", "fresh isolate", "after", "ms", "own ms", "rt CPU"
     );
 
     // Each request on a fresh isolate, in turn, on one store.
@@ -147,6 +151,7 @@ pub fn run(build: &Build, key: &str, password: &str) {
     measure(&api, "  sync of 10,000 after it", "POST", "/companies/sync", &sync, None);
     measure(&api, "  update of 10,000 after those", "PUT", "/companies", &update, None);
     println!("fresh isolate: the memory after GET /health on a newly started server; after: the memory after the request;");
+    println!("ms: end to end; own ms: the Worker's own time (Server-Timing own); rt CPU: CPU ms of the runtime's thread (see CpuProbe).");
     println!("MiB = 1,048,576 bytes. A Worker's isolate has 128 MB for its JavaScript heap and this memory together.");
     server.stop();
 }
