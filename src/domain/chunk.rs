@@ -43,7 +43,19 @@ pub const WORK_CHUNKS: ChunkLimits = RECORD_CHUNKS;
 
 /// The size of an item as the chunk budget counts it: its compact JSON.
 pub fn item_size(item: &Value) -> usize {
-    serde_json::to_string(item).map_or(0, |s| s.len())
+    /// Counts what is written, keeps nothing.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, item).map_or(0, |_| count.0)
 }
 
 /// Splits items of these sizes, in order, into consecutive chunks within `limits`. Every item

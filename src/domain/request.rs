@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -131,44 +131,53 @@ pub fn parse_batch_body(bytes: &[u8], max_bytes: usize, key: &str, lazy_from: us
     parse_json_body(bytes, max_bytes).map(Err)
 }
 
-/// The top-level entries of an object, each value as its text in the body.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
+/// The top-level entries of a batch body: the batch's items and every other value, each as its
+/// text in the body. A `<key>` that is not an array fails the reading (the whole-body parse then
+/// answers), and so does a second `<key>`.
+struct Entries<'a> {
+    items: Option<Vec<&'a RawValue>>,
+    others: Vec<&'a RawValue>,
+}
 
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
-                    entries.push(entry);
+struct EntriesOf<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for EntriesOf<'_> {
+    type Value = Entries<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Entries<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesOf<'_> {
+    type Value = Entries<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+        let mut entries = Entries { items: None, others: Vec::new() };
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if name == self.0 {
+                if entries.items.is_some() {
+                    return Err(serde::de::Error::custom("the batch key twice"));
                 }
-                Ok(Entries(entries))
+                entries.items = Some(map.next_value()?);
+            } else {
+                entries.others.push(map.next_value()?);
             }
         }
-        deserializer.deserialize_map(Visit)
+        Ok(entries)
     }
 }
 
 /// `None` whenever the body is not plainly `{"<key>": [...]}` with every value valid.
 fn lazy_batch(bytes: &[u8], key: &str) -> Option<LazyBatch> {
-    let Entries(entries) = serde_json::from_slice(bytes).ok()?;
-    if entries.iter().filter(|(k, _)| k == key).count() != 1 {
-        return None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let entries = EntriesOf(key).deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    for other in entries.others {
+        check_value(other.get())?;
     }
-    let mut found = None;
-    for (name, raw) in entries {
-        if name == key {
-            found = Some(raw);
-        } else {
-            check_value(raw.get())?;
-        }
-    }
-    let items: Vec<&RawValue> = serde_json::from_str(found?.get()).ok()?;
+    let items = entries.items?;
     let start = bytes.as_ptr() as usize;
     let mut batch = LazyBatch { items: Vec::with_capacity(items.len()), sizes: Vec::with_capacity(items.len()) };
     for raw in items {
