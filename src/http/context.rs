@@ -37,8 +37,9 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     pub body: Option<Value>,
     /// A large batch body as its bytes and where its items are (`domain::request::LazyBatch`),
-    /// instead of `body`: its items are parsed a chunk at a time.
-    pub lazy: Option<(Vec<u8>, LazyBatch)>,
+    /// instead of `body`: its items are parsed a chunk at a time. Taken by [`Ctx::batch`], whose
+    /// caller drops the bytes once the last chunk is parsed.
+    pub lazy: std::cell::Cell<Option<(Vec<u8>, LazyBatch)>>,
     pub params: Vec<&'a str>,
     /// The request carries an `Idempotency-Key`: its items have a key, so tasks and activities
     /// are not made idempotent on their content as well.
@@ -49,7 +50,7 @@ impl<'a> Ctx<'a> {
     /// A context with no body, no path parameters and the cache as configured.
     pub fn new(env: &'a Env, worker: &'a WorkerContext, config: Rc<Config>, store: Store, request_id: &'a str) -> Ctx<'a> {
         let cache = if config.match_cache == CacheMode::Off { None } else { MatchCache::from_env(env) };
-        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, lazy: None, params: Vec::new(), keyed: false }
+        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, lazy: Default::default(), params: Vec::new(), keyed: false }
     }
 
     /// The parsed body of a route that takes one.
@@ -58,9 +59,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// The items of a batch body `{"<key>": [...]}`: `400` when it has no such array, `413` over
-    /// `MAX_BATCH` items.
+    /// `MAX_BATCH` items. Items still in the body's bytes are handed over with them (once).
     pub fn batch(&self, key: &str) -> Result<Items<'_>, ApiError> {
-        match &self.lazy {
+        match self.lazy.take() {
             Some((bytes, batch)) => {
                 check_batch_len(key, batch.items.len(), self.config.max_batch)?;
                 Ok(Items::Lazy(bytes, batch))
@@ -83,10 +84,9 @@ impl<'a> Ctx<'a> {
 }
 
 /// The items of a batch: parsed with the body, or still in the body's bytes.
-#[derive(Clone, Copy)]
 pub enum Items<'a> {
     Values(&'a [Value]),
-    Lazy(&'a [u8], &'a LazyBatch),
+    Lazy(Vec<u8>, LazyBatch),
 }
 
 /// A request's figures (API.md §10): its store's and its match cache's.

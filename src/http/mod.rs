@@ -199,7 +199,7 @@ async fn api(
     let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, hashed)));
     // The bytes stay only while the items are still to be read from them.
     let lazy = lazy.map(|batch| (bytes, batch));
-    let ctx = Ctx { no_cache, body, lazy, params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
+    let ctx = Ctx { no_cache, body, lazy: std::cell::Cell::new(lazy), params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
     *meter = ctx.meter();
     match keyed {
         Some((key, fingerprint)) => idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await,

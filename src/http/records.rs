@@ -27,9 +27,9 @@ use crate::domain::request::{batch_ids, lazy_item, sent};
 /// are parsed a chunk at a time, and each chunk's answer is kept as text once it is done, so
 /// neither the whole batch nor the whole answer is ever held as `Value`s.
 pub async fn chunked(items: Items<'_>, mut chunk: impl AsyncFnMut(&[Value], &[usize]) -> Result<Value, ApiError>) -> HandlerResult {
-    let sizes: Vec<usize> = match items {
-        Items::Values(values) => values.iter().map(item_size).collect(),
-        Items::Lazy(_, batch) => batch.sizes.clone(),
+    let (values, mut lazy, sizes): (&[Value], _, Vec<usize>) = match items {
+        Items::Values(values) => (values, None, values.iter().map(item_size).collect()),
+        Items::Lazy(bytes, batch) => (&[], Some((bytes, batch.items)), batch.sizes),
     };
     let mut answer = AnswerText::default();
     let chunks = plan_chunks(&sizes, RECORD_CHUNKS);
@@ -37,15 +37,21 @@ pub async fn chunked(items: Items<'_>, mut chunk: impl AsyncFnMut(&[Value], &[us
         // An empty batch still gets its answer, in the route's shape.
         answer.push(0, chunk(&[], &[]).await?);
     }
-    for range in chunks {
-        let part: Cow<[Value]> = match items {
-            Items::Values(values) => Cow::Borrowed(&values[range.clone()]),
-            Items::Lazy(bytes, batch) => Cow::Owned(batch.items[range.clone()].iter().map(|at| lazy_item(bytes, at)).collect()),
+    let last = chunks.len();
+    for (n, range) in chunks.into_iter().enumerate() {
+        let part: Cow<[Value]> = match &lazy {
+            None => Cow::Borrowed(&values[range.clone()]),
+            Some((bytes, at)) => Cow::Owned(at[range.clone()].iter().map(|at| lazy_item(bytes, at)).collect()),
         };
+        if n + 1 == last {
+            // Every item is parsed: the body's bytes go before the last chunk and the answer.
+            lazy = None;
+        }
         let done = chunk(&part, &sizes[range.clone()]).await?;
         drop(part);
         answer.push(range.start, done);
     }
+    drop(lazy);
     respond::json_text(answer.finish(), 200)
 }
 
