@@ -43,7 +43,19 @@ pub const WORK_CHUNKS: ChunkLimits = RECORD_CHUNKS;
 
 /// The size of an item as the chunk budget counts it: its compact JSON.
 pub fn item_size(item: &Value) -> usize {
-    serde_json::to_string(item).map_or(0, |s| s.len())
+    /// Counts what is written, keeps nothing.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, item).map_or(0, |_| count.0)
 }
 
 /// Splits items of these sizes, in order, into consecutive chunks within `limits`. Every item
@@ -97,6 +109,81 @@ pub fn join_answers(parts: Vec<(usize, Value)>) -> Value {
     match has_errors {
         true => json!({ "results": results, "errors": errors }),
         false => json!({ "results": results }),
+    }
+}
+
+/// The answers of a batch's chunks joined as [`join_answers`] joins them, kept as JSON text: each
+/// chunk's answer is written out when it is done and its `Value`s dropped, and the whole answer
+/// exists once, as the response body ([`AnswerText::finish`]).
+#[derive(Debug, Default)]
+pub struct AnswerText {
+    /// Each chunk's results (or errors), as the JSON of its items separated by commas.
+    results: Vec<String>,
+    errors: Vec<String>,
+    has_errors: bool,
+}
+
+impl AnswerText {
+    /// Adds the answer of the chunk whose first item is the request's item `offset`.
+    pub fn push(&mut self, offset: usize, mut answer: Value) {
+        if let Some(Value::Array(results)) = answer.get_mut("results").map(Value::take) {
+            push_text(&mut self.results, &results);
+        }
+        if let Some(Value::Array(errors)) = answer.get_mut("errors").map(Value::take) {
+            self.has_errors = true;
+            let shifted: Vec<Value> = errors
+                .into_iter()
+                .map(|mut entry| {
+                    if let Some(i) = entry.get("index").and_then(Value::as_u64) {
+                        entry["index"] = json!(i as usize + offset);
+                    }
+                    entry
+                })
+                .collect();
+            push_text(&mut self.errors, &shifted);
+        }
+    }
+
+    /// The joined answer's JSON, byte for byte what `join_answers`' `Value` serialises to
+    /// (serde_json orders an object's keys: `errors` before `results`).
+    pub fn finish(self) -> String {
+        let part = |parts: &[String]| parts.iter().map(|p| p.len() + 1).sum::<usize>();
+        let mut out = String::with_capacity(32 + part(&self.results) + part(&self.errors));
+        out.push('{');
+        if self.has_errors {
+            out.push_str("\"errors\":[");
+            join_into(&mut out, &self.errors);
+            out.push_str("],");
+        }
+        out.push_str("\"results\":[");
+        join_into(&mut out, &self.results);
+        out.push_str("]}");
+        out
+    }
+}
+
+/// The items' JSON, separated by commas, as one more part (none for no items).
+fn push_text(parts: &mut Vec<String>, items: &[Value]) {
+    if items.is_empty() {
+        return;
+    }
+    let mut text = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        serde_json::to_writer(&mut text, item).expect("a Value serialises");
+    }
+    text.shrink_to_fit();
+    parts.push(String::from_utf8(text).expect("serde_json writes UTF-8"));
+}
+
+fn join_into(out: &mut String, parts: &[String]) {
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(part);
     }
 }
 
@@ -177,5 +264,29 @@ mod tests {
         );
         let updates = vec![(0, json!({"results": [{"crmId": "a"}]})), (1, json!({"results": [{"crmId": "b"}]}))];
         assert_eq!(join_answers(updates), json!({"results": [{"crmId": "a"}, {"crmId": "b"}]}), "no errors key when no part had one");
+    }
+
+    #[test]
+    fn answer_text_is_the_joined_answer_byte_for_byte() {
+        let cases = vec![
+            vec![
+                (0, json!({"results": [{"crmId": "a", "externalId": "x\"y", "properties": {"z": 1.5, "a": [null, true]}}], "errors": [{"index": 1, "code": "invalid"}]})),
+                (2, json!({"results": [{"crmId": "b"}, {"crmId": "c"}], "errors": [{"index": 0, "code": "not_found", "candidates": ["a"]}]})),
+                (5, json!({"results": [], "errors": []})),
+            ],
+            vec![(0, json!({"results": [{"crmId": "a"}]})), (1, json!({"results": [{"crmId": "b"}]}))],
+            vec![(0, json!({"results": [], "errors": []}))],
+            vec![(0, json!({"results": []}))],
+            vec![(0, json!({"results": [], "errors": [{"index": 0}]})), (1, json!({"results": [{"crmId": "é"}], "errors": []}))],
+            vec![],
+        ];
+        for parts in cases {
+            let mut text = AnswerText::default();
+            for (offset, answer) in parts.clone() {
+                text.push(offset, answer);
+            }
+            let want = serde_json::to_string(&join_answers(parts)).unwrap();
+            assert_eq!(text.finish(), want);
+        }
     }
 }

@@ -98,6 +98,10 @@ pub struct Config {
     /// Per-person sign-in to the pages through Cloudflare Access (`ACCESS_TEAM_DOMAIN` and
     /// `ACCESS_AUD`); `None` leaves the pages to the shared password.
     pub access: Option<AccessConfig>,
+    /// `EXPOSE_MEMORY`: every response says how large the Worker's wasm memory is
+    /// (`X-Wasm-Memory-Bytes`), for the benchmark. Off by default: it tells a stranger something
+    /// about the server, so it is set only on local test servers.
+    pub expose_memory: bool,
 }
 
 /// The Cloudflare Access application that guards the pages (API.md §2). Both variables or
@@ -382,6 +386,7 @@ impl Config {
             }
         }
         let access = r.access();
+        let expose_memory = r.bool("EXPOSE_MEMORY", false);
         match auth {
             Some(auth) if r.problems.is_empty() => Ok(Config {
                 auth,
@@ -401,6 +406,7 @@ impl Config {
                 match_cache_min_d1_ms,
                 public_url,
                 access,
+                expose_memory,
             }),
             _ => Err(ConfigError { problems: r.problems }),
         }
@@ -480,6 +486,7 @@ mod tests {
         assert_eq!(c.public_url, None);
         assert_eq!(c.dashboard_password, None);
         assert_eq!(c.access, None, "no Access without both variables");
+        assert!(!c.expose_memory, "the memory size is told only where a test server asks for it");
     }
 
     #[test]
@@ -510,8 +517,10 @@ mod tests {
             ("SHARED_DOMAINS", "hosting.example.com, https://pages.example.org/x"),
             ("PUBLIC_URL", "https://crm.example.com/"),
             ("DASHBOARD_PASSWORD", "correct horse"),
+            ("EXPOSE_MEMORY", "true"),
         ])
         .unwrap();
+        assert!(c.expose_memory);
         assert_eq!(c.auth.api_key_header, "Authorization-Key");
         let shared = ["hosting.example.com".to_string(), "https://pages.example.org/x".to_string()];
         assert_eq!(c.company_match, MatchRule::parse(RecordKind::Company, "domain | name").unwrap().with_shared_domains(&shared));
@@ -558,6 +567,7 @@ mod tests {
             ("MATCH_CACHE_MIN_D1_MS", "100000"),
             ("PUBLIC_URL", "crm.example.com"),
             ("DASHBOARD_PASSWORD", "short"),
+            ("EXPOSE_MEMORY", "sometimes"),
         ] {
             let message = problem(&[(var, value)]);
             assert!(message.contains(var), "{var}={value:?} gave {message}");

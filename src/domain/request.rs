@@ -1,6 +1,10 @@
 //! Reading a request body: content type, size and JSON shape, each with its own status and a
 //! sentence that says what was wrong.
 
+use std::ops::Range;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::error::{ApiError, Detail};
@@ -91,6 +95,141 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// A batch body read without holding it as one `Value`: where each item of the batch array is in
+/// the body, and its size as the chunk budget counts it (compact JSON, `chunk::item_size`). The
+/// handler parses the items of one chunk at a time from the body's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LazyBatch {
+    pub items: Vec<Range<usize>>,
+    pub sizes: Vec<usize>,
+}
+
+/// A body at least this large is read as a [`LazyBatch`] where it can be: below it, the whole
+/// body as one `Value` is small, and reading it once costs less time.
+pub const LAZY_FROM_BYTES: usize = 1024 * 1024;
+
+/// Deeper items (or other values at the top level) leave the body to [`parse_json_body`]: read
+/// alone, a value may nest deeper than serde_json accepts inside the whole body.
+const LAZY_MAX_DEPTH: usize = 100;
+
+/// The body of a batch route (`{"<key>": [...]}`): checked as [`parse_json_body`] checks it, then,
+/// when it is at least `lazy_from` bytes, read as a [`LazyBatch`]. Every item and every other
+/// value is parsed once here (and dropped) so a body the whole-body parse would refuse is refused
+/// before anything is written, with the same answer: whenever the lazy reading is not sure (the
+/// body is not an object with exactly one `<key>` array, a value does not parse, nests deep), the
+/// body is parsed whole, as before, and its answer (`Err`, or a `Value` for `batch_items` to
+/// refuse or serve) is the old one.
+pub fn parse_batch_body(bytes: &[u8], max_bytes: usize, key: &str, lazy_from: usize) -> Result<Result<LazyBatch, Value>, ApiError> {
+    if bytes.len() > max_bytes {
+        return Err(too_large(max_bytes));
+    }
+    if bytes.len() >= lazy_from {
+        if let Some(batch) = lazy_batch(bytes, key) {
+            return Ok(Ok(batch));
+        }
+    }
+    parse_json_body(bytes, max_bytes).map(Err)
+}
+
+/// The top-level entries of a batch body: the batch's items and every other value, each as its
+/// text in the body. A `<key>` that is not an array fails the reading (the whole-body parse then
+/// answers), and so does a second `<key>`.
+struct Entries<'a> {
+    items: Option<Vec<&'a RawValue>>,
+    others: Vec<&'a RawValue>,
+}
+
+struct EntriesOf<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for EntriesOf<'_> {
+    type Value = Entries<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Entries<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesOf<'_> {
+    type Value = Entries<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+        let mut entries = Entries { items: None, others: Vec::new() };
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if name == self.0 {
+                if entries.items.is_some() {
+                    return Err(serde::de::Error::custom("the batch key twice"));
+                }
+                entries.items = Some(map.next_value()?);
+            } else {
+                entries.others.push(map.next_value()?);
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// `None` whenever the body is not plainly `{"<key>": [...]}` with every value valid.
+fn lazy_batch(bytes: &[u8], key: &str) -> Option<LazyBatch> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let entries = EntriesOf(key).deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    for other in entries.others {
+        check_value(other.get())?;
+    }
+    let items = entries.items?;
+    let start = bytes.as_ptr() as usize;
+    let mut batch = LazyBatch { items: Vec::with_capacity(items.len()), sizes: Vec::with_capacity(items.len()) };
+    for raw in items {
+        let text = raw.get();
+        batch.sizes.push(check_value(text)?);
+        let at = text.as_ptr() as usize - start;
+        batch.items.push(at..at + text.len());
+    }
+    Some(batch)
+}
+
+/// The compact size of a value read alone, if it parses and nests at most [`LAZY_MAX_DEPTH`].
+fn check_value(text: &str) -> Option<usize> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    (depth(&value, LAZY_MAX_DEPTH) <= LAZY_MAX_DEPTH).then(|| crate::domain::chunk::item_size(&value))
+}
+
+/// How deep `value` nests (a scalar 0, `[]` 1), counted up to `limit + 1` at most.
+fn depth(value: &Value, limit: usize) -> usize {
+    let children: Box<dyn Iterator<Item = &Value>> = match value {
+        Value::Array(items) => Box::new(items.iter()),
+        Value::Object(map) => Box::new(map.values()),
+        _ => return 0,
+    };
+    if limit == 0 {
+        return 1;
+    }
+    let mut deepest = 0;
+    for child in children {
+        deepest = deepest.max(depth(child, limit - 1));
+        if deepest >= limit {
+            break;
+        }
+    }
+    1 + deepest
+}
+
+/// One item of a [`LazyBatch`], parsed from the body it was read from.
+pub fn lazy_item(bytes: &[u8], at: &Range<usize>) -> Value {
+    serde_json::from_slice(&bytes[at.clone()]).expect("an item of a LazyBatch was parsed when the body was read")
+}
+
+/// `413` over `max_batch` items, in `batch_items`' words.
+pub fn check_batch_len(key: &str, len: usize, max_batch: usize) -> Result<(), ApiError> {
+    if len > max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{key} has {len} records; at most {max_batch} are accepted in one request (MAX_BATCH)"
+        )));
+    }
+    Ok(())
+}
+
 /// The value of `field` in each item, as sent (`null` where absent): what the answer echoes to
 /// locate an item (`externalId`, `crmId`).
 pub fn sent(items: &[Value], field: &str) -> Vec<Value> {
@@ -131,12 +270,7 @@ pub fn batch_items<'a>(body: &'a Value, key: &str, max_batch: usize) -> Result<&
             ))
         }
     };
-    if items.len() > max_batch {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{key} has {} records; at most {max_batch} are accepted in one request (MAX_BATCH)",
-            items.len()
-        )));
-    }
+    check_batch_len(key, items.len(), max_batch)?;
     Ok(items)
 }
 
@@ -213,6 +347,84 @@ mod tests {
     fn deep_nesting_is_a_400_not_a_crash() {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         assert_eq!(parse_json_body(deep.as_bytes(), 1 << 20).unwrap_err().status(), 400);
+    }
+
+    /// What the lazy reading answers is what the whole-body parse answers: the same error, or the
+    /// same items with their compact sizes. True when the body was read lazily.
+    fn same_as_whole(body: &[u8]) -> bool {
+        let whole = parse_json_body(body, 1 << 20);
+        let lazy = parse_batch_body(body, 1 << 20, "companies", 0);
+        let shown = String::from_utf8_lossy(body);
+        match (whole, lazy) {
+            (Err(a), Err(b)) => {
+                assert_eq!((a.status(), a.message("r")), (b.status(), b.message("r")), "{shown}");
+                false
+            }
+            (Ok(a), Ok(Err(b))) => {
+                assert_eq!(a, b, "{shown}");
+                false
+            }
+            (Ok(whole), Ok(Ok(batch))) => {
+                let items = batch_items(&whole, "companies", usize::MAX).expect("a lazy batch is a batch");
+                assert_eq!(items.len(), batch.items.len(), "{shown}");
+                for (i, item) in items.iter().enumerate() {
+                    assert_eq!(&lazy_item(body, &batch.items[i]), item, "{shown}");
+                    assert_eq!(batch.sizes[i], crate::domain::chunk::item_size(item), "{shown}");
+                }
+                true
+            }
+            (a, b) => panic!("{shown}: whole {a:?}, lazy {b:?}"),
+        }
+    }
+
+    #[test]
+    fn a_large_batch_is_read_lazily_with_the_same_items_and_errors() {
+        let nested = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        let lazy: Vec<String> = vec![
+            r#"{"companies": []}"#.into(),
+            r#"{"companies": [{"name": "A", "n": 1.5e3, "x": [1, {"y": null}]}, 5, "s", null, {"externalId": 12}]}"#.into(),
+            "  {\n  \"companies\" : [ { \"name\" : \"Pretty\" ,\n \"tags\": [ \"a\" ] } ] ,\n \"other\": {\"k\": [1,2]} }  ".into(),
+            r#"{"compan\u0069es": [{"name": "\u00e9\ud83d\ude00", "f": 0.30000000000000004, "g": -0, "h": 123456789012345678901234567890}]}"#.into(),
+            format!(r#"{{"companies": [{{"deep": {}}}]}}"#, nested(90)),
+        ];
+        for body in &lazy {
+            assert!(same_as_whole(body.as_bytes()), "read lazily: {body}");
+        }
+        let whole: Vec<Vec<u8>> = vec![
+            br#"[{"name": "A"}]"#.to_vec(),
+            br#"{"contacts": []}"#.to_vec(),
+            br#"{"companies": {}}"#.to_vec(),
+            br#"{"companies": null}"#.to_vec(),
+            br#"{"companies": [], "companies": [{"name": "B"}]}"#.to_vec(),
+            br#"{"companies": [{"name": "A"}, {"name": }]}"#.to_vec(),
+            br#"{"companies": [{"name": "A"}]} x"#.to_vec(),
+            br#"{"companies": [{"n": 1e400}]}"#.to_vec(),
+            br#"{"companies": [], "other": 1e400}"#.to_vec(),
+            br#"{"companies": [{"name": "\ud800"}]}"#.to_vec(),
+            br#"{"companies": [{"name": "\ud800\u0041"}]}"#.to_vec(),
+            b"{\"companies\": [{\"name\": \"a\xff\"}, {\"b\": 1}]}".to_vec(),
+            b"{\"companies\": [{\"name\": \"a\x01\"}]}".to_vec(),
+            b"{\"companies\": [{\"name\": \"a\"}]}\xff".to_vec(),
+            format!(r#"{{"companies": [{{"deep": {}}}]}}"#, nested(110)).into_bytes(),
+            format!(r#"{{"companies": [{}]}}"#, nested(127)).into_bytes(),
+            format!(r#"{{"companies": [{}]}}"#, nested(200)).into_bytes(),
+            format!(r#"{{"companies": [], "other": {}}}"#, nested(126)).into_bytes(),
+            br#"{"companies": [1, 2"#.to_vec(),
+        ];
+        for body in &whole {
+            assert!(!same_as_whole(body), "parsed whole: {}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_small_body_is_parsed_whole_and_limits_come_first() {
+        let body = br#"{"companies": [{"name": "A"}]}"#;
+        assert!(matches!(parse_batch_body(body, 100, "companies", 1 << 20), Ok(Err(_))));
+        assert!(matches!(parse_batch_body(body, 100, "companies", 0), Ok(Ok(_))));
+        assert_eq!(parse_batch_body(body, 10, "companies", 0).unwrap_err().status(), 413);
+        assert_eq!(parse_batch_body(b"   ", 10, "companies", 0).unwrap_err().status(), 400);
+        let whole = batch_items(&json!({"companies": [1, 2, 3]}), "companies", 2).unwrap_err();
+        assert_eq!(check_batch_len("companies", 3, 2).unwrap_err().message("r"), whole.message("r"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::domain::config::{AuthConfig, Config, ConfigError};
 use crate::domain::cost::Cost;
 use crate::domain::error::ApiError;
 use crate::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
+use crate::domain::request::{batch_items, check_batch_len, LazyBatch};
 use crate::domain::time::Timestamp;
 use crate::store::d1::{Store, StoreError, StoreMeter};
 use crate::store::isolate::use_match_cache;
@@ -35,6 +36,10 @@ pub struct Ctx<'a> {
     pub store: Store,
     pub request_id: &'a str,
     pub body: Option<Value>,
+    /// A large batch body as its bytes and where its items are (`domain::request::LazyBatch`),
+    /// instead of `body`: its items are parsed a chunk at a time. Taken by [`Ctx::batch`], whose
+    /// caller drops the bytes once the last chunk is parsed.
+    pub lazy: std::cell::Cell<Option<(Vec<u8>, LazyBatch)>>,
     pub params: Vec<&'a str>,
     /// The request carries an `Idempotency-Key`: its items have a key, so tasks and activities
     /// are not made idempotent on their content as well.
@@ -45,12 +50,24 @@ impl<'a> Ctx<'a> {
     /// A context with no body, no path parameters and the cache as configured.
     pub fn new(env: &'a Env, worker: &'a WorkerContext, config: Rc<Config>, store: Store, request_id: &'a str) -> Ctx<'a> {
         let cache = if config.match_cache == CacheMode::Off { None } else { MatchCache::from_env(env) };
-        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, params: Vec::new(), keyed: false }
+        Ctx { env, worker, cache, no_cache: false, kv_ops: Default::default(), config, store, request_id, body: None, lazy: Default::default(), params: Vec::new(), keyed: false }
     }
 
     /// The parsed body of a route that takes one.
     pub fn body(&self) -> &Value {
         self.body.as_ref().expect("the pipeline parses the body of every route that takes one")
+    }
+
+    /// The items of a batch body `{"<key>": [...]}`: `400` when it has no such array, `413` over
+    /// `MAX_BATCH` items. Items still in the body's bytes are handed over with them (once).
+    pub fn batch(&self, key: &str) -> Result<Items<'_>, ApiError> {
+        match self.lazy.take() {
+            Some((bytes, batch)) => {
+                check_batch_len(key, batch.items.len(), self.config.max_batch)?;
+                Ok(Items::Lazy(bytes, batch))
+            }
+            None => Ok(Items::Values(batch_items(self.body(), key, self.config.max_batch)?)),
+        }
     }
 
     /// The match cache, when this request uses it now: always with `MATCH_CACHE=on`; with
@@ -64,6 +81,12 @@ impl<'a> Ctx<'a> {
     pub fn meter(&self) -> Meter {
         Meter { store: Some(self.store.meter()), cache: self.cache.clone() }
     }
+}
+
+/// The items of a batch: parsed with the body, or still in the body's bytes.
+pub enum Items<'a> {
+    Values(&'a [Value]),
+    Lazy(Vec<u8>, LazyBatch),
 }
 
 /// A request's figures (API.md §10): its store's and its match cache's.

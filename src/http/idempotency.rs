@@ -2,7 +2,10 @@
 //! `domain::idempotency`): claim the key (one statement), run the handler and keep its answer, or
 //! answer the kept one again with `Idempotent-Replayed: true`.
 
+use std::borrow::Cow;
 use std::future::Future;
+
+use worker::ResponseBody;
 
 use super::context::{now, now_millis, HandlerResult};
 use super::{respond, Ctx};
@@ -27,9 +30,15 @@ pub async fn run(ctx: &Ctx<'_>, key: &str, route: &str, fingerprint: &str, handl
     // The handler's write batches mark the key committed in their own transactions.
     ctx.store.hold_key(key);
     let mut outcome = handler.await;
-    let (status, body) = match &mut outcome {
-        Ok(response) => (response.status_code(), response.cloned()?.text().await?),
-        Err(e) => (e.status(), e.body(ctx.request_id).to_string()),
+    let (status, body): (u16, Cow<str>) = match &mut outcome {
+        // The answer's own bytes, read where they are (no copy through the runtime and back).
+        Ok(response) if matches!(response.body(), ResponseBody::Body(_)) => {
+            let ResponseBody::Body(bytes) = response.body() else { unreachable!("matched above") };
+            let text = std::str::from_utf8(bytes).map_err(|e| ApiError::Internal(format!("the answer is not UTF-8: {e}")))?;
+            (response.status_code(), Cow::Borrowed(text))
+        }
+        Ok(response) => (response.status_code(), Cow::Owned(response.cloned()?.text().await?)),
+        Err(e) => (e.status(), Cow::Owned(e.body(ctx.request_id).to_string())),
     };
     // Keeping the answer must never fail the request it answers: a key left claimed is
     // answered `409` until it expires, and the writes themselves are idempotent.

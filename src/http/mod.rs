@@ -24,7 +24,9 @@ use worker::{event, Context as WorkerContext, Env, Request, Response};
 
 use crate::domain::error::{ApiError, Missing};
 use crate::domain::log::RequestLog;
-use crate::domain::request::{check_content_type, check_csv_content_type, check_declared_length, csv_body, parse_json_body};
+use crate::domain::request::{
+    check_content_type, check_csv_content_type, check_declared_length, csv_body, parse_batch_body, parse_json_body, LazyBatch, LAZY_FROM_BYTES,
+};
 use crate::domain::routes::{match_route, Access, Matched, ReadFrom, RouteError, RouteId};
 use crate::store::d1::Store;
 
@@ -69,6 +71,11 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
     // What the request cost, on every answer (API, pages, errors): D1 statements and rows, KV
     // reads, and where the time went.
     meter.apply(&mut response, js_sys::Date::now() - started)?;
+    // The wasm memory's size now, which is its high-water mark (it never shrinks): only where the
+    // configuration asks for it (`EXPOSE_MEMORY`, the benchmark's servers).
+    if context::config(&env).is_ok_and(|c| c.expose_memory) {
+        response.headers_mut().set("X-Wasm-Memory-Bytes", &wasm_memory_bytes().to_string())?;
+    }
     let headers = response.headers_mut();
     headers.set("X-Request-Id", &request_id)?;
     headers.set("Cache-Control", "no-store")?;
@@ -87,6 +94,11 @@ pub async fn fetch(req: Request, env: Env, worker_ctx: WorkerContext) -> worker:
         .to_line()
     );
     Ok(response)
+}
+
+/// The size of the wasm linear memory, in bytes (64 KiB pages).
+fn wasm_memory_bytes() -> usize {
+    core::arch::wasm32::memory_size::<0>() * 65_536
 }
 
 /// A panic in the Worker aborts the isolate; its message reaches the log before it does.
@@ -172,14 +184,11 @@ async fn api(
         _ => None,
     };
     let idempotency_key = sent_key.as_deref().map(crate::domain::idempotency::check_key).transpose()?;
-    let (body, bytes) = match (matched.route.takes_body, matched.route.id.reads_csv()) {
-        (true, false) => {
-            let (value, bytes) = read_body(&mut req, config.max_body_bytes).await?;
-            (Some(value), bytes)
-        }
+    let (body, bytes, lazy) = match (matched.route.takes_body, matched.route.id.reads_csv()) {
+        (true, false) => read_body(&mut req, config.max_body_bytes, lazy_key(matched.route.id)).await?,
         // The file's text is the body (its bytes are not kept twice: the fingerprint reads it).
-        (true, true) => (Some(Value::String(read_csv(&mut req, config.max_body_bytes).await?)), Vec::new()),
-        (false, _) => (None, Vec::new()),
+        (true, true) => (Some(Value::String(read_csv(&mut req, config.max_body_bytes).await?)), Vec::new(), None),
+        (false, _) => (None, Vec::new(), None),
     };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
     let hashed: &[u8] = match &body {
@@ -188,7 +197,9 @@ async fn api(
     };
     // Only a keyed request is fingerprinted (the body is hashed, so not on every request).
     let keyed = idempotency_key.map(|key| (key, crate::domain::idempotency::fingerprint(method, pattern, &matched.params, hashed)));
-    let ctx = Ctx { no_cache, body, params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
+    // The bytes stay only while the items are still to be read from them.
+    let lazy = lazy.map(|batch| (bytes, batch));
+    let ctx = Ctx { no_cache, body, lazy: std::cell::Cell::new(lazy), params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
     *meter = ctx.meter();
     match keyed {
         Some((key, fingerprint)) => idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await,
@@ -196,14 +207,30 @@ async fn api(
     }
 }
 
-/// The JSON body: `415` unless it is JSON, `413` past `max_bytes` (declared or read), `400` when
-/// it does not parse.
-async fn read_body(req: &mut Request, max_bytes: usize) -> Result<(Value, Vec<u8>), ApiError> {
+/// The routes whose batch a large body may hold as a `LazyBatch` (contacts and companies: create,
+/// update, sync), with the key of their items.
+fn lazy_key(route: RouteId) -> Option<&'static str> {
+    match route {
+        RouteId::RecordCreate(kind) | RouteId::RecordUpdate(kind) | RouteId::RecordSync(kind) => Some(kind.collection()),
+        _ => None,
+    }
+}
+
+/// A parsed JSON body, its bytes, and for a large batch of `lazy_key`'s route the batch read
+/// lazily instead of the parsed body (`domain::request::parse_batch_body`): `415` unless it is
+/// JSON, `413` past `max_bytes` (declared or read), `400` when it does not parse.
+async fn read_body(req: &mut Request, max_bytes: usize, lazy_key: Option<&str>) -> Result<(Option<Value>, Vec<u8>, Option<LazyBatch>), ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten();
     check_content_type(header("Content-Type").as_deref())?;
     check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
     let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-    Ok((parse_json_body(&bytes, max_bytes)?, bytes))
+    match lazy_key {
+        Some(key) => match parse_batch_body(&bytes, max_bytes, key, LAZY_FROM_BYTES)? {
+            Ok(batch) => Ok((None, bytes, Some(batch))),
+            Err(value) => Ok((Some(value), bytes, None)),
+        },
+        None => Ok((Some(parse_json_body(&bytes, max_bytes)?), bytes, None)),
+    }
 }
 
 /// The CSV body of an import: `415` unless it is CSV, `413` past `max_bytes`, `400` when it is

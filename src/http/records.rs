@@ -2,13 +2,14 @@
 //! pure core (`domain::plan`), writes and answers, in a fixed number of statements per chunk (a
 //! batch too large for one D1 statement is served in chunks, see `domain::chunk`).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::context::{new_id, now, retry, HandlerResult};
+use super::context::{new_id, now, retry, HandlerResult, Items};
 use super::{candidates, respond, Ctx};
-use crate::domain::chunk::{item_size, join_answers, oversized, plan_chunks, RECORD_CHUNKS};
+use crate::domain::chunk::{item_size, oversized, plan_chunks, AnswerText, RECORD_CHUNKS};
 use crate::domain::error::{ApiError, ItemError};
 use crate::domain::feed::{encode_cursor, parse_limit, FeedQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::list::is_list;
@@ -19,36 +20,46 @@ use crate::domain::plan::{
 use crate::domain::record::{parse_new, parse_update, KeySet, NewRecord, RecordKind};
 use crate::domain::refs::Known;
 use crate::domain::sync::Candidate;
-use crate::domain::request::{batch_ids, batch_items, sent};
+use crate::domain::request::{batch_ids, lazy_item, sent};
 
-/// The items of a batch in chunks D1 can carry (see `domain::chunk`), each with its offset and
-/// each item's size; an item too large for a row fails alone.
-pub fn in_chunks(items: &[Value]) -> Vec<(usize, &[Value], Vec<usize>)> {
-    let sizes: Vec<usize> = items.iter().map(item_size).collect();
+/// Runs `chunk` on each chunk of the batch in turn (see `domain::chunk`; each commits on its own)
+/// with each item's size, and joins the answers in request order. Items still in the body's bytes
+/// are parsed a chunk at a time, and each chunk's answer is kept as text once it is done, so
+/// neither the whole batch nor the whole answer is ever held as `Value`s.
+pub async fn chunked(items: Items<'_>, mut chunk: impl AsyncFnMut(&[Value], &[usize]) -> Result<Value, ApiError>) -> HandlerResult {
+    let (values, mut lazy, sizes): (&[Value], _, Vec<usize>) = match items {
+        Items::Values(values) => (values, None, values.iter().map(item_size).collect()),
+        Items::Lazy(bytes, batch) => (&[], Some((bytes, batch.items)), batch.sizes),
+    };
+    let mut answer = AnswerText::default();
     let chunks = plan_chunks(&sizes, RECORD_CHUNKS);
     if chunks.is_empty() {
         // An empty batch still gets its answer, in the route's shape.
-        return vec![(0, items, Vec::new())];
+        answer.push(0, chunk(&[], &[]).await?);
     }
-    chunks.into_iter().map(|r| (r.start, &items[r.clone()], sizes[r].to_vec())).collect()
-}
-
-/// Runs `chunk` on each chunk of the batch in turn (each commits on its own) and joins the
-/// answers in request order.
-pub async fn chunked(items: &[Value], mut chunk: impl AsyncFnMut(&[Value], &[usize]) -> Result<Value, ApiError>) -> HandlerResult {
-    let mut answers = Vec::new();
-    for (offset, part, sizes) in in_chunks(items) {
-        answers.push((offset, chunk(part, &sizes).await?));
+    let last = chunks.len();
+    for (n, range) in chunks.into_iter().enumerate() {
+        let part: Cow<[Value]> = match &lazy {
+            None => Cow::Borrowed(&values[range.clone()]),
+            Some((bytes, at)) => Cow::Owned(at[range.clone()].iter().map(|at| lazy_item(bytes, at)).collect()),
+        };
+        if n + 1 == last {
+            // Every item is parsed: the body's bytes go before the last chunk and the answer.
+            lazy = None;
+        }
+        let done = chunk(&part, &sizes[range.clone()]).await?;
+        drop(part);
+        answer.push(range.start, done);
     }
-    respond::json(&join_answers(answers), 200)
+    drop(lazy);
+    respond::json_text(answer.finish(), 200)
 }
 
 /// `POST /{kind}`: batch create, idempotent on externalId, deduplicated by the identifier, in
 /// chunks. Decided again when the write finds that a reference vanished or another request
 /// created a record with the same keys in between.
 pub async fn create(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
-    let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
-    chunked(items, async |items, sizes| create_chunk(ctx, kind, items, sizes).await).await
+    chunked(ctx.batch(kind.collection())?, async |items, sizes| create_chunk(ctx, kind, items, sizes).await).await
 }
 
 /// Each item of a chunk parsed, one too large for a row failing alone.
@@ -114,8 +125,7 @@ pub async fn create_parsed(
 /// `PUT /{kind}`: partial batch update under FIELD_POLICY, every change in history, in chunks.
 /// Decided again when a record changed between the read and the write.
 pub async fn update(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
-    let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
-    chunked(items, async |items, sizes| update_chunk(ctx, kind, items, sizes).await).await
+    chunked(ctx.batch(kind.collection())?, async |items, sizes| update_chunk(ctx, kind, items, sizes).await).await
 }
 
 async fn update_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value], sizes: &[usize]) -> Result<Value, ApiError> {

@@ -11,6 +11,14 @@ pub fn json<T: Serialize>(value: &T, status: u16) -> Result<Response, ApiError> 
     Ok(Response::from_json(value)?.with_status(status))
 }
 
+/// A JSON answer already written as text, with the headers of [`json`]'s (the text becomes the
+/// body as it is: no second copy).
+pub fn json_text(text: String, status: u16) -> Result<Response, ApiError> {
+    let mut response = Response::from_bytes(text.into_bytes())?.with_status(status);
+    response.headers_mut().set("Content-Type", "application/json")?;
+    Ok(response)
+}
+
 /// A JSON document that is already text.
 pub fn raw_json(text: &str, status: u16) -> Result<Response, ApiError> {
     let mut response = Response::ok(text)?.with_status(status);

@@ -13,11 +13,10 @@ use super::{candidates, records, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::plan::{answer_sync, plan_sync, SyncItem};
 use crate::domain::record::{parse_new, RecordKind, RecordRow};
-use crate::domain::request::{batch_items, sent};
+use crate::domain::request::sent;
 
 pub async fn sync(ctx: &Ctx<'_>, kind: RecordKind) -> HandlerResult {
-    let items = batch_items(ctx.body(), kind.collection(), ctx.config.max_batch)?;
-    records::chunked(items, async |items, _| sync_chunk(ctx, kind, items).await).await
+    records::chunked(ctx.batch(kind.collection())?, async |items, _| sync_chunk(ctx, kind, items).await).await
 }
 
 async fn sync_chunk(ctx: &Ctx<'_>, kind: RecordKind, items: &[Value]) -> Result<Value, ApiError> {

@@ -49,7 +49,7 @@ pub struct App {
     pub matching: Client,
     pub matching_server: Server,
     /// A server with the defaults and the match cache off: the matching scenarios run on it and on
-    /// `api` (cache on).
+    /// `api` (cache on). It also sends `X-Wasm-Memory-Bytes` (`EXPOSE_MEMORY`).
     pub plain: Client,
     pub plain_server: Server,
     /// A server with no user, for the tests that need owners off and then on; otherwise the
@@ -145,7 +145,8 @@ fn main() {
     });
     let mut plain_server = Server::spawn(&build, ServerOptions {
         name: "plain",
-        vars: vec![("MATCH_CACHE", "off".to_string())],
+        // EXPOSE_MEMORY: its answers say how large the Worker's wasm memory is (never asserted on).
+        vars: vec![("MATCH_CACHE", "off".to_string()), ("EXPOSE_MEMORY", "true".to_string())],
         secrets: vec![("API_KEYS", keys[0].clone())],
         apply_schema: true,
     });

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use crate::harness::unique;
+use crate::harness::{unique, Key};
 use crate::App;
 
 pub const TESTS: &[(&str, crate::TestFn)] = &[
@@ -26,6 +26,8 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("records::a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order", a_batch_of_ten_mebibytes_is_served_in_chunks_in_request_order),
     ("records::long_descriptions_and_a_record_too_big_for_a_row", long_descriptions_and_a_record_too_big_for_a_row),
     ("records::twenty_five_hundred_records_are_created_and_synced_in_order", twenty_five_hundred_records_are_created_and_synced_in_order),
+    ("records::the_largest_create_sync_and_update_answer_every_item", the_largest_create_sync_and_update_answer_every_item),
+    ("records::a_large_body_is_refused_as_a_small_one_is", a_large_body_is_refused_as_a_small_one_is),
 ];
 
 fn create(app: &App, kind: &str, records: Value) -> Value {
@@ -479,4 +481,125 @@ fn twenty_five_hundred_records_are_created_and_synced_in_order(app: &App) {
     let crm: Vec<&Value> = body_sync["results"].as_array().unwrap().iter().map(|r| &r["crmId"]).collect();
     let created: Vec<&Value> = body["results"].as_array().unwrap().iter().map(|r| &r["crmId"]).collect();
     assert!(crm == created, "each matched the record the create answered");
+}
+
+/// A batch of `n` items padded (each item's `pad`) so the body as sent is just under 10 MiB, the
+/// default `MAX_BODY_BYTES`.
+fn near_ten_mebibytes(kind: &str, n: usize, item: impl Fn(usize, &str) -> Value) -> Value {
+    let limit = 10 * 1024 * 1024;
+    let bare = json!({ kind: (0..n).map(|i| item(i, "")).collect::<Vec<_>>() }).to_string().len();
+    let pad = "p".repeat((limit - bare - 4096) / n);
+    let body = json!({ kind: (0..n).map(|i| item(i, &pad)).collect::<Vec<_>>() });
+    let size = body.to_string().len();
+    assert!(size <= limit && size > limit - 20_000, "{size} bytes: just under MAX_BODY_BYTES");
+    body
+}
+
+/// The largest requests the contract accepts (10,000 records in a body just under 10 MiB): a
+/// create, a sync half of which matches, an update; each answers every item, in request order,
+/// with one bad item answered in its place. On the server that tells its wasm memory
+/// (`EXPOSE_MEMORY`), which the benchmark reports; the default server never tells it.
+fn the_largest_create_sync_and_update_answer_every_item(app: &App) {
+    let _turn = crate::heavy();
+    let tag = unique("max");
+    let send = |method: &str, path: &str, body: &Value| {
+        let resp = app.plain.json(method, path, body);
+        assert_eq!(resp.status, 200, "{method} {path}: {}", &resp.text()[..resp.text().len().min(500)]);
+        app.conforms(path, method, &resp);
+        let memory = resp.header("x-wasm-memory-bytes").expect("EXPOSE_MEMORY is set on this server");
+        assert!(memory.parse::<u64>().is_ok_and(|b| b % 65_536 == 0), "{memory}: whole 64 KiB pages");
+        resp.json()
+    };
+    let bad = 7_777;
+    let create = near_ten_mebibytes("companies", 10_000, |i, pad| match i {
+        i if i == bad => json!({"externalId": format!("{tag}-{i}"), "name": "Bad", "employeeCount": "many", "description": pad}),
+        i => json!({"externalId": format!("{tag}-{i}"), "name": format!("Max {i}"), "domain": format!("{tag}-{i}.com"), "industry": "Software", "genesy_tier": i % 3, "description": pad}),
+    });
+    let body = send("POST", "/companies", &create);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0]["index"].as_u64(), errors[0]["code"].as_str(), errors[0]["externalId"].as_str()), (Some(bad as u64), Some("invalid"), Some(format!("{tag}-{bad}").as_str())));
+    let want: Vec<String> = (0..10_000).filter(|&i| i != bad).map(|i| format!("{tag}-{i}")).collect();
+    assert!(result_external_ids(&body) == want, "9,999 results in request order");
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["created"] == true));
+    let ids: Vec<String> = body["results"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap().to_string()).collect();
+
+    // Even items match a created record by domain, under a new externalId; odd ones match none;
+    // one item is refused in its place.
+    let refused = 4_321;
+    let sync = near_ten_mebibytes("companies", 10_000, |i, pad| match i {
+        i if i == refused => json!({"externalId": {}, "domain": "x.com", "description": pad}),
+        i if i % 2 == 0 && i != bad => json!({"externalId": format!("{tag}-s{i}"), "name": format!("Max {i}"), "domain": format!("{tag}-{i}.com"), "description": pad}),
+        i => json!({"externalId": format!("{tag}-s{i}"), "name": format!("None {i}"), "domain": format!("{tag}-none-{i}.net"), "description": pad}),
+    });
+    let body = send("POST", "/companies/sync", &sync);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0]["index"].as_u64(), errors[0]["code"].as_str()), (Some(refused as u64), Some("invalid")));
+    let matched: Vec<usize> = (0..10_000).filter(|&i| i % 2 == 0 && i != bad && i != refused).collect();
+    let want: Vec<String> = matched.iter().map(|i| format!("{tag}-s{i}")).collect();
+    assert!(result_external_ids(&body) == want, "every even item matched, in request order");
+    let crm: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap()).collect();
+    let created = |i: usize| ids[if i < bad { i } else { i - 1 }].as_str();
+    assert!(crm.iter().zip(&matched).all(|(got, &i)| *got == created(i)), "each matched the record created from the same item");
+    let first = &body["results"][0];
+    assert_eq!((first["matchedBy"].as_str(), first["properties"]["genesy_tier"].as_u64()), (Some("domain"), Some(0)), "{first}");
+
+    // Every record updated, one unknown crmId answered in its place.
+    let unknown = 5_000;
+    let update = near_ten_mebibytes("companies", 10_000, |i, pad| match i {
+        i if i == unknown => json!({"crmId": "co_no_such_record", "industry": "Hardware", "description": pad}),
+        i => json!({"crmId": ids[i.min(ids.len() - 1)], "industry": "Hardware", "genesy_tier": "updated", "description": pad}),
+    });
+    let body = send("PUT", "/companies", &update);
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10_000);
+    for (i, r) in results.iter().enumerate() {
+        match i {
+            i if i == unknown => assert_eq!((r["success"].as_bool(), r["code"].as_str()), (Some(false), Some("not_found")), "{r}"),
+            _ => assert_eq!((r["success"].as_bool(), r["crmId"].as_str()), (Some(true), Some(ids[i.min(ids.len() - 1)].as_str())), "item {i}: {r}"),
+        }
+    }
+    let read = app.plain.json("POST", "/companies/batch", &json!({ "ids": [ids[0], ids[9_998]] })).json();
+    assert_eq!(read["results"][1]["industry"], "Hardware");
+    assert_eq!(read["results"][1]["properties"]["genesy_tier"], "updated");
+    // Only a server configured to tell it says how large its memory is.
+    assert_eq!(app.api.get("/health").header("x-wasm-memory-bytes"), None);
+}
+
+/// A body of more than a mebibyte (read without holding it whole) is refused as a small one is:
+/// `400` with the place of the first error, and `413` past `MAX_BATCH`; nothing is written.
+fn a_large_body_is_refused_as_a_small_one_is(app: &App) {
+    let _turn = crate::heavy();
+    let tag = unique("refused");
+    let items: Vec<Value> = (0..5_000).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("R {i} {}", "r".repeat(200))})).collect();
+    let good = json!({ "companies": items }).to_string();
+    assert!(good.len() > 1024 * 1024);
+    let post = |body: &[u8]| app.plain.send("POST", "/companies", Key::Valid, &[("Content-Type", "application/json")], Some(body));
+    // Broken near the end: a number JSON cannot hold, a lone surrogate, a value missing, and
+    // text after the document. Each answer names the place serde_json names for the whole body.
+    let cut = good.len() - 200;
+    for broken in [
+        format!("{}, \"n\": 1e999}}]}}", &good[..good.len() - 3]),
+        format!("{}, \"n\": \"\\ud800\"}}]}}", &good[..good.len() - 3]),
+        format!("{}, {{\"name\": }}]}}", &good[..good.len() - 2]),
+        format!("{good} x"),
+        good[..cut].to_string(),
+    ] {
+        let resp = post(broken.as_bytes());
+        assert_eq!(resp.status, 400, "{}", resp.text());
+        let e = serde_json::from_slice::<Value>(broken.as_bytes()).expect_err("broken");
+        let error = resp.json()["error"].as_str().unwrap().to_string();
+        assert!(error.ends_with(&format!(" at line {}, column {}", e.line(), e.column())), "{error} ({e})");
+        app.conforms("/companies", "POST", &resp);
+    }
+    // One more than MAX_BATCH, in more than a mebibyte.
+    let many: Vec<Value> = (0..10_001).map(|i| json!({"name": format!("Many {i} {}", "m".repeat(100))})).collect();
+    let resp = app.plain.json("POST", "/companies", &json!({ "companies": many }));
+    assert_eq!(resp.status, 413, "{}", resp.text());
+    assert_eq!(resp.json()["error"], "companies has 10001 records; at most 10000 are accepted in one request (MAX_BATCH)");
+    // None of it was written.
+    let sync: Vec<Value> = (0..3).map(|i| json!({"externalId": format!("{tag}-{i}")})).collect();
+    let resp = app.plain.json("POST", "/companies/sync", &json!({ "companies": sync }));
+    assert_eq!(resp.json()["results"], json!([]), "{}", resp.text());
 }
