@@ -179,6 +179,8 @@ fn update_body(rng: &mut Rng, stored: usize, rep: usize) -> Value {
 struct Floor {
     millis: Vec<f64>,
     pages: Vec<f64>,
+    /// Pages read by each step (statement), per run.
+    steps: Vec<(&'static str, Vec<f64>)>,
 }
 
 impl Floor {
@@ -193,7 +195,44 @@ impl Floor {
         v.sort_by(f64::total_cmp);
         percentile(&v, 50.0)
     }
+
+    fn step(&mut self, label: &'static str, pages: f64) {
+        match self.steps.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, v)) => v.push(pages),
+            None => self.steps.push((label, vec![pages])),
+        }
+    }
+
+    /// `label: median pages` of each step.
+    fn steps(&self) -> String {
+        let median = |v: &Vec<f64>| {
+            let mut v = v.clone();
+            v.sort_by(f64::total_cmp);
+            percentile(&v, 50.0)
+        };
+        self.steps.iter().map(|(l, v)| format!("{l} {:.0}", median(v))).collect::<Vec<_>>().join(", ")
+    }
 }
+
+/// The steps of the sync's `candidates` statement, one statement each, so their pages can be
+/// told apart: each item's externalId, each item's key, then per stored record found its row,
+/// its keys and its externalIds (the three correlated reads of `candidates`).
+const SYNC_STEPS: [(&str, &str); 5] = [
+    ("externalIds", "SELECT count(e.record_id) FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = 'company' AND e.external_id = x.value"),
+    (
+        "keys",
+        "SELECT count(m.record_id) FROM json_each(?1) j CROSS JOIN match_keys m ON m.kind = 'company' AND m.field = j.value->>0 AND m.key = j.value->>1",
+    ),
+    ("found: rows", "SELECT count(r.fields) FROM json_each(?1) x CROSS JOIN companies r ON r.id = x.value WHERE +r.deleted_at IS NULL"),
+    (
+        "their keys",
+        "SELECT count((SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = x.value)) FROM json_each(?1) x",
+    ),
+    (
+        "their externalIds",
+        "SELECT count((SELECT json_group_array(e.external_id) FROM external_ids e WHERE e.record_id = x.value AND e.kind = 'company')) FROM json_each(?1) x",
+    ),
+];
 
 /// Pages the connection read from the file since the last call (SQLite's cache misses).
 fn cache_misses(db: &rusqlite::Connection) -> f64 {
@@ -213,6 +252,7 @@ fn sync_args(config: &Config, body: &Value) -> [String; 3] {
     [serde_json::to_string(&external_ids).unwrap(), serde_json::to_string(&pairs).unwrap(), "[]".to_string()]
 }
 
+/// The sync's statement for fresh random batches, then its steps (`SYNC_STEPS`) for others.
 fn sync_floor(db: &rusqlite::Connection, config: &Config, rng: &mut Rng, stored: usize) -> Floor {
     let mut floor = Floor::default();
     for _ in 0..REPS {
@@ -223,6 +263,19 @@ fn sync_floor(db: &rusqlite::Connection, config: &Config, rng: &mut Rng, stored:
         floor.millis.push(started.elapsed().as_secs_f64() * 1000.0);
         floor.pages.push(cache_misses(db));
         assert_eq!(found, 500, "the floor's lookup finds the stored half");
+        // The same statement's steps, one at a time, on another fresh batch.
+        let body = sync_body(rng, stored);
+        let [external_ids, keys, _] = sync_args(config, &body);
+        let ids: Vec<String> = body["companies"].as_array().unwrap().iter().step_by(2).map(|c| {
+            let n: usize = c["name"].as_str().unwrap().trim_start_matches("Company seed ").parse().unwrap();
+            seeded_id(n)
+        }).collect();
+        let ids = serde_json::to_string(&ids).unwrap();
+        for ((label, sql), arg) in SYNC_STEPS.iter().zip([&external_ids, &keys, &ids, &ids, &ids]) {
+            cache_misses(db);
+            db.query_row(sql, [arg], |_| Ok(())).unwrap();
+            floor.step(label, cache_misses(db));
+        }
     }
     floor
 }
@@ -239,6 +292,7 @@ fn update_floor(db: &rusqlite::Connection, rng: &mut Rng, stored: usize) -> Floo
         let started = Instant::now();
         let packed: String = db.query_row(COMPANIES.load, [serde_json::to_string(&ids).unwrap()], |r| r.get(0)).unwrap();
         let loaded = started.elapsed();
+        floor.step("load", cache_misses(db));
         let stored_rows: Vec<RecordRow> = serde_json::from_str::<Vec<Value>>(&packed)
             .unwrap()
             .into_iter()
@@ -264,15 +318,28 @@ fn update_floor(db: &rusqlite::Connection, rng: &mut Rng, stored: usize) -> Floo
         let started = Instant::now();
         let tx = db.unchecked_transaction().unwrap();
         tx.execute(REFERENCES_GUARD, [&refs]).unwrap();
+        let mut pages = 0.0;
+        let mut step = |floor: &mut Floor, label: &'static str| {
+            let n = cache_misses(db);
+            pages += n;
+            floor.step(label, n);
+        };
+        step(&mut floor, "references guard");
         tx.execute(s.guard, [&args.bases]).unwrap();
+        step(&mut floor, "guard");
         let stamped = |sql: &str, rows: &str| tx.prepare(sql).unwrap().query_map(rusqlite::params![rows, now], |_| Ok(())).unwrap().count();
         let written = stamped(s.update, &args.full) + stamped(s.update_light, &args.light);
+        step(&mut floor, "update + update_light");
         tx.execute(s.keys_delete, [&args.keys]).unwrap();
         tx.execute(s.keys_new, [&args.keys]).unwrap();
+        step(&mut floor, "keys");
         tx.execute(s.history_changes, rusqlite::params![args.changes, now, "floor"]).unwrap();
+        step(&mut floor, "history");
         tx.commit().unwrap();
+        step(&mut floor, "commit");
         floor.millis.push((loaded + started.elapsed()).as_secs_f64() * 1000.0);
-        floor.pages.push(cache_misses(db));
+        let load_pages = floor.steps[0].1.last().copied().unwrap_or(0.0);
+        floor.pages.push(load_pages + pages);
         assert_eq!(written, 1000, "the floor writes every record: {} planned; {:?}", plan.writes.len(),
             plan.outcomes.iter().filter(|o| o.result.is_err()).take(3).map(|o| format!("{:?}", o.result)).collect::<Vec<_>>());
     }
@@ -384,6 +451,8 @@ pub fn run(build: &Build, key: &str, password: &str) {
         row("sync, half stored, fresh random keys", &syncs, Some(&sync_floor));
         row("sync, the same batch again", &again, None);
         row("update, 2 fields each, random records", &updates, Some(&update_floor));
+        println!("pages read by step (floor, median): sync: {}", sync_floor.steps());
+        println!("pages read by step (floor, median): update: {}", update_floor.steps());
         println!(
             "rows read by the sync's statement, D1's meta through a probe Worker (3 fresh batches): {}",
             probed.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
