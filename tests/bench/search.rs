@@ -133,14 +133,14 @@ fn seed(file: &Path, from: usize, to: usize, owners: &[String]) -> f64 {
 }
 
 /// A Worker that runs one statement on the same local database and answers D1's `meta`.
-struct Probe {
+pub(super) struct Probe {
     child: Child,
     base: String,
     agent: ureq::Agent,
 }
 
 impl Probe {
-    fn start(state: &Path) -> Probe {
+    pub(super) fn start(state: &Path) -> Probe {
         let dir = harness::scratch_dir().join(format!("probe-{}", random_hex(4)));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
@@ -187,7 +187,7 @@ impl Probe {
     }
 
     /// D1's figures for one statement: rows read, rows written, rows answered.
-    fn run(&self, sql: &str, args: &[Value]) -> (u64, u64, u64) {
+    pub(super) fn run(&self, sql: &str, args: &[Value]) -> (u64, u64, u64) {
         let answer: Value = match self.agent.post(&self.base).send_json(json!({"sql": sql, "args": args})) {
             Ok(r) => r.into_json().unwrap(),
             Err(ureq::Error::Status(_, r)) => panic!("probe: {}", r.into_string().unwrap_or_default()),
