@@ -10,6 +10,9 @@ use crate::domain::error::ApiError;
 use crate::domain::pages::layout::{headers, message_page};
 use crate::domain::pages::{Refusal, Shell};
 
+/// What a page handler answers: a page, or an API error the pipeline answers as a page.
+pub type ViewResult = Result<Answer, ApiError>;
+
 pub type PageResult = Result<worker::Result<Response>, ApiError>;
 
 /// What a page handler answers: a status and its HTML, a redirect, or a file (a list's export).

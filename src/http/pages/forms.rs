@@ -21,7 +21,7 @@ use crate::domain::pages::edit::{
     api_problems, back_to, is_crm_id, link_body, other_input, plan_activity, plan_edit, plan_link, plan_task, plan_task_action, stale_task, value, Edit,
     FieldError, FormName, FormState, Notice,
 };
-use crate::domain::pages::form::{check_post, form_key_of, parse_form, Post};
+use crate::domain::pages::form::{form_key_of, parse_form};
 use crate::domain::pages::html::url_encode;
 use crate::domain::pages::merge::{merge_body, merge_refused, review_href};
 use crate::domain::pages::parts::record_href;
@@ -71,24 +71,10 @@ async fn read(page: &Page<'_>, req: &mut Request) -> Result<Result<Form, Answer>
         return Ok(Err(page.message(413, "Too large", "The form is larger than this server takes.")));
     }
     let fields = parse_form(&bytes);
-    match refuse_post(page, req, value(&fields, "token")) {
+    match page.refuse_post(req, value(&fields, "token")) {
         None => Ok(Ok(fields)),
         Some(refused) => Ok(Err(refused)),
     }
-}
-
-/// The `403` page of a post that did not come from a page this server rendered for this
-/// browser's session and person (`form::check_post`; `token` is the form's); `None` when it did.
-pub fn refuse_post(page: &Page<'_>, req: &Request, token: Option<&str>) -> Option<Answer> {
-    let header = |name: &str| req.headers().get(name).ok().flatten();
-    let (fetch_site, sent_origin) = (header("Sec-Fetch-Site"), header("Origin"));
-    let own_origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    let own = match (&page.ctx.config.public_url, &sent_origin) {
-        (Some(public), Some(o)) if public.trim_end_matches('/') == o => o.clone(),
-        _ => own_origin,
-    };
-    let check = Post { session: page.session.as_deref(), token, fetch_site: fetch_site.as_deref(), origin: sent_origin.as_deref(), own_origin: &own };
-    check_post(&page.form_key, &check).err().map(|refusal| page.message(403, "Nothing was changed", refusal.message()))
 }
 
 /// Runs an API handler for a form, as the person, with `body` as its request body, under the

@@ -10,9 +10,7 @@ use worker::{FormData, FormEntry, Request};
 use super::super::context::{new_id, now, now_millis};
 use super::super::import::{dry_run_parts, import_part};
 use super::super::{idempotency, respond};
-use super::answer::Answer;
-use super::forms::refuse_post;
-use super::views::ViewResult;
+use super::answer::{Answer, ViewResult};
 use super::Page;
 use crate::domain::error::ApiError;
 use crate::domain::idempotency::fingerprint;
@@ -54,7 +52,7 @@ pub async fn upload(page: &Page<'_>, kind: RecordKind, mut req: Request) -> View
         return Ok(page.message(415, "Not a form", "This address takes the upload form of the import page."));
     }
     let Ok(data) = req.form_data().await else { return refused(page, kind, 400, "The form could not be read: send it again", "") };
-    if let Some(refusal) = refuse_post(page, &req, field(&data, "token").as_deref()) {
+    if let Some(refusal) = page.refuse_post(&req, field(&data, "token").as_deref()) {
         return Ok(refusal);
     }
     let pasted = field(&data, "csv").unwrap_or_default();

@@ -7,7 +7,7 @@
 use futures_util::future::{join, join4};
 
 use super::super::lists::export;
-use super::answer::Answer;
+use super::answer::{Answer, ViewResult};
 use super::Page;
 use crate::domain::error::ApiError;
 use crate::domain::list::{self, encode_cursor, parse_record_list, parse_task_list, Window, WINDOW};
@@ -16,7 +16,6 @@ use crate::domain::pages::parts::Owner;
 use crate::domain::record::{RecordKind, RecordRow};
 use crate::store::d1::Store;
 
-type ViewResult = Result<Answer, ApiError>;
 
 async fn owners(store: &Store) -> Result<Vec<Owner>, ApiError> {
     Ok(store.users().await?.into_iter().map(|u| Owner { id: u.id, name: u.name, email: u.email }).collect())

@@ -20,7 +20,7 @@ use worker::{Context as WorkerContext, Env, Request};
 use super::context::{self, now_millis, Ctx};
 use crate::domain::config::Config;
 use crate::domain::error::ApiError;
-use crate::domain::pages::form::{self, Forms};
+use crate::domain::pages::form::{self, check_post, Forms, Post};
 use crate::domain::pages::parts::Owner;
 use crate::domain::pages::work::{day_bounds, email_key, WorkRow};
 use crate::domain::pages::{Person, Shell};
@@ -135,6 +135,20 @@ impl<'a> Page<'a> {
         let q = query.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
         let shell = Shell { nonce: nonce.to_string(), person: Some(person.label()), counts, q, refresh: None };
         Ok(Page { ctx, person, user, shell, forms, session: sent, form_key, query, origin, work })
+    }
+
+    /// The `403` page of a post that did not come from a page this server rendered for this
+    /// browser's session and person (`form::check_post`; `token` is the form's); `None` when it did.
+    pub fn refuse_post(&self, req: &Request, token: Option<&str>) -> Option<Answer> {
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        let (fetch_site, sent_origin) = (header("Sec-Fetch-Site"), header("Origin"));
+        let own_origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let own = match (&self.ctx.config.public_url, &sent_origin) {
+            (Some(public), Some(o)) if public.trim_end_matches('/') == o => o.clone(),
+            _ => own_origin,
+        };
+        let check = Post { session: self.session.as_deref(), token, fetch_site: fetch_site.as_deref(), origin: sent_origin.as_deref(), own_origin: &own };
+        check_post(&self.form_key, &check).err().map(|refusal| self.message(403, "Nothing was changed", refusal.message()))
     }
 
     /// A page that only says something, in this page's frame.

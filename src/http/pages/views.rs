@@ -5,9 +5,8 @@
 use futures_util::future::{join, join3};
 
 use super::super::merge::group_page;
-use super::answer::Answer;
+use super::answer::{Answer, ViewResult};
 use super::Page;
-use crate::domain::error::ApiError;
 use crate::domain::feed::parse_limit;
 use crate::domain::merge::{cursor_param, duplicate_fields, group_duplicates};
 use crate::domain::pages::dashboard::DuplicatesList;
@@ -29,7 +28,6 @@ const MAX_DUPLICATES_PAGE: usize = 200;
 /// Rows of a record's possible duplicates its page reads at most.
 const DUPLICATE_ROWS: usize = 200;
 
-pub type ViewResult = Result<Answer, ApiError>;
 
 /// One line per page: where each page's code lives.
 pub async fn serve(page: &Page<'_>, route: RouteId) -> ViewResult {
