@@ -13,6 +13,7 @@ use crate::domain::error::ApiError;
 use crate::domain::list::{self, encode_cursor, parse_record_list, parse_task_list, Window, WINDOW};
 use crate::domain::pages::lists::{api_query, ListPage, ListView, SearchResults, TaskLine, LIST_PAGE, SEARCH_PAGE};
 use crate::domain::pages::parts::Owner;
+use crate::domain::pages::Shell;
 use crate::domain::record::{RecordKind, RecordRow};
 use crate::store::d1::Store;
 
@@ -47,7 +48,7 @@ fn with_format(page: &Page<'_>, query: &[(String, String)]) -> Vec<(String, Stri
 /// `/view/contacts`, `/view/companies`: the list with its filters, or its CSV.
 pub async fn records(page: &Page<'_>, kind: RecordKind) -> ViewResult {
     let list_page = ListPage::Records(kind);
-    let mut query = api_query(list_page, &page.query);
+    let query = api_query(list_page, &page.query);
     let parsed = parse_record_list(kind, &with_format(page, &query));
     let mut view = ListView { list: list_page, query: Vec::new(), rows: Vec::<RecordRow>::new(), next: None, users: Vec::new(), problem: None };
     match parsed {
@@ -60,15 +61,24 @@ pub async fn records(page: &Page<'_>, kind: RecordKind) -> ViewResult {
             view.next = next.map(|p| encode_cursor(list.order(), &p));
             view.users = users?;
         }
-        Err(err) => {
-            view.problem = Some(refused(&err));
-            view.users = owners(&page.ctx.store).await?;
-        }
+        Err(err) => refuse(page, &mut view, &err).await?,
     }
+    answer(page, view, query, ListView::<RecordRow>::render)
+}
+
+/// A list the store could not be asked for: the filter named, beside the form (`400`).
+async fn refuse<T>(page: &Page<'_>, view: &mut ListView<T>, err: &ApiError) -> Result<(), ApiError> {
+    view.problem = Some(refused(err));
+    view.users = owners(&page.ctx.store).await?;
+    Ok(())
+}
+
+/// The list page, with the address's filters in its form (without the cursor of a refused one).
+fn answer<T>(page: &Page<'_>, mut view: ListView<T>, mut query: Vec<(String, String)>, render: fn(&ListView<T>, &Shell) -> String) -> ViewResult {
     let status = if view.problem.is_some() { 400 } else { 200 };
     query.retain(|(k, _)| view.problem.is_none() || k != "cursor");
     view.query = query;
-    Ok(Answer::page(status, view.render(&page.shell)))
+    Ok(Answer::page(status, render(&view, &page.shell)))
 }
 
 /// Rows a list page shows: its `limit` when the address names one (the API's bounds), else
@@ -79,7 +89,7 @@ fn limit(query: &[(String, String)]) -> usize {
 
 /// `/view/tasks`.
 pub async fn tasks(page: &Page<'_>) -> ViewResult {
-    let mut query = api_query(ListPage::Tasks, &page.query);
+    let query = api_query(ListPage::Tasks, &page.query);
     let parsed = parse_task_list(&with_format(page, &query));
     let mut view = ListView { list: ListPage::Tasks, query: Vec::new(), rows: Vec::<TaskLine>::new(), next: None, users: Vec::new(), problem: None };
     match parsed {
@@ -92,15 +102,9 @@ pub async fn tasks(page: &Page<'_>) -> ViewResult {
             view.next = next.map(|p| encode_cursor(list.order(), &p));
             view.users = users?;
         }
-        Err(err) => {
-            view.problem = Some(refused(&err));
-            view.users = owners(&page.ctx.store).await?;
-        }
+        Err(err) => refuse(page, &mut view, &err).await?,
     }
-    let status = if view.problem.is_some() { 400 } else { 200 };
-    query.retain(|(k, _)| view.problem.is_none() || k != "cursor");
-    view.query = query;
-    Ok(Answer::page(status, view.render(&page.shell)))
+    answer(page, view, query, ListView::<TaskLine>::render)
 }
 
 /// `/view/search?q=`: the best matches of each kind (four statements, run together; none for an
