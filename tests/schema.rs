@@ -167,6 +167,11 @@ fn updates_rewrite_only_what_changed() {
     assert_eq!(loaded.as_array().unwrap().len(), 1);
     assert_eq!(loaded[0]["fields"], serde_json::json!({"industry": "Fintech"}));
     assert_eq!((loaded[0]["updated_at"].as_str(), loaded[0]["last_activity_at"].is_null()), (Some("t1"), true));
+    // Read back as the Worker reads it.
+    let rows: Vec<edge_crm::domain::record::RecordRow> =
+        serde_json::from_str::<Vec<edge_crm::domain::record::LoadedRecord>>(&packed).unwrap().into_iter().map(Into::into).collect();
+    assert_eq!((rows[0].id.as_str(), rows[0].updated_at.as_str(), rows[0].last_activity_at.as_deref()), ("co_1", "t1", None));
+    assert_eq!(rows[0].fields.get("industry"), Some(&serde_json::json!("Fintech")));
     let none: String = db.query_row(s.load, [r#"["co_9"]"#], |r| r.get(0)).unwrap();
     assert_eq!(none, "[]");
 }

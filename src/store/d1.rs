@@ -19,7 +19,7 @@ use crate::domain::cost::{round_trip_ms, Cost, StatementMeta};
 use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
 use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, RecordChange, UpdatePlan};
-use crate::domain::record::{KeySet, RecordKind, RecordRow};
+use crate::domain::record::{KeySet, LoadedRecord, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
 use crate::domain::routes::ReadFrom;
 use crate::domain::sync::Candidate;
@@ -494,35 +494,13 @@ impl Store {
         struct Packed {
             records: String,
         }
-        #[derive(Deserialize)]
-        struct Loaded {
-            id: String,
-            external_id: Option<String>,
-            fields: Map<String, Value>,
-            properties: Map<String, Value>,
-            created_at: String,
-            updated_at: String,
-            last_activity_at: Option<String>,
-        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let packed: Vec<Packed> = self.rows(record_sql(kind).load, &[json_arg(ids)]).await?;
         let Some(packed) = packed.into_iter().next() else { return Ok(Vec::new()) };
-        let loaded: Vec<Loaded> = decode("records", "load", &packed.records)?;
-        Ok(loaded
-            .into_iter()
-            .map(|r| RecordRow {
-                id: r.id,
-                external_id: r.external_id,
-                fields: r.fields,
-                properties: r.properties,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-                last_activity_at: r.last_activity_at,
-                ..RecordRow::default()
-            })
-            .collect())
+        let loaded: Vec<LoadedRecord> = decode("records", "load", &packed.records)?;
+        Ok(loaded.into_iter().map(RecordRow::from).collect())
     }
 
     /// Writes the changes of an update plan in one transaction, refusing with `Conflict` when a

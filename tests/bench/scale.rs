@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use edge_crm::domain::config::Config;
 use edge_crm::domain::ids::{CrmId, IdKind, RANDOM_BYTES};
 use edge_crm::domain::plan::{plan_create, plan_update, CreateSettings, SyncItem};
-use edge_crm::domain::record::{parse_new, parse_update, RecordKind, RecordRow};
+use edge_crm::domain::record::{parse_new, parse_update, LoadedRecord, RecordKind, RecordRow};
 use edge_crm::domain::refs::Known;
 use edge_crm::domain::sync::lookup_keys;
 use edge_crm::domain::time::Timestamp;
@@ -293,19 +293,10 @@ fn update_floor(db: &rusqlite::Connection, rng: &mut Rng, stored: usize) -> Floo
         let packed: String = db.query_row(COMPANIES.load, [serde_json::to_string(&ids).unwrap()], |r| r.get(0)).unwrap();
         let loaded = started.elapsed();
         floor.step("load", cache_misses(db));
-        let stored_rows: Vec<RecordRow> = serde_json::from_str::<Vec<Value>>(&packed)
+        let stored_rows: Vec<RecordRow> = serde_json::from_str::<Vec<LoadedRecord>>(&packed)
             .unwrap()
             .into_iter()
-            .map(|r| RecordRow {
-                id: r["id"].as_str().unwrap_or_default().to_string(),
-                external_id: r["external_id"].as_str().map(str::to_string),
-                fields: r["fields"].as_object().cloned().unwrap_or_default(),
-                properties: r["properties"].as_object().cloned().unwrap_or_default(),
-                created_at: r["created_at"].as_str().unwrap_or_default().to_string(),
-                updated_at: r["updated_at"].as_str().unwrap_or_default().to_string(),
-                last_activity_at: r["last_activity_at"].as_str().map(str::to_string),
-                ..RecordRow::default()
-            })
+            .map(RecordRow::from)
             .collect();
         assert_eq!(stored_rows.len(), 1000, "the floor loads every record");
         let parsed: Vec<_> = items.iter().map(|i| parse_update(RecordKind::Company, i)).collect();

@@ -29,5 +29,5 @@ pub use parse::{
     check_custom, each_data_field, parse_external_id, parse_new, LAST_ACTIVITY, DataField, parse_update, NewRecord, RecordUpdate, MAX_FIELD_NAME_CHARS, MAX_RECORD_BYTES,
     PROPERTIES,
 };
-pub use row::RecordRow;
+pub use row::{LoadedRecord, RecordRow};
 pub use view::{display_name, listing_fields, search_fold, search_text, sync_back, to_wire};

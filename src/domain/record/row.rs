@@ -1,6 +1,7 @@
 //! A contact or company as the store reads it back, typed: what the read routes answer and what
 //! an update starts from.
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::apply::StoredRecord;
@@ -23,6 +24,34 @@ pub struct RecordRow {
     pub associations: Option<Vec<Value>>,
     /// On a tombstone: the record it was merged into.
     pub merged_into: Option<String>,
+}
+
+/// A record as the update's `load` statement packs it (one JSON object per record, in its
+/// `records` column): what the Worker, and the benchmark's floor of the same statement, read back.
+#[derive(Debug, Deserialize)]
+pub struct LoadedRecord {
+    id: String,
+    external_id: Option<String>,
+    fields: Map<String, Value>,
+    properties: Map<String, Value>,
+    created_at: String,
+    updated_at: String,
+    last_activity_at: Option<String>,
+}
+
+impl From<LoadedRecord> for RecordRow {
+    fn from(r: LoadedRecord) -> RecordRow {
+        RecordRow {
+            id: r.id,
+            external_id: r.external_id,
+            fields: r.fields,
+            properties: r.properties,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_activity_at: r.last_activity_at,
+            ..RecordRow::default()
+        }
+    }
 }
 
 impl RecordRow {
