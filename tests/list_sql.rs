@@ -201,6 +201,12 @@ fn records_without_a_name_come_after_the_named_ones() {
         let (got, _) = walk(&db, &[("sort", "name"), ("limit", limit)], window);
         assert_eq!(got, expected, "limit {limit}, window {window}");
     }
+    // A task list names such a contact by what identifies it, as the record pages do.
+    task(&db, "tk_1", "Call them", None, None, false, Some("ct_1"));
+    let list = parse_task_list(&pairs(&[])).unwrap();
+    let (sql, args) = task_args(&list, WINDOW);
+    let (rows, _) = page(run(&db, sql, args), list.limit);
+    assert_eq!(rows[0]["contact_name"], json!("https://www.linkedin.com/in/nameless"));
 }
 
 #[test]

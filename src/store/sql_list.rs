@@ -20,6 +20,7 @@
 //! e-mail with `?8` its key), `?9` completed (0, 1 or NULL), `?10` dueAfter (NULL for none),
 //! `?11` dueBefore (U+10FFFF for none), `?12` the other words, `?13` the part to start in.
 
+use super::sql_pages::label;
 use crate::domain::list::{Order, RecordList, Sort, TaskList};
 use crate::domain::record::RecordKind;
 
@@ -92,12 +93,15 @@ macro_rules! task_filters {
 
 macro_rules! task_columns {
     () => {
-        "s.p AS p, s.k AS k, s.id AS id, r.subject AS subject, r.description AS description, r.type AS type, \
-         r.priority AS priority, r.status AS status, r.owner_id AS owner_id, r.due_date AS due_date, r.contact_id AS contact_id, \
-         r.company_id AS company_id, r.completed AS completed, r.completed_at AS completed_at, r.properties AS properties, \
-         r.created_at AS created_at, r.updated_at AS updated_at, r.external_id AS external_id, \
-         (SELECT c.display_name FROM contacts c WHERE c.id = r.contact_id AND +c.deleted_at IS NULL) AS contact_name, \
-         (SELECT c.display_name FROM companies c WHERE c.id = r.company_id AND +c.deleted_at IS NULL) AS company_name"
+        concat!(
+            "s.p AS p, s.k AS k, s.id AS id, r.subject AS subject, r.description AS description, r.type AS type, \
+             r.priority AS priority, r.status AS status, r.owner_id AS owner_id, r.due_date AS due_date, r.contact_id AS contact_id, \
+             r.company_id AS company_id, r.completed AS completed, r.completed_at AS completed_at, r.properties AS properties, \
+             r.created_at AS created_at, r.updated_at AS updated_at, r.external_id AS external_id, ",
+            // What the page calls each, as the record pages do (`sql_pages`' `label!`).
+            "(SELECT ", label!("c"), " FROM contacts c WHERE c.id = r.contact_id AND +c.deleted_at IS NULL) AS contact_name, ",
+            "(SELECT ", label!("c"), " FROM companies c WHERE c.id = r.company_id AND +c.deleted_at IS NULL) AS company_name"
+        )
     };
 }
 

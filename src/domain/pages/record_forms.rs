@@ -8,7 +8,7 @@
 
 use super::edit::{editable_fields, form_text, other_input, FormName, LOGGED_TYPES, PROPERTY, WAS};
 use super::html::Html;
-use super::layout::label;
+use super::layout::{label, when};
 use super::form::Forms;
 use super::parts::{record_href, Owner};
 use super::record::RecordPage;
@@ -190,7 +190,7 @@ impl RecordPage {
         for (change, sent, sent_text, now_text) in rows {
             let name = change.field.strip_prefix(PROPERTY).unwrap_or_else(|| label(&change.field));
             h.raw("<li><strong>").text(name).raw("</strong>: “").text(&sent_text).raw("” (now “").text(&now_text).raw("”, ");
-            h.text(&crate::domain::pages::layout::when(&change.at)).raw(") ");
+            h.text(&when(&change.at)).raw(") ");
             self.apply_kept_form(h, &change.field, sent);
             h.raw("</li>");
         }
