@@ -11,6 +11,26 @@ pub struct StatementMeta {
     pub sql_ms: f64,
 }
 
+impl StatementMeta {
+    /// The figures of D1's `meta` as JavaScript numbers (each may be missing), read one by one so
+    /// that no field can spoil another.
+    pub fn read(rows_read: Option<f64>, rows_written: Option<f64>, duration: Option<f64>) -> StatementMeta {
+        StatementMeta {
+            rows_read: count(rows_read),
+            rows_written: count(rows_written),
+            sql_ms: duration.filter(|d| d.is_finite() && *d > 0.0).unwrap_or(0.0),
+        }
+    }
+}
+
+/// A count D1 gave as a JavaScript number: 0 when missing or not a count.
+pub fn count(n: Option<f64>) -> u64 {
+    match n {
+        Some(n) if n.is_finite() && n > 0.0 => n as u64,
+        _ => 0,
+    }
+}
+
 /// What one request spent.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Cost {
@@ -78,6 +98,23 @@ mod tests {
 
     fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> &'a str {
         headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    #[test]
+    fn meta_figures_past_32_bits_are_read_whole() {
+        // A database past 4 GiB: D1's figures are JavaScript numbers, and a count beyond u32 is
+        // still exact.
+        let meta = StatementMeta::read(Some(5_000_000_000.0), Some(7_000.0), Some(12.5));
+        assert_eq!(meta, StatementMeta { rows_read: 5_000_000_000, rows_written: 7_000, sql_ms: 12.5 });
+    }
+
+    #[test]
+    fn a_missing_or_odd_meta_figure_reads_zero_and_leaves_the_others() {
+        let meta = StatementMeta::read(None, Some(f64::NAN), Some(3.0));
+        assert_eq!(meta, StatementMeta { rows_read: 0, rows_written: 0, sql_ms: 3.0 });
+        assert_eq!(StatementMeta::read(Some(-1.0), Some(f64::INFINITY), Some(-2.0)), StatementMeta::default());
+        assert_eq!(count(Some(42.0)), 42);
+        assert_eq!(count(None), 0);
     }
 
     #[test]

@@ -11,11 +11,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
+use worker::serde_wasm_bindgen;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::types::{D1DatabaseSession as SessionSys, D1Result as ResultSys};
 use worker::{D1DatabaseSession, D1PreparedStatement, Env};
 
 use super::args::ChangeArgs;
 use super::sql::{self, RecordSql, REFERENCES, REFERENCES_GUARD};
-use crate::domain::cost::{round_trip_ms, Cost, StatementMeta};
+use crate::domain::cost::{count, round_trip_ms, Cost, StatementMeta};
 use crate::domain::error::ApiError;
 use crate::domain::matching::MatchField;
 use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, RecordChange, UpdatePlan};
@@ -46,17 +49,52 @@ pub struct Store {
     actor: std::cell::RefCell<Option<(String, String)>>,
 }
 
-/// A statement's `meta` (rows read and written, the database's time); zero where D1 leaves a
-/// field out.
-fn statement_meta(result: &worker::D1Result) -> StatementMeta {
-    match result.meta() {
-        Ok(Some(meta)) => StatementMeta {
-            rows_read: meta.rows_read.unwrap_or(0) as u64,
-            rows_written: meta.rows_written.unwrap_or(0) as u64,
-            sql_ms: meta.duration.unwrap_or(0.0),
-        },
-        _ => StatementMeta::default(),
+/// One statement's result, read from the object D1 hands back: its rows, and its `meta` a field
+/// at a time. (workers-rs decodes the whole `meta` at once, `size_after` into a 32-bit `usize` on
+/// wasm32, so past 4 GiB of database it fails and every figure would read 0.)
+pub(crate) struct Answer(ResultSys);
+
+impl Answer {
+    /// The statement's rows.
+    pub(crate) fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        let Some(rows) = self.0.results().map_err(js_failure)? else { return Ok(Vec::new()) };
+        let mut out = Vec::with_capacity(rows.length() as usize);
+        for row in rows.iter() {
+            out.push(serde_wasm_bindgen::from_value(row).map_err(|e| StoreError::Decode(e.to_string()))?);
+        }
+        Ok(out)
     }
+
+    fn number(&self, name: &str) -> Option<f64> {
+        let meta = self.0.meta().ok()?;
+        js_sys::Reflect::get(&meta, &JsValue::from_str(name)).ok()?.as_f64()
+    }
+
+    /// Rows the statement changed (`meta.changes`).
+    pub(crate) fn changes(&self) -> u64 {
+        count(self.number("changes"))
+    }
+
+    /// Rows read and written, and the database's time; zero where D1 leaves a field out.
+    fn meta(&self) -> StatementMeta {
+        StatementMeta::read(self.number("rows_read"), self.number("rows_written"), self.number("duration"))
+    }
+}
+
+/// A JavaScript failure of a D1 call as a store error, its text with the cause's (the cause is
+/// where D1 says what SQLite refused).
+fn js_failure(err: JsValue) -> StoreError {
+    let text = match err.dyn_ref::<js_sys::Error>() {
+        Some(e) => {
+            let message = String::from(e.message());
+            match e.cause().dyn_ref::<js_sys::Error>() {
+                Some(cause) => format!("{message}: {}", String::from(cause.message())),
+                None => message,
+            }
+        }
+        None => err.as_string().unwrap_or_else(|| format!("{err:?}")),
+    };
+    StoreError::from_text(text)
 }
 
 /// A request's D1 figures, readable after its handler ran, whatever it answered (an error too).
@@ -96,7 +134,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn from_d1(err: worker::Error) -> StoreError {
-        let text = err.to_string();
+        StoreError::from_text(err.to_string())
+    }
+
+    fn from_text(text: String) -> StoreError {
         if text.contains("no such table") {
             StoreError::NoSchema(text)
         } else if text.contains("concurrent_write") {
@@ -307,13 +348,13 @@ impl Store {
         }
     }
 
-    fn account(&self, started: f64, results: &[worker::D1Result]) {
+    fn account(&self, started: f64, results: &[Answer]) {
         self.end();
         let waited = js_sys::Date::now() - started;
         let mut sql_ms = 0.0;
         let mut spent = self.spent.borrow_mut();
         for result in results {
-            let meta = statement_meta(result);
+            let meta = result.meta();
             sql_ms += meta.sql_ms;
             spent.add(meta);
         }
@@ -347,15 +388,19 @@ impl Store {
     pub(crate) async fn rows<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
         let statement = self.prepare(sql, args)?;
         let started = self.begin();
-        let result = match statement.all().await {
-            Ok(result) => result,
+        let answer = match statement.inner().all() {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        };
+        let answer = match answer {
+            Ok(value) => Answer(value.unchecked_into()),
             Err(e) => {
                 self.account_failed(started);
-                return Err(StoreError::from_d1(e));
+                return Err(js_failure(e));
             }
         };
-        self.account(started, std::slice::from_ref(&result));
-        result.results::<T>().map_err(StoreError::from_d1)
+        self.account(started, std::slice::from_ref(&answer));
+        answer.rows()
     }
 
     /// From now on, every write batch of this request also marks `key` committed, inside its
@@ -369,7 +414,7 @@ impl Store {
     /// order. With a held `Idempotency-Key`, the transaction also marks it committed (a statement
     /// of its own, first, whose result is left out of the answer: callers read results by
     /// position).
-    pub(crate) async fn batch(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>> {
+    pub(crate) async fn batch(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<Answer>> {
         let mut riders = Vec::new();
         if let Some(key) = self.held_key.borrow().clone() {
             riders.push(self.prepare(sql::idempotency::COMMITTED, &[text(&key)])?);
@@ -380,11 +425,17 @@ impl Store {
         let added = riders.len();
         statements.splice(0..0, riders);
         let started = self.begin();
-        let mut results = match self.db.batch(statements).await {
-            Ok(results) => results,
+        let session: &SessionSys = self.db.as_ref().unchecked_ref();
+        let statements: js_sys::Array = statements.iter().map(|s| JsValue::from(s.inner().clone())).collect();
+        let answers = match session.session_batch(statements) {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        };
+        let mut results: Vec<Answer> = match answers.and_then(|a| a.dyn_into::<js_sys::Array>()) {
+            Ok(answers) => answers.iter().map(|a| Answer(a.unchecked_into())).collect(),
             Err(e) => {
                 self.account_failed(started);
-                return Err(StoreError::from_d1(e));
+                return Err(js_failure(e));
             }
         };
         self.account(started, &results);
@@ -405,8 +456,7 @@ impl Store {
         results
             .last()
             .ok_or_else(|| StoreError::Database("batch returned no results".into()))?
-            .results()
-            .map_err(StoreError::from_d1)
+            .rows()
     }
 
     /// Reaches the database and checks the schema is there.
@@ -523,7 +573,7 @@ impl Store {
         // The two updates answer the records' new stamps (see `change_statements`).
         let mut stamps = HashMap::new();
         for at in [2, 3] {
-            let rows: Vec<Stamp> = results.get(at).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
+            let rows: Vec<Stamp> = results.get(at).map(Answer::rows).transpose()?.unwrap_or_default();
             stamps.extend(rows.into_iter().map(|s| (s.id, s.updated_at)));
         }
         Ok(stamps)
@@ -578,16 +628,12 @@ impl Store {
             self.prepare(s.keys_delete_one, &[text(id)])?,
         ];
         let results = self.batch(statements).await?;
-        let changes = results
-            .get(1)
-            .and_then(|r| r.meta().ok().flatten())
-            .and_then(|m| m.changes)
-            .unwrap_or(0);
+        let changes = results.get(1).map_or(0, Answer::changes);
         if changes == 0 {
             return Ok(None);
         }
-        let links: Vec<Link> = results.get(2).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
-        let keys: Vec<Key> = results.get(3).map(|r| r.results()).transpose().map_err(StoreError::from_d1)?.unwrap_or_default();
+        let links: Vec<Link> = results.get(2).map(Answer::rows).transpose()?.unwrap_or_default();
+        let keys: Vec<Key> = results.get(3).map(Answer::rows).transpose()?.unwrap_or_default();
         let keys = keys.into_iter().filter_map(|k| Some((MatchField::from_name(&k.field)?, k.key))).collect();
         Ok(Some((keys, links.into_iter().map(|l| l.external_id).collect())))
     }

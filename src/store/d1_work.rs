@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
-use super::d1::{json_arg, text, Result, Store, StoreError};
+use super::d1::{json_arg, text, Answer, Result, Store, StoreError};
 use crate::domain::record::RecordKind;
 use crate::domain::refs::Refs;
 use crate::domain::work::Window;
@@ -131,7 +131,7 @@ impl Store {
             self.prepare(tasks::DELETE, &[text(id), text(now)])?,
         ];
         let results = self.batch(statements).await?;
-        Ok(results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) > 0)
+        Ok(results.get(1).map_or(0, Answer::changes) > 0)
     }
 
     /// Logs activities, ignoring retries of a `(type, messageId)` already logged and of keyless
@@ -211,7 +211,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         let rows: Vec<Row> = match results.get(1) {
-            Some(owned) => owned.results::<Row>().map_err(StoreError::from_d1)?,
+            Some(owned) => owned.rows::<Row>()?,
             None => Vec::new(),
         };
         let mut owned = Owned::default();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{basic_auth, unique, Client, Key, Resp};
+use crate::harness::{basic_auth, unique, Client, Key, Resp, Server, ServerOptions};
 use crate::App;
 
 pub const TESTS: &[(&str, crate::TestFn)] = &[
@@ -14,6 +14,7 @@ pub const TESTS: &[(&str, crate::TestFn)] = &[
     ("cost::a_write_reports_rows_written_and_a_read_rows_read", a_write_reports_rows_written_and_a_read_rows_read),
     ("cost::auto_leaves_kv_alone_near_d1", auto_leaves_kv_alone_near_d1),
     ("cost::auto_with_the_threshold_at_zero_reads_kv_first", auto_with_the_threshold_at_zero_reads_kv_first),
+    ("cost::past_four_gibibytes_of_database_the_counts_still_read", past_four_gibibytes_of_database_the_counts_still_read),
 ];
 
 /// The four counts of a response, or a failure naming the one missing.
@@ -119,6 +120,66 @@ fn a_write_reports_rows_written_and_a_read_rows_read(app: &App) {
     let sync = counts("sync", &sync);
     assert!(sync.rows_read >= 20, "a sync of 20 known records read {} rows", sync.rows_read);
     assert_eq!((sync.statements, sync.kv_reads), (1, 0), "{sync:?}");
+}
+
+/// Makes a stopped server's D1 file hold `bytes` (its page count in the header, the file extended
+/// to match): the pages added are empty and belong to no table, and the file is sparse, so this
+/// costs neither time nor disk. SQLite, and D1's `meta.size_after`, then see a database that size.
+fn grow_database(file: &Path, bytes: u64) {
+    // Fold any write-ahead log into the file first, so its header is the database's.
+    let db = rusqlite::Connection::open(file).expect("open the local D1 file");
+    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+    let page_size: u64 = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let pages: u64 = db.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    drop(db);
+    let grown = bytes.div_ceil(page_size).max(pages);
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    // The header's "in-header database size" (bytes 28..32, big-endian pages), valid while its
+    // change counter is unchanged.
+    f.seek(SeekFrom::Start(28)).unwrap();
+    f.write_all(&u32::try_from(grown).unwrap().to_be_bytes()).unwrap();
+    f.set_len(grown * page_size).unwrap();
+    let db = rusqlite::Connection::open(file).unwrap();
+    let seen: u64 = db.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    assert_eq!(seen * page_size, grown * page_size, "SQLite sees the database grown");
+}
+
+/// D1 reports each statement's database size after it in `meta` as well; past 4 GiB that size is
+/// beyond 32 bits. The counts must still be read: a database near D1's 10 GB limit is where they
+/// matter most.
+fn past_four_gibibytes_of_database_the_counts_still_read(app: &App) {
+    let key = app.api.keys[0].clone();
+    let mut server = Server::spawn(
+        &app.build,
+        ServerOptions { name: "large", vars: vec![("MATCH_CACHE", "off".to_string())], secrets: vec![("API_KEYS", key.clone())], apply_schema: true },
+    );
+    server.wait_ready(Duration::from_secs(120));
+    let c = Client::new(&server.base, vec![key.clone()]);
+    let tag = unique("large");
+    let records: Vec<Value> = (0..10).map(|i| json!({"externalId": format!("{tag}-{i}"), "name": format!("Large {i}"), "domain": format!("{tag}-{i}.com")})).collect();
+    let created = json_send(&c, "POST", "/companies", &json!({ "companies": records }));
+    assert_eq!(created.status, 200, "{}", created.text());
+    let small = counts("sync of a small database", &json_send(&c, "POST", "/companies/sync", &json!({ "companies": records })));
+    assert!(small.rows_read >= 10, "{small:?}");
+
+    server.stop();
+    let file = crate::races::d1_file(&server);
+    grow_database(&file, (4 << 30) + (64 << 20));
+    server.restart();
+    server.wait_ready(Duration::from_secs(120));
+    let c = Client::new(&server.base, vec![key]);
+
+    // The same sync reads the same rows.
+    let large = counts("sync of a large database", &json_send(&c, "POST", "/companies/sync", &json!({ "companies": records })));
+    assert_eq!(large, small, "past 4 GiB a sync still says what it read");
+    let more: Vec<Value> = (0..5).map(|i| json!({"externalId": format!("{tag}-more-{i}"), "name": format!("More {i}"), "domain": format!("{tag}-more-{i}.com")})).collect();
+    let created = json_send(&c, "POST", "/companies", &json!({ "companies": more }));
+    assert_eq!(created.status, 200, "{}", created.text());
+    let write = counts("create in a large database", &created);
+    assert!(write.rows_written >= 5 * 3, "a create past 4 GiB wrote {} rows", write.rows_written);
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size > 4 << 30, "the database is past 4 GiB: {size} bytes");
 }
 
 /// The files of a local KV namespace that a request made exist: none while nothing touched KV

@@ -73,6 +73,9 @@ pub struct App {
     pub access_server: Server,
     /// The run's stand-in Access team: its keys, the key set it serves, tokens (`jwt.rs`).
     pub team: jwt::Team,
+    /// The run's build, for a test that needs a server of its own. Last: dropped after the
+    /// servers that serve it.
+    pub build: harness::Build,
 }
 
 impl App {
@@ -192,6 +195,7 @@ fn main() {
         broken_server,
         spec,
         dashboard_password,
+        build,
     });
 
     let trials = tests
@@ -225,6 +229,5 @@ fn main() {
     }
     // Stop the servers before exiting: `exit` skips destructors.
     drop(Arc::try_unwrap(app).ok());
-    drop(build);
     conclusion.exit();
 }

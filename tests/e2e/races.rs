@@ -25,11 +25,11 @@ const PER_ROUND: usize = 16;
 /// Pairs of threads: one deletes a record while the other sends the request that races it.
 const PAIRS: usize = 4;
 
-/// The local D1 database of a server, read directly (read-only) from its `--persist-to` state
+/// The local D1 database file of a server's `--persist-to` state
 /// (`v3/d1/miniflare-D1DatabaseObject/<id>.sqlite`; `metadata.sqlite` beside it is miniflare's).
-fn open_store(server: &Server) -> Connection {
+pub fn d1_file(server: &Server) -> std::path::PathBuf {
     let dir = server.state_dir().join("v3/d1/miniflare-D1DatabaseObject");
-    let files: Vec<_> = std::fs::read_dir(&dir)
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             let listing = std::process::Command::new("find").arg(server.state_dir()).arg("-maxdepth").arg("4").output().unwrap();
             panic!("{}: {e}\n{}", dir.display(), String::from_utf8_lossy(&listing.stdout))
@@ -39,7 +39,12 @@ fn open_store(server: &Server) -> Connection {
         .filter(|p| p.extension().is_some_and(|e| e == "sqlite") && p.file_name().is_some_and(|n| n != "metadata.sqlite"))
         .collect();
     assert_eq!(files.len(), 1, "one local D1 database in {}: {files:?}", dir.display());
-    Connection::open_with_flags(&files[0], OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open the local D1 file")
+    files.pop().unwrap()
+}
+
+/// The local D1 database of a server, read directly (read-only).
+fn open_store(server: &Server) -> Connection {
+    Connection::open_with_flags(d1_file(server), OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open the local D1 file")
 }
 
 fn strings(db: &Connection, sql: &str) -> Vec<String> {
