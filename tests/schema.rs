@@ -176,6 +176,49 @@ fn updates_rewrite_only_what_changed() {
     assert_eq!(none, "[]");
 }
 
+/// The candidates of a sync come packed in one row: a JSON array the Worker reads as
+/// `Candidate`s, keys, links, owner and parent included, deleted records left out.
+#[test]
+fn candidates_are_packed_as_the_worker_reads_them() {
+    use edge_crm::domain::matching::MatchField;
+    use edge_crm::domain::sync::Candidate;
+    let db = Connection::open_in_memory().unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute_batch(
+        "INSERT INTO users (id, email, email_key, name, created_at, updated_at) VALUES ('us_1', 'ana@acme.com', 'ana@acme.com', 'Ana', 't', 't');
+         INSERT INTO companies (id, external_id, fields, properties, owner_id, parent_id, created_at, updated_at, last_activity_at)
+           VALUES ('co_1', 'e1', '{\"name\":\"Acme\",\"domain\":\"acme.com\"}', '{\"tier\":2}', 'us_1', 'co_0', 't0', 't1', '2026-01-02T00:00:00.000Z');
+         INSERT INTO companies (id, fields, properties, created_at, updated_at) VALUES ('co_2', '{}', '{}', 't0', 't0');
+         INSERT INTO companies (id, fields, properties, created_at, updated_at, deleted_at) VALUES ('co_3', '{}', '{}', 't0', 't0', 't2');
+         INSERT INTO match_keys VALUES ('company', 'domain', 'acme.com', 'co_1'), ('company', 'name', 'acme', 'co_1'), ('company', 'domain', 'gone.com', 'co_3');
+         INSERT INTO external_ids (kind, external_id, record_id, created_at) VALUES ('company', 'e1', 'co_1', 't0'), ('company', 'e1b', 'co_1', 't0');",
+    )
+    .unwrap();
+    let s = &sql::COMPANIES;
+    let packed: String = db
+        .query_row(s.candidates, [r#"["e1","e-none"]"#, r#"[["domain","acme.com"],["domain","gone.com"]]"#, r#"["co_2"]"#], |r| r.get(0))
+        .unwrap();
+    let mut found: Vec<Candidate> = serde_json::from_str(&packed).unwrap();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["co_1", "co_2"], "by link, key and hint; never the deleted one");
+    let acme = &found[0];
+    assert_eq!(acme.keys.keys(MatchField::Domain).collect::<Vec<_>>(), ["acme.com"]);
+    assert_eq!(acme.keys.keys(MatchField::Name).collect::<Vec<_>>(), ["acme"]);
+    let mut links = acme.external_ids.clone();
+    links.sort();
+    assert_eq!(links, ["e1", "e1b"]);
+    assert_eq!(acme.fields["name"], serde_json::json!("Acme"));
+    assert_eq!(acme.properties["tier"], serde_json::json!(2));
+    assert_eq!((acme.updated_at.as_deref(), acme.parent_id.as_deref()), (Some("t1"), Some("co_0")));
+    assert_eq!(acme.last_activity_at.as_deref(), Some("2026-01-02T00:00:00.000Z"));
+    let owner = acme.owner.as_ref().expect("the owner is a stored user");
+    assert_eq!((owner.name.as_deref(), owner.email.as_deref()), (Some("Ana"), Some("ana@acme.com")));
+    let bare = &found[1];
+    assert!(bare.keys.is_empty() && bare.external_ids.is_empty() && bare.owner.is_none() && bare.parent_id.is_none());
+    let none: String = db.query_row(s.candidates, ["[]", "[]", "[]"], |r| r.get(0)).unwrap();
+    assert_eq!(none, "[]");
+}
+
 /// The link statements in the Worker's order: primary moves, primary_replace removes the other
 /// links (with history), a repeat changes nothing.
 #[test]

@@ -403,6 +403,20 @@ impl Store {
         answer.rows()
     }
 
+    /// The rows of a statement that packs them into one JSON array, in the one column `packed` of
+    /// its one row: a single text crosses from D1 into the Worker, where a row object per record
+    /// would each be read field by field through JavaScript.
+    pub(crate) async fn packed<T: DeserializeOwned>(&self, what: &str, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        #[derive(Deserialize)]
+        struct Packed {
+            packed: String,
+        }
+        match self.rows::<Packed>(sql, args).await?.pop() {
+            Some(row) => serde_json::from_str(&row.packed).map_err(|e| StoreError::Decode(format!("{what}: {e}"))),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// From now on, every write batch of this request also marks `key` committed, inside its
     /// transaction: once the request's writes are in, a retry with the key is never run again,
     /// even when the answer is lost before it is kept.
@@ -540,16 +554,10 @@ impl Store {
 
     /// Live records by id, in no particular order (one row of one JSON array: see `sql::load`).
     pub async fn load(&self, kind: RecordKind, ids: &[String]) -> Result<Vec<RecordRow>> {
-        #[derive(Deserialize)]
-        struct Packed {
-            records: String,
-        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let packed: Vec<Packed> = self.rows(record_sql(kind).load, &[json_arg(ids)]).await?;
-        let Some(packed) = packed.into_iter().next() else { return Ok(Vec::new()) };
-        let loaded: Vec<LoadedRecord> = decode("records", "load", &packed.records)?;
+        let loaded: Vec<LoadedRecord> = self.packed("load", record_sql(kind).load, &[json_arg(ids)]).await?;
         Ok(loaded.into_iter().map(RecordRow::from).collect())
     }
 
@@ -739,51 +747,12 @@ impl Store {
     }
 }
 
-/// A record that may match a sync or create, as D1 answers it (keys and links as JSON arrays).
-#[derive(Debug, Deserialize)]
-struct RawCandidate {
-    id: String,
-    fields: String,
-    properties: String,
-    updated_at: String,
-    parent_id: Option<String>,
-    keys: String,
-    external_ids: String,
-    #[serde(default)]
-    owner: Option<String>,
-    #[serde(default)]
-    last_activity_at: Option<String>,
-}
-
-fn decode_candidate(raw: RawCandidate) -> Result<Candidate> {
-    let pairs: Vec<(String, String)> = decode("keys", &raw.id, &raw.keys)?;
-    let keys = pairs
-        .into_iter()
-        .map(|(f, k)| MatchField::from_name(&f).map(|f| (f, k)).ok_or_else(|| StoreError::Decode(format!("key field {f:?} of {}", raw.id))))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Candidate {
-        keys: KeySet::new(keys),
-        external_ids: decode("external ids", &raw.id, &raw.external_ids)?,
-        fields: decode_object("fields", &raw.id, &raw.fields)?,
-        properties: decode_object("properties", &raw.id, &raw.properties)?,
-        owner: match &raw.owner {
-            Some(text) => Some(decode("owner", &raw.id, text)?),
-            None => None,
-        },
-        last_activity_at: raw.last_activity_at,
-        updated_at: Some(raw.updated_at),
-        parent_id: raw.parent_id,
-        id: raw.id,
-    })
-}
-
 impl Store {
     /// Every live record linked to one of `external_ids`, holding one of the `(field, key)`
     /// lookups or named in `hinted` (ids from the match cache), in one statement.
     pub async fn candidates(&self, kind: RecordKind, external_ids: &[&str], lookups: &[(MatchField, String)], hinted: &[&str]) -> Result<Vec<Candidate>> {
         let pairs: Vec<(&str, &str)> = lookups.iter().map(|(f, k)| (f.name(), k.as_str())).collect();
-        let rows: Vec<RawCandidate> = self.rows(record_sql(kind).candidates, &[json_arg(external_ids), json_arg(&pairs), json_arg(hinted)]).await?;
-        rows.into_iter().map(decode_candidate).collect()
+        self.packed("candidates", record_sql(kind).candidates, &[json_arg(external_ids), json_arg(&pairs), json_arg(hinted)]).await
     }
 
     /// Links matched records to the incoming externalIds, with history. Fails with `Conflict`

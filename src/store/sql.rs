@@ -77,7 +77,8 @@ pub struct RecordSql {
     pub exists_any: &'static str,
     /// Live records linked to an externalId of `?1` (JSON array), having a match key of `?2`
     /// (`[[field, key]]`) or named by the match cache (`?3`, ids), with all their keys, links and
-    /// parent.
+    /// parent: one row, whose `packed` column is a JSON array of `domain::sync::Candidate`s
+    /// (one text crosses from D1 to the Worker, not a row object per candidate).
     pub candidates: &'static str,
     /// Links matched records to externalIds: `?1` `[{id, externalId}]`, `?2` time.
     pub link_matched: &'static str,
@@ -144,7 +145,7 @@ macro_rules! record_sql {
             load: concat!(
                 "SELECT json_group_array(json_object('id', r.id, 'external_id', r.external_id, 'fields', json(r.fields), ",
                 "'properties', json(r.properties), 'created_at', r.created_at, 'updated_at', r.updated_at, ",
-                "'last_activity_at', r.last_activity_at)) AS records FROM ", $table, " r ",
+                "'last_activity_at', r.last_activity_at)) AS packed FROM ", $table, " r ",
                 "WHERE r.id IN (SELECT value FROM json_each(?1)) AND +r.deleted_at IS NULL"
             ),
             guard: concat!(
@@ -212,11 +213,12 @@ macro_rules! record_sql {
                 "UNION SELECT m.record_id FROM json_each(?2) j CROSS JOIN match_keys m ",
                 "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1 ",
                 "UNION SELECT value FROM json_each(?3)) ",
-                "SELECT r.id, r.external_id, r.fields, r.properties, r.created_at, r.updated_at, r.last_activity_at, ", $parent, " AS parent_id, ",
-                "(SELECT json_object('name', u.name, 'email', u.email) FROM users u WHERE u.id = r.owner_id) AS owner, ",
-                "(SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id) AS keys, ",
-                "(SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "') AS external_ids ",
-                "FROM cand CROSS JOIN ", $table, " r ON r.id = cand.id WHERE +r.deleted_at IS NULL"
+                "SELECT json_group_array(json_object('id', r.id, 'fields', json(r.fields), 'properties', json(r.properties), ",
+                "'updated_at', r.updated_at, 'last_activity_at', r.last_activity_at, 'parent_id', ", $parent, ", ",
+                "'owner', json((SELECT json_object('name', u.name, 'email', u.email) FROM users u WHERE u.id = r.owner_id)), ",
+                "'keys', json((SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id)), ",
+                "'external_ids', json((SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "')))) ",
+                "AS packed FROM cand CROSS JOIN ", $table, " r ON r.id = cand.id WHERE +r.deleted_at IS NULL"
             ),
             link_matched: concat!(
                 "INSERT OR IGNORE INTO external_ids (kind, external_id, record_id, created_at) ",

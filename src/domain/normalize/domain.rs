@@ -175,7 +175,11 @@ pub const SHARED_HOSTS: &[(&str, Shared)] = &[
 /// Whether a value on `host` (registrable domain `domain`, with `path`) names a page, a mailbox,
 /// a link or a customer's site on a shared host rather than an organisation's own domain.
 fn is_shared(host: &str, domain: &str, path: &str, private: bool) -> bool {
-    let under = |site: &str| host == site || host.ends_with(&format!(".{site}"));
+    // `host` is `site` or a name under it (no allocation: this runs for every entry, for every
+    // domain of every record of a batch).
+    let under = |site: &str| {
+        host.strip_suffix(site).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    };
     let has_path = !path.trim_matches(['/', '\\']).is_empty();
     let brand = domain.split('.').next().unwrap_or(domain);
     SHARED_HOSTS.iter().any(|&(entry, how)| match how {

@@ -161,7 +161,7 @@ pub fn answer_sync(
 /// the computed `lastActivityDate`. By default all of them; with a `SYNC_BACK_FIELDS_*` list,
 /// those it names. Never an empty value: Enginy clears a field it receives empty.
 fn properties(kind: RecordKind, record: &Candidate, only: Option<&[String]>) -> Map<String, Value> {
-    let mut out = sync_back(kind, &record.stored(), only);
+    let mut out = sync_back(kind, &record.fields, &record.properties, only);
     let owner = record.owner.as_ref();
     let known = [
         ("ownerId", record.fields.get("ownerId").and_then(Value::as_str).map(str::to_string)),

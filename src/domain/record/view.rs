@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-use super::apply::{is_empty, StoredRecord};
+use super::apply::is_empty;
 use super::kind::{RecordKind, EXTERNAL_ID};
 use super::parse::PROPERTIES;
 
@@ -73,7 +73,7 @@ const NOT_SYNCED_BY_DEFAULT: [&str; 3] = [EXTERNAL_ID, "ownerId", "parentCrmId"]
 /// but the ids, then every custom property), drawn from core fields for core names and from
 /// custom properties otherwise, and never a value that is null or empty (`""`, blank, `[]`, `{}`):
 /// Enginy clears a field it receives as null, so an empty value would erase its data.
-pub fn sync_back(kind: RecordKind, stored: &StoredRecord, only: Option<&[String]>) -> Map<String, Value> {
+pub fn sync_back(kind: RecordKind, fields: &Map<String, Value>, properties: &Map<String, Value>, only: Option<&[String]>) -> Map<String, Value> {
     let mut out = Map::new();
     let mut put = |name: &str, value: Option<&Value>| {
         if let Some(value) = value.filter(|v| !is_empty(Some(v))) {
@@ -84,17 +84,17 @@ pub fn sync_back(kind: RecordKind, stored: &StoredRecord, only: Option<&[String]
         Some(names) => {
             for name in names {
                 if kind.is_core(name) {
-                    put(name, stored.fields.get(name));
+                    put(name, fields.get(name));
                 } else {
-                    put(name, stored.properties.get(name));
+                    put(name, properties.get(name));
                 }
             }
         }
         None => {
             for spec in kind.fields().iter().filter(|f| !NOT_SYNCED_BY_DEFAULT.contains(&f.name)) {
-                put(spec.name, stored.fields.get(spec.name));
+                put(spec.name, fields.get(spec.name));
             }
-            for (name, value) in &stored.properties {
+            for (name, value) in properties {
                 // A core name wins over a custom property of the same name (only possible in
                 // data written around the parser).
                 if !kind.is_core(name) {
@@ -133,6 +133,7 @@ pub fn to_wire(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::record::apply::StoredRecord;
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
@@ -185,7 +186,7 @@ mod tests {
 
     #[test]
     fn sync_back_defaults_to_everything_but_ids_and_never_sends_empties() {
-        let out = sync_back(RecordKind::Company, &record(), None);
+        let out = { let r = record(); sync_back(RecordKind::Company, &r.fields, &r.properties, None) };
         assert_eq!(
             out,
             map(json!({
@@ -200,9 +201,9 @@ mod tests {
     fn sync_back_honours_the_list() {
         let only: Vec<String> =
             ["tier", "industry", "ownerId", "none", "missing", "domain", "externalId"].iter().map(|s| s.to_string()).collect();
-        let out = sync_back(RecordKind::Company, &record(), Some(&only));
+        let out = { let r = record(); sync_back(RecordKind::Company, &r.fields, &r.properties, Some(&only)) };
         assert_eq!(out, map(json!({"tier": "gold", "ownerId": "us_1", "domain": "acme.com"})));
-        assert!(sync_back(RecordKind::Company, &record(), Some(&[])).is_empty());
+        assert!({ let r = record(); sync_back(RecordKind::Company, &r.fields, &r.properties, Some(&[])) }.is_empty());
     }
 
     #[test]
@@ -210,10 +211,10 @@ mod tests {
         let mut r = record();
         r.properties.insert("name".into(), json!("shadow"));
         let only = vec!["name".to_string()];
-        assert_eq!(sync_back(RecordKind::Company, &r, Some(&only))["name"], json!("Acme"));
-        assert_eq!(sync_back(RecordKind::Company, &r, None)["name"], json!("Acme"));
+        assert_eq!(sync_back(RecordKind::Company, &r.fields, &r.properties, Some(&only))["name"], json!("Acme"));
+        assert_eq!(sync_back(RecordKind::Company, &r.fields, &r.properties, None)["name"], json!("Acme"));
         // "name" is not a contact field: for a contact it is a custom property.
-        assert_eq!(sync_back(RecordKind::Contact, &r, Some(&only))["name"], json!("shadow"));
+        assert_eq!(sync_back(RecordKind::Contact, &r.fields, &r.properties, Some(&only))["name"], json!("shadow"));
     }
 
     #[test]
