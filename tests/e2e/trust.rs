@@ -372,8 +372,16 @@ fn concurrent_keyless_task_creates_leave_one_task(app: &App) {
     assert_ne!(keyed.json()["id"].as_str(), Some(id.as_str()));
     // A deleted task is not answered again: the same content is then a new task.
     assert_eq!(app.api.send("DELETE", &format!("/tasks/{id}"), Key::Valid, &[], None).status, 200);
-    let again = post(&app.api, "/tasks", body);
+    let again = post(&app.api, "/tasks", body.clone());
     assert_ne!(again["id"].as_str(), Some(id.as_str()));
+    // And that new task answers its own retries: it holds the content now.
+    let retried = post(&app.api, "/tasks", json!({"tasks": [body.clone(), body]}));
+    let r = retried["results"].as_array().unwrap();
+    for t in r {
+        assert_eq!((t["id"].clone(), t["created"].clone()), (again["id"].clone(), json!(false)), "{retried}");
+    }
+    let live = app.api.get(&format!("/tasks/{}", again["id"].as_str().unwrap()));
+    assert_eq!(live.status, 200, "the new task is live: {}", live.text());
 }
 
 /// An activity without a messageId or externalId whose answer was lost and which is sent again
