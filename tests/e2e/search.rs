@@ -111,7 +111,8 @@ fn every_searched_field_finds_its_record(app: &App) {
     assert_eq!(found(&format!("{}-{}-{}", &national[..3], &national[3..6], &national[6..])), me, "national digits, dashed");
     assert_eq!(found(&format!("+34{national}")), me, "with the country code");
     assert_eq!(found(&format!("0034 {national}")), me, "with 00 and the country code");
-    assert_eq!(found(&format!("34{}", &national[..5])), me, "a prefix of the digits");
+    // Long enough that another test's phone cannot share it by chance (five digits once did).
+    assert_eq!(found(&format!("34{}", &national[..8])), me, "a prefix of the digits");
     assert_eq!(found(&format!("{slug}-x9")), me, "a LinkedIn slug");
     assert_eq!(found(&slug), me, "a word of the slug");
     assert_eq!(found(&format!("{w}title")), me, "a word of the title");
