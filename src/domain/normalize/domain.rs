@@ -56,13 +56,25 @@ pub fn normalize_domain(raw: &str) -> Option<String> {
 /// `acme.com`). Accepts the same raw values as [`normalize_domain`].
 #[must_use]
 pub fn domain_any_tld(raw: &str) -> Option<String> {
+    registrable(raw).map(|r| any_tld(&r))
+}
+
+/// Both keys of one value, [`normalize_domain`]'s and [`domain_any_tld`]'s, from one reading of
+/// it (a company's domain and website each give both, and reading a value is most of the cost).
+#[must_use]
+pub fn domain_keys(raw: &str) -> Option<(String, String)> {
     let r = registrable(raw)?;
+    let any = any_tld(&r);
+    Some((r.domain, any))
+}
+
+fn any_tld(r: &Registrable) -> String {
     if r.private {
-        return Some(r.domain);
+        return r.domain.clone();
     }
     // The registrable domain is exactly one label plus the suffix.
     let label_end = r.domain.find('.').unwrap_or(r.domain.len());
-    Some(r.domain[..label_end].to_owned())
+    r.domain[..label_end].to_owned()
 }
 
 /// How a shared host keeps a value on it from naming a company.

@@ -22,7 +22,7 @@ mod vat;
 
 pub use company_name::normalize_company_name;
 pub use country::normalize_country;
-pub use domain::{clean_domain, domain_any_tld, normalize_domain};
+pub use domain::{clean_domain, domain_any_tld, domain_keys, normalize_domain};
 pub use email::normalize_email;
 pub use linkedin::normalize_linkedin_url;
 pub use person_name::normalize_person_name;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::kind::RecordKind;
 use crate::domain::matching::{MatchField, MatchTerm};
-use crate::domain::normalize::Normalizer;
+use crate::domain::normalize::{domain_keys, Normalizer};
 
 /// Where each key comes from: (match field, core field read, normaliser).
 type KeySource = (MatchField, &'static str, Normalizer);
@@ -69,13 +69,29 @@ pub struct KeySet {
 impl KeySet {
     /// The keys of a record from its core fields.
     pub fn of(kind: RecordKind, fields: &Map<String, Value>) -> KeySet {
-        sources(kind)
-            .iter()
-            .filter_map(|&(field, source, normalizer)| {
-                let raw = fields.get(source)?.as_str()?;
-                Some((field, normalizer.apply(raw)?))
-            })
-            .collect()
+        // A value that gives both domain keys is read once for both (`domain_keys`).
+        let mut read: Vec<(&str, Option<(String, String)>)> = Vec::new();
+        let mut keys = Vec::new();
+        for &(field, source, normalizer) in sources(kind) {
+            let Some(raw) = fields.get(source).and_then(Value::as_str) else { continue };
+            let key = match normalizer {
+                Normalizer::Domain | Normalizer::DomainAnyTld => {
+                    let at = match read.iter().position(|(r, _)| *r == raw) {
+                        Some(at) => at,
+                        None => {
+                            read.push((raw, domain_keys(raw)));
+                            read.len() - 1
+                        }
+                    };
+                    read[at].1.as_ref().map(|(domain, any)| if normalizer == Normalizer::Domain { domain.clone() } else { any.clone() })
+                }
+                other => other.apply(raw),
+            };
+            if let Some(key) = key {
+                keys.push((field, key));
+            }
+        }
+        keys.into_iter().collect()
     }
 
     /// Keys already normalised (for example read back from `match_keys`).
@@ -171,6 +187,28 @@ mod tests {
 
     fn keys(kind: RecordKind, v: Value) -> Vec<(MatchField, String)> {
         match_keys(kind, &fields(v))
+    }
+
+    #[test]
+    fn each_key_is_its_normaliser_s_whatever_is_read_once() {
+        // Domain and website values of every sort, alone, together, equal or not: the keys are
+        // those each field's own normaliser gives.
+        let values = [
+            "acme.com", "https://www.acme.co.uk/about", "acme.github.io", "beta.github.io", "bit.ly/x",
+            "acme.squarespace.com", "192.168.0.1", "co.uk", "", "mail.acme.com.", "ACME.es", "xn--bcher-kva.de",
+        ];
+        for domain in values {
+            for website in values {
+                for kind in [RecordKind::Company, RecordKind::Contact] {
+                    let f = fields(json!({"domain": domain, "website": website, "companyDomain": website, "name": "Acme", "email": "a@b.com"}));
+                    let expected: KeySet = sources(kind)
+                        .iter()
+                        .filter_map(|&(field, source, normalizer)| Some((field, normalizer.apply(f.get(source)?.as_str()?)?)))
+                        .collect();
+                    assert_eq!(KeySet::of(kind, &f), expected, "{kind:?} domain {domain:?} website {website:?}");
+                }
+            }
+        }
     }
 
     fn pairs(list: &[(MatchField, &str)]) -> Vec<(MatchField, String)> {
