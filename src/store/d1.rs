@@ -65,19 +65,23 @@ impl Answer {
         Ok(out)
     }
 
-    fn number(&self, name: &str) -> Option<f64> {
-        let meta = self.0.meta().ok()?;
-        js_sys::Reflect::get(&meta, &JsValue::from_str(name)).ok()?.as_f64()
+    /// The `meta` figures named, in order, each read on its own (`None` where D1 leaves one out);
+    /// the `meta` object is fetched from JavaScript once.
+    fn figures<const N: usize>(&self, names: [&str; N]) -> [Option<f64>; N] {
+        let meta = self.0.meta().ok();
+        names.map(|name| meta.as_ref().and_then(|m| js_sys::Reflect::get(m, &JsValue::from_str(name)).ok()?.as_f64()))
     }
 
     /// Rows the statement changed (`meta.changes`).
     pub(crate) fn changes(&self) -> u64 {
-        count(self.number("changes"))
+        let [changes] = self.figures(["changes"]);
+        count(changes)
     }
 
     /// Rows read and written, and the database's time; zero where D1 leaves a field out.
     fn meta(&self) -> StatementMeta {
-        StatementMeta::read(self.number("rows_read"), self.number("rows_written"), self.number("duration"))
+        let [read, written, duration] = self.figures(["rows_read", "rows_written", "duration"]);
+        StatementMeta::read(read, written, duration)
     }
 }
 

@@ -76,14 +76,11 @@ impl KeySet {
             let Some(raw) = fields.get(source).and_then(Value::as_str) else { continue };
             let key = match normalizer {
                 Normalizer::Domain | Normalizer::DomainAnyTld => {
-                    let at = match read.iter().position(|(r, _)| *r == raw) {
-                        Some(at) => at,
-                        None => {
-                            read.push((raw, domain_keys(raw)));
-                            read.len() - 1
-                        }
-                    };
-                    read[at].1.as_ref().map(|(domain, any)| if normalizer == Normalizer::Domain { domain.clone() } else { any.clone() })
+                    if !read.iter().any(|(r, _)| *r == raw) {
+                        read.push((raw, domain_keys(raw)));
+                    }
+                    let pair = read.iter().find(|(r, _)| *r == raw).and_then(|(_, pair)| pair.as_ref());
+                    pair.map(|(domain, any)| if normalizer == Normalizer::Domain { domain } else { any }.clone())
                 }
                 other => other.apply(raw),
             };

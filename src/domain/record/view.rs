@@ -139,6 +139,10 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
+    fn back(kind: RecordKind, r: &StoredRecord, only: Option<&[String]>) -> Map<String, Value> {
+        sync_back(kind, &r.fields, &r.properties, only)
+    }
+
     #[test]
     fn contact_display_names() {
         let name = |v: Value| display_name(RecordKind::Contact, &map(v));
@@ -186,7 +190,7 @@ mod tests {
 
     #[test]
     fn sync_back_defaults_to_everything_but_ids_and_never_sends_empties() {
-        let out = { let r = record(); sync_back(RecordKind::Company, &r.fields, &r.properties, None) };
+        let out = back(RecordKind::Company, &record(), None);
         assert_eq!(
             out,
             map(json!({
@@ -201,9 +205,9 @@ mod tests {
     fn sync_back_honours_the_list() {
         let only: Vec<String> =
             ["tier", "industry", "ownerId", "none", "missing", "domain", "externalId"].iter().map(|s| s.to_string()).collect();
-        let out = { let r = record(); sync_back(RecordKind::Company, &r.fields, &r.properties, Some(&only)) };
+        let out = back(RecordKind::Company, &record(), Some(&only));
         assert_eq!(out, map(json!({"tier": "gold", "ownerId": "us_1", "domain": "acme.com"})));
-        assert!({ let r = record(); sync_back(RecordKind::Company, &r.fields, &r.properties, Some(&[])) }.is_empty());
+        assert!(back(RecordKind::Company, &record(), Some(&[])).is_empty());
     }
 
     #[test]
@@ -211,10 +215,10 @@ mod tests {
         let mut r = record();
         r.properties.insert("name".into(), json!("shadow"));
         let only = vec!["name".to_string()];
-        assert_eq!(sync_back(RecordKind::Company, &r.fields, &r.properties, Some(&only))["name"], json!("Acme"));
-        assert_eq!(sync_back(RecordKind::Company, &r.fields, &r.properties, None)["name"], json!("Acme"));
+        assert_eq!(back(RecordKind::Company, &r, Some(&only))["name"], json!("Acme"));
+        assert_eq!(back(RecordKind::Company, &r, None)["name"], json!("Acme"));
         // "name" is not a contact field: for a contact it is a custom property.
-        assert_eq!(sync_back(RecordKind::Contact, &r.fields, &r.properties, Some(&only))["name"], json!("shadow"));
+        assert_eq!(back(RecordKind::Contact, &r, Some(&only))["name"], json!("shadow"));
     }
 
     #[test]
