@@ -177,11 +177,14 @@ fn updates_rewrite_only_what_changed() {
 }
 
 /// The candidates of a sync come packed in one row: a JSON array the Worker reads as
-/// `Candidate`s, keys, links, owner and parent included, deleted records left out.
+/// `Candidate`s, links, owner and parent included, deleted records left out. Their keys are those
+/// of their fields, and the stored keys they were found by (a key a former normaliser wrote still
+/// finds and matches its record).
 #[test]
 fn candidates_are_packed_as_the_worker_reads_them() {
     use edge_crm::domain::matching::MatchField;
-    use edge_crm::domain::sync::Candidate;
+    use edge_crm::domain::record::RecordKind;
+    use edge_crm::domain::sync::{Candidate, CandidateRow};
     let db = Connection::open_in_memory().unwrap();
     db.execute_batch(SCHEMA).unwrap();
     db.execute_batch(
@@ -190,19 +193,22 @@ fn candidates_are_packed_as_the_worker_reads_them() {
            VALUES ('co_1', 'e1', '{\"name\":\"Acme\",\"domain\":\"acme.com\"}', '{\"tier\":2}', 'us_1', 'co_0', 't0', 't1', '2026-01-02T00:00:00.000Z');
          INSERT INTO companies (id, fields, properties, created_at, updated_at) VALUES ('co_2', '{}', '{}', 't0', 't0');
          INSERT INTO companies (id, fields, properties, created_at, updated_at, deleted_at) VALUES ('co_3', '{}', '{}', 't0', 't0', 't2');
-         INSERT INTO match_keys VALUES ('company', 'domain', 'acme.com', 'co_1'), ('company', 'name', 'acme', 'co_1'), ('company', 'domain', 'gone.com', 'co_3');
+         INSERT INTO match_keys VALUES ('company', 'domain', 'acme.com', 'co_1'), ('company', 'name', 'acme', 'co_1'), ('company', 'domain', 'gone.com', 'co_3'),
+           ('company', 'domain', 'acme-legacy.com', 'co_1');
          INSERT INTO external_ids (kind, external_id, record_id, created_at) VALUES ('company', 'e1', 'co_1', 't0'), ('company', 'e1b', 'co_1', 't0');",
     )
     .unwrap();
     let s = &sql::COMPANIES;
     let packed: String = db
-        .query_row(s.candidates, [r#"["e1","e-none"]"#, r#"[["domain","acme.com"],["domain","gone.com"]]"#, r#"["co_2"]"#], |r| r.get(0))
+        .query_row(s.candidates, [r#"["e1","e-none"]"#, r#"[["domain","acme.com"],["domain","gone.com"],["domain","acme-legacy.com"]]"#, r#"["co_2"]"#], |r| r.get(0))
         .unwrap();
-    let mut found: Vec<Candidate> = serde_json::from_str(&packed).unwrap();
+    let rows: Vec<CandidateRow> = serde_json::from_str(&packed).unwrap();
+    let mut found: Vec<Candidate> = rows.into_iter().map(|row| row.candidate(RecordKind::Company)).collect();
     found.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["co_1", "co_2"], "by link, key and hint; never the deleted one");
     let acme = &found[0];
-    assert_eq!(acme.keys.keys(MatchField::Domain).collect::<Vec<_>>(), ["acme.com"]);
+    assert_eq!(acme.keys.keys(MatchField::Domain).collect::<Vec<_>>(), ["acme-legacy.com", "acme.com"], "its fields' key and the stored key that found it");
+    assert_eq!(acme.keys.keys(MatchField::DomainAnyTld).collect::<Vec<_>>(), ["acme"], "computed from its domain");
     assert_eq!(acme.keys.keys(MatchField::Name).collect::<Vec<_>>(), ["acme"]);
     let mut links = acme.external_ids.clone();
     links.sort();

@@ -43,6 +43,48 @@ pub struct Candidate {
     pub last_activity_at: Option<String>,
 }
 
+/// A candidate as the database reads it. Its keys are not read from `match_keys` (a descent of
+/// that table's record index per candidate, a quarter of a sync's pages near D1's size limit):
+/// they are computed from its fields, as every write computes the keys it stores
+/// ([`KeySet::of`]), joined with the stored keys the lookup found it by. A key written under an
+/// older normaliser therefore still matches what it matched, and every other key is the
+/// normaliser's of today, the same as the incoming record's.
+#[derive(Debug, Deserialize)]
+pub struct CandidateRow {
+    pub id: String,
+    /// The stored keys the lookup found it by: none when found by externalId or by id.
+    #[serde(default)]
+    pub found: KeySet,
+    pub external_ids: Vec<String>,
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    pub fields: Map<String, Value>,
+    pub properties: Map<String, Value>,
+    pub owner: Option<Owner>,
+    pub last_activity_at: Option<String>,
+}
+
+impl CandidateRow {
+    pub fn candidate(self, kind: RecordKind) -> Candidate {
+        let mut keys = KeySet::of(kind, &self.fields);
+        if !self.found.is_empty() {
+            keys = keys.into_vec().into_iter().chain(self.found.into_vec()).collect();
+        }
+        Candidate {
+            id: self.id,
+            keys,
+            external_ids: self.external_ids,
+            updated_at: self.updated_at,
+            parent_id: self.parent_id,
+            fields: self.fields,
+            properties: self.properties,
+            owner: self.owner,
+            last_activity_at: self.last_activity_at,
+        }
+    }
+}
+
 /// A record's owner, as stored among the users.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
@@ -298,6 +340,37 @@ mod tests {
     }
 
     use MatchField::*;
+
+    fn row(packed: serde_json::Value) -> CandidateRow {
+        serde_json::from_value(packed).unwrap()
+    }
+
+    #[test]
+    fn a_candidates_keys_are_its_fields_keys() {
+        let fields = serde_json::json!({"name": "Acme, Inc.", "domain": "https://www.acme.co.uk/x", "website": "acme.com", "linkedinUrl": "linkedin.com/company/acme"});
+        let c = row(serde_json::json!({"id": "co_1", "external_ids": ["e1"], "updated_at": "t", "fields": fields, "properties": {},
+            "owner": null, "last_activity_at": null}))
+        .candidate(RecordKind::Company);
+        assert_eq!(c.keys, KeySet::of(RecordKind::Company, fields.as_object().unwrap()));
+        assert_eq!(c.keys.keys(Domain).collect::<Vec<_>>(), ["acme.co.uk", "acme.com"]);
+        assert_eq!((c.id.as_str(), c.external_ids.as_slice(), c.updated_at.as_deref()), ("co_1", &["e1".to_string()][..], Some("t")));
+    }
+
+    #[test]
+    fn a_stored_key_that_found_the_candidate_is_kept_beside_its_fields_keys() {
+        // A key a former normaliser wrote: not what the fields give today, but what the lookup
+        // found the record by, so the record still matches the record that sent it.
+        let c = row(serde_json::json!({"id": "co_1", "found": [["domain", "acme-legacy.com"], ["domain", "acme.com"]], "external_ids": [],
+            "updated_at": "t", "fields": {"domain": "acme.com"}, "properties": {}, "owner": null, "last_activity_at": null}))
+        .candidate(RecordKind::Company);
+        assert_eq!(c.keys.keys(Domain).collect::<Vec<_>>(), ["acme-legacy.com", "acme.com"], "sorted, no repeat");
+        let incoming = keys(&[(Domain, "acme-legacy.com")]);
+        let decided = decide(None, &incoming, &[&c], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
+        assert_eq!(decided, Decision::Matched { id: "co_1".into(), by: MatchedBy::Term(0) });
+        let unknown = serde_json::json!({"id": "co_2", "found": [["shoeSize", "42"]], "external_ids": [], "updated_at": "t",
+            "fields": {}, "properties": {}, "owner": null, "last_activity_at": null});
+        assert!(serde_json::from_value::<CandidateRow>(unknown).is_err(), "a key of no known field is refused, not dropped");
+    }
 
     #[test]
     fn a_linked_external_id_wins_over_every_key() {

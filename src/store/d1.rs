@@ -25,7 +25,7 @@ use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, RecordChange, Upd
 use crate::domain::record::{KeySet, LoadedRecord, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
 use crate::domain::routes::ReadFrom;
-use crate::domain::sync::Candidate;
+use crate::domain::sync::{Candidate, CandidateRow};
 
 /// Binding name in `wrangler.toml`.
 pub const DB_BINDING: &str = "DB";
@@ -756,7 +756,8 @@ impl Store {
     /// lookups or named in `hinted` (ids from the match cache), in one statement.
     pub async fn candidates(&self, kind: RecordKind, external_ids: &[&str], lookups: &[(MatchField, String)], hinted: &[&str]) -> Result<Vec<Candidate>> {
         let pairs: Vec<(&str, &str)> = lookups.iter().map(|(f, k)| (f.name(), k.as_str())).collect();
-        self.packed("candidates", record_sql(kind).candidates, &[json_arg(external_ids), json_arg(&pairs), json_arg(hinted)]).await
+        let rows: Vec<CandidateRow> = self.packed("candidates", record_sql(kind).candidates, &[json_arg(external_ids), json_arg(&pairs), json_arg(hinted)]).await?;
+        Ok(rows.into_iter().map(|row| row.candidate(kind)).collect())
     }
 
     /// Links matched records to the incoming externalIds, with history. Fails with `Conflict`

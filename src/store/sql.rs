@@ -207,18 +207,21 @@ macro_rules! record_sql {
                 "WHERE (r.updated_at, r.id) > (?1, ?2) ORDER BY r.updated_at, r.id LIMIT ?3"
             ),
             exists_any: concat!("SELECT id FROM ", $table, " WHERE id = ?1"),
+            // The record's keys are not read here: the Worker computes them from its fields
+            // (`CandidateRow`), and takes the stored keys that found it from `found`.
             candidates: concat!(
-                "WITH cand(id) AS (",
-                "SELECT e.record_id FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = x.value ",
-                "UNION SELECT m.record_id FROM json_each(?2) j CROSS JOIN match_keys m ",
+                "WITH cand(id, field, key) AS (",
+                "SELECT e.record_id, NULL, NULL FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = x.value ",
+                "UNION SELECT m.record_id, m.field, m.key FROM json_each(?2) j CROSS JOIN match_keys m ",
                 "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1 ",
-                "UNION SELECT value FROM json_each(?3)) ",
+                "UNION SELECT value, NULL, NULL FROM json_each(?3)), ",
+                "found(id, keys) AS (SELECT id, json_group_array(json_array(field, key)) FILTER (WHERE field IS NOT NULL) FROM cand GROUP BY id) ",
                 "SELECT json_group_array(json_object('id', r.id, 'fields', json(r.fields), 'properties', json(r.properties), ",
                 "'updated_at', r.updated_at, 'last_activity_at', r.last_activity_at, 'parent_id', ", $parent, ", ",
                 "'owner', json((SELECT json_object('name', u.name, 'email', u.email) FROM users u WHERE u.id = r.owner_id)), ",
-                "'keys', json((SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = r.id)), ",
+                "'found', json(f.keys), ",
                 "'external_ids', json((SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "')))) ",
-                "AS packed FROM cand CROSS JOIN ", $table, " r ON r.id = cand.id WHERE +r.deleted_at IS NULL"
+                "AS packed FROM found f CROSS JOIN ", $table, " r ON r.id = f.id WHERE +r.deleted_at IS NULL"
             ),
             link_matched: concat!(
                 "INSERT OR IGNORE INTO external_ids (kind, external_id, record_id, created_at) ",

@@ -24,6 +24,11 @@
 //! (`search::Probe`), a check on the Worker's own headers (which read 0 past 4 GiB until the store
 //! read D1's `meta` itself). It prints
 //! figures; it asserts only that the answers are right.
+//!
+//! `BENCH_BASELINE=<checkout>` names a baseline: a checkout of another commit whose Worker is
+//! built there (`bash scripts/build.sh`). At every size it then serves the same file for one more
+//! block of syncs (fresh random keys), and this build for one more after it, so the two builds
+//! are compared on the same data in the same run.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -39,7 +44,7 @@ use edge_crm::store::args::ChangeArgs;
 use edge_crm::store::sql::{COMPANIES, REFERENCES_GUARD};
 use serde_json::{json, Value};
 
-use super::harness::{random_hex, Build, Client, Server, ServerOptions};
+use super::harness::{random_hex, snapshot, Build, Client, Server, ServerOptions};
 use super::search::Probe;
 use super::{company, find_sqlite, percentile, timed, Sample};
 
@@ -217,18 +222,15 @@ impl Floor {
 
 /// The steps of the sync's `candidates` statement, one statement each, so their pages can be
 /// told apart: each item's externalId, each item's key, then per stored record found its row,
-/// its keys and its externalIds (the three correlated reads of `candidates`).
-const SYNC_STEPS: [(&str, &str); 5] = [
+/// and its externalIds (the two reads of `candidates` per record; its keys the Worker computes
+/// from its fields).
+const SYNC_STEPS: [(&str, &str); 4] = [
     ("externalIds", "SELECT count(e.record_id) FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = 'company' AND e.external_id = x.value"),
     (
         "keys",
         "SELECT count(m.record_id) FROM json_each(?1) j CROSS JOIN match_keys m ON m.kind = 'company' AND m.field = j.value->>0 AND m.key = j.value->>1",
     ),
     ("found: rows", "SELECT count(r.fields) FROM json_each(?1) x CROSS JOIN companies r ON r.id = x.value WHERE +r.deleted_at IS NULL"),
-    (
-        "their keys",
-        "SELECT count((SELECT json_group_array(json_array(k.field, k.key)) FROM match_keys k WHERE k.record_id = x.value)) FROM json_each(?1) x",
-    ),
     (
         "their externalIds",
         "SELECT count((SELECT json_group_array(e.external_id) FROM external_ids e WHERE e.record_id = x.value AND e.kind = 'company')) FROM json_each(?1) x",
@@ -273,7 +275,7 @@ fn sync_floor(db: &rusqlite::Connection, config: &Config, rng: &mut Rng, stored:
             seeded_id(n)
         }).collect();
         let ids = serde_json::to_string(&ids).unwrap();
-        for ((label, sql), arg) in SYNC_STEPS.iter().zip([&external_ids, &keys, &ids, &ids, &ids]) {
+        for ((label, sql), arg) in SYNC_STEPS.iter().zip([&external_ids, &keys, &ids, &ids]) {
             cache_misses(db);
             db.query_row(sql, [arg], |_| Ok(())).unwrap();
             floor.step(label, cache_misses(db));
@@ -374,6 +376,14 @@ fn plan_of(db: &rusqlite::Connection, sql: &str, args: usize) -> Vec<String> {
 pub fn run(build: &Build, key: &str, password: &str) {
     // The Worker's defaults (the key only makes the configuration complete).
     let config = Config::from_lookup(|name| (name == "API_KEYS").then(|| key.to_string())).expect("the default configuration");
+    // `BENCH_BASELINE=<checkout>`: a checkout of another commit with its Worker built
+    // (`bash scripts/build.sh` there), measured on the same file at every size.
+    let baseline: Option<(String, Build)> = std::env::var("BENCH_BASELINE").ok().filter(|v| !v.is_empty()).map(|root| {
+        let root = Path::new(&root);
+        let head = std::process::Command::new("git").arg("-C").arg(root).args(["rev-parse", "--short", "HEAD"]).output().ok();
+        let label = head.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).filter(|h| !h.is_empty());
+        (label.unwrap_or_else(|| root.display().to_string()), snapshot(root))
+    });
     let mut server = Server::spawn(build, ServerOptions {
         name: "bench-scale",
         vars: vec![("MATCH_CACHE", "off".to_string())],
@@ -410,6 +420,25 @@ pub fn run(build: &Build, key: &str, password: &str) {
             assert!(answer["results"].as_array().unwrap().iter().all(|r| r["success"] == true), "{answer}");
             updates.push(sample);
         }
+        // The baseline build on the same file, then this build again: sync blocks A, then B.
+        let compared = baseline.as_ref().map(|(label, base)| {
+            let mut block = |build: &Build, rng: &mut Rng| -> Vec<Sample> {
+                server.restart_with(build);
+                server.wait_ready(Duration::from_secs(600));
+                let api = Client::new(&server.base, vec![key.to_string()]);
+                timed(&api, "POST", "/companies/sync", &sync_body(rng, stored));
+                (0..REPS)
+                    .map(|_| {
+                        let (sample, answer) = timed(&api, "POST", "/companies/sync", &sync_body(rng, stored));
+                        assert_eq!(answer["results"].as_array().unwrap().len(), 500, "the stored half is found: {answer}");
+                        sample
+                    })
+                    .collect()
+            };
+            let theirs = block(base, &mut rng);
+            let ours = block(build, &mut rng);
+            (label.clone(), theirs, ours)
+        });
         server.stop();
         // The sync's one statement with the arguments the Worker binds, through a probe Worker
         // that reads D1's `meta` in JavaScript: a check on the Worker's own headers, which read 0
@@ -442,6 +471,10 @@ pub fn run(build: &Build, key: &str, password: &str) {
         );
         row("sync, half stored, fresh random keys", &syncs, Some(&sync_floor));
         row("sync, the same batch again", &again, None);
+        if let Some((label, theirs, ours)) = &compared {
+            row(&format!("sync, baseline ({label}) then"), theirs, None);
+            row("sync, this build again", ours, None);
+        }
         row("update, 2 fields each, random records", &updates, Some(&update_floor));
         println!("pages read by step (floor, median): sync: {}", sync_floor.steps());
         println!("pages read by step (floor, median): update: {}", update_floor.steps());

@@ -100,12 +100,22 @@ pub fn build_worker() -> Build {
     eprintln!("[e2e] building the Worker (scripts/build.sh)");
     let status = tool_env(Command::new("bash").arg("scripts/build.sh")).status().expect("run scripts/build.sh");
     assert!(status.success(), "the Worker did not build");
+    let build = snapshot(&repo_root());
+    eprintln!("[e2e] built in {:.1}s", started.elapsed().as_secs_f64());
+    build
+}
+
+/// A snapshot of the Worker built in `root` (a checkout whose `scripts/build.sh` has run): its
+/// `build/`, migrations and configuration, less the build step. A benchmark serves another
+/// checkout's build this way, as its baseline.
+pub fn snapshot(root: &Path) -> Build {
+    assert!(root.join("build").is_dir(), "no Worker built in {}", root.display());
     let dir = scratch_dir().join(format!("edge-crm-build-{}-{}", std::process::id(), random_hex(4)));
-    copy_dir(&repo_root().join("build"), &dir.join("build"));
+    copy_dir(&root.join("build"), &dir.join("build"));
     // The migrations go with it: `migrations_dir` is relative to the configuration file.
-    copy_dir(&repo_root().join("migrations"), &dir.join("migrations"));
+    copy_dir(&root.join("migrations"), &dir.join("migrations"));
     // The project's configuration, less its build step.
-    let config = std::fs::read_to_string(repo_root().join("wrangler.toml")).unwrap();
+    let config = std::fs::read_to_string(root.join("wrangler.toml")).unwrap();
     let mut in_build = false;
     let kept: Vec<&str> = config
         .lines()
@@ -117,7 +127,6 @@ pub fn build_worker() -> Build {
         })
         .collect();
     std::fs::write(dir.join("wrangler.toml"), kept.join("\n")).unwrap();
-    eprintln!("[e2e] built in {:.1}s", started.elapsed().as_secs_f64());
     Build { dir }
 }
 
@@ -272,6 +281,13 @@ impl Server {
 
     /// Serves the same state again (on new ports): `wait_ready` then waits for it.
     pub fn restart(&mut self) {
+        self.start();
+    }
+
+    /// Serves the same state again with another build of the Worker (a benchmark's baseline),
+    /// which this server serves from then on: `wait_ready` then waits for it.
+    pub fn restart_with(&mut self, build: &Build) {
+        self.config = build.config();
         self.start();
     }
 }
