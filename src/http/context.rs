@@ -79,7 +79,7 @@ impl<'a> Ctx<'a> {
 
     /// What this request spends, readable once its handler is done, whatever it answered.
     pub fn meter(&self) -> Meter {
-        Meter { store: Some(self.store.meter()), cache: self.cache.clone() }
+        Meter { store: Some(self.store.meter()), cache: self.cache.clone(), body_ms: 0.0 }
     }
 }
 
@@ -94,12 +94,15 @@ pub enum Items<'a> {
 pub struct Meter {
     pub store: Option<StoreMeter>,
     pub cache: Option<MatchCache>,
+    /// Milliseconds spent waiting for the request's body.
+    pub body_ms: f64,
 }
 
 impl Meter {
     /// The cost so far; `total_ms` is the caller's.
     pub fn cost(&self) -> Cost {
         let mut cost = self.store.as_ref().map(StoreMeter::cost).unwrap_or_default();
+        cost.body_ms = self.body_ms;
         if let Some(cache) = &self.cache {
             cost.kv_reads = cache.calls();
             cost.kv_ms = cache.waited_ms();

@@ -184,10 +184,11 @@ async fn api(
         _ => None,
     };
     let idempotency_key = sent_key.as_deref().map(crate::domain::idempotency::check_key).transpose()?;
+    let mut body_ms = 0.0;
     let (body, bytes, lazy) = match (matched.route.takes_body, matched.route.id.reads_csv()) {
-        (true, false) => read_body(&mut req, config.max_body_bytes, lazy_key(matched.route.id)).await?,
+        (true, false) => read_body(&mut req, config.max_body_bytes, lazy_key(matched.route.id), &mut body_ms).await?,
         // The file's text is the body (its bytes are not kept twice: the fingerprint reads it).
-        (true, true) => (Some(Value::String(read_csv(&mut req, config.max_body_bytes).await?)), Vec::new(), None),
+        (true, true) => (Some(Value::String(read_csv(&mut req, config.max_body_bytes, &mut body_ms).await?)), Vec::new(), None),
         (false, _) => (None, Vec::new(), None),
     };
     let (route, pattern) = (matched.route.id, matched.route.pattern);
@@ -200,7 +201,7 @@ async fn api(
     // The bytes stay only while the items are still to be read from them.
     let lazy = lazy.map(|batch| (bytes, batch));
     let ctx = Ctx { no_cache, body, lazy: std::cell::Cell::new(lazy), params: matched.params, keyed: keyed.is_some(), ..Ctx::new(env, worker, config, store, request_id) };
-    *meter = ctx.meter();
+    *meter = context::Meter { body_ms, ..ctx.meter() };
     match keyed {
         Some((key, fingerprint)) => idempotency::run(&ctx, key, pattern, &fingerprint, dispatch(route, &ctx, &query)).await,
         None => dispatch(route, &ctx, &query).await,
@@ -218,12 +219,18 @@ fn lazy_key(route: RouteId) -> Option<&'static str> {
 
 /// A parsed JSON body, its bytes, and for a large batch of `lazy_key`'s route the batch read
 /// lazily instead of the parsed body (`domain::request::parse_batch_body`): `415` unless it is
-/// JSON, `413` past `max_bytes` (declared or read), `400` when it does not parse.
-async fn read_body(req: &mut Request, max_bytes: usize, lazy_key: Option<&str>) -> Result<(Option<Value>, Vec<u8>, Option<LazyBatch>), ApiError> {
+/// JSON, `413` past `max_bytes` (declared or read), `400` when it does not parse. `waited`: how
+/// long its bytes took to arrive.
+async fn read_body(
+    req: &mut Request,
+    max_bytes: usize,
+    lazy_key: Option<&str>,
+    waited: &mut f64,
+) -> Result<(Option<Value>, Vec<u8>, Option<LazyBatch>), ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten();
     check_content_type(header("Content-Type").as_deref())?;
     check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
-    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+    let bytes = arrived(req, waited).await?;
     match lazy_key {
         Some(key) => match parse_batch_body(&bytes, max_bytes, key, LAZY_FROM_BYTES)? {
             Ok(batch) => Ok((None, bytes, Some(batch))),
@@ -235,12 +242,20 @@ async fn read_body(req: &mut Request, max_bytes: usize, lazy_key: Option<&str>) 
 
 /// The CSV body of an import: `415` unless it is CSV, `413` past `max_bytes`, `400` when it is
 /// not UTF-8.
-async fn read_csv(req: &mut Request, max_bytes: usize) -> Result<String, ApiError> {
+async fn read_csv(req: &mut Request, max_bytes: usize, waited: &mut f64) -> Result<String, ApiError> {
     let header = |name: &str| req.headers().get(name).ok().flatten();
     check_csv_content_type(header("Content-Type").as_deref())?;
     check_declared_length(header("Content-Length").as_deref(), max_bytes)?;
-    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-    csv_body(bytes, max_bytes)
+    csv_body(arrived(req, waited).await?, max_bytes)
+}
+
+/// The body's bytes, once they have all arrived; `waited` is how long that took (`body` in
+/// `Server-Timing`, not the request's own time).
+async fn arrived(req: &mut Request, waited: &mut f64) -> Result<Vec<u8>, ApiError> {
+    let started = js_sys::Date::now();
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")));
+    *waited = js_sys::Date::now() - started;
+    bytes
 }
 
 /// One line per route: where each route's code lives.

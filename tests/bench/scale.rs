@@ -355,12 +355,13 @@ fn row(label: &str, samples: &[Sample], floor: Option<&Floor>) {
         None => format!("{:>9} {:>9} {:>9}", "-", "-", "-"),
     };
     println!(
-        "{label:<40} {:>5.0} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>10.0} {:>10.0} {floor}",
+        "{label:<40} {:>5.0} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>10.0} {:>10.0} {floor}",
         med(&|s| s.statements as f64),
         percentile(&ms, 50.0),
         percentile(&ms, 95.0),
         med(&|s| s.d1_millis),
         med(&|s| s.own_millis),
+        med(&|s| s.body_millis),
         med(&|s| s.rows_read as f64),
         med(&|s| s.rows_written as f64),
     );
@@ -466,8 +467,8 @@ pub fn run(build: &Build, key: &str, password: &str) {
             bytes as f64 / 1e9
         );
         println!(
-            "{:<40} {:>5} {:>9} {:>9} {:>8} {:>8} {:>10} {:>10} {:>9} {:>9} {:>9}",
-            "operation (1,000 records)", "stmts", "p50 ms", "p95 ms", "D1 ms", "own ms", "rows read", "rows wrtn", "floor p50", "floor p95", "pages"
+            "{:<40} {:>5} {:>9} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10} {:>9} {:>9} {:>9}",
+            "operation (1,000 records)", "stmts", "p50 ms", "p95 ms", "D1 ms", "own ms", "body ms", "rows read", "rows wrtn", "floor p50", "floor p95", "pages"
         );
         row("sync, half stored, fresh random keys", &syncs, Some(&sync_floor));
         row("sync, the same batch again", &again, None);
@@ -508,7 +509,8 @@ pub fn run(build: &Build, key: &str, password: &str) {
         rows_per_sync.iter().map(|(n, r, p)| format!("{r:.0} / {p} at {n}")).collect::<Vec<_>>().join(", ")
     );
     println!("(X-D1-Rows-Read and X-D1-Rows-Written read 0 once the database file passes 4 GiB: see the probe above.)");
-    println!("D1 ms: the Worker's wait for D1; own ms: the Worker's own time (Server-Timing); rows: D1's meta (X-D1-Rows-…).");
+    println!("D1 ms: the Worker's wait for D1; body ms: its wait for the request's body; own ms: the rest of its time");
+    println!("(Server-Timing); rows: D1's meta (X-D1-Rows-…).");
     println!("floor: the same statements, arguments of the same shape (fresh random records), run by SQLite on the same file");
     println!("with the server stopped; pages: pages SQLite read from the file (cache misses of its default 2 MB cache), median.");
 }

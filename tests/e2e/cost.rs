@@ -32,7 +32,7 @@ fn counts(what: &str, resp: &Resp) -> Counts {
         value.parse().unwrap_or_else(|_| panic!("{what}: {name} is not a count: {value:?}"))
     };
     let timing = resp.header("server-timing").unwrap_or_else(|| panic!("{what} has no Server-Timing"));
-    assert!(timing.contains("d1;dur=") && timing.contains("own;dur="), "{what}: Server-Timing {timing:?}");
+    assert!(["d1;dur=", "sql;dur=", "body;dur=", "own;dur="].iter().all(|t| timing.contains(t)), "{what}: Server-Timing {timing:?}");
     Counts {
         statements: get("X-D1-Statements"),
         rows_read: get("X-D1-Rows-Read"),
