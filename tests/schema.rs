@@ -200,7 +200,7 @@ fn candidates_are_packed_as_the_worker_reads_them() {
     .unwrap();
     let s = &sql::COMPANIES;
     let packed: String = db
-        .query_row(s.candidates, [r#"["e1","e-none"]"#, r#"[["domain","acme.com"],["domain","gone.com"],["domain","acme-legacy.com"]]"#, r#"["co_2"]"#], |r| r.get(0))
+        .query_row(s.candidates, rusqlite::params![r#"["e1","e-none"]"#, r#"[["domain","acme.com"],["domain","gone.com"],["domain","acme-legacy.com"]]"#, r#"["co_2"]"#, 1], |r| r.get(0))
         .unwrap();
     let rows: Vec<CandidateRow> = serde_json::from_str(&packed).unwrap();
     let mut found: Vec<Candidate> = rows.into_iter().map(|row| row.candidate(RecordKind::Company)).collect();
@@ -221,8 +221,19 @@ fn candidates_are_packed_as_the_worker_reads_them() {
     assert_eq!((owner.name.as_deref(), owner.email.as_deref()), (Some("Ana"), Some("ana@acme.com")));
     let bare = &found[1];
     assert!(bare.keys.is_empty() && bare.external_ids.is_empty() && bare.owner.is_none() && bare.parent_id.is_none());
-    let none: String = db.query_row(s.candidates, ["[]", "[]", "[]"], |r| r.get(0)).unwrap();
+    let none: String = db.query_row(s.candidates, rusqlite::params!["[]", "[]", "[]", 1], |r| r.get(0)).unwrap();
     assert_eq!(none, "[]");
+    // For deciding only: the links the request sent that it holds, and its own externalId,
+    // without reading the rest.
+    let deciding = |external_ids: &str| -> Vec<String> {
+        let packed: String = db.query_row(s.candidates, rusqlite::params![external_ids, r#"[["domain","acme.com"]]"#, "[]", 0], |r| r.get(0)).unwrap();
+        let rows: Vec<CandidateRow> = serde_json::from_str(&packed).unwrap();
+        assert_eq!(rows.len(), 1, "{packed}");
+        rows.into_iter().next().unwrap().candidate(RecordKind::Company).external_ids
+    };
+    assert_eq!(deciding(r#"["e1b","e-none"]"#), ["e1b", "e1"]);
+    assert_eq!(deciding(r#"["e1"]"#), ["e1"]);
+    assert_eq!(deciding("[]"), ["e1"]);
 }
 
 /// The link statements in the Worker's order: primary moves, primary_replace removes the other

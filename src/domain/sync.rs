@@ -28,7 +28,8 @@ use super::record::{KeySet, RecordKind, StoredRecord};
 pub struct Candidate {
     pub id: String,
     pub keys: KeySet,
-    /// Every externalId linked to it.
+    /// The externalIds linked to it: every one when they were read whole ([`Links::All`]), else
+    /// those the request sent and its own `externalId` ([`Links::Deciding`]).
     pub external_ids: Vec<String>,
     /// When it was last written; `None` while this request is creating it.
     pub updated_at: Option<String>,
@@ -43,6 +44,18 @@ pub struct Candidate {
     pub last_activity_at: Option<String>,
 }
 
+/// How much of each candidate's links a read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Every externalId linked to it: for the match cache, which stores a record under each.
+    All,
+    /// What deciding needs, without a descent of the links' record index per candidate: the
+    /// externalIds of the request it holds (a link to the incoming externalId wins) and its own
+    /// `externalId`, which every write sets to one of its links when it gains its first (so
+    /// "linked to none" stays exact, which decides whether a match gets linked).
+    Deciding,
+}
+
 /// A candidate as the database reads it. Its keys are not read from `match_keys` (a descent of
 /// that table's record index per candidate, a quarter of a sync's pages near D1's size limit):
 /// they are computed from its fields, as every write computes the keys it stores
@@ -55,7 +68,15 @@ pub struct CandidateRow {
     /// The stored keys the lookup found it by: none when found by externalId or by id.
     #[serde(default)]
     pub found: KeySet,
-    pub external_ids: Vec<String>,
+    /// Every externalId linked to it, read with [`Links::All`].
+    #[serde(default)]
+    pub external_ids: Option<Vec<String>>,
+    /// The externalIds the lookup found it by.
+    #[serde(default)]
+    pub linked: Vec<String>,
+    /// Its `externalId`.
+    #[serde(default)]
+    pub external_id: Option<String>,
     pub updated_at: Option<String>,
     #[serde(default)]
     pub parent_id: Option<String>,
@@ -71,10 +92,17 @@ impl CandidateRow {
         if !self.found.is_empty() {
             keys = keys.into_vec().into_iter().chain(self.found.into_vec()).collect();
         }
+        let external_ids = self.external_ids.unwrap_or_else(|| {
+            let mut links = self.linked;
+            if let Some(own) = self.external_id.filter(|own| !links.contains(own)) {
+                links.push(own);
+            }
+            links
+        });
         Candidate {
             id: self.id,
             keys,
-            external_ids: self.external_ids,
+            external_ids,
             updated_at: self.updated_at,
             parent_id: self.parent_id,
             fields: self.fields,
@@ -370,6 +398,28 @@ mod tests {
         let unknown = serde_json::json!({"id": "co_2", "found": [["shoeSize", "42"]], "external_ids": [], "updated_at": "t",
             "fields": {}, "properties": {}, "owner": null, "last_activity_at": null});
         assert!(serde_json::from_value::<CandidateRow>(unknown).is_err(), "a key of no known field is refused, not dropped");
+    }
+
+    #[test]
+    fn a_candidates_links_are_all_of_them_or_what_deciding_needs() {
+        let base = |links: serde_json::Value| {
+            let mut v = serde_json::json!({"id": "co_1", "updated_at": "t", "fields": {}, "properties": {}, "owner": null, "last_activity_at": null});
+            v.as_object_mut().unwrap().extend(links.as_object().unwrap().clone());
+            row(v).candidate(RecordKind::Company)
+        };
+        // Read whole: every link, whatever else came.
+        let all = base(serde_json::json!({"external_ids": ["e1", "e2", "e3"], "linked": ["e2"], "external_id": "e3"}));
+        assert_eq!(all.external_ids, ["e1", "e2", "e3"]);
+        // For deciding: the incoming externalIds it holds, then its own, once.
+        let deciding = base(serde_json::json!({"external_ids": null, "linked": ["e2"], "external_id": "e3"}));
+        assert_eq!(deciding.external_ids, ["e2", "e3"]);
+        assert_eq!(base(serde_json::json!({"external_ids": null, "linked": ["e3"], "external_id": "e3"})).external_ids, ["e3"]);
+        // Linked to none: nothing, so a match gets the incoming externalId.
+        assert!(base(serde_json::json!({"external_ids": null, "linked": [], "external_id": null})).external_ids.is_empty());
+        // An incoming externalId it holds decides for it, read whole or not.
+        let incoming = keys(&[(Domain, "other.com")]);
+        let decided = decide(Some("e2"), &incoming, &[&deciding], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
+        assert_eq!(decided, Decision::Matched { id: "co_1".into(), by: MatchedBy::ExternalId });
     }
 
     #[test]

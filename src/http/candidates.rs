@@ -11,7 +11,7 @@ use crate::domain::cache::{answer, merge, plan_reads, plan_writes, read_first, r
 use crate::domain::error::ApiError;
 use crate::domain::plan::ExternalLink;
 use crate::domain::record::{KeySet, RecordKind};
-use crate::domain::sync::{lookup_keys, Candidate};
+use crate::domain::sync::{lookup_keys, Candidate, Links};
 use crate::domain::routes::ReadFrom;
 use crate::store::d1::Store;
 use crate::store::kv::{self, RefreshTicket, BULK, MAX_READ_CALLS, MAX_WRITES};
@@ -50,7 +50,7 @@ pub async fn load<'a>(
     if external_ids.is_empty() && lookups.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(ctx.store.candidates(kind, &external_ids, &lookups, &[]).await?)
+    Ok(ctx.store.candidates(kind, &external_ids, &lookups, &[], Links::Deciding).await?)
 }
 
 /// What a sync looked up and which of it D1 answered.
@@ -112,7 +112,9 @@ pub async fn load_for_sync<'a>(
         true => Vec::new(),
         false => {
             let (external_ids, keys) = split(&answered.missing);
-            ctx.store.candidates(kind, &external_ids, &keys, &[]).await?
+            // The cache stores each record under every link it holds, so it needs them all.
+            let links = if cache.is_some() { Links::All } else { Links::Deciding };
+            ctx.store.candidates(kind, &external_ids, &keys, &[], links).await?
         }
     };
     Ok((merge(answered.candidates, fresh), SyncRead { subjects, missing: answered.missing, unread, ticket }))
@@ -159,7 +161,7 @@ pub async fn forget_records(ctx: &Ctx<'_>, kind: RecordKind, ids: &[&str]) {
     if ctx.cache().is_none() || ids.is_empty() {
         return;
     }
-    match ctx.store.candidates(kind, &[], &[], ids).await {
+    match ctx.store.candidates(kind, &[], &[], ids, Links::All).await {
         Ok(records) => {
             let external_ids = records.iter().flat_map(|c| c.external_ids.iter().map(String::as_str));
             forget(ctx, kind, records.iter().map(|c| &c.keys), external_ids).await;

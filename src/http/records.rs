@@ -19,7 +19,7 @@ use crate::domain::plan::{
 };
 use crate::domain::record::{parse_new, parse_update, KeySet, NewRecord, RecordKind};
 use crate::domain::refs::Known;
-use crate::domain::sync::Candidate;
+use crate::domain::sync::{Candidate, Links};
 use crate::domain::request::{batch_ids, lazy_item, sent};
 
 /// Runs `chunk` on each chunk of the batch in turn (see `domain::chunk`; each commits on its own)
@@ -169,7 +169,7 @@ async fn external_holders(ctx: &Ctx<'_>, kind: RecordKind, external_ids: &[&str]
     if external_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let holders = ctx.store.candidates(kind, external_ids, &[], &[]).await?;
+    let holders = ctx.store.candidates(kind, external_ids, &[], &[], Links::Deciding).await?;
     Ok(holders.into_iter().flat_map(|c| c.external_ids.into_iter().map(move |e| (e, c.id.clone()))).collect())
 }
 

@@ -25,7 +25,7 @@ use crate::domain::plan::{link_refs, CreatePlan, ExternalLink, RecordChange, Upd
 use crate::domain::record::{KeySet, LoadedRecord, RecordKind, RecordRow};
 use crate::domain::refs::{Known, Named, Refs};
 use crate::domain::routes::ReadFrom;
-use crate::domain::sync::{Candidate, CandidateRow};
+use crate::domain::sync::{Candidate, CandidateRow, Links};
 
 /// Binding name in `wrangler.toml`.
 pub const DB_BINDING: &str = "DB";
@@ -753,10 +753,20 @@ impl Store {
 
 impl Store {
     /// Every live record linked to one of `external_ids`, holding one of the `(field, key)`
-    /// lookups or named in `hinted` (ids from the match cache), in one statement.
-    pub async fn candidates(&self, kind: RecordKind, external_ids: &[&str], lookups: &[(MatchField, String)], hinted: &[&str]) -> Result<Vec<Candidate>> {
+    /// lookups or named in `hinted` (ids from the match cache), in one statement, with as much
+    /// of its links as `links` asks.
+    pub async fn candidates(
+        &self,
+        kind: RecordKind,
+        external_ids: &[&str],
+        lookups: &[(MatchField, String)],
+        hinted: &[&str],
+        links: Links,
+    ) -> Result<Vec<Candidate>> {
         let pairs: Vec<(&str, &str)> = lookups.iter().map(|(f, k)| (f.name(), k.as_str())).collect();
-        let rows: Vec<CandidateRow> = self.packed("candidates", record_sql(kind).candidates, &[json_arg(external_ids), json_arg(&pairs), json_arg(hinted)]).await?;
+        let all = JsValue::from(u32::from(links == Links::All));
+        let args = [json_arg(external_ids), json_arg(&pairs), json_arg(hinted), all];
+        let rows: Vec<CandidateRow> = self.packed("candidates", record_sql(kind).candidates, &args).await?;
         Ok(rows.into_iter().map(|row| row.candidate(kind)).collect())
     }
 

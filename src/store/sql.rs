@@ -208,19 +208,23 @@ macro_rules! record_sql {
             ),
             exists_any: concat!("SELECT id FROM ", $table, " WHERE id = ?1"),
             // The record's keys are not read here: the Worker computes them from its fields
-            // (`CandidateRow`), and takes the stored keys that found it from `found`.
+            // (`CandidateRow`), and takes the stored keys that found it from `found`. Its links
+            // are read whole only when `?4` is true (1); otherwise the incoming externalIds it holds
+            // (`linked`) and its `external_id`, one of its links, say what a decision needs.
             candidates: concat!(
-                "WITH cand(id, field, key) AS (",
-                "SELECT e.record_id, NULL, NULL FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = x.value ",
-                "UNION SELECT m.record_id, m.field, m.key FROM json_each(?2) j CROSS JOIN match_keys m ",
+                "WITH cand(id, field, key, ext) AS (",
+                "SELECT e.record_id, NULL, NULL, x.value FROM json_each(?1) x CROSS JOIN external_ids e ON e.kind = '", $kind, "' AND e.external_id = x.value ",
+                "UNION SELECT m.record_id, m.field, m.key, NULL FROM json_each(?2) j CROSS JOIN match_keys m ",
                 "ON m.kind = '", $kind, "' AND m.field = j.value->>0 AND m.key = j.value->>1 ",
-                "UNION SELECT value, NULL, NULL FROM json_each(?3)), ",
-                "found(id, keys) AS (SELECT id, json_group_array(json_array(field, key)) FILTER (WHERE field IS NOT NULL) FROM cand GROUP BY id) ",
+                "UNION SELECT value, NULL, NULL, NULL FROM json_each(?3)), ",
+                "found(id, keys, linked) AS (SELECT id, json_group_array(json_array(field, key)) FILTER (WHERE field IS NOT NULL), ",
+                "json_group_array(ext) FILTER (WHERE ext IS NOT NULL) FROM cand GROUP BY id) ",
                 "SELECT json_group_array(json_object('id', r.id, 'fields', json(r.fields), 'properties', json(r.properties), ",
                 "'updated_at', r.updated_at, 'last_activity_at', r.last_activity_at, 'parent_id', ", $parent, ", ",
                 "'owner', json((SELECT json_object('name', u.name, 'email', u.email) FROM users u WHERE u.id = r.owner_id)), ",
-                "'found', json(f.keys), ",
-                "'external_ids', json((SELECT json_group_array(x.external_id) FROM external_ids x WHERE x.record_id = r.id AND x.kind = '", $kind, "')))) ",
+                "'found', json(f.keys), 'linked', json(f.linked), 'external_id', r.external_id, ",
+                "'external_ids', CASE WHEN ?4 THEN json((SELECT json_group_array(x.external_id) FROM external_ids x ",
+                "WHERE x.record_id = r.id AND x.kind = '", $kind, "')) END)) ",
                 "AS packed FROM found f CROSS JOIN ", $table, " r ON r.id = f.id WHERE +r.deleted_at IS NULL"
             ),
             link_matched: concat!(

@@ -214,7 +214,20 @@ fn main() {
             })
         })
         .collect();
-    let conclusion = libtest_mimic::run(&args, trials);
+    let mut conclusion = libtest_mimic::run(&args, trials);
+    // After every test, every store's links hold (`races::link_problems`): what the tests did,
+    // in parallel, on shared servers, left no record whose externalId disagrees with its links.
+    let stores = [&app.server, &app.policy_server, &app.matching_server, &app.plain_server, &app.users_server, &app.access_server];
+    for server in stores {
+        let problems = races::link_problems(server);
+        if !problems.is_empty() {
+            eprintln!("\n[e2e] server {}: the store's links do not hold after the tests:", server.name);
+            for problem in problems.iter().take(20) {
+                eprintln!("  {problem}");
+            }
+            conclusion.num_failed += 1;
+        }
+    }
     if conclusion.has_failed() {
         let servers = [&app.server, &app.broken_server, &app.policy_server, &app.matching_server, &app.users_server, &app.access_server];
         for server in servers {

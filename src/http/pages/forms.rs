@@ -28,6 +28,7 @@ use crate::domain::pages::parts::record_href;
 use crate::domain::record::{KeySet, RecordKind};
 use crate::domain::request::check_declared_length;
 use crate::domain::routes::RouteId;
+use crate::domain::sync::Links;
 
 type FormResult = Result<Answer, ApiError>;
 type Form = Vec<(String, String)>;
@@ -241,7 +242,7 @@ async fn find_other(page: &Page<'_>, kind: RecordKind, text: &str) -> Result<Res
     if lookups.is_empty() {
         return Ok(Err(format!("“{text}” is neither a CRM id nor a {source}")));
     }
-    let found = page.ctx.store.candidates(kind, &[], &lookups, &[]).await?;
+    let found = page.ctx.store.candidates(kind, &[], &lookups, &[], Links::Deciding).await?;
     Ok(match found.as_slice() {
         [one] => Ok(one.id.clone()),
         [] => Err(format!("No {} has the {source} {text}", kind.noun().to_lowercase())),
