@@ -425,8 +425,7 @@ pub fn run(build: &Build, key: &str, password: &str) {
                 server.restart_with(build);
                 server.wait_ready(Duration::from_secs(600));
                 let api = Client::new(&server.base, vec![key.to_string()]);
-                // Warmed as the first block is (its syncs ride between updates): the runtime
-                // compiles the Worker's hot code in the background over its first requests.
+                // Neither build's block starts cold: as many unmeasured syncs first.
                 for _ in 0..REPS {
                     timed(&api, "POST", "/companies/sync", &sync_body(rng, stored));
                 }
