@@ -22,6 +22,7 @@ macro_rules! both {
 pub const BOTH: &[(&str, crate::TestFn)] = both!(
     finds_companies_by_normalised_domain_and_links_them,
     a_linked_external_id_comes_first,
+    a_record_with_two_external_ids_is_found_by_either_and_never_linked_again,
     returns_only_matches_with_non_empty_properties,
     contacts_match_by_linkedin_or_name_and_company,
     keys_that_normalise_to_nothing_never_match,
@@ -142,6 +143,36 @@ fn a_linked_external_id_comes_first(t: &T) {
     let body = t.sync("companies", json!([{"externalId": ext, "domain": format!("{d}-b.com")}]));
     assert_eq!(body["results"][0]["crmId"], linked.as_str());
     assert_eq!(body["results"][0]["matchedBy"], "externalId");
+}
+
+/// A record linked to two externalIds (an update linked the second; the first stays): a sync
+/// finds it by either, even when its keys point elsewhere, and a match by its keys links no
+/// third one. With the cache off the sync reads only the links it sent and the record's own
+/// externalId (the second), so the first is found through the lookup alone.
+fn a_record_with_two_external_ids_is_found_by_either_and_never_linked_again(t: &T) {
+    let d = unique("twice").to_lowercase();
+    let (first, second) = (unique("first"), unique("second"));
+    let id = create_one(t.api, "companies", json!({"externalId": first, "name": "Twice", "domain": format!("{d}.com")}));
+    let other = create_one(t.api, "companies", json!({"name": "Elsewhere", "domain": format!("{d}-other.com")}));
+    let resp = t.api.json("PUT", "/companies", &json!({"companies": [{"crmId": id, "externalId": second}]}));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.json()["results"][0]["success"], true, "{}", resp.text());
+    for ext in [&first, &second] {
+        let body = t.sync("companies", json!([{"externalId": ext, "domain": format!("{d}-other.com")}]));
+        assert_eq!(body["results"][0]["crmId"], id.as_str(), "{ext}: {body}");
+        assert_eq!(body["results"][0]["matchedBy"], "externalId", "{ext}: {body}");
+    }
+    // By its domain under a new externalId: matched, and not linked to it (it has links).
+    let third = unique("third");
+    let body = t.sync("companies", json!([{"externalId": third, "domain": format!("{d}.com")}]));
+    assert_eq!((body["results"][0]["crmId"].as_str(), body["results"][0]["matchedBy"].as_str()), (Some(id.as_str()), Some("domain")), "{body}");
+    let body = t.sync("companies", json!([{"externalId": third}]));
+    assert!(body["results"].as_array().unwrap().is_empty(), "the third externalId was linked: {body}");
+    assert_eq!(t.api.get(&format!("/companies/{id}")).json()["externalId"], second.as_str());
+    // The other record, linked to none, gets the externalId it is matched under.
+    let body = t.sync("companies", json!([{"externalId": third, "domain": format!("{d}-other.com")}]));
+    assert_eq!(body["results"][0]["crmId"], other.as_str(), "{body}");
+    assert_eq!(t.api.get(&format!("/companies/{other}")).json()["externalId"], third.as_str());
 }
 
 fn returns_only_matches_with_non_empty_properties(t: &T) {
