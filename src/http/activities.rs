@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::context::{new_id, now, retry, HandlerResult};
 use super::candidates;
 use super::records::is_live;
-use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, stored_each};
+use super::work::{check_refs, create_each, history as entity_history, stored_each};
 use super::{respond, Ctx};
 use crate::domain::error::ApiError;
 use crate::domain::feed::encode_cursor;
@@ -43,9 +43,7 @@ fn wire(row: &ActivityRow) -> Value {
 /// is a retry of an activity sent with no key at all and the content of one logged in the last ten
 /// minutes (`domain::work::content`). The batch form says `created: false` of a retry.
 pub async fn log(ctx: &Ctx<'_>) -> HandlerResult {
-    let (batch, items) = items(ctx, "activities")?;
-    let each = each_in_chunks(&items, async |part| log_part(ctx, part, batch).await).await?;
-    answer_each("activity", batch, each)
+    create_each(ctx, "activities", "activity", async |part, batch| log_part(ctx, part, batch).await).await
 }
 
 /// Logs the activities of one chunk (one transaction); each item's outcome.

@@ -209,10 +209,12 @@ async fn api(
 }
 
 /// The routes whose batch a large body may hold as a `LazyBatch` (contacts and companies: create,
-/// update, sync), with the key of their items.
+/// update, sync; tasks and activities: create), with the key of their items.
 fn lazy_key(route: RouteId) -> Option<&'static str> {
     match route {
         RouteId::RecordCreate(kind) | RouteId::RecordUpdate(kind) | RouteId::RecordSync(kind) => Some(kind.collection()),
+        RouteId::TaskCreate => Some("tasks"),
+        RouteId::ActivityLog => Some("activities"),
         _ => None,
     }
 }

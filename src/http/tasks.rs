@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::context::{new_id, now, retry, HandlerResult};
-use super::work::{answer_each, check_refs, each_in_chunks, history as entity_history, items, stored_each};
+use super::work::{check_refs, create_each, history as entity_history, stored_each};
 use super::{respond, Ctx};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::ids::IdKind;
@@ -55,9 +55,7 @@ pub(super) fn wire(row: &TaskRow) -> Value {
 /// with no key at all and the content of a task created in the last ten minutes
 /// (`domain::work::content`), answers that task (`created: false` in the batch form).
 pub async fn create(ctx: &Ctx<'_>) -> HandlerResult {
-    let (batch, items) = items(ctx, "tasks")?;
-    let each = each_in_chunks(&items, async |part| create_part(ctx, part, batch).await).await?;
-    answer_each("task", batch, each)
+    create_each(ctx, "tasks", "task", async |part, batch| create_part(ctx, part, batch).await).await
 }
 
 /// Creates the tasks of one chunk (one transaction); each item's outcome.

@@ -5,13 +5,13 @@
 
 use serde_json::{json, Value};
 
-use super::context::{HandlerResult};
+use super::context::{HandlerResult, Items};
 use super::{respond, Ctx};
-use crate::domain::chunk::{item_size, oversized, plan_chunks, WORK_CHUNKS};
+use crate::domain::chunk::{item_size, oversized, plan_chunks, AnswerText, WORK_CHUNKS};
 use crate::domain::error::{ApiError, Detail};
 use crate::domain::feed::{parse_limit, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::request::{batch_items, json_type};
+use crate::domain::request::{batch_items, json_type, lazy_item};
 use crate::domain::error::ItemError;
 use crate::domain::refs::{Known, RefFields, Refs};
 
@@ -78,6 +78,65 @@ pub async fn each_in_chunks<'a>(
         }
     }
     Ok(each)
+}
+
+/// A one-or-batch create (tasks, activities): `part` writes the items of one chunk (told whether
+/// the body was the batch form) and answers each one's outcome. The single form answers as
+/// [`answer`] does. The batch form, which may be 10,000 items in 10 MiB, is never held whole: a
+/// large body's items are parsed a chunk at a time from its bytes, and each chunk's answer is
+/// written out as text when it is done (`AnswerText`), so the answer exists once, as the response.
+pub async fn create_each(
+    ctx: &Ctx<'_>,
+    key: &str,
+    noun: &str,
+    mut part: impl AsyncFnMut(&[&Value], bool) -> Result<Vec<Result<Value, ItemError>>, ApiError>,
+) -> HandlerResult {
+    if ctx.body.as_ref().is_some_and(|body| body.get(key).is_none()) {
+        let (batch, items) = items(ctx, key)?;
+        let each = each_in_chunks(&items, async |chunk| part(chunk, batch).await).await?;
+        return answer_each(noun, batch, each);
+    }
+    let (values, mut lazy, sizes): (&[Value], _, Vec<usize>) = match ctx.batch(key)? {
+        Items::Values(values) => (values, None, values.iter().map(item_size).collect()),
+        Items::Lazy(bytes, batch) => (&[], Some((bytes, batch.items)), batch.sizes),
+    };
+    let mut answer = AnswerText::default();
+    let chunks = plan_chunks(&sizes, WORK_CHUNKS);
+    if chunks.is_empty() {
+        answer.push(0, json!({"results": [], "errors": []}));
+    }
+    let last = chunks.len();
+    for (n, range) in chunks.into_iter().enumerate() {
+        let parsed: Vec<Value> = match &lazy {
+            Some((bytes, at)) => at[range.clone()].iter().map(|at| lazy_item(bytes, at)).collect(),
+            None => Vec::new(),
+        };
+        if n + 1 == last {
+            // Every item is parsed: the body's bytes go before the last chunk and the answer.
+            lazy = None;
+        }
+        let chunk: Vec<&Value> = match parsed.is_empty() {
+            true => values[range.clone()].iter().collect(),
+            false => parsed.iter().collect(),
+        };
+        let fit: Vec<&Value> = range.clone().zip(&chunk).filter(|(i, _)| oversized(sizes[*i], WORK_CHUNKS).is_none()).map(|(_, v)| *v).collect();
+        let mut done = if fit.is_empty() { Vec::new() } else { part(&fit, true).await? }.into_iter();
+        let (mut results, mut errors) = (Vec::new(), Vec::new());
+        for i in range {
+            let outcome = match oversized(sizes[i], WORK_CHUNKS) {
+                Some(e) => Err(e),
+                None => done.next().ok_or_else(|| ApiError::Internal("a chunk answered fewer items than it was given".into()))?,
+            };
+            match outcome {
+                Ok(stored) => results.push(stored),
+                Err(e) => errors.push(item_error(i, &e)),
+            }
+        }
+        // Indexes are the request's already (offset 0); `errors` is always there, as in [`answer`].
+        answer.push(0, json!({"results": results, "errors": errors}));
+    }
+    drop(lazy);
+    respond::json_text(answer.finish(), 200)
 }
 
 /// Each item's outcome with what it became (`stored(i)`), for [`each_in_chunks`].

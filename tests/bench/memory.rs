@@ -1,6 +1,7 @@
 //! Memory per request (`BENCH_ONLY=memory`, and first in a full run): the wasm linear memory's
 //! size after the largest requests the contract accepts, 10,000 records in a body just under
-//! `MAX_BODY_BYTES` (10 MiB): a create, a sync (half of it matching stored records) and an update.
+//! `MAX_BODY_BYTES` (10 MiB): a create, a sync (half of it matching stored records) and an update,
+//! then a batch of tasks and one of activities.
 //!
 //! The size is read from `X-Wasm-Memory-Bytes`, which the Worker sends only when `EXPOSE_MEMORY`
 //! is set (it is here, on this benchmark's own server). A wasm memory never shrinks, so its size
@@ -148,6 +149,25 @@ pub fn run(build: &Build, key: &str, password: &str) {
     let (api, base) = fresh(&mut server);
     let updated = measure(&api, "update of 10,000 (fresh isolate)", "PUT", "/companies", &update, Some(base));
     assert!(updated["results"].as_array().unwrap().iter().all(|r| r["success"] == true), "every record updated");
+
+    // A batch of 10,000 tasks and one of 10,000 activities (keyless: each is fingerprinted).
+    let tasks = padded(limit, 10_000, |i, pad| json!({"subject": format!("Follow up {tag} {i}"), "type": "CALL", "description": pad}), "tasks");
+    let activities = padded(
+        limit,
+        10_000,
+        |i, pad| json!({"type": "EMAIL", "direction": "OUTBOUND", "subject": format!("Mail {tag} {i}"), "body": pad}),
+        "activities",
+    );
+    for (label, path, body, key) in [
+        ("tasks, a batch of 10,000 (fresh isolate)", "/tasks", &tasks, "tasks"),
+        ("activities, a batch of 10,000 (fresh isolate)", "/activities", &activities, "activities"),
+    ] {
+        server.stop();
+        server.restart();
+        let (api, base) = fresh(&mut server);
+        let answer = measure(&api, label, "POST", path, body, Some(base));
+        assert_eq!(answer["results"].as_array().map(Vec::len), Some(10_000), "every {key} item answered");
+    }
 
     // The sync again with an `Idempotency-Key` (its answer is then read back to be kept, or not).
     server.stop();
