@@ -66,6 +66,25 @@ fn measure_with(api: &Client, label: &str, method: &str, path: &str, body: &Valu
     resp.json()
 }
 
+/// Sends a CSV file to an import route, checks the answer, and prints the memory after it.
+fn measure_text(api: &Client, label: &str, path: &str, csv: String, fresh: Option<u64>) {
+    let started = Instant::now();
+    let resp = api.send("POST", path, crate::harness::Key::Valid, &[("Content-Type", "text/csv")], Some(csv.as_bytes()));
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(resp.status, 200, "POST {path}: {}", &resp.text()[..resp.text().len().min(500)]);
+    let fresh = fresh.map(|b| format!("{:>10} MiB", mib(b))).unwrap_or_else(|| format!("{:>14}", "-"));
+    println!(
+        "{label:<44} {:>9} {:>11} {:>11} {fresh} {:>10} MiB {:>9.0} {:>8.0} {:>8}",
+        10_000,
+        csv.len(),
+        resp.body.len(),
+        mib(memory_of(&resp)),
+        ms,
+        crate::timing(&resp, "own"),
+        "-"
+    );
+}
+
 /// The memory after a `GET /health` on the isolate as it is.
 fn health(api: &Client) -> u64 {
     let resp = api.get("/health");
@@ -168,6 +187,23 @@ pub fn run(build: &Build, key: &str, password: &str) {
         let answer = measure(&api, label, "POST", path, body, Some(base));
         assert_eq!(answer["results"].as_array().map(Vec::len), Some(10_000), "every {key} item answered");
     }
+
+    // The 10,000 companies read back by id, and a CSV import of 10,000 rows near 10 MiB.
+    server.stop();
+    server.restart();
+    let (api, base) = fresh(&mut server);
+    let read = measure(&api, "read of 10,000 by id (fresh isolate)", "POST", "/companies/batch", &json!({ "ids": ids }), Some(base));
+    assert_eq!(read["results"].as_array().map(Vec::len), Some(10_000), "every record read: {}", &read.to_string()[..200.min(read.to_string().len())]);
+    let header = "Name,Domain,Industry,Description\n";
+    let row_pad = "d".repeat((limit - 1024) / 10_000 - 60);
+    let csv: String = std::iter::once(header.to_string())
+        .chain((0..10_000).map(|i| format!("Import {tag} {i},{tag}-imp-{i}.com,Software,{row_pad}\n")))
+        .collect();
+    assert!(csv.len() < limit, "the file fits MAX_BODY_BYTES");
+    server.stop();
+    server.restart();
+    let (api, base) = fresh(&mut server);
+    measure_text(&api, "import of 10,000 CSV rows (fresh isolate)", "/companies/import", csv, Some(base));
 
     // The sync again with an `Idempotency-Key` (its answer is then read back to be kept, or not).
     server.stop();
