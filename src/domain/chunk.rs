@@ -162,6 +162,28 @@ impl AnswerText {
     }
 }
 
+/// A bare JSON array written an element at a time, each `Value` dropped once written: byte for
+/// byte what the array of them serialises to.
+#[derive(Debug, Default)]
+pub struct ArrayText(Vec<u8>);
+
+impl ArrayText {
+    pub fn extend(&mut self, items: impl IntoIterator<Item = Value>) {
+        for item in items {
+            self.0.push(if self.0.is_empty() { b'[' } else { b',' });
+            serde_json::to_writer(&mut self.0, &item).expect("a Value serialises");
+        }
+    }
+
+    pub fn finish(mut self) -> String {
+        if self.0.is_empty() {
+            self.0.push(b'[');
+        }
+        self.0.push(b']');
+        String::from_utf8(self.0).expect("serde_json writes UTF-8")
+    }
+}
+
 /// The items' JSON, separated by commas, as one more part (none for no items).
 fn push_text(parts: &mut Vec<String>, items: &[Value]) {
     if items.is_empty() {
@@ -190,6 +212,20 @@ fn join_into(out: &mut String, parts: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_array_written_in_parts_is_the_array_serialised() {
+        let items: Vec<Value> = (0..5).map(|i| json!({"id": format!("tk_{i}"), "subject": "Call \"Ana\" é", "n": i})).collect();
+        let mut text = ArrayText::default();
+        text.extend(items[..2].iter().cloned());
+        text.extend(Vec::new());
+        text.extend(items[2..].iter().cloned());
+        assert_eq!(text.finish(), serde_json::to_string(&items).unwrap());
+        assert_eq!(ArrayText::default().finish(), "[]");
+        let mut one = ArrayText::default();
+        one.extend([json!(1)]);
+        assert_eq!(one.finish(), "[1]");
+    }
 
     const SMALL: ChunkLimits = ChunkLimits { max_items: 3, max_bytes: 100, max_item_bytes: 150 };
 

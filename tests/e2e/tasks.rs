@@ -328,4 +328,15 @@ fn a_large_task_batch_is_served_in_chunks_in_request_order(app: &App) {
     assert!(subjects == want, "2,500 tasks in request order; first difference at {:?}", subjects.iter().zip(&want).position(|(a, b)| a != b));
     let errors = body["errors"].as_array().unwrap();
     assert_eq!((errors.len(), errors[0]["index"].as_u64(), errors[0]["code"].as_str()), (1, Some(1234), Some("invalid")));
+
+    // Read back by id, 1,000 ids a statement: in the order asked (here reversed) across the
+    // statements, an unknown id left out.
+    let mut ids: Vec<Value> = body["results"].as_array().unwrap().iter().rev().map(|t| t["id"].clone()).collect();
+    ids.insert(1500, json!("tk_missing"));
+    let resp = app.api.json("POST", "/tasks/batch", &json!({ "ids": ids }));
+    assert_eq!(resp.status, 200, "{}", &resp.text()[..resp.text().len().min(300)]);
+    assert_eq!(resp.header("x-d1-statements"), Some("3"), "2,501 ids, 1,000 a statement");
+    let read: Vec<String> = resp.json().as_array().unwrap().iter().map(|t| t["subject"].as_str().unwrap().to_string()).collect();
+    let reversed: Vec<String> = want.into_iter().rev().collect();
+    assert!(read == reversed, "2,500 tasks in the order asked; first difference at {:?}", read.iter().zip(&reversed).position(|(a, b)| a != b));
 }
