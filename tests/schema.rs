@@ -203,7 +203,7 @@ fn candidates_are_packed_as_the_worker_reads_them() {
         .query_row(s.candidates, rusqlite::params![r#"["e1","e-none"]"#, r#"[["domain","acme.com"],["domain","gone.com"],["domain","acme-legacy.com"]]"#, r#"["co_2"]"#, 1], |r| r.get(0))
         .unwrap();
     let rows: Vec<CandidateRow> = serde_json::from_str(&packed).unwrap();
-    let mut found: Vec<Candidate> = rows.into_iter().map(|row| row.candidate(RecordKind::Company)).collect();
+    let mut found: Vec<Candidate> = rows.into_iter().map(|row| row.candidate(RecordKind::Company, &["e1", "e-none"].into_iter().collect())).collect();
     found.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["co_1", "co_2"], "by link, key and hint; never the deleted one");
     let acme = &found[0];
@@ -229,7 +229,8 @@ fn candidates_are_packed_as_the_worker_reads_them() {
         let packed: String = db.query_row(s.candidates, rusqlite::params![external_ids, r#"[["domain","acme.com"]]"#, "[]", 0], |r| r.get(0)).unwrap();
         let rows: Vec<CandidateRow> = serde_json::from_str(&packed).unwrap();
         assert_eq!(rows.len(), 1, "{packed}");
-        rows.into_iter().next().unwrap().candidate(RecordKind::Company).external_ids
+        let sent: Vec<String> = serde_json::from_str(external_ids).unwrap();
+        rows.into_iter().next().unwrap().candidate(RecordKind::Company, &sent.iter().map(String::as_str).collect()).external_ids
     };
     assert_eq!(deciding(r#"["e1b","e-none"]"#), ["e1b", "e1"]);
     assert_eq!(deciding(r#"["e1"]"#), ["e1"]);

@@ -1,11 +1,11 @@
-//! Review of 431701c and e8b44ee: the sync decides on the store as the build before them read it
-//! (a candidate's keys read from `match_keys`, every link read from `external_ids`) and as this
-//! build reads it (keys computed from its fields joined with the stored keys the lookup found it
-//! by; with the match cache off, the links the lookup found and its own `external_id` column).
-//! Each test writes the store with the Worker's own statements, in the Worker's order, and
-//! asserts that both reads decide alike: the same record matched (or none, or ambiguous) and the
-//! same links written. A failure is a state a user can reach in which the new read decides
-//! otherwise than the old one.
+//! The sync's candidates read (a candidate's keys computed from its fields joined with the stored
+//! keys the lookup found it by; with the match cache off, the links the lookup found and its own
+//! `external_id` column) decides as the read that loaded every stored key and every link did
+//! (the statement before 431701c, kept here). Each test writes the store with the Worker's own
+//! statements, in the Worker's order, including the states a race or a repeated externalId
+//! leaves, and asserts that both reads decide alike: the same record matched (or none, or
+//! ambiguous) and the same links written. The one designed difference, a key today's normaliser
+//! no longer gives, is checked against the same record written today instead.
 
 use edge_crm::domain::config::AmbiguousMatch;
 use edge_crm::domain::error::ItemError;
@@ -89,7 +89,7 @@ fn candidates(db: &Connection, read: Read, external_ids: &[&str], lookups: &[(Ma
         Read::NewCacheOff => {
             let packed: String = db.query_row(sql::COMPANIES.candidates, params![exts, pairs, "[]", 0], |r| r.get(0)).unwrap();
             let rows: Vec<CandidateRow> = serde_json::from_str(&packed).unwrap();
-            rows.into_iter().map(|row| row.candidate(KIND)).collect()
+            rows.into_iter().map(|row| row.candidate(KIND, &external_ids.iter().copied().collect())).collect()
         }
     }
 }
@@ -140,9 +140,10 @@ fn link_problems(db: &Connection) -> Vec<String> {
 
 /// Two stored companies without externalIds, then one sync whose two items send the same
 /// externalId `e9` and match them both by domain (nothing refuses a repeated externalId in a
-/// sync). Both get a link planned; `link_matched` keeps the first (`co_2`) and ignores the
-/// second, but `set_external` sets `external_id = 'e9'` on both: `co_1` now names `e9` in its
-/// column while `e9` is linked to `co_2` only.
+/// sync). The plan links `e9` to the first (`co_2`) only. The same state as a race would leave
+/// it is then written too: another request's link of `e9` to `co_1`, committed after, which
+/// `link_matched` ignores. Before the fix `set_external` still set `co_1`'s `external_id` to
+/// `e9` (its column naming a link held by `co_2`) and its history said it was linked.
 fn one_external_id_synced_for_two_records(rule: &MatchRule) -> Connection {
     let db = db();
     create(&db, &[("co_1", json!({"name": "Beta", "domain": "beta.com"})), ("co_2", json!({"name": "Acme", "domain": "acme.com"}))]);
@@ -153,8 +154,17 @@ fn one_external_id_synced_for_two_records(rule: &MatchRule) -> Connection {
     );
     use edge_crm::domain::sync::MatchedBy::Term;
     assert_eq!(outcomes, [matched("co_2", Term(0)), matched("co_1", Term(0))]);
-    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(links, [ExternalLink { id: "co_2".into(), external_id: "e9".into() }], "one externalId, one record");
     link(&db, &links);
+    link(&db, &[ExternalLink { id: "co_1".into(), external_id: "e9".into() }]);
+    let history: Vec<String> = db
+        .prepare("SELECT entity_id FROM history WHERE field = 'externalId' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(history, ["co_2"], "history names the record that holds the link, and no other");
     db
 }
 
@@ -181,6 +191,19 @@ fn a_record_with_no_link_is_linked_by_its_next_match_whatever_its_column_says() 
     assert_eq!(links, [ExternalLink { id: "co_1".into(), external_id: "e10".into() }]);
 }
 
+/// A store written before the fix may still hold such a column (`co_1` naming `e9`, which
+/// `co_2` holds): the read does not take it for a link to an externalId the request sent, so the
+/// sync by `e9` still answers the record that holds it, and a match of `co_1` gets its link.
+#[test]
+fn a_stale_column_from_before_the_fix_decides_nothing() {
+    let rule = MatchRule::parse(KIND, "domain").unwrap();
+    let db = db();
+    create(&db, &[("co_1", json!({"name": "Beta", "domain": "beta.com"})), ("co_2", json!({"externalId": "e9", "name": "Acme", "domain": "acme.com"}))]);
+    db.execute("UPDATE companies SET external_id = 'e9' WHERE id = 'co_1'", []).unwrap();
+    let (outcomes, links) = assert_same_decision(&db, &rule, json!([{"externalId": "e9", "name": "Beta", "domain": "beta.com"}]));
+    assert_eq!((outcomes, links), (vec![matched("co_2", edge_crm::domain::sync::MatchedBy::ExternalId)], vec![]));
+}
+
 /// What `Links::Deciding` relies on (e8b44ee: "set to one of its links whenever it has any"):
 /// the sync's own link statements never leave a record whose `external_id` is not one of its
 /// links. The repeated externalId of one sync breaks it.
@@ -194,60 +217,67 @@ fn a_sync_never_leaves_a_column_naming_an_external_id_linked_elsewhere() {
 /// A company stored before 85011f1 with a site on a builder (`acme.squarespace.com`): that
 /// build's normaliser gave it the domain key `squarespace.com` (and `squarespace` for
 /// domainAnyTld), which `match_keys` still holds (no write re-keys a record whose key fields did
-/// not change); today's gives none. Under `domain | name`, an incoming "Acme" at another domain
-/// was vetoed by that strong key before (a weak name match never joins two records with
-/// different domains) and was not matched; this build computes the candidate's keys from its
-/// fields, drops the stored domain key (it did not find the record), and matches it by name.
-#[test]
-fn a_strong_key_the_store_holds_still_vetoes_a_weak_match() {
-    let rule = MatchRule::parse(KIND, "domain | name").unwrap();
-    let db = db();
-    create(&db, &[("co_1", json!({"name": "Acme", "website": "https://acme.squarespace.com"}))]);
+/// not change); today's gives none. The read before 431701c let that key veto a weak name match
+/// (`domain | name`: "Acme" at another domain was not matched); this build computes a
+/// candidate's keys from its fields, so the sync decides on the legacy record exactly as on the
+/// same company written today: matched by name, as today's rules say for a company whose only
+/// site is on a shared host. A key the normaliser no longer gives neither finds a record (no
+/// incoming record is looked up by it) nor vetoes one.
+fn legacy_and_today() -> (Connection, Connection) {
+    let company = json!({"name": "Acme", "website": "https://acme.squarespace.com"});
+    let (legacy, today) = (db(), db());
+    create(&legacy, &[("co_1", company.clone())]);
+    create(&today, &[("co_1", company.clone())]);
     // The keys the build before 85011f1 wrote for this website (see the commit's `is_shared`:
     // `squarespace.com` has no Public Suffix List entry, so the registrable domain was the host's).
-    db.execute_batch(
-        "INSERT INTO match_keys (kind, field, key, record_id) VALUES ('company', 'domain', 'squarespace.com', 'co_1'), \
-         ('company', 'domainAnyTld', 'squarespace', 'co_1')",
-    )
-    .unwrap();
-    let today = KeySet::of(KIND, json!({"name": "Acme", "website": "https://acme.squarespace.com"}).as_object().unwrap());
-    assert!(!today.has(MatchField::Domain), "today's normaliser gives a builder's site no domain key: {today:?}");
-    let (outcomes, links) = assert_same_decision(&db, &rule, json!([{"externalId": "e1", "name": "Acme", "domain": "acme-robotics.com"}]));
-    assert_eq!((outcomes, links), (vec![Ok(Synced::NoMatch)], vec![]));
+    legacy
+        .execute_batch(
+            "INSERT INTO match_keys (kind, field, key, record_id) VALUES ('company', 'domain', 'squarespace.com', 'co_1'), \
+             ('company', 'domainAnyTld', 'squarespace', 'co_1')",
+        )
+        .unwrap();
+    let keys = KeySet::of(KIND, company.as_object().unwrap());
+    assert!(!keys.has(MatchField::Domain), "today's normaliser gives a builder's site no domain key: {keys:?}");
+    (legacy, today)
+}
+
+#[test]
+fn a_key_the_normaliser_no_longer_gives_decides_as_on_a_record_written_today() {
+    let rule = MatchRule::parse(KIND, "domain | name").unwrap();
+    let (legacy, today) = legacy_and_today();
+    for body in [
+        json!([{"externalId": "e1", "name": "Acme", "domain": "acme-robotics.com"}]),
+        json!([{"externalId": "e2", "name": "Other", "website": "https://other.squarespace.com"}]),
+    ] {
+        let on_legacy = sync(&legacy, &rule, Read::NewCacheOff, body.clone());
+        assert_eq!(on_legacy, sync(&today, &rule, Read::NewCacheOff, body.clone()), "{body}");
+        assert_eq!(on_legacy, sync(&today, &rule, Read::Old, body.clone()), "{body}: the read before 431701c on today's store");
+    }
+    let (outcomes, _) = sync(&legacy, &rule, Read::NewCacheOff, json!([{"name": "Acme", "domain": "acme-robotics.com"}]));
+    assert_eq!(outcomes, [matched("co_1", edge_crm::domain::sync::MatchedBy::Term(1))], "matched by name, as a record written today");
 }
 
 /// The same legacy record seen by a deduplicating create (`POST /companies`, `CREATE_DEDUPE`
-/// on, `CREATE_MERGE` fill-empty, the defaults): it decides on the same candidates statement
-/// (`http::candidates::load`), so "Acme" at acme-robotics.com, a new company before, is now
-/// "the same" as the stored Acme: nothing is created, the stored record gets its domain filled
-/// and the client's externalId linked.
+/// on, `CREATE_MERGE` fill-empty, the defaults) decides as on the record written today.
 #[test]
-fn a_create_with_dedupe_creates_what_it_created_before_beside_a_legacy_record() {
+fn a_create_with_dedupe_decides_on_a_legacy_record_as_on_one_written_today() {
     use edge_crm::domain::config::CreateMerge;
-    use edge_crm::domain::plan::{plan_create, CreateSettings, Created};
+    use edge_crm::domain::plan::{plan_create, CreateSettings};
     use edge_crm::domain::refs::Known;
     let rule = MatchRule::parse(KIND, "domain | name").unwrap();
-    let db = db();
-    create(&db, &[("co_1", json!({"name": "Acme", "website": "https://acme.squarespace.com"}))]);
-    db.execute_batch(
-        "INSERT INTO match_keys (kind, field, key, record_id) VALUES ('company', 'domain', 'squarespace.com', 'co_1'), \
-         ('company', 'domainAnyTld', 'squarespace', 'co_1')",
-    )
-    .unwrap();
+    let (legacy, today) = legacy_and_today();
     let policy = Default::default();
     let settings = CreateSettings { kind: KIND, rule: &rule, dedupe: true, ambiguous: AmbiguousMatch::Pick, merge: CreateMerge::FillEmpty, policy: &policy };
     let body = json!({"externalId": "e1", "name": "Acme", "domain": "acme-robotics.com"});
-    let decide = |read: Read| {
+    let decide = |db: &Connection, read: Read| {
         let items = vec![parse_new(KIND, &body)];
         let keys = KeySet::of(KIND, &items[0].as_ref().unwrap().fields);
         let lookups = lookup_keys(&rule, [&keys].into_iter());
-        let found = candidates(&db, read, &["e1"], &lookups);
+        let found = candidates(db, read, &["e1"], &lookups);
         let plan = plan_create(&settings, &items, found, &Known::default(), || "co_new".to_string());
         (plan.outcomes, plan.links, plan.merges.len())
     };
-    let (old, new) = (decide(Read::Old), decide(Read::NewCacheOff));
-    assert_eq!(old.0, vec![Ok(Created::New { id: "co_new".into() })], "before 431701c: a new company");
-    assert_eq!(new, old, "left: this build, right: before 431701c");
+    assert_eq!(decide(&legacy, Read::NewCacheOff), decide(&today, Read::Old), "left: the legacy record, right: today's, read as before 431701c");
 }
 
 /// A merge reads its records, then writes in one batch guarded by their `updated_at`. A sync
@@ -274,7 +304,7 @@ fn a_survivor_that_took_a_link_during_its_merge_is_not_linked_again() {
     let (s, m) = (&sql::COMPANIES, &sql_merge::COMPANIES);
     db.execute(s.guard, params![bases]).expect("the guard passes: linking changed no updated_at");
     db.execute(m.move_external, params![r#"["co_2"]"#, "co_1"]).unwrap();
-    db.execute(s.set_external, params!["[]"]).unwrap();
+    db.execute(s.set_external, params![r#"[{"id":"co_1","externalId":null}]"#]).unwrap();
     db.execute(m.tombstone, params![r#"["co_2"]"#, "co_1", NOW]).unwrap();
     db.execute(s.keys_delete, params![r#"[{"id":"co_2"}]"#]).unwrap();
     let (_, links) = assert_same_decision(&db, &rule, json!([{"externalId": "e2", "name": "Acme", "domain": "acme.com"}]));

@@ -11,7 +11,7 @@
 //!    smallest id; with `error` the candidates are reported.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -87,14 +87,19 @@ pub struct CandidateRow {
 }
 
 impl CandidateRow {
-    pub fn candidate(self, kind: RecordKind) -> Candidate {
+    /// The candidate, `sent` being the externalIds the lookup searched for (the request's).
+    /// With [`Links::Deciding`] its own `externalId` counts as a link unless it is one of `sent`
+    /// that the lookup did not find linked to it: linked, the lookup would have found it, so the
+    /// column is not what the record holds (a store written before every write kept it so) and
+    /// must not make the record "linked to" an externalId another record holds.
+    pub fn candidate(self, kind: RecordKind, sent: &HashSet<&str>) -> Candidate {
         let mut keys = KeySet::of(kind, &self.fields);
         if !self.found.is_empty() {
             keys = keys.into_vec().into_iter().chain(self.found.into_vec()).collect();
         }
         let external_ids = self.external_ids.unwrap_or_else(|| {
             let mut links = self.linked;
-            if let Some(own) = self.external_id.filter(|own| !links.contains(own)) {
+            if let Some(own) = self.external_id.filter(|own| !links.contains(own) && !sent.contains(own.as_str())) {
                 links.push(own);
             }
             links
@@ -378,7 +383,7 @@ mod tests {
         let fields = serde_json::json!({"name": "Acme, Inc.", "domain": "https://www.acme.co.uk/x", "website": "acme.com", "linkedinUrl": "linkedin.com/company/acme"});
         let c = row(serde_json::json!({"id": "co_1", "external_ids": ["e1"], "updated_at": "t", "fields": fields, "properties": {},
             "owner": null, "last_activity_at": null}))
-        .candidate(RecordKind::Company);
+        .candidate(RecordKind::Company, &HashSet::new());
         assert_eq!(c.keys, KeySet::of(RecordKind::Company, fields.as_object().unwrap()));
         assert_eq!(c.keys.keys(Domain).collect::<Vec<_>>(), ["acme.co.uk", "acme.com"]);
         assert_eq!((c.id.as_str(), c.external_ids.as_slice(), c.updated_at.as_deref()), ("co_1", &["e1".to_string()][..], Some("t")));
@@ -390,7 +395,7 @@ mod tests {
         // found the record by, so the record still matches the record that sent it.
         let c = row(serde_json::json!({"id": "co_1", "found": [["domain", "acme-legacy.com"], ["domain", "acme.com"]], "external_ids": [],
             "updated_at": "t", "fields": {"domain": "acme.com"}, "properties": {}, "owner": null, "last_activity_at": null}))
-        .candidate(RecordKind::Company);
+        .candidate(RecordKind::Company, &HashSet::new());
         assert_eq!(c.keys.keys(Domain).collect::<Vec<_>>(), ["acme-legacy.com", "acme.com"], "sorted, no repeat");
         let incoming = keys(&[(Domain, "acme-legacy.com")]);
         let decided = decide(None, &incoming, &[&c], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
@@ -405,7 +410,7 @@ mod tests {
         let base = |links: serde_json::Value| {
             let mut v = serde_json::json!({"id": "co_1", "updated_at": "t", "fields": {}, "properties": {}, "owner": null, "last_activity_at": null});
             v.as_object_mut().unwrap().extend(links.as_object().unwrap().clone());
-            row(v).candidate(RecordKind::Company)
+            row(v).candidate(RecordKind::Company, &HashSet::new())
         };
         // Read whole: every link, whatever else came.
         let all = base(serde_json::json!({"external_ids": ["e1", "e2", "e3"], "linked": ["e2"], "external_id": "e3"}));
@@ -420,6 +425,25 @@ mod tests {
         let incoming = keys(&[(Domain, "other.com")]);
         let decided = decide(Some("e2"), &incoming, &[&deciding], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
         assert_eq!(decided, Decision::Matched { id: "co_1".into(), by: MatchedBy::ExternalId });
+    }
+
+    #[test]
+    fn an_own_external_id_the_lookup_did_not_find_linked_is_no_link() {
+        // The record's column names e9, which the request sent, yet the lookup by e9 did not find
+        // it linked (another record holds e9): the column is stale, so the record is neither
+        // "linked to e9" (which would answer it for another record's externalId) nor linked.
+        let row = |own: &str| {
+            row(serde_json::json!({"id": "co_1", "external_ids": null, "linked": [], "external_id": own, "updated_at": "t",
+                "fields": {"domain": "beta.com"}, "properties": {}, "owner": null, "last_activity_at": null}))
+        };
+        let sent: HashSet<&str> = ["e9"].into_iter().collect();
+        let stale = row("e9").candidate(RecordKind::Company, &sent);
+        assert!(stale.external_ids.is_empty(), "{:?}", stale.external_ids);
+        let holder = cand("co_2", &[(Domain, "acme.com")], &["e9"], "2024-01-01");
+        let d = decide(Some("e9"), &keys(&[(Domain, "beta.com")]), &[&stale, &holder], &rule(RecordKind::Company, "domain"), AmbiguousMatch::Pick);
+        assert_eq!(d, Decision::Matched { id: "co_2".into(), by: MatchedBy::ExternalId }, "the record that holds e9");
+        // Its own externalId the request did not send still says it is linked.
+        assert_eq!(row("e1").candidate(RecordKind::Company, &sent).external_ids, ["e1"]);
     }
 
     #[test]

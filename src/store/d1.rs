@@ -767,7 +767,8 @@ impl Store {
         let all = JsValue::from(u32::from(links == Links::All));
         let args = [json_arg(external_ids), json_arg(&pairs), json_arg(hinted), all];
         let rows: Vec<CandidateRow> = self.packed("candidates", record_sql(kind).candidates, &args).await?;
-        Ok(rows.into_iter().map(|row| row.candidate(kind)).collect())
+        let sent: std::collections::HashSet<&str> = external_ids.iter().copied().collect();
+        Ok(rows.into_iter().map(|row| row.candidate(kind, &sent)).collect())
     }
 
     /// Links matched records to the incoming externalIds, with history. Fails with `Conflict`

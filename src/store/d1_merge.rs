@@ -142,11 +142,10 @@ impl Store {
         let moved = |sql: &str| self.prepare(sql, &[merged.clone(), survivor.clone(), text(now), text(request_id)]);
         let moved3 = |sql: &str| self.prepare(sql, &[merged.clone(), survivor.clone(), text(now)]);
         let logged = |items: &JsValue| [items.clone(), text(now), text(request_id)];
-        let links: Vec<serde_json::Value> = plan
-            .external_link
-            .iter()
-            .map(|(id, e)| serde_json::json!({"id": id, "externalId": e}))
-            .collect();
+        // The survivor always: with no planned externalId, `set_external` still gives it one of
+        // the links it holds when it had none (one written to a merged record after the read).
+        let planned = plan.external_link.as_ref().map(|(_, e)| e.as_str());
+        let links = [serde_json::json!({"id": plan.survivor.record.id, "externalId": planned})];
         let mut statements = vec![
             self.prepare(s.guard, &[json_arg(&plan.bases)])?,
             self.prepare(m.record, &[merged.clone(), survivor.clone(), text(now), text(request_id), text(merge_id)])?,

@@ -82,9 +82,15 @@ pub struct RecordSql {
     pub candidates: &'static str,
     /// Links matched records to externalIds: `?1` `[{id, externalId}]`, `?2` time.
     pub link_matched: &'static str,
-    /// Sets `external_id` on the matched records of `?1` that had none.
+    /// Sets `external_id` on the records of `?1` (`[{id, externalId}]`) that have none and hold a
+    /// link: the item's externalId when the record holds it (another request may have linked it
+    /// elsewhere first), else the first link the record holds (a merge's survivor that took a
+    /// link written to a merged record after the merge read it). So a live record has an
+    /// `external_id` exactly when it has links, and it is one of them, which the sync's
+    /// `Links::Deciding` relies on.
     pub set_external: &'static str,
-    /// History of those links (`?2` time, `?3` request id); run before `set_external`.
+    /// History of those links (`?2` time, `?3` request id), leaving out an externalId already
+    /// linked (to another record, by a request that committed first); run before `link_matched`.
     pub history_link: &'static str,
     /// Fails the batch (CHECK `concurrent_write`) when an externalId of `?1` (`[{id,
     /// externalId}]`) is linked to another record than the item's: an update that links one lost
@@ -232,8 +238,13 @@ macro_rules! record_sql {
                 "SELECT '", $kind, "', j.value->>'externalId', j.value->>'id', ?2 FROM json_each(?1) j"
             ),
             set_external: concat!(
-                "UPDATE ", $table, " SET external_id = j.value->>'externalId' FROM json_each(?1) j ",
-                "WHERE ", $table, ".id = j.value->>'id' AND ", $table, ".external_id IS NULL"
+                "UPDATE ", $table, " SET external_id = coalesce(",
+                "(SELECT e.external_id FROM external_ids e WHERE e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId' ",
+                "AND e.record_id = ", $table, ".id), ",
+                "(SELECT e.external_id FROM external_ids e WHERE e.record_id = ", $table, ".id AND e.kind = '", $kind, "' ",
+                "ORDER BY e.created_at, e.external_id LIMIT 1)) FROM json_each(?1) j ",
+                "WHERE ", $table, ".id = j.value->>'id' AND ", $table, ".external_id IS NULL AND EXISTS ",
+                "(SELECT 1 FROM external_ids e WHERE e.record_id = ", $table, ".id AND e.kind = '", $kind, "')"
             ),
             guard_keys: concat!(
                 "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN match_keys m ",
@@ -242,7 +253,8 @@ macro_rules! record_sql {
             ),
             history_link: concat!(
                 "INSERT INTO history (entity_type, entity_id, field, old_value, new_value, changed_at, request_id) ",
-                "SELECT '", $kind, "', j.value->>'id', 'externalId', NULL, json_quote(j.value->>'externalId'), ?2, ?3 FROM json_each(?1) j"
+                "SELECT '", $kind, "', j.value->>'id', 'externalId', NULL, json_quote(j.value->>'externalId'), ?2, ?3 FROM json_each(?1) j ",
+                "WHERE NOT EXISTS (SELECT 1 FROM external_ids e WHERE e.kind = '", $kind, "' AND e.external_id = j.value->>'externalId')"
             ),
             guard_links: concat!(
                 "INSERT INTO write_guard (ok) SELECT 0 FROM json_each(?1) j CROSS JOIN external_ids e ",

@@ -23,6 +23,7 @@ pub const BOTH: &[(&str, crate::TestFn)] = both!(
     finds_companies_by_normalised_domain_and_links_them,
     a_linked_external_id_comes_first,
     a_record_with_two_external_ids_is_found_by_either_and_never_linked_again,
+    one_external_id_sent_for_two_records_links_the_first_only,
     returns_only_matches_with_non_empty_properties,
     contacts_match_by_linkedin_or_name_and_company,
     keys_that_normalise_to_nothing_never_match,
@@ -173,6 +174,28 @@ fn a_record_with_two_external_ids_is_found_by_either_and_never_linked_again(t: &
     let body = t.sync("companies", json!([{"externalId": third, "domain": format!("{d}-other.com")}]));
     assert_eq!(body["results"][0]["crmId"], other.as_str(), "{body}");
     assert_eq!(t.api.get(&format!("/companies/{other}")).json()["externalId"], third.as_str());
+}
+
+/// Two items of one sync send the same externalId and match two records linked to none: the
+/// first gets it; the second is answered its match and stays unlinked (its own externalId does
+/// not name a link another record holds), so a later sync by that externalId finds the first,
+/// and the second takes the next externalId it is matched under.
+fn one_external_id_sent_for_two_records_links_the_first_only(t: &T) {
+    let d = unique("same-ext").to_lowercase();
+    let acme = create_one(t.api, "companies", json!({"name": "Acme", "domain": format!("{d}-a.com")}));
+    let beta = create_one(t.api, "companies", json!({"name": "Beta", "domain": format!("{d}-b.com")}));
+    let ext = unique("e9");
+    let body = t.sync("companies", json!([{"externalId": ext, "domain": format!("{d}-a.com")}, {"externalId": ext, "domain": format!("{d}-b.com")}]));
+    let ids: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["crmId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [acme.as_str(), beta.as_str()], "{body}");
+    let own = |id: &str| t.api.get(&format!("/companies/{id}")).json()["externalId"].clone();
+    assert_eq!((own(&acme), own(&beta)), (json!(ext), Value::Null));
+    let body = t.sync("companies", json!([{"externalId": ext, "domain": format!("{d}-b.com")}]));
+    assert_eq!((body["results"][0]["crmId"].as_str(), body["results"][0]["matchedBy"].as_str()), (Some(acme.as_str()), Some("externalId")), "{body}");
+    let next = unique("e10");
+    let body = t.sync("companies", json!([{"externalId": next, "domain": format!("{d}-b.com")}]));
+    assert_eq!(body["results"][0]["crmId"], beta.as_str(), "{body}");
+    assert_eq!(own(&beta), json!(next));
 }
 
 fn returns_only_matches_with_non_empty_properties(t: &T) {

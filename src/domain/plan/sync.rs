@@ -84,14 +84,18 @@ pub fn plan_sync(
         .collect();
 
     let mut links = Vec::new();
+    // Each record gets one link, and each externalId one record: a sync that sends the same
+    // externalId with two items matching two records links the first only.
     let mut linked: HashSet<&str> = HashSet::new();
+    let mut taken: HashSet<&str> = HashSet::new();
     let mut parents = Vec::new();
     let mut wanted: HashSet<&str> = HashSet::new();
     for (item, outcome) in items.iter().zip(&outcomes) {
         let (Ok(item), Ok(Synced::Matched { id, .. })) = (item, outcome) else { continue };
         let matched = pool.get(id).expect("a match is a candidate");
         if let Some(ext) = &item.external_id {
-            if matched.external_ids.is_empty() && linked.insert(id.as_str()) {
+            if matched.external_ids.is_empty() && !linked.contains(id.as_str()) && taken.insert(ext.as_str()) {
+                linked.insert(id.as_str());
                 links.push(ExternalLink { id: id.clone(), external_id: ext.clone() });
             }
         }
@@ -216,6 +220,19 @@ mod tests {
         let linked = vec![company("co_a", "acme.com", &["e0"], None)];
         let plan = plan_sync(RecordKind::Company, &items[..1], linked, &rule(), AmbiguousMatch::Pick, false);
         assert!(plan.links.is_empty(), "a record with an externalId is not linked again");
+    }
+
+    #[test]
+    fn one_external_id_sent_for_two_records_links_the_first_only() {
+        let items = vec![item(Some("e9"), &[(MatchField::Domain, "acme.com")]), item(Some("e9"), &[(MatchField::Domain, "beta.com")]), item(Some("e3"), &[(MatchField::Domain, "beta.com")])];
+        let candidates = vec![company("co_a", "acme.com", &[], None), company("co_b", "beta.com", &[], None)];
+        let plan = plan_sync(RecordKind::Company, &items, candidates, &rule(), AmbiguousMatch::Pick, false);
+        assert_eq!(
+            plan.links,
+            vec![ExternalLink { id: "co_a".into(), external_id: "e9".into() }, ExternalLink { id: "co_b".into(), external_id: "e3".into() }],
+            "e9 links co_a only; co_b, still unlinked, takes the next externalId sent for it"
+        );
+        assert!(matches!(&plan.outcomes[1], Ok(Synced::Matched { id, .. }) if id == "co_b"), "the item is still answered its match");
     }
 
     #[test]
