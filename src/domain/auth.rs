@@ -90,9 +90,60 @@ pub fn failure_counts(presented: Option<&str>) -> bool {
 }
 
 /// The key failures are counted under: the client's address (`CF-Connecting-IP`, which
-/// Cloudflare sets), so one client's guesses never lock out another.
+/// Cloudflare sets), so one client's guesses never lock out another. An IPv6 client is counted by
+/// its /64, which is one client's (it is given the whole prefix and picks its source address in
+/// it at will: counted per address, it could move to a fresh one every 99 guesses); an IPv4
+/// address, also written IPv4-mapped, by itself.
 pub fn limit_key(client: Option<&str>) -> String {
-    format!("auth-failure:{}", client.map(str::trim).filter(|c| !c.is_empty()).unwrap_or("unknown"))
+    let client = client.map(str::trim).filter(|c| !c.is_empty()).unwrap_or("unknown");
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("auth-failure:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("auth-failure:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => format!("auth-failure:{v4}"),
+        Err(_) => format!("auth-failure:{client}"),
+    }
+}
+
+/// The clients an isolate saw go over their failure limit, each refused every credential, right
+/// or wrong, until its period ends. Without it the limit would only change a wrong guess's answer
+/// (`401` to `429`) while every guess was still checked, and the first `200` would tell a guesser
+/// that ignores the `429`s the password: the limit would slow nobody down. The Rate Limiting
+/// binding can only count (it cannot be asked whether a client is over without counting one more),
+/// so the isolate keeps what it learnt; the binding counts per Cloudflare location and a client's
+/// requests are spread over a location's isolates, so every isolate its wrong guesses reach learns
+/// it. A credential is checked only once its client is known not to be locked out here.
+#[derive(Debug, Default)]
+pub struct Lockout {
+    until: std::collections::HashMap<String, i64>,
+}
+
+impl Lockout {
+    /// At most this many clients are remembered; past it the expired go first, then the
+    /// soonest to expire (an isolate's memory stays bounded under a spread-out attack).
+    pub const MAX_CLIENTS: usize = 10_000;
+
+    /// `key` went over its limit at `now_ms`: refused until the period is over.
+    pub fn over(&mut self, key: &str, now_ms: i64, period_secs: u32) {
+        if self.until.len() >= Self::MAX_CLIENTS && !self.until.contains_key(key) {
+            self.until.retain(|_, until| *until > now_ms);
+            if self.until.len() >= Self::MAX_CLIENTS {
+                if let Some(first) = self.until.iter().min_by_key(|(_, until)| **until).map(|(k, _)| k.clone()) {
+                    self.until.remove(&first);
+                }
+            }
+        }
+        self.until.insert(key.to_string(), now_ms + i64::from(period_secs) * 1000);
+    }
+
+    /// Whether `key` is refused at `now_ms`.
+    pub fn is_locked(&self, key: &str, now_ms: i64) -> bool {
+        self.until.get(key).is_some_and(|until| *until > now_ms)
+    }
 }
 
 /// Compares `presented` against `secret` in time that depends only on the secret's length.
@@ -112,6 +163,51 @@ mod tests {
 
     const K1: &str = "k1_aaaaaaaaaaaaaaaaaaaa";
     const K2: &str = "k2_bbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_ipv4_by_its_address() {
+        let one = limit_key(Some("2001:db8:abcd:12::1"));
+        for same in ["2001:db8:abcd:12::2", "2001:db8:abcd:12:ffff:ffff:ffff:ffff", "2001:0db8:abcd:0012:0:0:0:7", "2001:DB8:ABCD:12::1", " 2001:db8:abcd:12::9 "] {
+            assert_eq!(limit_key(Some(same)), one, "{same}");
+        }
+        assert_eq!(one, "auth-failure:2001:db8:abcd:12::/64");
+        assert_ne!(limit_key(Some("2001:db8:abcd:13::1")), one, "another /64 is another client");
+        assert_ne!(limit_key(Some("203.0.113.7")), limit_key(Some("203.0.113.8")));
+        assert_eq!(limit_key(Some("::ffff:203.0.113.7")), limit_key(Some("203.0.113.7")), "IPv4-mapped is the IPv4 address");
+        assert_eq!(limit_key(None), "auth-failure:unknown");
+        assert_eq!(limit_key(Some("  ")), "auth-failure:unknown");
+        assert_eq!(limit_key(Some("not an address")), "auth-failure:not an address");
+    }
+
+    #[test]
+    fn a_client_over_its_limit_is_locked_out_for_the_period_only() {
+        let mut lockout = Lockout::default();
+        assert!(!lockout.is_locked("a", 0));
+        lockout.over("a", 1_000, 60);
+        assert!(lockout.is_locked("a", 1_000) && lockout.is_locked("a", 60_999));
+        assert!(!lockout.is_locked("a", 61_000), "the period is over");
+        assert!(!lockout.is_locked("b", 1_000), "another client is not");
+        lockout.over("a", 61_000, 60);
+        assert!(lockout.is_locked("a", 100_000), "over again: locked again");
+    }
+
+    #[test]
+    fn the_lockout_remembers_a_bounded_number_of_clients() {
+        let mut lockout = Lockout::default();
+        for i in 0..Lockout::MAX_CLIENTS {
+            lockout.over(&format!("c{i}"), i as i64, 60);
+        }
+        lockout.over("new", 5_000_000, 60);
+        assert!(lockout.until.len() <= Lockout::MAX_CLIENTS);
+        assert!(lockout.is_locked("new", 5_000_000), "the newest is kept");
+        let mut full = Lockout::default();
+        for i in 0..Lockout::MAX_CLIENTS {
+            full.over(&format!("c{i}"), 0, 60 + i as u32);
+        }
+        full.over("new", 1, 60);
+        assert_eq!(full.until.len(), Lockout::MAX_CLIENTS);
+        assert!(!full.until.contains_key("c0") && full.is_locked("c1", 1) && full.is_locked("new", 1), "the soonest to expire goes");
+    }
 
     #[test]
     fn accepts_each_of_several_keys() {

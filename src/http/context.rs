@@ -7,7 +7,7 @@ use std::rc::Rc;
 use serde_json::Value;
 use worker::{Context as WorkerContext, Env, Request};
 
-use crate::domain::auth::{failure_counts, limit_key, AUTH_LIMITER, AUTH_LIMIT_PERIOD_SECS};
+use crate::domain::auth::{failure_counts, limit_key, Lockout, AUTH_LIMITER, AUTH_LIMIT_PERIOD_SECS};
 use crate::domain::backoff::{unit_from_bytes, WRITE_BACKOFF};
 use crate::domain::cache_mode::CacheMode;
 use crate::domain::config::{AuthConfig, Config, ConfigError};
@@ -210,16 +210,36 @@ pub fn config_problem(env: &Env) -> Option<String> {
     })
 }
 
+thread_local! {
+    /// The clients this isolate saw go over their failure limit (see [`Lockout`]).
+    static LOCKOUT: std::cell::RefCell<Lockout> = std::cell::RefCell::new(Lockout::default());
+}
+
+fn client_key(req: &Request) -> String {
+    limit_key(req.headers().get("CF-Connecting-IP").ok().flatten().as_deref())
+}
+
+/// Whether the client went over its failure limit and its period is not over: then a credential
+/// it presents is not checked, right or wrong, and the answer is `429`.
+pub fn locked_out(req: &Request) -> bool {
+    let key = client_key(req);
+    LOCKOUT.with(|l| l.borrow().is_locked(&key, js_sys::Date::now() as i64))
+}
+
 /// Checks the API key header. When the configuration as a whole is broken but its key part is
 /// sound, a wrong key still gets `401`; when the keys themselves are unusable, `503`. A wrong key
 /// counts against the client's address, and once those failures are over the limit the answer
-/// is `429` with `Retry-After` (see [`refused`]).
+/// is `429` with `Retry-After` (see [`refused`]), to every key that client presents, the right
+/// one too, until the period is over.
 pub async fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
     let auth = match config(env) {
         Ok(config) => config.auth.clone(),
         Err(_) => AuthConfig::from_lookup(lookup(env)).map_err(|e| ApiError::Unavailable(e.to_string()))?,
     };
     let presented = req.headers().get(&auth.api_key_header).ok().flatten();
+    if failure_counts(presented.as_deref()) && locked_out(req) {
+        return Err(ApiError::RateLimited { retry_after: AUTH_LIMIT_PERIOD_SECS });
+    }
     if auth.api_keys.verify(presented.as_deref()) {
         Ok(())
     } else {
@@ -228,16 +248,20 @@ pub async fn authenticate(env: &Env, req: &Request) -> Result<(), ApiError> {
 }
 
 /// What a refused credential gets: `refusal`, or `429` when it was a presented, wrong credential
-/// and this client's failures are over the limit of the `AUTH_LIMITER` binding. Without the
-/// binding, or when it fails, nothing is counted (a broken limiter never locks anyone out).
+/// and this client's failures are over the limit of the `AUTH_LIMITER` binding, which locks the
+/// client out in this isolate for the period (see [`locked_out`]). Without the binding, or when
+/// it fails, nothing is counted (a broken limiter never locks anyone out).
 pub async fn refused(env: &Env, req: &Request, presented: Option<&str>, refusal: ApiError) -> ApiError {
     if !failure_counts(presented) {
         return refusal;
     }
     let Ok(limiter) = env.rate_limiter(AUTH_LIMITER) else { return refusal };
-    let client = req.headers().get("CF-Connecting-IP").ok().flatten();
-    match limiter.limit(limit_key(client.as_deref())).await {
-        Ok(outcome) if !outcome.success => ApiError::RateLimited { retry_after: AUTH_LIMIT_PERIOD_SECS },
+    let key = client_key(req);
+    match limiter.limit(key.clone()).await {
+        Ok(outcome) if !outcome.success => {
+            LOCKOUT.with(|l| l.borrow_mut().over(&key, js_sys::Date::now() as i64, AUTH_LIMIT_PERIOD_SECS));
+            ApiError::RateLimited { retry_after: AUTH_LIMIT_PERIOD_SECS }
+        }
         _ => refusal,
     }
 }

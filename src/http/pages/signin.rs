@@ -44,6 +44,9 @@ pub async fn who(env: &Env, req: &Request) -> Result<Signed, Refusal> {
     let authorization = req.headers().get("Authorization").ok().flatten();
     match sign_in(creds.access.is_some(), creds.password.as_deref(), &creds.api_keys, authorization.as_deref()) {
         SignIn::NoPages => Err(Refusal::NoPages),
+        // A client over its failure limit is not let in by the right password either: it would
+        // tell a guesser which guess was right (see `Lockout`).
+        SignIn::Password { .. } if context::locked_out(req) => Err(Refusal::wrong_password(true, AUTH_LIMIT_PERIOD_SECS)),
         SignIn::Password { user } => Ok(Signed::Password { user }),
         SignIn::Denied { presented } => {
             let limited = presented
