@@ -33,3 +33,6 @@ pub mod sync;
 pub mod time;
 pub mod unmerge;
 pub mod work;
+
+#[cfg(test)]
+mod fidelity_tests;
