@@ -128,6 +128,12 @@ pub fn parse_external_id(value: &Value) -> Result<String, ItemError> {
             check_length(s, MAX_EXTERNAL_ID_CHARS).map_err(|p| ItemError::invalid(EXTERNAL_ID, p))?;
             Ok(s.clone())
         }
+        // An integer JSON's doubles cannot hold exactly (2^53 and beyond, read as a double when
+        // it does not fit 64 bits) would be kept as another number's text: two ids could become
+        // one.
+        Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() >= 9_007_199_254_740_992.0) => {
+            Err(ItemError::invalid(EXTERNAL_ID, format!("is a number too large to keep exactly ({n}): send it as a string")))
+        }
         Value::Number(n) => Ok(n.to_string()),
         other => Err(ItemError::invalid(
             EXTERNAL_ID,
@@ -140,9 +146,36 @@ pub fn parse_external_id(value: &Value) -> Result<String, ItemError> {
 /// activities and a client may move forward, never back.
 pub const LAST_ACTIVITY: &str = "lastActivityDate";
 
-/// `lastActivityDate` as sent (a timestamp, or `null`, which changes nothing).
+/// `lastActivityDate` as sent (a timestamp, or `null`, which changes nothing): at the top level,
+/// or else inside the nested `properties` object, as every core field is read (the top level
+/// wins); an error names it as sent.
 fn last_activity(object: &Map<String, Value>) -> Result<Option<String>, ItemError> {
-    Ok(crate::domain::work::timestamp(object, LAST_ACTIVITY)?.flatten())
+    if object.contains_key(LAST_ACTIVITY) {
+        return Ok(crate::domain::work::timestamp(object, LAST_ACTIVITY)?.flatten());
+    }
+    match object.get(PROPERTIES).and_then(Value::as_object).and_then(|nested| nested.get(LAST_ACTIVITY)) {
+        Some(value) => {
+            let path = format!("{PROPERTIES}.{LAST_ACTIVITY}");
+            let named = Map::from_iter([(path.clone(), value.clone())]);
+            Ok(crate::domain::work::timestamp(&named, &path)?.flatten())
+        }
+        None => Ok(None),
+    }
+}
+
+/// A contact's `company` and `companyName` (another name for it) sent side by side, at one level,
+/// with different values: one would be lost, so the item is refused naming `companyName`.
+fn check_company_names(kind: RecordKind, object: &Map<String, Value>, prefix: &str) -> Result<(), ItemError> {
+    if kind != RecordKind::Contact {
+        return Ok(());
+    }
+    match (object.get("company"), object.get("companyName")) {
+        (Some(a), Some(b)) if !a.is_null() && !b.is_null() && a != b => Err(ItemError::invalid(
+            &format!("{prefix}companyName"),
+            format!("is another name for {prefix}company, which was sent with another value: send one of them"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Core fields and custom properties of one record, and the core fields stored otherwise than
@@ -199,6 +232,10 @@ fn parse_data(kind: RecordKind, object: &Map<String, Value>, mode: Mode) -> Resu
         Ok(())
     };
 
+    check_company_names(kind, object, "")?;
+    if let Some(Value::Object(nested)) = object.get(PROPERTIES) {
+        check_company_names(kind, nested, "properties.")?;
+    }
     let skip = |name: &str| name == PROPERTIES || name == EXTERNAL_ID || name == LAST_ACTIVITY || (name == CRM_ID && mode == Mode::Update);
     each_data_field(object, skip, |f| {
         put(&f.path, f.name, f.value)
