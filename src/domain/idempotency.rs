@@ -69,6 +69,18 @@ pub enum Replay {
 /// answer is kept (never an HTTP status).
 pub const COMMITTED: u16 = 0;
 
+const WRITTEN_NOT_ANSWERED: &str = "the first request with this Idempotency-Key has written its changes, which stand, but its answer is not kept \
+     (yet, or it was lost when the server failed after the write): retry in a moment, and if this persists read \
+     the records instead of sending the request again";
+const STILL_RUNNING: &str = "a request with this Idempotency-Key is still running; retry in a moment";
+
+/// Whether `e` refuses a request because the first one with its key has not answered yet: the
+/// same request sent again (a page form clicked twice) waits for that answer rather than
+/// offering to send it once more.
+pub fn is_pending(e: &ApiError) -> bool {
+    matches!(e, ApiError::Conflict(m) if m == WRITTEN_NOT_ANSWERED || m == STILL_RUNNING)
+}
+
 pub fn replay(used: &UsedKey, fingerprint: &str) -> Replay {
     if used.fingerprint != fingerprint {
         return Replay::Refuse(ApiError::Unprocessable(
@@ -79,15 +91,8 @@ pub fn replay(used: &UsedKey, fingerprint: &str) -> Replay {
         (Some(status), Some(body)) if status != COMMITTED => Replay::Answer { status, body: body.clone() },
         // Written, not answered: the first request is finishing, or failed after its writes.
         // Either way running it again would write twice.
-        (Some(COMMITTED), _) => Replay::Refuse(ApiError::Conflict(
-            "the first request with this Idempotency-Key has written its changes, which stand, but its answer is not kept \
-             (yet, or it was lost when the server failed after the write): retry in a moment, and if this persists read \
-             the records instead of sending the request again"
-                .into(),
-        )),
-        _ => Replay::Refuse(ApiError::Conflict(
-            "a request with this Idempotency-Key is still running; retry in a moment".into(),
-        )),
+        (Some(COMMITTED), _) => Replay::Refuse(ApiError::Conflict(WRITTEN_NOT_ANSWERED.into())),
+        _ => Replay::Refuse(ApiError::Conflict(STILL_RUNNING.into())),
     }
 }
 
@@ -111,7 +116,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(replay(&used(None, None), "f"), Replay::Refuse(e) if e.message("r").contains("still running")));
+        assert!(matches!(replay(&used(None, None), "f"), Replay::Refuse(e) if e.message("r").contains("still running") && is_pending(&e)));
+        assert!(matches!(replay(&used(Some(COMMITTED), None), "f"), Replay::Refuse(e) if is_pending(&e)));
+        assert!(matches!(replay(&used(None, None), "g"), Replay::Refuse(e) if !is_pending(&e)), "another request is no wait");
+        assert!(!is_pending(&ApiError::Conflict("this Idempotency-Key changed hands; retry".into())));
         assert_eq!(replay(&used(Some(201), Some("{}")), "f"), Replay::Answer { status: 201, body: "{}".into() });
         assert!(matches!(replay(&used(Some(COMMITTED), None), "g"), Replay::Refuse(e) if e.status() == 422));
     }

@@ -91,6 +91,21 @@ pub fn value<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// A form's text with its newlines as stored: a browser sends every newline of a form as CR LF,
+/// and a value the API stored may hold LF or CR LF; compared and written, they are LF.
+pub fn form_newlines(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.contains('\r') {
+        true => std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")),
+        false => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// Whether two texts of a form are the same value: exactly, but for how their newlines are
+/// written (an input left as it was shown comes back as it was shown, spaces included).
+pub fn same_text(a: &str, b: &str) -> bool {
+    form_newlines(a) == form_newlines(b)
+}
+
 /// A value as an edit form shows it: text as it is, a list of plain values joined by commas,
 /// an object as JSON, nothing as empty.
 pub fn form_text(value: Option<&Value>) -> String {
@@ -123,18 +138,19 @@ pub fn plan_edit(kind: RecordKind, id: &str, form: &[(String, String)], fields: 
     let mut consider = |input: &str, stored: Option<&Value>, read: &dyn Fn(&str) -> Result<Value, String>, target: &str| {
         let Some(typed) = value(form, input) else { return };
         let shown = value(form, &format!("{WAS}{input}")).unwrap_or_default();
-        if typed.trim() == shown.trim() {
+        if same_text(typed, shown) {
             return;
         }
         let now = form_text(stored);
-        if now.trim() == typed.trim() {
+        let typed = form_newlines(typed);
+        if same_text(&now, &typed) {
             return; // someone made the same change already
         }
-        if now.trim() != shown.trim() {
-            conflicts.push(Conflict { field: input.to_string(), stored: now, sent: typed.to_string() });
+        if !same_text(&now, shown) {
+            conflicts.push(Conflict { field: input.to_string(), stored: now, sent: typed.into_owned() });
             return;
         }
-        match read(typed) {
+        match read(&typed) {
             Ok(v) => {
                 item.insert(target.to_string(), v);
                 changed.push(input.to_string());
@@ -149,6 +165,14 @@ pub fn plan_edit(kind: RecordKind, id: &str, form: &[(String, String)], fields: 
     for (name, stored) in properties {
         let input = format!("{PROPERTY}{name}");
         consider(&input, Some(stored), &|typed| Ok(read_property(Some(stored), typed)), name);
+    }
+    // A property the form showed that someone else removed since: changed here, it is stale
+    // (now empty), never dropped.
+    for (input, _) in form {
+        let Some(name) = input.strip_prefix(PROPERTY) else { continue };
+        if !properties.contains_key(name) && kind.field(name).is_none() {
+            consider(input, None, &|typed| Ok(read_property(None, typed)), name);
+        }
     }
     let new_name = value(form, "newProperty").unwrap_or_default().trim();
     let new_value = value(form, "newValue").unwrap_or_default();

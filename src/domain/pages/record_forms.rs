@@ -6,7 +6,7 @@
 //! summary at the top (each a link to its input), and for a stale edit the stored value beside
 //! the one sent.
 
-use super::edit::{editable_fields, form_text, other_input, FormName, LOGGED_TYPES, PROPERTY, WAS};
+use super::edit::{editable_fields, form_newlines, form_text, other_input, same_text, FormName, LOGGED_TYPES, PROPERTY, WAS};
 use super::html::Html;
 use super::layout::{label, when};
 use super::form::Forms;
@@ -65,9 +65,16 @@ impl RecordPage {
         input.strip_prefix(PROPERTY).unwrap_or_else(|| label(input)).to_string()
     }
 
-    /// What an input shows: what was typed in a refused form, else the stored value.
+    /// What an input shows: what was typed in a refused form, else the stored value. An input the
+    /// refused form left as it showed it shows the value stored now (someone else's since,
+    /// perhaps), not the old one: saved again, it must not write that back.
     fn shown(&self, form: FormName, input: &str, stored: impl FnOnce() -> String) -> String {
-        self.state.as_ref().and_then(|s| s.typed(form, input)).map(str::to_string).unwrap_or_else(stored)
+        let Some(state) = self.state.as_ref() else { return stored() };
+        match (state.typed(form, input), state.typed(form, &format!("{WAS}{input}"))) {
+            (Some(typed), Some(was)) if same_text(typed, was) => stored(),
+            (Some(typed), _) => form_newlines(typed).into_owned(),
+            (None, _) => stored(),
+        }
     }
 
     /// One labelled input: its label, a hint, its error, and the control `control` writes.
@@ -104,7 +111,9 @@ impl RecordPage {
                 if spec.name == "ownerId" && !self.users.is_empty() {
                     owner_select(h, id, "ownerId", &self.users, &current, "Nobody");
                 } else if spec.name == "description" {
-                    h.raw("<textarea id=\"").text(id).raw("\" name=\"description\">").text(&current).raw("</textarea>");
+                    // The newline after the start tag is the one a browser drops: one the text
+                    // starts with is kept.
+                    h.raw("<textarea id=\"").text(id).raw("\" name=\"description\">\n").text(&current).raw("</textarea>");
                 } else {
                     let mode = match spec.ty {
                         FieldType::Number | FieldType::Integer => " inputmode=\"decimal\"",
@@ -124,7 +133,12 @@ impl RecordPage {
                 let was = self.state.as_ref().and_then(|s| s.conflict(&input)).map_or(stored.clone(), |c| c.stored.clone());
                 let current = self.shown(FormName::Edit, &input, || stored.clone());
                 self.field(h, FormName::Edit, &input, name, |h, id| {
-                    h.raw("<input id=\"").text(id).raw("\" name=\"").text(&input).raw("\" value=\"").text(&current).raw("\">");
+                    // A text of several lines in a one-line input would lose its newlines.
+                    if current.contains(['\n', '\r']) || was.contains(['\n', '\r']) {
+                        h.raw("<textarea id=\"").text(id).raw("\" name=\"").text(&input).raw("\">\n").text(&current).raw("</textarea>");
+                    } else {
+                        h.raw("<input id=\"").text(id).raw("\" name=\"").text(&input).raw("\" value=\"").text(&current).raw("\">");
+                    }
                     h.raw("<input type=\"hidden\" name=\"").raw(WAS).text(&input).raw("\" value=\"").text(&was).raw("\">");
                 });
             }

@@ -15,7 +15,7 @@ use super::answer::Answer;
 use super::views;
 use super::Page;
 use crate::domain::error::ApiError;
-use crate::domain::idempotency::fingerprint;
+use crate::domain::idempotency::{fingerprint, is_pending, replay, Replay};
 use crate::domain::matching::MatchField;
 use crate::domain::pages::edit::{
     api_problems, back_to, is_crm_id, link_body, other_input, plan_activity, plan_edit, plan_link, plan_task, plan_task_action, stale_task, value, Edit,
@@ -91,7 +91,16 @@ async fn as_api(page: &mut Page<'_>, form: &Form, pattern: &str, body: Value, ha
     page.ctx.keyed = form_key_of(form).is_some();
     let ctx = &page.ctx;
     let outcome = match form_key_of(form) {
-        Some(key) => idempotency::run(ctx, &key, pattern, &fingerprint("POST", pattern, &ctx.params, &bytes), handler(ctx)).await,
+        Some(key) => {
+            let print = fingerprint("POST", pattern, &ctx.params, &bytes);
+            match idempotency::run(ctx, &key, pattern, &print, handler(ctx)).await {
+                // Sent again while the first send is still being written (a double click): wait
+                // for its answer rather than draw the form again under a new key, whose next
+                // send would write a second time.
+                Err(e) if is_pending(&e) => first_answer(ctx, &key, &print).await,
+                outcome => outcome,
+            }
+        }
         None => handler(ctx).await,
     };
     match outcome {
@@ -105,6 +114,22 @@ async fn as_api(page: &mut Page<'_>, form: &Form, pattern: &str, body: Value, ha
         }
         Err(e) => Err(e),
     }
+}
+
+/// The answer of the first send of a form whose key is taken, once it is kept: looked for 10
+/// times, 300 ms apart; past that, `503` with `Retry-After` (a page that offers no form: reloaded,
+/// it sends this same form again, under its own key).
+async fn first_answer(ctx: &Ctx<'_>, key: &str, print: &str) -> HandlerResult {
+    for _ in 0..10 {
+        worker::Delay::from(std::time::Duration::from_millis(300)).await;
+        let Some(used) = ctx.store.used_key(key).await? else { break };
+        match replay(&used, print) {
+            Replay::Answer { status, body } => return super::super::respond::raw_json(&body, status),
+            Replay::Refuse(e) if is_pending(&e) => continue,
+            Replay::Refuse(e) => return Err(e),
+        }
+    }
+    Err(ApiError::Busy { message: "this form is still being saved from your first click: reload the page in a moment".into(), retry_after: 2 })
 }
 
 /// The record page again, with a refused form as the person left it.
