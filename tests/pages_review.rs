@@ -20,6 +20,10 @@ use edge_crm::domain::pages::{RecordPage, RecordRow, Shell};
 use edge_crm::domain::record::RecordKind;
 use serde_json::{json, Map, Value};
 
+#[path = "support/html.rs"]
+mod support_html;
+use support_html::{attr, textareas_and_selects};
+
 type Form = Vec<(String, String)>;
 
 fn row(fields: Value, properties: Value) -> RecordRow {
@@ -54,15 +58,6 @@ fn page(fields: &Value, properties: &Value, state: Option<FormState>) -> String 
     p.render(&Shell::bare("n"))
 }
 
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let key = format!(" {name}=\"");
-    let at = tag.find(&key)? + key.len();
-    Some(unescape(&tag[at..at + tag[at..].find('"')?]))
-}
 
 /// HTML parsing's newline preprocessing: CR LF and a lone CR become LF.
 fn parsed(text: &str) -> String {
@@ -85,21 +80,7 @@ fn edit_form(html: &str) -> Form {
         let value = if tag.contains("type=\"hidden\"") { value } else { value.replace('\n', "") };
         fields.push((name, value));
     }
-    for (i, _) in markup.match_indices("<textarea") {
-        let open_end = i + markup[i..].find('>').unwrap();
-        let name = attr(&markup[i..open_end], "name").unwrap();
-        let close = open_end + markup[open_end..].find("</textarea>").unwrap();
-        let text = parsed(&unescape(&markup[open_end + 1..close]));
-        fields.push((name, text.strip_prefix('\n').map(str::to_string).unwrap_or(text)));
-    }
-    for (i, _) in markup.match_indices("<select") {
-        let open_end = i + markup[i..].find('>').unwrap();
-        let name = attr(&markup[i..open_end], "name").unwrap();
-        let close = open_end + markup[open_end..].find("</select>").unwrap();
-        let options = &markup[open_end..close];
-        let chosen = options.split("<option").skip(1).find(|o| o.contains(" selected")).or(options.split("<option").nth(1));
-        fields.push((name, chosen.and_then(|o| attr(o, "value")).unwrap_or_default()));
-    }
+    fields.extend(textareas_and_selects(markup));
     fields
 }
 

@@ -22,6 +22,8 @@ mod races;
 mod records;
 mod schemas;
 mod search;
+#[path = "../support/html.rs"]
+mod support_html;
 mod sync;
 mod tasks;
 mod trust;

@@ -94,16 +94,7 @@ fn encode(fields: &[(String, String)]) -> String {
     fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-}
-
-/// The value of attribute `name` in one tag.
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let key = format!(" {name}=\"");
-    let at = tag.find(&key)? + key.len();
-    Some(unescape(&tag[at..at + tag[at..].find('"')?]))
-}
+use crate::support_html::{attr, textareas_and_selects};
 
 /// The fields of the first form posting to `action` whose markup contains `marker`: every named
 /// input with its value (checkboxes only when checked), every textarea, every select's chosen
@@ -127,20 +118,7 @@ pub fn form(html: &str, action: &str, marker: &str) -> Vec<(String, String)> {
             }
             fields.push((name, value.unwrap_or_default()));
         }
-        for (i, _) in markup.match_indices("<textarea") {
-            let open_end = i + markup[i..].find('>').unwrap();
-            let name = attr(&markup[i..open_end], "name").unwrap();
-            let close = open_end + markup[open_end..].find("</textarea>").unwrap();
-            fields.push((name, unescape(&markup[open_end + 1..close])));
-        }
-        for (i, _) in markup.match_indices("<select") {
-            let open_end = i + markup[i..].find('>').unwrap();
-            let name = attr(&markup[i..open_end], "name").unwrap();
-            let close = open_end + markup[open_end..].find("</select>").unwrap();
-            let options = &markup[open_end..close];
-            let chosen = options.split("<option").skip(1).find(|o| o.contains(" selected")).or(options.split("<option").nth(1));
-            fields.push((name, chosen.and_then(|o| attr(o, "value")).unwrap_or_default()));
-        }
+        fields.extend(textareas_and_selects(markup));
         return fields;
     }
     panic!("no form to {action} holding {marker:?} in:\n{html}");
