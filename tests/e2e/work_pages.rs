@@ -494,7 +494,8 @@ pub fn a_person_works_in_the_browser(app: &App) {
         let me = Person::new(app, &format!("Rita {tag}"));
         let c = me.c;
         let ct = create(c, "contacts", json!({"firstName": "Lucia", "lastName": unique("Browser"), "title": "CTO", "email": format!("{}@lucia.test", unique("b")),
-            "linkedinUrl": format!("https://www.linkedin.com/in/{}", unique("lucia")), "genesy_last_engaged_at": "2026-11-30T10:00:00.000Z"}));
+            "linkedinUrl": format!("https://www.linkedin.com/in/{}", unique("lucia")), "genesy_last_engaged_at": "2026-11-30T10:00:00.000Z",
+            "mailing_address": "1 Main St\nSpringfield"}));
         let overdue = task(c, json!({"subject": format!("Call Lucia about {long_url}"), "contactId": ct, "ownerId": me.user_id, "type": "CALL",
             "dueDate": format!("{}T09:00:00.000Z", date_in(-1))}));
         let second = task(c, json!({"subject": "Send the deck", "contactId": ct, "ownerId": me.user_id, "dueDate": format!("{}T09:00:00.000Z", date_in(-2))}));
@@ -544,7 +545,9 @@ pub fn a_person_works_in_the_browser(app: &App) {
         browser.type_into("#f-title", "Chief Technology Officer");
         browser.click("#edit button[type='submit']");
         browser.wait_for_url("done=saved");
-        assert_eq!(ok(c.get(&format!("/contacts/{ct}")))["title"], "Chief Technology Officer");
+        // Saved, and the property of two lines (a text area) kept as it was.
+        let saved = ok(c.get(&format!("/contacts/{ct}")));
+        assert_eq!((saved["title"].as_str(), saved["properties"]["mailing_address"].as_str()), (Some("Chief Technology Officer"), Some("1 Main St\nSpringfield")), "{saved}");
 
         // Log a note.
         browser.type_into("#a-body", "Met at the fair; wants pricing.");
