@@ -251,8 +251,8 @@ pub struct MergePlan {
     pub merged: Vec<String>,
     /// `[{id, base}]` of every record the merge read: the write fails when one changed since.
     pub bases: Vec<Value>,
-    /// The survivor's first externalId when it had none.
-    pub external_link: Option<(String, String)>,
+    /// The externalId the survivor takes when it had none: the first merged record's.
+    pub external_link: Option<String>,
     /// Every participant's keys before, and the survivor's after (the match cache forgets them).
     pub touched: Vec<KeySet>,
     /// Every participant's externalIds.
@@ -346,7 +346,7 @@ pub fn plan_merge(kind: RecordKind, req: &MergeRequest, loaded: &[MergeRow]) -> 
 
     let external_link = match &survivor.external_id {
         Some(_) => None,
-        None => merged.iter().find_map(|m| m.external_id.clone()).map(|e| (survivor.id.clone(), e)),
+        None => merged.iter().find_map(|m| m.external_id.clone()),
     };
     let mut touched: Vec<KeySet> = rows.iter().map(|r| KeySet::of(kind, &r.row.fields)).collect();
     touched.push(KeySet::new(write.keys.iter().filter_map(|(f, k)| Some((MatchField::from_name(f)?, k.clone())))));

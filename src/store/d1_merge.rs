@@ -144,8 +144,7 @@ impl Store {
         let logged = |items: &JsValue| [items.clone(), text(now), text(request_id)];
         // The survivor always: with no planned externalId, `set_external` still gives it one of
         // the links it holds when it had none (one written to a merged record after the read).
-        let planned = plan.external_link.as_ref().map(|(_, e)| e.as_str());
-        let links = [serde_json::json!({"id": plan.survivor.record.id, "externalId": planned})];
+        let links = [serde_json::json!({"id": plan.survivor.record.id, "externalId": plan.external_link})];
         let mut statements = vec![
             self.prepare(s.guard, &[json_arg(&plan.bases)])?,
             self.prepare(m.record, &[merged.clone(), survivor.clone(), text(now), text(request_id), text(merge_id)])?,
