@@ -150,17 +150,12 @@ pub const LAST_ACTIVITY: &str = "lastActivityDate";
 /// or else inside the nested `properties` object, as every core field is read (the top level
 /// wins); an error names it as sent.
 fn last_activity(object: &Map<String, Value>) -> Result<Option<String>, ItemError> {
+    use crate::domain::work::{timestamp, timestamp_value};
     if object.contains_key(LAST_ACTIVITY) {
-        return Ok(crate::domain::work::timestamp(object, LAST_ACTIVITY)?.flatten());
+        return Ok(timestamp(object, LAST_ACTIVITY)?.flatten());
     }
-    match object.get(PROPERTIES).and_then(Value::as_object).and_then(|nested| nested.get(LAST_ACTIVITY)) {
-        Some(value) => {
-            let path = format!("{PROPERTIES}.{LAST_ACTIVITY}");
-            let named = Map::from_iter([(path.clone(), value.clone())]);
-            Ok(crate::domain::work::timestamp(&named, &path)?.flatten())
-        }
-        None => Ok(None),
-    }
+    let nested = object.get(PROPERTIES).and_then(Value::as_object).and_then(|nested| nested.get(LAST_ACTIVITY));
+    Ok(timestamp_value(nested, &format!("{PROPERTIES}.{LAST_ACTIVITY}"))?.flatten())
 }
 
 /// A contact's `company` and `companyName` (another name for it) sent side by side, at one level,

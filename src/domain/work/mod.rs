@@ -57,8 +57,14 @@ pub(crate) fn id_field(object: &Map<String, Value>, name: &str) -> Result<Option
 /// (`2024-01-20`, midnight UTC, as `new Date` reads it) and a whole number of milliseconds since
 /// 1970. Anything else, a local time without an offset included, is an error naming the field.
 pub(crate) fn timestamp(object: &Map<String, Value>, name: &str) -> Result<Option<Option<String>>, ItemError> {
+    timestamp_value(object.get(name), name)
+}
+
+/// [`timestamp`] of a value found elsewhere than under its own name (`properties.lastActivityDate`),
+/// `name` being what an error calls it.
+pub(crate) fn timestamp_value(value: Option<&Value>, name: &str) -> Result<Option<Option<String>>, ItemError> {
     let expected = "expected an RFC 3339 timestamp such as 2024-01-20T10:30:00.000Z";
-    match object.get(name) {
+    match value {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
         Some(Value::String(raw)) => {
