@@ -19,6 +19,12 @@ use crate::domain::record::{FieldType, RecordKind};
 const TASK_TYPES: [&str; 5] = ["TODO", "CALL", "EMAIL", "LINKEDIN", "MEETING"];
 const PRIORITIES: [&str; 3] = ["LOW", "MEDIUM", "HIGH"];
 
+/// A text area holding `text`. A browser drops the newline right after the start tag, so one is
+/// written there: a text that starts with a newline keeps it.
+fn textarea(h: &mut Html, id: &str, name: &str, text: &str) {
+    h.raw("<textarea id=\"").text(id).raw("\" name=\"").text(name).raw("\">\n").text(text).raw("</textarea>");
+}
+
 impl RecordPage {
     /// The path of this record's page, where its forms post.
     pub fn href(&self) -> String {
@@ -111,9 +117,7 @@ impl RecordPage {
                 if spec.name == "ownerId" && !self.users.is_empty() {
                     owner_select(h, id, "ownerId", &self.users, &current, "Nobody");
                 } else if spec.name == "description" {
-                    // The newline after the start tag is the one a browser drops: one the text
-                    // starts with is kept.
-                    h.raw("<textarea id=\"").text(id).raw("\" name=\"description\">\n").text(&current).raw("</textarea>");
+                    textarea(h, id, "description", &current);
                 } else {
                     let mode = match spec.ty {
                         FieldType::Number | FieldType::Integer => " inputmode=\"decimal\"",
@@ -135,7 +139,7 @@ impl RecordPage {
                 self.field(h, FormName::Edit, &input, name, |h, id| {
                     // A text of several lines in a one-line input would lose its newlines.
                     if current.contains(['\n', '\r']) || was.contains(['\n', '\r']) {
-                        h.raw("<textarea id=\"").text(id).raw("\" name=\"").text(&input).raw("\">\n").text(&current).raw("</textarea>");
+                        textarea(h, id, &input, &current);
                     } else {
                         h.raw("<input id=\"").text(id).raw("\" name=\"").text(&input).raw("\" value=\"").text(&current).raw("\">");
                     }
@@ -239,7 +243,7 @@ impl RecordPage {
         });
         h.raw("</div>");
         self.field(h, FormName::Activity, "body", "What happened", |h, id| {
-            h.raw("<textarea id=\"").text(id).raw("\" name=\"body\">").text(&typed("body")).raw("</textarea>");
+            textarea(h, id, "body", &typed("body"));
         });
         h.raw("<button type=\"submit\">Log it</button></form></section>");
     }
@@ -282,7 +286,7 @@ impl RecordPage {
         }
         h.raw("</div>");
         self.field(h, FormName::Task, "description", "Details (optional)", |h, id| {
-            h.raw("<textarea id=\"").text(id).raw("\" name=\"description\">").text(&typed("description")).raw("</textarea>");
+            textarea(h, id, "description", &typed("description"));
         });
         h.raw("<button type=\"submit\">Create task</button></form></details>");
     }
