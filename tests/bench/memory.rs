@@ -51,19 +51,24 @@ fn measure_with(api: &Client, label: &str, method: &str, path: &str, body: &Valu
     let resp = api.send(method, path, crate::harness::Key::Valid, &headers, Some(text.as_bytes()));
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let cpu = cpu.zip(crate::cpu_now(api)).map_or("-".to_string(), |(before, after)| format!("{:.0}", after - before));
-    let own = crate::timing(&resp, "own");
     assert_eq!(resp.status, 200, "{method} {path}: {}", &resp.text()[..resp.text().len().min(500)]);
-    let after = memory_of(&resp);
+    print_row(label, text.len(), &resp, fresh, ms, &cpu);
+    resp.json()
+}
+
+/// One row of the table: a request of 10,000 items, its body and answer, the memory of the fresh
+/// isolate before it (when it was one) and after it, its time, own time and runtime CPU.
+fn print_row(label: &str, body_len: usize, resp: &crate::harness::Resp, fresh: Option<u64>, ms: f64, cpu: &str) {
     let fresh = fresh.map(|b| format!("{:>10} MiB", mib(b))).unwrap_or_else(|| format!("{:>14}", "-"));
     println!(
-        "{label:<44} {:>9} {:>11} {:>11} {fresh} {:>10} MiB {:>9.0} {own:>8.0} {cpu:>8}",
+        "{label:<44} {:>9} {:>11} {:>11} {fresh} {:>10} MiB {:>9.0} {:>8.0} {cpu:>8}",
         10_000,
-        text.len(),
+        body_len,
         resp.body.len(),
-        mib(after),
-        ms
+        mib(memory_of(resp)),
+        ms,
+        crate::timing(resp, "own")
     );
-    resp.json()
 }
 
 /// Sends a CSV file to an import route, checks the answer, and prints the memory after it.
@@ -72,17 +77,7 @@ fn measure_text(api: &Client, label: &str, path: &str, csv: String, fresh: Optio
     let resp = api.send("POST", path, crate::harness::Key::Valid, &[("Content-Type", "text/csv")], Some(csv.as_bytes()));
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(resp.status, 200, "POST {path}: {}", &resp.text()[..resp.text().len().min(500)]);
-    let fresh = fresh.map(|b| format!("{:>10} MiB", mib(b))).unwrap_or_else(|| format!("{:>14}", "-"));
-    println!(
-        "{label:<44} {:>9} {:>11} {:>11} {fresh} {:>10} MiB {:>9.0} {:>8.0} {:>8}",
-        10_000,
-        csv.len(),
-        resp.body.len(),
-        mib(memory_of(&resp)),
-        ms,
-        crate::timing(&resp, "own"),
-        "-"
-    );
+    print_row(label, csv.len(), &resp, fresh, ms, "-");
 }
 
 /// The memory after a `GET /health` on the isolate as it is.
